@@ -1,0 +1,27 @@
+# Shared by the scripts: install what is missing, find tools. Source it; it changes nothing by itself.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUF="$ROOT/tools/node_modules/.bin/buf"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs Debian packages whose command is missing: ensure_packages redis-server:redis-server qemu-img:qemu-utils
+ensure_packages() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# buf, pinned in tools/package-lock.json.
+ensure_buf() {
+  if [ ! -x "$BUF" ]; then
+    log "installing buf (npm ci in tools/)"
+    (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Starts the cluster locally: Redis with AOF under .data/, then the four services on
+# loopback ports; waits until every health check passes. Ctrl-C stops everything it started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+# Overridable, e.g. to run a second cluster beside the first: GI_DATA, REDIS_PORT, GI_PORT_BASE.
+DATA="${GI_DATA:-$ROOT/.data}"
+REDIS_PORT="${REDIS_PORT:-6390}"
+BASE="${GI_PORT_BASE:-5100}"
+declare -A PORTS=([catalog]=$((BASE + 1)) [transfer]=$((BASE + 2)) [sharing]=$((BASE + 3)) [kms]=$((BASE + 4)))
+
+ensure_packages redis-server:redis-server qemu-img:qemu-utils
+ensure_buf
+mkdir -p "$DATA/redis" "$DATA/logs" "$DATA/store"
+[ -s "$DATA/signing.key" ] || head -c 32 /dev/urandom | base64 > "$DATA/signing.key"
+[ -s "$DATA/operator.credential" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DATA/operator.credential"
+chmod 600 "$DATA/signing.key" "$DATA/operator.credential"
+
+log "building (Release)"
+dotnet build "$ROOT/GrpcImages.sln" -c Release -v quiet -nologo >/dev/null
+
+PIDS=()
+cleanup() {
+  trap - INT TERM EXIT
+  log "stopping"
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
+
+log "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF in .data/redis)"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --appendfsync everysec \
+  --save "" --daemonize no --logfile "$DATA/logs/redis.log" &
+PIDS+=($!)
+
+for svc in kms sharing transfer catalog; do
+  name="GrpcImages.${svc^}"
+  out="$ROOT/services/$name/bin/Release/net10.0"
+  log "starting $svc on 127.0.0.1:${PORTS[$svc]}"
+  (
+    cd "$out"
+    export Service__Port="${PORTS[$svc]}" Redis__Configuration="127.0.0.1:$REDIS_PORT" \
+      Identity__SigningKeyFile="$DATA/signing.key" Operator__CredentialFile="$DATA/operator.credential" \
+      Data__Directory="$DATA/store" \
+      Peers__Catalog="http://127.0.0.1:${PORTS[catalog]}" Peers__Transfer="http://127.0.0.1:${PORTS[transfer]}" \
+      Peers__Sharing="http://127.0.0.1:${PORTS[sharing]}" Peers__Kms="http://127.0.0.1:${PORTS[kms]}"
+    exec dotnet "$name.dll" >>"$DATA/logs/$svc.log" 2>&1
+  ) &
+  PIDS+=($!)
+done
+
+health() { "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{}' "http://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | grep -q '"SERVING"'; }
+for svc in kms sharing transfer catalog; do
+  for _ in $(seq 1 120); do
+    health "${PORTS[$svc]}" && break
+    sleep 0.5
+  done
+  health "${PORTS[$svc]}" || { log "$svc did not become healthy; see $DATA/logs/$svc.log"; exit 1; }
+done
+
+cat <<MSG
+
+GrpcImages is up (logs in $DATA/logs/, state in $DATA/):
+  catalog   127.0.0.1:${PORTS[catalog]}   grpcimages.catalog.v1
+  transfer  127.0.0.1:${PORTS[transfer]}   grpcimages.transfer.v1
+  sharing   127.0.0.1:${PORTS[sharing]}   grpcimages.sharing.v1
+  kms       127.0.0.1:${PORTS[kms]}   grpcimages.kms.v1
+  redis     127.0.0.1:$REDIS_PORT
+
+An operator token:
+  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\
+    -d "{\"operator_name\":\"admin\",\"operator_credential\":\"\$(cat $DATA/operator.credential)\"}" \\
+    http://127.0.0.1:${PORTS[kms]}/grpcimages.kms.v1.AccountService/IssueToken
+
+Press Ctrl-C to stop.
+MSG
+wait -n "${PIDS[@]}" || true
+log "a process exited; see $DATA/logs/"
+exit 1

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Proves the README's run command on this machine: starts scripts/run.sh with a scratch data
+# directory and spare ports, then talks to it as an outside client (buf curl): every port
+# lists its services, a call without a token is UNAUTHENTICATED, the operator creates two
+# accounts and gets their tokens. Prints "N passed, N failed" for these checks.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_packages jq:jq
+ensure_buf
+
+export GI_DATA="$(mktemp -d)" REDIS_PORT="${SMOKE_REDIS_PORT:-6391}" GI_PORT_BASE="${SMOKE_PORT_BASE:-5200}"
+passed=0 failed=0
+check() { # check "what" command...
+  local what="$1"; shift
+  if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
+}
+curl_grpc() { "$BUF" curl --protocol grpc --http2-prior-knowledge "$@"; }
+
+bash scripts/run.sh >"$GI_DATA.out" 2>&1 &
+RUN=$!
+trap 'kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null; rm -rf "$GI_DATA" "$GI_DATA.out"' EXIT
+for _ in $(seq 1 600); do
+  grep -q "GrpcImages is up" "$GI_DATA.out" 2>/dev/null && break
+  kill -0 $RUN 2>/dev/null || break
+  sleep 0.5
+done
+check "run.sh brings the cluster up" grep -q "GrpcImages is up" "$GI_DATA.out" || cat "$GI_DATA.out"
+
+declare -A EXPECT=(
+  [$((GI_PORT_BASE + 1))]="grpcimages.catalog.v1.ImageService grpcimages.catalog.v1.InstanceService grpcimages.catalog.v1.SnapshotService"
+  [$((GI_PORT_BASE + 2))]="grpcimages.transfer.v1.TransferService grpcimages.transfer.v1.TaskService grpcimages.transfer.v1.ObjectStoreService"
+  [$((GI_PORT_BASE + 3))]="grpcimages.sharing.v1.SharingService grpcimages.sharing.v1.QuotaService"
+  [$((GI_PORT_BASE + 4))]="grpcimages.kms.v1.AccountService grpcimages.kms.v1.RoleService grpcimages.kms.v1.KeyService"
+)
+for port in "${!EXPECT[@]}"; do
+  listed="$(curl_grpc --list-services "http://127.0.0.1:$port" 2>/dev/null)"
+  for svc in ${EXPECT[$port]} grpc.health.v1.Health; do
+    check "port $port lists $svc" grep -qx "$svc" <<<"$listed"
+  done
+done
+
+KMS="http://127.0.0.1:$((GI_PORT_BASE + 4))"
+check "a call without a token is UNAUTHENTICATED" \
+  bash -c "\"$BUF\" curl --protocol grpc --http2-prior-knowledge -d '{}' $KMS/grpcimages.kms.v1.AccountService/GetCallerIdentity 2>&1 | grep -q '\"unauthenticated\"'"
+
+credential="$(cat "$GI_DATA/operator.credential")"
+operator="$(curl_grpc -d "{\"operator_name\":\"admin\",\"operator_credential\":\"$credential\"}" \
+  "$KMS/grpcimages.kms.v1.AccountService/IssueToken" 2>/dev/null | jq -r .token)"
+check "the operator gets a token with its credential" test -n "$operator" -a "$operator" != null
+for site in SITE_CN SITE_JP; do
+  account="$(curl_grpc -H "authorization: Bearer $operator" -d "{\"site\":\"$site\",\"display_name\":\"smoke $site\"}" \
+    "$KMS/grpcimages.kms.v1.AccountService/CreateAccount" 2>/dev/null | jq -r .account.accountId)"
+  check "the operator creates an account on $site" grep -Eq '^[0-9]{16}$' <<<"$account"
+  token="$(curl_grpc -H "authorization: Bearer $operator" -d "{\"account_id\":\"$account\"}" \
+    "$KMS/grpcimages.kms.v1.AccountService/IssueToken" 2>/dev/null | jq -r .token)"
+  check "the account's root token works" bash -c "\"$BUF\" curl --protocol grpc --http2-prior-knowledge -H 'authorization: Bearer $token' -d '{}' \
+    $KMS/grpcimages.kms.v1.AccountService/GetCallerIdentity | grep -q $account"
+done
+
+kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null
+check "Ctrl-C (TERM) stops every process run.sh started" bash -c "! pgrep -f '[r]edis-server.*:$REDIS_PORT' && ! pgrep -f '[G]rpcImages[.].*[.]dll'"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,3 @@
+using GrpcImages.Catalog;
+
+await CatalogHost.Build(args).RunAsync();

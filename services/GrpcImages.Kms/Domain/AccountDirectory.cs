@@ -1,0 +1,300 @@
+using System.Security.Cryptography;
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Kms.Storage;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
+using Microsoft.Extensions.Options;
+
+namespace GrpcImages.Kms.Domain;
+
+/// <summary>
+/// Accounts, RAM users and tokens (R36). Another account's account or users are
+/// InvalidAccount.NotFound / EntityNotExist.User to a caller, never PermissionDenied.
+/// </summary>
+public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, IOptions<OperatorOptions> operatorOptions, TimeProvider time)
+{
+    public static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromHours(12);
+    public static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromDays(7);
+
+    private readonly OperatorOptions _operator = operatorOptions.Value;
+
+    public async Task<Account> CreateAccountAsync(Caller caller, CreateAccountRequest request)
+    {
+        caller.RequireOperator();
+        if (request.AccountId.Length > 0)
+        {
+            Check.AccountId(request.AccountId, "account_id");
+        }
+        Check.Site(request.Site, "site");
+        if (request.DisplayName.Trim().Length is < 1 or > 64)
+        {
+            throw Fault.InvalidArgument("InvalidDisplayName.Malformed", "display_name", "The display name is 1-64 characters.");
+        }
+        if (request.OrganizationId.Length > 0 && !IsOrganizationId(request.OrganizationId))
+        {
+            throw Fault.InvalidArgument("InvalidOrganizationId.Malformed", "organization_id",
+                "An organization id is \"rd-\" followed by 6-32 lowercase letters or digits.");
+        }
+        Check.ClientToken(request.ClientToken);
+
+        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
+        if (await store.FindClientTokenAsync("acct", request.ClientToken) is { HasValue: true } prior)
+        {
+            return await RequireAccountAsync(ClientTokens.ResolveStored(prior, fingerprint));
+        }
+
+        var account = new Account
+        {
+            AccountId = request.AccountId.Length > 0 ? request.AccountId : NewAccountId(),
+            Site = request.Site,
+            DisplayName = request.DisplayName.Trim(),
+            OrganizationId = request.OrganizationId,
+            CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        var result = await store.CreateAccountAsync(account, request.ClientToken, fingerprint);
+        return result switch
+        {
+            "ok" => account,
+            "exists" => throw Fault.AlreadyExists("InvalidAccount.AlreadyExists", $"The account {account.AccountId} already exists."),
+            _ => await RequireAccountAsync(ClientTokens.ResolveStored(result, fingerprint)),
+        };
+    }
+
+    public async Task<Account> GetAccountAsync(Caller caller, string accountId)
+    {
+        if (!Check.IsAccountId(accountId) || !caller.MayActFor(accountId))
+        {
+            throw AccountNotFound(accountId);
+        }
+        return await RequireAccountAsync(accountId);
+    }
+
+    public async Task<(IReadOnlyList<Account> Accounts, string NextPageToken)> ListAccountsAsync(Caller caller, int pageSize, string pageToken)
+    {
+        if (!caller.IsOperator && !caller.IsClusterService)
+        {
+            caller.RequireOperator();
+        }
+        var size = Check.PageSize(pageSize);
+        var (page, next) = await store.ListAccountsAsync(PageToken.Decode(pageToken), size);
+        return (page, PageToken.Encode(next));
+    }
+
+    public async Task<RamUser> CreateRamUserAsync(Caller caller, CreateRamUserRequest request)
+    {
+        var account = await GetAccountAsync(caller, request.AccountId);
+        var userName = RamUserName(request.UserName);
+        var actions = Actions(request.AllowedActions);
+        Check.ClientToken(request.ClientToken);
+        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
+        var scope = $"ram:{account.AccountId}";
+        if (await store.FindClientTokenAsync(scope, request.ClientToken) is { HasValue: true } prior)
+        {
+            return await RequireRamUserAsync(account.AccountId, ClientTokens.ResolveStored(prior, fingerprint));
+        }
+
+        var user = new RamUser
+        {
+            AccountId = account.AccountId,
+            UserName = userName,
+            CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        user.AllowedActions.AddRange(actions);
+        var result = await store.CreateRamUserAsync(user, request.ClientToken, fingerprint);
+        return result switch
+        {
+            "ok" => user,
+            "exists" => throw Fault.AlreadyExists("InvalidRamUser.AlreadyExists", $"The account already has a user named {userName}."),
+            _ => await RequireRamUserAsync(account.AccountId, ClientTokens.ResolveStored(result, fingerprint)),
+        };
+    }
+
+    public async Task<RamUser> GetRamUserAsync(Caller caller, string accountId, string userName)
+    {
+        var account = await GetAccountAsync(caller, accountId);
+        return await RequireRamUserAsync(account.AccountId, userName);
+    }
+
+    public async Task<RamUser> UpdateRamUserAsync(Caller caller, UpdateRamUserRequest request)
+    {
+        var user = await GetRamUserAsync(caller, request.AccountId, request.UserName);
+        var actions = Actions(request.AllowedActions);
+        user.AllowedActions.Clear();
+        user.AllowedActions.AddRange(actions);
+        if (!await store.ReplaceRamUserAsync(user))
+        {
+            throw RamUserNotFound(request.UserName);
+        }
+        return user;
+    }
+
+    public async Task<bool> DeleteRamUserAsync(Caller caller, string accountId, string userName)
+    {
+        var account = await GetAccountAsync(caller, accountId);
+        return await store.DeleteRamUserAsync(account.AccountId, userName);
+    }
+
+    /// <summary>
+    /// Issues a token. An operator may issue for anyone; an account's root for itself and its
+    /// RAM users; a RAM user for itself; a caller without a token only for the operator, with
+    /// the operator's bootstrap credential.
+    /// </summary>
+    public async Task<IssueTokenResponse> IssueTokenAsync(Caller? caller, IssueTokenRequest request)
+    {
+        var lifetime = TokenLifetime(request.Ttl);
+        if (caller is null)
+        {
+            if (request.OperatorCredential.Length == 0)
+            {
+                throw Fault.Unauthenticated("MissingSecurityToken", "Call with a token, or with the operator's credential.");
+            }
+            if (!CredentialMatches(request.OperatorCredential))
+            {
+                throw Fault.Unauthenticated("InvalidCredential", "The operator credential is not valid.");
+            }
+            caller = Caller.Operator(_operator.Name);
+        }
+
+        Caller subject = request.SubjectCase switch
+        {
+            IssueTokenRequest.SubjectOneofCase.OperatorName => OperatorSubject(caller, request.OperatorName),
+            IssueTokenRequest.SubjectOneofCase.AccountId => await AccountRootSubjectAsync(caller, request.AccountId),
+            IssueTokenRequest.SubjectOneofCase.RamUser => await RamUserSubjectAsync(caller, request.RamUser),
+            _ => throw Fault.InvalidArgument("InvalidParameter.Subject", "subject",
+                "Name the token's principal: operator_name, account_id or ram_user."),
+        };
+        var token = tokens.Issue(subject, lifetime, out var expires);
+        return new IssueTokenResponse
+        {
+            Token = token,
+            ExpireTime = Timestamp.FromDateTimeOffset(expires),
+            Principal = ToPrincipal(subject),
+        };
+    }
+
+    public static Principal ToPrincipal(Caller caller)
+    {
+        var principal = new Principal { Kind = caller.Kind, AccountId = caller.AccountId, Name = caller.Name, Site = caller.Site };
+        principal.AllowedActions.AddRange(caller.AllowedActions);
+        return principal;
+    }
+
+    private Caller OperatorSubject(Caller caller, string name)
+    {
+        caller.RequireOperator();
+        if (name != _operator.Name)
+        {
+            throw Fault.NotFound("InvalidOperator.NotFound", $"There is no operator named '{name}'.");
+        }
+        return Caller.Operator(name);
+    }
+
+    private async Task<Caller> AccountRootSubjectAsync(Caller caller, string accountId)
+    {
+        if (caller.Kind == PrincipalKind.RamUser && caller.AccountId == accountId)
+        {
+            throw Fault.PermissionDenied("Forbidden.RAM", "A RAM user cannot obtain its account's root token.");
+        }
+        var account = await GetAccountAsync(caller, accountId);
+        return Caller.Root(account.AccountId, account.Site);
+    }
+
+    private async Task<Caller> RamUserSubjectAsync(Caller caller, RamUserSubject subject)
+    {
+        if (caller.Kind == PrincipalKind.RamUser && (caller.AccountId != subject.AccountId || caller.Name != subject.UserName))
+        {
+            if (caller.AccountId != subject.AccountId)
+            {
+                throw AccountNotFound(subject.AccountId);
+            }
+            throw Fault.PermissionDenied("Forbidden.RAM", "A RAM user can only renew its own token.");
+        }
+        var account = await GetAccountAsync(caller, subject.AccountId);
+        var user = await RequireRamUserAsync(account.AccountId, subject.UserName);
+        return Caller.RamUser(account.AccountId, user.UserName, account.Site, user.AllowedActions.ToArray());
+    }
+
+    private bool CredentialMatches(string offered)
+    {
+        var expected = _operator.LoadCredential();
+        return expected is not null &&
+               CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(offered)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+    }
+
+    private async Task<Account> RequireAccountAsync(string accountId) =>
+        await store.GetAccountAsync(accountId) ?? throw AccountNotFound(accountId);
+
+    private async Task<RamUser> RequireRamUserAsync(string accountId, string userName) =>
+        await store.GetRamUserAsync(accountId, userName) ?? throw RamUserNotFound(userName);
+
+    private static TimeSpan TokenLifetime(Duration? ttl)
+    {
+        if (ttl is null)
+        {
+            return DefaultTokenLifetime;
+        }
+        var lifetime = ttl.ToTimeSpan();
+        if (lifetime <= TimeSpan.Zero || lifetime > MaxTokenLifetime)
+        {
+            throw Fault.InvalidArgument("InvalidParameter.Ttl", "ttl", "A token lives more than 0 seconds and at most 7 days.");
+        }
+        return lifetime;
+    }
+
+    private static string RamUserName(string name)
+    {
+        if (name.Length is < 1 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            throw Fault.InvalidArgument("InvalidRamUser.Malformed", "user_name",
+                "A user name is 1-64 characters: letters, digits, '.', '_' and '-'.");
+        }
+        return name;
+    }
+
+    private static IReadOnlyList<string> Actions(IEnumerable<string> actions)
+    {
+        var list = actions.ToList();
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (!IsAction(list[i]))
+            {
+                throw Fault.InvalidArgument("InvalidAction.Malformed", $"allowed_actions[{i}]",
+                    "An action is \"<product>:<Action>\", \"<product>:*\" or \"*\", e.g. \"ecs:CreateImage\".");
+            }
+        }
+        return list.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    private static bool IsAction(string action)
+    {
+        if (action == "*")
+        {
+            return true;
+        }
+        var colon = action.IndexOf(':');
+        if (colon <= 0 || colon == action.Length - 1)
+        {
+            return false;
+        }
+        var product = action[..colon];
+        var verb = action[(colon + 1)..];
+        return product.All(char.IsAsciiLetterLower) && (verb == "*" || verb.All(char.IsAsciiLetter));
+    }
+
+    private static bool IsOrganizationId(string value) =>
+        value.StartsWith("rd-", StringComparison.Ordinal) && value.Length is >= 9 and <= 35 &&
+        value[3..].All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c));
+
+    private static string NewAccountId() =>
+        RandomNumberGenerator.GetString("123456789", 1) + RandomNumberGenerator.GetString("0123456789", 15);
+
+    private static DomainException AccountNotFound(string accountId) =>
+        Fault.NotFound("InvalidAccount.NotFound", $"The account {accountId} does not exist.");
+
+    private static DomainException RamUserNotFound(string userName) =>
+        Fault.NotFound("EntityNotExist.User", $"The user {userName} does not exist.");
+}

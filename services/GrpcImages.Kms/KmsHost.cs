@@ -1,0 +1,29 @@
+using GrpcImages.Kms.Domain;
+using GrpcImages.Kms.Grpc;
+using GrpcImages.Kms.Storage;
+using GrpcImages.ServiceDefaults.Hosting;
+
+namespace GrpcImages.Kms;
+
+public static class KmsHost
+{
+    public const int DefaultPort = 5104;
+
+    /// <summary>Builds the kms service; tests pass <paramref name="configure"/> to point it at their own Redis and ports.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        builder.AddServiceDefaults("kms", DefaultPort);
+        builder.Services.Configure<OperatorOptions>(builder.Configuration.GetSection(OperatorOptions.Section));
+        builder.Services.AddSingleton<DirectoryStore>();
+        builder.Services.AddSingleton<AccountDirectory>();
+
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        app.MapGrpcService<AccountGrpcService>();
+        app.MapGrpcService<RoleGrpcService>();
+        app.MapGrpcService<KeyGrpcService>();
+        return app;
+    }
+}

@@ -1,0 +1,3 @@
+using GrpcImages.Kms;
+
+await KmsHost.Build(args).RunAsync();

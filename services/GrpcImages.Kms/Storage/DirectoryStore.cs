@@ -1,0 +1,102 @@
+using Google.Protobuf;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.ServiceDefaults.Storage;
+using StackExchange.Redis;
+
+namespace GrpcImages.Kms.Storage;
+
+/// <summary>
+/// Accounts and RAM users in Redis. Every key sits under the {dir} hash tag: the directory
+/// is small, and a create with its index and client token is one script (Cluster-safe).
+/// <code>
+/// - gi:kms:{dir}:acct:&lt;account&gt;              string  Account (protobuf)
+/// - gi:kms:{dir}:accts                       zset    account ids (score 0, lexical order)
+/// - gi:kms:{dir}:ram:&lt;account&gt;:&lt;user&gt;        string  RamUser (protobuf)
+/// - gi:kms:{dir}:rams:&lt;account&gt;              zset    user names of the account (score 0)
+/// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;  string  "fingerprint|id" for 24 h (R35)
+/// </code>
+/// </summary>
+public sealed class DirectoryStore(IDatabase redis)
+{
+    private const string Prefix = "gi:kms:{dir}:";
+
+    // KEYS: record, index, client-token key. ARGV: record bytes, index member, fingerprint ('' = no token), ttl seconds.
+    // Returns "ok", "exists", or the stored client-token value.
+    private static readonly LuaScript CreateScript = LuaScript.Prepare("""
+        if @fingerprint ~= '' then
+          local prior = redis.call('GET', @tokenKey)
+          if prior then return prior end
+        end
+        if redis.call('EXISTS', @recordKey) == 1 then return 'exists' end
+        redis.call('SET', @recordKey, @record)
+        redis.call('ZADD', @indexKey, 0, @member)
+        if @fingerprint ~= '' then
+          redis.call('SET', @tokenKey, @fingerprint .. '|' .. @member, 'EX', @ttl)
+        end
+        return 'ok'
+        """);
+
+    public Task<string> CreateAccountAsync(Account account, string clientToken, string fingerprint) =>
+        CreateAsync(AccountKey(account.AccountId), Prefix + "accts", TokenKey("acct", clientToken), account, account.AccountId, fingerprint);
+
+    public Task<string> CreateRamUserAsync(RamUser user, string clientToken, string fingerprint) =>
+        CreateAsync(RamKey(user.AccountId, user.UserName), RamIndexKey(user.AccountId),
+            TokenKey($"ram:{user.AccountId}", clientToken), user, user.UserName, fingerprint);
+
+    public async Task<Account?> GetAccountAsync(string accountId) =>
+        await redis.StringGetAsync(AccountKey(accountId)) is { HasValue: true } value ? Account.Parser.ParseFrom((byte[])value!) : null;
+
+    public async Task<RamUser?> GetRamUserAsync(string accountId, string userName) =>
+        await redis.StringGetAsync(RamKey(accountId, userName)) is { HasValue: true } value ? RamUser.Parser.ParseFrom((byte[])value!) : null;
+
+    public Task<bool> ReplaceRamUserAsync(RamUser user) =>
+        redis.StringSetAsync(RamKey(user.AccountId, user.UserName), user.ToByteArray(), when: When.Exists);
+
+    public async Task<bool> DeleteRamUserAsync(string accountId, string userName)
+    {
+        var tx = redis.CreateTransaction();
+        var deleted = tx.KeyDeleteAsync(RamKey(accountId, userName));
+        _ = tx.SortedSetRemoveAsync(RamIndexKey(accountId), userName);
+        await tx.ExecuteAsync();
+        return await deleted;
+    }
+
+    /// <summary>A page of accounts after <paramref name="after"/> (exclusive), by id.</summary>
+    public async Task<(IReadOnlyList<Account> Page, string Next)> ListAccountsAsync(string after, int pageSize)
+    {
+        var ids = await redis.SortedSetRangeByValueAsync(Prefix + "accts",
+            after.Length == 0 ? default : (RedisValue)after, default, after.Length == 0 ? Exclude.None : Exclude.Start,
+            Order.Ascending, 0, pageSize + 1);
+        var page = ids.Take(pageSize).ToArray();
+        var values = page.Length == 0 ? [] : await redis.StringGetAsync(page.Select(id => (RedisKey)AccountKey(id!)).ToArray());
+        var accounts = values.Where(v => v.HasValue).Select(v => Account.Parser.ParseFrom((byte[])v!)).ToList();
+        return (accounts, ids.Length > pageSize ? (string)page[^1]! : "");
+    }
+
+    /// <summary>The resource id a client token already names, or null.</summary>
+    public async Task<RedisValue> FindClientTokenAsync(string scope, string clientToken) =>
+        clientToken.Length == 0 ? RedisValue.Null : await redis.StringGetAsync(TokenKey(scope, clientToken));
+
+    private async Task<string> CreateAsync(string recordKey, string indexKey, string tokenKey, IMessage record, string member, string fingerprint)
+    {
+        var result = await redis.ScriptEvaluateAsync(CreateScript, new
+        {
+            recordKey = (RedisKey)recordKey,
+            indexKey = (RedisKey)indexKey,
+            tokenKey = (RedisKey)tokenKey,
+            record = record.ToByteArray(),
+            member,
+            fingerprint,
+            ttl = (long)ClientTokens.Lifetime.TotalSeconds,
+        });
+        return (string)result!;
+    }
+
+    private static string AccountKey(string accountId) => $"{Prefix}acct:{accountId}";
+
+    private static string RamKey(string accountId, string userName) => $"{Prefix}ram:{accountId}:{userName}";
+
+    private static string RamIndexKey(string accountId) => $"{Prefix}rams:{accountId}";
+
+    private static string TokenKey(string scope, string clientToken) => $"{Prefix}ct:{scope}:{clientToken}";
+}

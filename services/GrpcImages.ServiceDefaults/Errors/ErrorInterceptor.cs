@@ -1,0 +1,89 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace GrpcImages.ServiceDefaults.Errors;
+
+/// <summary>
+/// The one place where exceptions become gRPC statuses: domain errors carry ErrorInfo
+/// (and BadRequest), peers' statuses pass through, anything else is INTERNAL without its text.
+/// </summary>
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Map(ex, context);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
+        ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Map(ex, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Map(ex, context);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Map(ex, context);
+        }
+    }
+
+    private RpcException Map(Exception ex, ServerCallContext context)
+    {
+        switch (ex)
+        {
+            case DomainException domain:
+                logger.LogDebug("{Method} refused: {Reason}", context.Method, domain.Reason);
+                return domain.ToRpcException();
+            case RedisConnectionException or RedisTimeoutException:
+                logger.LogWarning(ex, "{Method} failed: Redis unavailable", context.Method);
+                return Fault.Unavailable("ServiceUnavailable", "The state store is unavailable; retry later.").ToRpcException();
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                return context.Deadline <= DateTime.UtcNow
+                    ? new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline exceeded."))
+                    : new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
+            default:
+                logger.LogError(ex, "{Method} failed unexpectedly", context.Method);
+                return new DomainException(StatusCode.Internal, "InternalError",
+                    "The request failed because of an internal error.").ToRpcException();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using Grpc.AspNetCore.HealthChecks;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Redis;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace GrpcImages.ServiceDefaults.Hosting;
+
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>
+    /// What every service host has: an h2c gRPC port ("Service:Port", "Service:Bind"), token
+    /// authentication and error mapping on every RPC, Redis, the regions, health (reporting
+    /// Redis), reflection, and OpenTelemetry when an OTLP endpoint is configured.
+    /// </summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string name, int defaultPort)
+    {
+        var configuration = builder.Configuration;
+        configuration["Service:Name"] = name;
+        var port = configuration.GetValue("Service:Port", defaultPort);
+        var bind = IPAddress.Parse(configuration["Service:Bind"] ?? "127.0.0.1");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(bind, port, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.Configure<IdentityOptions>(configuration.GetSection(IdentityOptions.Section));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<Regions>();
+        services.AddRedis(configuration);
+
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<ErrorInterceptor>();
+            o.Interceptors.Add<CallerInterceptor>();
+            o.MaxReceiveMessageSize = 8 * 1024 * 1024;
+            o.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false)
+            .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, ["ready"]);
+
+        if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            services.AddOpenTelemetry()
+                .ConfigureResource(r => r.AddService($"grpcimages-{name}"))
+                .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddMeter($"GrpcImages.*"))
+                .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource("GrpcImages.*"))
+                .UseOtlpExporter();
+        }
+        return builder;
+    }
+
+    /// <summary>Maps gRPC health (grpc.health.v1) and server reflection, both without a token.</summary>
+    public static WebApplication MapServiceDefaults(this WebApplication app)
+    {
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService().AllowAnonymous();
+        return app;
+    }
+}

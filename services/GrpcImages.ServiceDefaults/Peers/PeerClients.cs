@@ -1,0 +1,95 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.ClientFactory;
+using GrpcImages.ServiceDefaults.Identity;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GrpcImages.ServiceDefaults.Peers;
+
+public static class PeerClients
+{
+    /// <summary>
+    /// A typed client of another service of the cluster at "Peers:{peer}". Calls carry the
+    /// incoming call's token (or this service's own when there is none), this service's token
+    /// in x-grpcimages-service, and the incoming call's deadline and cancellation.
+    /// </summary>
+    public static IHttpClientBuilder AddPeerClient<TClient>(this IServiceCollection services, IConfiguration configuration, string peer)
+        where TClient : ClientBase
+    {
+        var address = configuration[$"Peers:{peer}"]
+            ?? throw new InvalidOperationException($"Set Peers:{peer} to the address of the {peer} service.");
+        services.AddHttpContextAccessor();
+        services.AddSingleton<ServiceTokenSource>();
+        services.AddSingleton<ForwardIdentityInterceptor>();
+        return services
+            .AddGrpcClient<TClient>(o => o.Address = new Uri(address))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+                KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            })
+            .AddInterceptor<ForwardIdentityInterceptor>(InterceptorScope.Channel)
+            .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true);
+    }
+}
+
+/// <summary>This service's own token, minted with the cluster key and renewed before it expires.</summary>
+public sealed class ServiceTokenSource(TokenService tokens, IConfiguration configuration, TimeProvider time)
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+    private readonly string _name = configuration["Service:Name"] ?? "service";
+    private (string Token, DateTimeOffset Expires) _current;
+
+    public string Token
+    {
+        get
+        {
+            var current = _current;
+            if (current.Token is null || current.Expires - time.GetUtcNow() < Lifetime / 2)
+            {
+                var token = tokens.Issue(Caller.Service(_name), Lifetime, out var expires);
+                _current = current = (token, expires);
+            }
+            return current.Token;
+        }
+    }
+}
+
+public sealed class ForwardIdentityInterceptor(IHttpContextAccessor accessor, ServiceTokenSource serviceToken) : Interceptor
+{
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+        AsyncUnaryCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(request, WithIdentity(context));
+
+    public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+        AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(request, WithIdentity(context));
+
+    public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context,
+        AsyncClientStreamingCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(WithIdentity(context));
+
+    public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context,
+        AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation) =>
+        continuation(WithIdentity(context));
+
+    private ClientInterceptorContext<TRequest, TResponse> WithIdentity<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
+        where TRequest : class where TResponse : class
+    {
+        var headers = context.Options.Headers ?? [];
+        var service = serviceToken.Token;
+        var incoming = accessor.HttpContext?.Request.Headers.Authorization.ToString();
+        headers.Add("authorization", string.IsNullOrEmpty(incoming) ? $"Bearer {service}" : incoming);
+        headers.Add(CallerInterceptor.ServiceHeader, service);
+        return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
+    }
+}

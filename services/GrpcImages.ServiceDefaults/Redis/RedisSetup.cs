@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace GrpcImages.ServiceDefaults.Redis;
+
+public static class RedisSetup
+{
+    /// <summary>
+    /// The Redis connection from "Redis:Configuration": "host:port", a Sentinel string
+    /// ("sentinel:26379,serviceName=mymaster") or several Cluster endpoints.
+    /// </summary>
+    public static IServiceCollection AddRedis(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var options = ConfigurationOptions.Parse(configuration["Redis:Configuration"] ?? "127.0.0.1:6379");
+            options.AbortOnConnectFail = false; // keep retrying in the background; health reports it
+            options.ClientName ??= configuration["Service:Name"];
+            var connection = ConnectionMultiplexer.Connect(options);
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("GrpcImages.Redis");
+            connection.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection to {Endpoint} failed: {FailureType}", e.EndPoint, e.FailureType);
+            connection.ConnectionRestored += (_, e) => logger.LogInformation("Redis connection to {Endpoint} restored", e.EndPoint);
+            return connection;
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase());
+        return services;
+    }
+}
+
+/// <summary>Healthy when Redis answers a PING.</summary>
+public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync();
+            return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("Redis does not answer.");
+        }
+    }
+}

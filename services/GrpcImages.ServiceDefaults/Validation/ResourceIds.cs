@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace GrpcImages.ServiceDefaults.Validation;
+
+/// <summary>
+/// Resource ids: a one-letter kind, '-', and 20 lowercase letters or digits. The first four
+/// of the 20 are the owner's slot tag, so a lookup by id alone finds the owner's Redis keys
+/// (one round trip) and every key of an account shares one hash tag (atomic scripts that
+/// also run on Redis Cluster). The other 16 are random.
+/// </summary>
+public static class ResourceIds
+{
+    private const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+    public const int TagLength = 4;
+
+    /// <summary>The 4-character slot tag of an owner (an account id, or "system" / "marketplace").</summary>
+    public static string OwnerTag(string owner)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(owner));
+        var value = BitConverter.ToUInt32(hash, 0) % (36u * 36 * 36 * 36);
+        Span<char> tag = stackalloc char[TagLength];
+        for (var i = TagLength - 1; i >= 0; i--)
+        {
+            tag[i] = Alphabet[(int)(value % 36)];
+            value /= 36;
+        }
+        return new string(tag);
+    }
+
+    public static string New(char kind, string ownerTag) =>
+        $"{kind}-{ownerTag}{RandomNumberGenerator.GetString(Alphabet, 20 - TagLength)}";
+
+    /// <summary>A random id with no owner tag (tasks, requests).</summary>
+    public static string NewRandom(char kind) => $"{kind}-{RandomNumberGenerator.GetString(Alphabet, 20)}";
+
+    public static bool IsValid(string id, char kind)
+    {
+        if (id.Length != 22 || id[0] != kind || id[1] != '-')
+        {
+            return false;
+        }
+        for (var i = 2; i < id.Length; i++)
+        {
+            var c = id[i];
+            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'z'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The owner tag an id carries; call only on a valid id.</summary>
+    public static string TagOf(string id) => id.Substring(2, TagLength);
+}

@@ -1,0 +1,3 @@
+using GrpcImages.Sharing;
+
+await SharingHost.Build(args).RunAsync();

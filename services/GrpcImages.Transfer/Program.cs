@@ -1,0 +1,3 @@
+using GrpcImages.Transfer;
+
+await TransferHost.Build(args).RunAsync();

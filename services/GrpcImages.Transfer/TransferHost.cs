@@ -1,0 +1,25 @@
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.Transfer.Grpc;
+
+namespace GrpcImages.Transfer;
+
+public static class TransferHost
+{
+    public const int DefaultPort = 5102;
+
+    /// <summary>Builds the transfer service; tests pass <paramref name="configure"/> to point it at their own Redis and ports.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        builder.AddServiceDefaults("transfer", DefaultPort);
+
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        app.MapGrpcService<TransferGrpcService>();
+        app.MapGrpcService<TaskGrpcService>();
+        app.MapGrpcService<ObjectStoreGrpcService>();
+        app.MapGrpcService<ContentGrpcService>();
+        return app;
+    }
+}

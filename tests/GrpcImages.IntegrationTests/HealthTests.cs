@@ -1,0 +1,64 @@
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Reflection.V1Alpha;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Testing;
+
+namespace GrpcImages.IntegrationTests;
+
+/// <summary>Health (grpc.health.v1, reporting Redis) and reflection answer without a token.</summary>
+public class HealthTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private readonly TestCluster _cluster = fixture.Cluster;
+
+    public static TheoryData<ServiceKind, string[]> ServicesOfEachHost => new()
+    {
+        { ServiceKind.Kms, ["grpcimages.kms.v1.AccountService", "grpcimages.kms.v1.RoleService", "grpcimages.kms.v1.KeyService"] },
+        {
+            ServiceKind.Catalog,
+            ["grpcimages.catalog.v1.ImageService", "grpcimages.catalog.v1.InstanceService", "grpcimages.catalog.v1.SnapshotService",
+             "grpcimages.catalog.v1.RegionService", "grpcimages.catalog.v1.ImageControlService"]
+        },
+        {
+            ServiceKind.Transfer,
+            ["grpcimages.transfer.v1.TransferService", "grpcimages.transfer.v1.TaskService", "grpcimages.transfer.v1.ObjectStoreService",
+             "grpcimages.transfer.v1.ContentService"]
+        },
+        { ServiceKind.Sharing, ["grpcimages.sharing.v1.SharingService", "grpcimages.sharing.v1.QuotaService"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ServicesOfEachHost))]
+    public async Task EachServiceIsServingAndListsItsServicesByReflection(ServiceKind service, string[] expected)
+    {
+        var health = new Health.HealthClient(_cluster.Invoker(service, null));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving,
+            (await health.CheckAsync(new HealthCheckRequest())).Status);
+
+        var reflection = new ServerReflection.ServerReflectionClient(_cluster.Invoker(service, null));
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var listed = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+
+        Assert.Subset(listed.ToHashSet(), expected.Append("grpc.health.v1.Health").ToHashSet());
+    }
+
+    [Fact]
+    public async Task WhenRedisIsDownHealthSaysSoAndCallsAreUnavailableWithoutInternals()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var operatorToken = await cluster.OperatorTokenAsync();
+        var accounts = cluster.Client<AccountService.AccountServiceClient>(operatorToken);
+
+        cluster.Redis.Stop();
+
+        var health = new Health.HealthClient(cluster.Invoker(ServiceKind.Kms, null));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
+        var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, "ServiceUnavailable", () =>
+            accounts.GetAccountAsync(new GetAccountRequest { AccountId = "1234567890123456" }));
+        Assert.DoesNotContain(cluster.Redis.Port.ToString(), ex.Status.Detail);
+        Assert.DoesNotContain("Exception", ex.Status.Detail);
+    }
+}

@@ -1,0 +1,77 @@
+using Google.Rpc;
+using Grpc.Core;
+using GrpcImages.ServiceDefaults.Errors;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace GrpcImages.ServiceDefaults.Tests;
+
+public class ErrorInterceptorTests
+{
+    private static readonly ErrorInterceptor Interceptor = new(NullLogger<ErrorInterceptor>.Instance);
+
+    private static Task<RpcException> Call(Exception thrown) =>
+        Assert.ThrowsAsync<RpcException>(() => Interceptor.UnaryServerHandler<string, string>(
+            "request", new FakeCallContext(), (_, _) => throw thrown));
+
+    [Fact]
+    public async Task ADomainErrorCarriesItsCodeReasonAndFieldViolations()
+    {
+        var ex = await Call(Fault.InvalidArgument("InvalidImageName.Malformed", "image_name", "bad name"));
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        var status = ex.GetRpcStatus()!;
+        var info = status.GetDetail<ErrorInfo>();
+        Assert.Equal("InvalidImageName.Malformed", info.Reason);
+        Assert.Equal("grpcimages", info.Domain);
+        Assert.Equal("image_name", Assert.Single(status.GetDetail<BadRequest>().FieldViolations).Field);
+    }
+
+    [Fact]
+    public async Task AnUnexpectedErrorIsInternalAndDoesNotLeakItsText()
+    {
+        var ex = await Call(new InvalidOperationException("connection string password=hunter2 at Foo.Bar()"));
+
+        Assert.Equal(StatusCode.Internal, ex.StatusCode);
+        Assert.DoesNotContain("hunter2", ex.Status.Detail);
+        Assert.DoesNotContain("Foo.Bar", ex.ToString().Split("   at ")[0]);
+        Assert.Equal("InternalError", ex.GetRpcStatus()!.GetDetail<ErrorInfo>().Reason);
+    }
+
+    [Fact]
+    public async Task ARedisOutageIsUnavailable()
+    {
+        var ex = await Call(new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "No connection to 10.0.0.7:6379", null, CommandStatus.Unknown));
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.DoesNotContain("10.0.0.7", ex.Status.Detail);
+        Assert.Equal("ServiceUnavailable", ex.GetRpcStatus()!.GetDetail<ErrorInfo>().Reason);
+    }
+
+    [Fact]
+    public async Task APeersStatusPassesThroughUnchanged()
+    {
+        var peer = Fault.ResourceExhausted("QuotaExceed.Image", "quota").ToRpcException();
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Interceptor.UnaryServerHandler<string, string>(
+            "request", new FakeCallContext(), (_, _) => throw peer));
+
+        Assert.Same(peer, ex);
+    }
+
+    private sealed class FakeCallContext : ServerCallContext
+    {
+        protected override string MethodCore => "/grpcimages.test.v1.TestService/Call";
+        protected override string HostCore => "localhost";
+        protected override string PeerCore => "ipv4:127.0.0.1:1";
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+        protected override Metadata RequestHeadersCore => [];
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+        protected override Metadata ResponseTrailersCore => [];
+        protected override Grpc.Core.Status StatusCore { get; set; }
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+        protected override AuthContext AuthContextCore => new(null, []);
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using GrpcImages.Catalog;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Kms;
+using GrpcImages.Sharing;
+using GrpcImages.Transfer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace GrpcImages.Testing;
+
+public enum ServiceKind
+{
+    Kms,
+    Catalog,
+    Transfer,
+    Sharing,
+}
+
+/// <summary>
+/// The whole cluster for a test: a real redis-server and the four services in-process on real
+/// loopback ports, wired to each other, so every call goes through the real gRPC pipeline,
+/// interceptors, tokens and Redis.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    public const string OperatorName = "admin";
+    public const string OperatorCredential = "test-operator-credential";
+
+    private readonly List<WebApplication> _apps = [];
+    private readonly Dictionary<ServiceKind, int> _ports;
+    private readonly ConcurrentDictionary<int, GrpcChannel> _channels = new();
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private string? _operatorToken;
+
+    private TestCluster(RedisServer redis, string dataDirectory, IReadOnlyDictionary<string, string?> settings, Dictionary<ServiceKind, int> ports)
+    {
+        Redis = redis;
+        DataDirectory = dataDirectory;
+        _settings = settings;
+        _ports = ports;
+    }
+
+    public RedisServer Redis { get; }
+
+    /// <summary>The data directory of the transfer service (blob and object stores).</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The cluster's token signing key (base64), for tests that forge or expire tokens.</summary>
+    public string SigningKey => _settings["Identity:SigningKey"]!;
+
+    public int Port(ServiceKind service) => _ports[service];
+
+    /// <summary>Starts Redis and the four services. <paramref name="settings"/> add to or override every service's configuration.</summary>
+    public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null)
+    {
+        var redis = await RedisServer.StartAsync();
+        var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
+        var ports = Enum.GetValues<ServiceKind>().ToDictionary(s => s, _ => RedisServer.FreePort());
+        var merged = new Dictionary<string, string?>
+        {
+            ["Redis:Configuration"] = redis.ConnectionString,
+            ["Identity:SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["Operator:Name"] = OperatorName,
+            ["Operator:Credential"] = OperatorCredential,
+            ["Data:Directory"] = dataDirectory,
+            ["Peers:Kms"] = $"http://127.0.0.1:{ports[ServiceKind.Kms]}",
+            ["Peers:Catalog"] = $"http://127.0.0.1:{ports[ServiceKind.Catalog]}",
+            ["Peers:Transfer"] = $"http://127.0.0.1:{ports[ServiceKind.Transfer]}",
+            ["Peers:Sharing"] = $"http://127.0.0.1:{ports[ServiceKind.Sharing]}",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:Console:FormatterName"] = "simple",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        var cluster = new TestCluster(redis, dataDirectory, merged, ports);
+        try
+        {
+            foreach (var service in new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog })
+            {
+                await cluster.StartServiceAsync(service, ports[service]);
+            }
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Starts one more replica of a service on a new port, sharing the cluster's Redis and data.</summary>
+    public async Task<WebApplication> StartReplicaAsync(ServiceKind service, IDictionary<string, string?>? overrides = null) =>
+        await StartServiceAsync(service, RedisServer.FreePort(), overrides);
+
+    public GrpcChannel Channel(ServiceKind service) => Channel(_ports[service]);
+
+    public GrpcChannel Channel(int port) =>
+        _channels.GetOrAdd(port, p => GrpcChannel.ForAddress($"http://127.0.0.1:{p}", new GrpcChannelOptions
+        {
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        }));
+
+    /// <summary>A call invoker of a service that sends <paramref name="token"/> as the bearer token (none when null).</summary>
+    public CallInvoker Invoker(ServiceKind service, string? token) => Invoker(_ports[service], token);
+
+    public CallInvoker Invoker(int port, string? token)
+    {
+        var invoker = Channel(port).CreateCallInvoker();
+        return token is null ? invoker : invoker.Intercept(headers =>
+        {
+            headers.Add("authorization", $"Bearer {token}");
+            return headers;
+        });
+    }
+
+    /// <summary>A typed client of the service its namespace belongs to.</summary>
+    public T Client<T>(string? token) where T : ClientBase<T> =>
+        (T)Activator.CreateInstance(typeof(T), Invoker(ServiceOf<T>(), token))!;
+
+    public async Task<string> OperatorTokenAsync()
+    {
+        if (_operatorToken is null)
+        {
+            var response = await Client<AccountService.AccountServiceClient>(null).IssueTokenAsync(new IssueTokenRequest
+            {
+                OperatorName = OperatorName,
+                OperatorCredential = OperatorCredential,
+            });
+            _operatorToken = response.Token;
+        }
+        return _operatorToken;
+    }
+
+    /// <summary>Creates an account (with a random id) and returns it with a root token.</summary>
+    public async Task<TestAccount> NewAccountAsync(Site site = Site.Cn, string organizationId = "")
+    {
+        var accounts = Client<AccountService.AccountServiceClient>(await OperatorTokenAsync());
+        var account = (await accounts.CreateAccountAsync(new CreateAccountRequest
+        {
+            Site = site,
+            DisplayName = "test account",
+            OrganizationId = organizationId,
+        })).Account;
+        var token = (await accounts.IssueTokenAsync(new IssueTokenRequest { AccountId = account.AccountId })).Token;
+        return new TestAccount(this, account.AccountId, site, token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in Enumerable.Reverse(_apps))
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await app.StopAsync(timeout.Token);
+                await app.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+        await Redis.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static ServiceKind ServiceOf<T>()
+    {
+        var ns = typeof(T).Namespace ?? "";
+        return ns switch
+        {
+            _ when ns.EndsWith(".Kms.V1", StringComparison.Ordinal) => ServiceKind.Kms,
+            _ when ns.EndsWith(".Catalog.V1", StringComparison.Ordinal) => ServiceKind.Catalog,
+            _ when ns.EndsWith(".Transfer.V1", StringComparison.Ordinal) => ServiceKind.Transfer,
+            _ when ns.EndsWith(".Sharing.V1", StringComparison.Ordinal) => ServiceKind.Sharing,
+            _ => throw new ArgumentException($"{typeof(T)} is not a client of a GrpcImages service."),
+        };
+    }
+
+    private async Task<WebApplication> StartServiceAsync(ServiceKind service, int port, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(_settings) { ["Service:Port"] = port.ToString() };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        void Configure(WebApplicationBuilder builder)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        }
+        var app = service switch
+        {
+            ServiceKind.Kms => KmsHost.Build([], Configure),
+            ServiceKind.Catalog => CatalogHost.Build([], Configure),
+            ServiceKind.Transfer => TransferHost.Build([], Configure),
+            _ => SharingHost.Build([], Configure),
+        };
+        await app.StartAsync();
+        _apps.Add(app);
+        return app;
+    }
+}
+
+/// <summary>An account made for a test, with its root token.</summary>
+public sealed record TestAccount(TestCluster Cluster, string AccountId, Site Site, string Token)
+{
+    public T Client<T>() where T : ClientBase<T> => Cluster.Client<T>(Token);
+}
