@@ -56,6 +56,8 @@ public class HealthTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
 
         var health = new Health.HealthClient(cluster.Invoker(ServiceKind.Kms, null));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, // the process itself is fine: no restart
+            (await health.CheckAsync(new HealthCheckRequest { Service = "liveness" })).Status);
         var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, "ServiceUnavailable", () =>
             accounts.GetAccountAsync(new GetAccountRequest { AccountId = "1234567890123456" }));
         Assert.DoesNotContain(cluster.Redis.Port.ToString(), ex.Status.Detail);

@@ -50,7 +50,15 @@ public static class ServiceDefaultsExtensions
             o.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false)
+        // "" (readiness) reports Redis; "liveness" only that the process answers, so a Redis
+        // outage takes pods out of rotation without restarting them.
+        services.AddGrpcHealthChecks(o =>
+            {
+                o.UseHealthChecksCache = false;
+                o.Services.Map("", r => r.Tags.Contains("ready"));
+                o.Services.Map("liveness", r => r.Tags.Contains("live"));
+            })
+            .AddCheck("process", () => HealthCheckResult.Healthy(), ["live"])
             .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, ["ready"]);
 
         if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

@@ -1,0 +1,109 @@
+using k8s;
+using k8s.Models;
+
+namespace GrpcImages.DeploymentTests;
+
+/// <summary>k8s/ as kustomize renders it: every object parses strictly and every pod is locked down.</summary>
+public class KubernetesManifestTests
+{
+    private static readonly string[] Services = ["catalog", "transfer", "sharing", "kms"];
+    private static readonly Lazy<List<object>> Rendered = new(() =>
+        KubernetesYaml.LoadAllFromString(Repo.Run("kubectl", "kustomize", "k8s"), strict: true));
+
+    private static IEnumerable<T> Objects<T>() => Rendered.Value.OfType<T>();
+
+    public static TheoryData<string> ManifestFiles =>
+        new(Directory.GetFiles(Repo.PathOf("k8s"), "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml")!);
+
+    [Theory]
+    [MemberData(nameof(ManifestFiles))]
+    public void EachManifestFileParsesStrictly(string file)
+    {
+        var objects = KubernetesYaml.LoadAllFromString(Repo.Read("k8s", file), strict: true);
+        Assert.NotEmpty(objects);
+        Assert.All(objects, o => Assert.IsAssignableFrom<IKubernetesObject>(o));
+    }
+
+    [Fact]
+    public void KustomizeRendersEveryServiceWithItsAccountAndGrpcPort()
+    {
+        foreach (var name in Services)
+        {
+            var deployment = Assert.Single(Objects<V1Deployment>(), d => d.Metadata.Name == name);
+            Assert.Equal("grpcimages", deployment.Metadata.NamespaceProperty);
+            Assert.Equal(name, deployment.Spec.Template.Spec.ServiceAccountName);
+            Assert.Contains(Objects<V1ServiceAccount>(), a => a.Metadata.Name == name && a.AutomountServiceAccountToken == false);
+            var service = Assert.Single(Objects<V1Service>(), s => s.Metadata.Name == name);
+            Assert.Equal("grpc", Assert.Single(service.Spec.Ports).Name);
+            Assert.Contains(Objects<V1PodDisruptionBudget>(), p => p.Metadata.Name == name);
+            Assert.StartsWith($"grpcimages/{name}:", Assert.Single(deployment.Spec.Template.Spec.Containers).Image);
+        }
+        var redis = Assert.Single(Objects<V1StatefulSet>());
+        Assert.Contains("--appendonly", redis.Spec.Template.Spec.Containers[0].Args);
+        Assert.NotEmpty(redis.Spec.VolumeClaimTemplates);
+    }
+
+    [Fact]
+    public void EveryPodIsLockedDownAndSized()
+    {
+        var pods = Objects<V1Deployment>().Select(d => d.Spec.Template.Spec)
+            .Concat(Objects<V1StatefulSet>().Select(s => s.Spec.Template.Spec)).ToList();
+        Assert.Equal(5, pods.Count);
+        foreach (var pod in pods)
+        {
+            Assert.True(pod.SecurityContext.RunAsNonRoot);
+            foreach (var container in pod.Containers)
+            {
+                Assert.False(container.SecurityContext.AllowPrivilegeEscalation);
+                Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
+                Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
+                Assert.NotNull(container.Resources.Requests["cpu"]);
+                Assert.NotNull(container.Resources.Requests["memory"]);
+                Assert.NotNull(container.Resources.Limits["cpu"]);
+                Assert.NotNull(container.Resources.Limits["memory"]);
+                Assert.NotNull(container.ReadinessProbe);
+                Assert.NotNull(container.LivenessProbe);
+            }
+        }
+    }
+
+    [Fact]
+    public void ServicesUseNativeGrpcProbesAndLivenessDoesNotDependOnRedis()
+    {
+        foreach (var deployment in Objects<V1Deployment>())
+        {
+            var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
+            var port = Assert.Single(container.Ports).ContainerPort;
+            Assert.Equal(port, container.ReadinessProbe.Grpc.Port);
+            Assert.Equal(port, container.LivenessProbe.Grpc.Port);
+            Assert.Equal("liveness", container.LivenessProbe.Grpc.Service);
+        }
+    }
+
+    [Fact]
+    public void NetworkPoliciesDenyByDefaultAndKeepRedisForTheServices()
+    {
+        var policies = Objects<V1NetworkPolicy>().ToDictionary(p => p.Metadata.Name);
+        Assert.Empty(policies["default-deny-ingress"].Spec.PodSelector.MatchLabels ?? new Dictionary<string, string>());
+        Assert.Null(policies["default-deny-ingress"].Spec.Ingress);
+        var redis = policies["redis-from-services"];
+        Assert.Equal("service", Assert.Single(Assert.Single(redis.Spec.Ingress).FromProperty).PodSelector.MatchLabels["tier"]);
+        Assert.All(Objects<V1Deployment>(), d => Assert.Equal("service", d.Spec.Template.Metadata.Labels["tier"]));
+    }
+
+    [Fact]
+    public void TheServicesFindEachOtherAndTheirSecretsWhereTheConfigSays()
+    {
+        var config = Assert.Single(Objects<V1ConfigMap>()).Data;
+        foreach (var deployment in Objects<V1Deployment>())
+        {
+            var name = deployment.Metadata.Name;
+            var port = deployment.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort;
+            Assert.Equal($"http://{name}:{port}", config[$"Peers__{char.ToUpperInvariant(name[0])}{name[1..]}"]);
+            var secret = Assert.Single(deployment.Spec.Template.Spec.Volumes, v => v.Secret is not null).Secret;
+            Assert.Equal("grpcimages-identity", secret.SecretName);
+        }
+        Assert.StartsWith("/var/run/secrets/grpcimages/", config["Identity__SigningKeyFile"]);
+        Assert.Equal("redis:6379", config["Redis__Configuration"]);
+    }
+}
