@@ -1,5 +1,7 @@
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.Transfer.Content;
 using GrpcImages.Transfer.Grpc;
+using GrpcImages.Transfer.Storage;
 
 namespace GrpcImages.Transfer;
 
@@ -13,6 +15,7 @@ public static class TransferHost
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("transfer", DefaultPort);
+        builder.AddTransferServices();
 
         var app = builder.Build();
         app.MapServiceDefaults();
@@ -21,5 +24,18 @@ public static class TransferHost
         app.MapGrpcService<ObjectStoreGrpcService>();
         app.MapGrpcService<ContentGrpcService>();
         return app;
+    }
+
+    public static WebApplicationBuilder AddTransferServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<BlobOptions>(builder.Configuration.GetSection(BlobOptions.Section));
+        services.AddSingleton<FileBlobStore>();
+        services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileBlobStore>());
+        services.AddSingleton<ContentIndex>();
+        services.AddSingleton<ContentLibrary>();
+        services.AddSingleton<GarbageCollector>();
+        services.AddHostedService<GarbageCollectionService>();
+        return builder;
     }
 }

@@ -57,6 +57,18 @@ public sealed class TestCluster : IAsyncDisposable
 
     public int Port(ServiceKind service) => _ports[service];
 
+    /// <summary>A token of a cluster service, for tests that call internal RPCs as another service would.</summary>
+    public string ServiceToken(string service = "test") =>
+        new ServiceDefaults.Identity.TokenService(
+                Microsoft.Extensions.Options.Options.Create(new ServiceDefaults.Identity.IdentityOptions { SigningKey = SigningKey }), TimeProvider.System)
+            .Issue(ServiceDefaults.Identity.Caller.Service(service), TimeSpan.FromHours(1), out _);
+
+    /// <summary>Where the transfer service keeps a blob of a region (tests look at the disk directly).</summary>
+    public string BlobPath(string region, string name) =>
+        name.StartsWith("m:", StringComparison.Ordinal)
+            ? Path.Combine(DataDirectory, "blobs", region, "manifests", name[2..])
+            : Path.Combine(DataDirectory, "blobs", region, "chunks", name[..2], name);
+
     /// <summary>Starts Redis and the four services. <paramref name="settings"/> add to or override every service's configuration.</summary>
     public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null)
     {
@@ -75,6 +87,7 @@ public sealed class TestCluster : IAsyncDisposable
             ["Peers:Transfer"] = $"http://127.0.0.1:{ports[ServiceKind.Transfer]}",
             ["Peers:Sharing"] = $"http://127.0.0.1:{ports[ServiceKind.Sharing]}",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Blobs:GcGraceSeconds"] = "0",
             ["Logging:Console:FormatterName"] = "simple",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

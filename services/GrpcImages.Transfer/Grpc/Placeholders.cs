@@ -10,6 +10,3 @@ public sealed class TaskGrpcService : TaskService.TaskServiceBase;
 
 [RamProduct("oss")]
 public sealed class ObjectStoreGrpcService : ObjectStoreService.ObjectStoreServiceBase;
-
-[InternalRpc]
-public sealed class ContentGrpcService : ContentService.ContentServiceBase;

@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.Transfer.Storage;
+
+namespace GrpcImages.Transfer.Content;
+
+/// <summary>The content layer's operations on a region's blob store (R23, R34).</summary>
+public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger<ContentLibrary> logger)
+{
+    public const long MaxSizeBytes = 32L * 1024 * 1024 * 1024 * 1024; // 32 TiB, the largest data disk
+
+    public async Task<ContentInfo> SeedAsync(string region, string label, long sizeBytes, long dataBytes, string holder, CancellationToken cancellationToken)
+    {
+        CheckSize(sizeBytes);
+        if (label.Length == 0 || dataBytes < 0 || dataBytes > sizeBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "data_bytes", "A seed needs a label and at most size_bytes of data.");
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        try
+        {
+            await using var session = new WriteSession(region, blobs, index);
+            var count = Manifest.ChunkCount(sizeBytes);
+            for (var i = 0; i < count; i++)
+            {
+                var offset = (long)i * Manifest.ChunkSize;
+                var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - offset);
+                if (offset >= dataBytes)
+                {
+                    await session.AppendSharedAsync(null, cancellationToken);
+                    continue;
+                }
+                SeedGenerator.Fill(label, sizeBytes, dataBytes, offset, buffer.AsSpan(0, length));
+                await session.AppendAsync(buffer.AsMemory(0, length), cancellationToken);
+            }
+            return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public async Task<ContentInfo> CreateBlankAsync(string region, long sizeBytes, string holder, CancellationToken cancellationToken)
+    {
+        CheckSize(sizeBytes);
+        await using var session = new WriteSession(region, blobs, index);
+        for (var i = Manifest.ChunkCount(sizeBytes); i > 0; i--)
+        {
+            await session.AppendSharedAsync(null, cancellationToken);
+        }
+        return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+    }
+
+    /// <summary>Stores a stream of bytes, padded with zeros up to <paramref name="sizeBytes"/>.</summary>
+    public async Task<ContentInfo> WriteAsync(string region, long sizeBytes, string holder, IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken)
+    {
+        CheckSize(sizeBytes);
+        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        try
+        {
+            await using var session = new WriteSession(region, blobs, index);
+            long total = 0;
+            var filled = 0;
+            await foreach (var piece in data.WithCancellation(cancellationToken))
+            {
+                var remaining = piece;
+                while (remaining.Length > 0)
+                {
+                    if (total + remaining.Length > sizeBytes)
+                    {
+                        throw Fault.InvalidArgument("InvalidParameter", "size_bytes", "The stream is longer than size_bytes.");
+                    }
+                    var take = Math.Min(remaining.Length, Manifest.ChunkSize - filled);
+                    remaining[..take].CopyTo(buffer.AsMemory(filled));
+                    filled += take;
+                    total += take;
+                    remaining = remaining[take..];
+                    if (filled == Manifest.ChunkSize)
+                    {
+                        await session.AppendAsync(buffer.AsMemory(0, filled), cancellationToken);
+                        filled = 0;
+                    }
+                }
+            }
+            var count = Manifest.ChunkCount(sizeBytes);
+            if (filled > 0)
+            {
+                var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - (long)session.Count * Manifest.ChunkSize);
+                buffer.AsSpan(filled, length - filled).Clear();
+                await session.AppendAsync(buffer.AsMemory(0, length), cancellationToken);
+            }
+            while (session.Count < count)
+            {
+                await session.AppendSharedAsync(null, cancellationToken);
+            }
+            return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Copy-on-write: a new manifest with <paramref name="data"/> written at <paramref name="offset"/>.</summary>
+    public async Task<ContentInfo> PatchAsync(string region, string manifestId, long offset, ReadOnlyMemory<byte> data, string holder, CancellationToken cancellationToken)
+    {
+        var source = await LoadLiveAsync(region, manifestId, cancellationToken);
+        if (offset < 0 || data.Length is 0 or > Manifest.ChunkSize || offset + data.Length > source.SizeBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "offset", "The write must be 1 byte to 4 MiB long and end inside the content.");
+        }
+        if (source.Encryption is not null)
+        {
+            throw Fault.FailedPrecondition("OperationNotSupported", "Patching encrypted content is not supported yet.");
+        }
+        var first = (int)(offset / Manifest.ChunkSize);
+        var last = (int)((offset + data.Length - 1) / Manifest.ChunkSize);
+        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        try
+        {
+            await using var session = new WriteSession(region, blobs, index);
+            for (var i = 0; i < source.Chunks.Count; i++)
+            {
+                if (i < first || i > last)
+                {
+                    await session.AppendSharedAsync(source.Chunks[i], cancellationToken);
+                    continue;
+                }
+                var length = source.ChunkLength(i);
+                var chunk = buffer.AsMemory(0, length);
+                await ReadChunkAsync(region, source.Chunks[i], chunk, cancellationToken);
+                var chunkStart = (long)i * Manifest.ChunkSize;
+                var from = Math.Max(offset, chunkStart);
+                var to = Math.Min(offset + data.Length, chunkStart + length);
+                data.Slice((int)(from - offset), (int)(to - from)).CopyTo(chunk[(int)(from - chunkStart)..]);
+                await session.AppendAsync(chunk, cancellationToken);
+            }
+            return await DescribeAsync(region, await session.CommitAsync(source.SizeBytes, null, holder, cancellationToken));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public async Task<int> RetainAsync(string region, string manifestId, string holder)
+    {
+        CheckHolder(holder);
+        var count = await index.RetainAsync(region, manifestId, holder);
+        return count >= 0 ? count : throw ContentNotFound(manifestId);
+    }
+
+    /// <summary>Removes a holder; the last one out drops the manifest's references to its chunks (R34).</summary>
+    public async Task<(int Left, bool Deleted)> ReleaseAsync(string region, string manifestId, string holder, CancellationToken cancellationToken)
+    {
+        CheckHolder(holder);
+        var (left, dying) = await index.ReleaseAsync(region, manifestId, holder);
+        if (dying is null)
+        {
+            return (Math.Max(left, 0), false);
+        }
+        await DropAsync(region, dying, cancellationToken);
+        return (0, true);
+    }
+
+    public async Task<ContentInfo> DescribeAsync(string region, string manifestId, CancellationToken cancellationToken) =>
+        await DescribeAsync(region, await LoadLiveAsync(region, manifestId, cancellationToken));
+
+    /// <summary>The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most 1 MiB.</summary>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(string region, string manifestId, long offset, long length,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const int Piece = 1024 * 1024;
+        var manifest = await LoadLiveAsync(region, manifestId, cancellationToken);
+        if (offset < 0 || length < 0 || offset > manifest.SizeBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "offset", "The range must lie inside the content.");
+        }
+        var end = length == 0 ? manifest.SizeBytes : Math.Min(manifest.SizeBytes, offset + length);
+        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        try
+        {
+            for (var i = (int)(offset / Manifest.ChunkSize); (long)i * Manifest.ChunkSize < end; i++)
+            {
+                var chunkStart = (long)i * Manifest.ChunkSize;
+                var chunk = buffer.AsMemory(0, manifest.ChunkLength(i));
+                await ReadChunkAsync(region, manifest.Chunks[i], chunk, cancellationToken);
+                var from = (int)(Math.Max(offset, chunkStart) - chunkStart);
+                var to = (int)(Math.Min(end, chunkStart + chunk.Length) - chunkStart);
+                for (var p = from; p < to; p += Piece)
+                {
+                    yield return chunk[p..Math.Min(to, p + Piece)].ToArray();
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Finishes dropping a dying manifest: its chunks' and its own references go.</summary>
+    internal async Task DropAsync(string region, string dyingKey, CancellationToken cancellationToken)
+    {
+        var manifestId = ContentIndex.ManifestIdOfDyingKey(dyingKey);
+        var manifest = Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken));
+        await index.DropReferencesAsync(region, dyingKey, [.. manifest.DistinctChunkNames(), manifest.BlobName]);
+        logger.LogDebug("Released manifest {ManifestId} in {Region}", manifestId, region);
+    }
+
+    internal async Task<Manifest> LoadLiveAsync(string region, string manifestId, CancellationToken cancellationToken)
+    {
+        if (manifestId.Length != 64 || !manifestId.All(char.IsAsciiHexDigitLower) || await index.GetManifestAsync(region, manifestId) is null)
+        {
+            throw ContentNotFound(manifestId);
+        }
+        return Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken));
+    }
+
+    private async Task ReadChunkAsync(string region, byte[]? hash, Memory<byte> chunk, CancellationToken cancellationToken)
+    {
+        if (hash is null)
+        {
+            chunk.Span.Clear();
+            return;
+        }
+        var read = await blobs.ReadAsync(region, Convert.ToHexStringLower(hash), chunk, cancellationToken);
+        if (read != chunk.Length)
+        {
+            throw new InvalidDataException($"Chunk {Convert.ToHexStringLower(hash)} in {region} has {read} bytes, expected {chunk.Length}.");
+        }
+    }
+
+    private async Task<ContentInfo> DescribeAsync(string region, Manifest manifest)
+    {
+        var fields = await index.GetManifestAsync(region, manifest.Id) ?? throw ContentNotFound(manifest.Id);
+        var info = new ContentInfo
+        {
+            ManifestId = manifest.Id,
+            RegionId = region,
+            SizeBytes = manifest.SizeBytes,
+            StoredBytes = long.Parse(fields["stored"]),
+            ChunkCount = manifest.Chunks.Count,
+            HolderCount = int.Parse(fields["holders"]),
+            Digest = manifest.Digest(),
+        };
+        info.ChunkIds.AddRange(manifest.DistinctChunkNames());
+        if (manifest.Encryption is not null)
+        {
+            info.Encryption = new ContentEncryption { AccountId = manifest.Encryption.AccountId, KmsKeyId = manifest.Encryption.KmsKeyId };
+        }
+        return info;
+    }
+
+    private static void CheckSize(long sizeBytes)
+    {
+        if (sizeBytes <= 0 || sizeBytes > MaxSizeBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "size_bytes", "The size must be more than 0 and at most 32 TiB.");
+        }
+    }
+
+    private static void CheckHolder(string holder)
+    {
+        if (holder.Length is 0 or > 128)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "holder_id", "A holder id is 1-128 characters.");
+        }
+    }
+
+    private static DomainException ContentNotFound(string manifestId) =>
+        Fault.NotFound("InvalidContent.NotFound", $"No content {manifestId} in this region.");
+}

@@ -1,0 +1,93 @@
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.Transfer.Storage;
+
+namespace GrpcImages.Transfer.Content;
+
+/// <summary>The "Blobs" configuration section.</summary>
+public sealed class BlobOptions
+{
+    public const string Section = "Blobs";
+
+    /// <summary>How long a blob stays unreferenced before it is deleted (a window for writers that want it back).</summary>
+    public int GcGraceSeconds { get; set; } = 60;
+
+    /// <summary>How often every replica collects (they may overlap safely).</summary>
+    public int GcIntervalSeconds { get; set; } = 30;
+}
+
+/// <summary>
+/// Deletes a region's blobs that nothing references (R34): drops the pins of dead writers,
+/// finishes manifests whose dropper died, then marks, deletes and forgets unreferenced blobs.
+/// Safe while other work runs: a marked blob cannot be pinned, and writers write it again.
+/// </summary>
+public sealed class GarbageCollector(IBlobStore blobs, ContentIndex index, ContentLibrary library, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
+    TimeProvider time, ILogger<GarbageCollector> logger)
+{
+    private const int Batch = 500;
+
+    public async Task<(int Chunks, long Bytes)> CollectAsync(string region, CancellationToken cancellationToken)
+    {
+        foreach (var session in await index.ExpiredSessionsAsync(region))
+        {
+            await index.AbortAsync(region, session);
+        }
+        foreach (var dying in await index.StaleDyingAsync(region))
+        {
+            await library.DropAsync(region, dying, cancellationToken);
+        }
+
+        var cutoff = time.GetUtcNow() - TimeSpan.FromSeconds(options.Value.GcGraceSeconds);
+        var chunks = 0;
+        long bytes = 0;
+        while (true)
+        {
+            var marked = await index.MarkForDeletionAsync(region, cutoff, Batch);
+            if (marked.Count == 0)
+            {
+                break;
+            }
+            foreach (var name in marked)
+            {
+                bytes += blobs.Delete(region, name);
+                if (!name.StartsWith("m:", StringComparison.Ordinal))
+                {
+                    chunks++;
+                }
+            }
+            await index.FinishDeletionAsync(region, marked);
+            if (marked.Count < Batch)
+            {
+                break;
+            }
+        }
+        if (chunks > 0)
+        {
+            logger.LogInformation("Collected {Chunks} chunks ({Bytes} bytes) in {Region}", chunks, bytes, region);
+        }
+        return (chunks, bytes);
+    }
+}
+
+/// <summary>Runs the collector over every region now and then.</summary>
+public sealed class GarbageCollectionService(GarbageCollector collector, Regions regions, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
+    ILogger<GarbageCollectionService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.GcIntervalSeconds)));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            foreach (var region in regions.All)
+            {
+                try
+                {
+                    await collector.CollectAsync(region.Id, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Collecting garbage in {Region} failed; will retry", region.Id);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.Transfer.Storage;
+
+namespace GrpcImages.Transfer.Content;
+
+/// <summary>
+/// Builds one manifest: stores its new chunks, pins every chunk it uses (new or shared with
+/// another manifest) so the collector leaves them alone, and commits the manifest with a holder.
+/// A session that is not committed drops its pins when disposed (or, if its process dies,
+/// when it expires).
+/// </summary>
+public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex index) : IAsyncDisposable
+{
+    private const int PinBatch = 256;
+
+    private readonly string _id = Guid.NewGuid().ToString("N");
+    private readonly List<byte[]?> _chunks = [];
+    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
+    private readonly List<string> _pendingShared = [];
+    private bool _committed;
+
+    public int Count => _chunks.Count;
+
+    /// <summary>Appends a chunk of new bytes (stored unless all zero).</summary>
+    public async Task AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (data.Span.IndexOfAnyExcept((byte)0) < 0)
+        {
+            _chunks.Add(null);
+            return;
+        }
+        var hash = SHA256.HashData(data.Span);
+        var name = Convert.ToHexStringLower(hash);
+        _chunks.Add(hash);
+        if (!_pinned.Contains(name))
+        {
+            await StoreAndPinAsync(name, data, cancellationToken);
+        }
+    }
+
+    /// <summary>Appends a chunk another live manifest already stores (by name), or a zero chunk (null).</summary>
+    public async Task AppendSharedAsync(byte[]? hash, CancellationToken cancellationToken)
+    {
+        _chunks.Add(hash);
+        if (hash is null)
+        {
+            return;
+        }
+        var name = Convert.ToHexStringLower(hash);
+        if (_pinned.Add(name))
+        {
+            _pendingShared.Add(name);
+            if (_pendingShared.Count >= PinBatch)
+            {
+                await FlushSharedAsync(cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Writes the manifest, pins it and commits it with its first holder.</summary>
+    public async Task<Manifest> CommitAsync(long sizeBytes, ManifestEncryption? encryption, string holder, CancellationToken cancellationToken)
+    {
+        await FlushSharedAsync(cancellationToken);
+        var manifest = new Manifest(sizeBytes, _chunks, encryption);
+        await StoreAndPinAsync(manifest.BlobName, manifest.Bytes, cancellationToken);
+        var fields = new List<KeyValuePair<string, string>>
+        {
+            new("size", manifest.SizeBytes.ToString()),
+            new("stored", (manifest.StoredChunkCount * (long)Manifest.ChunkSize).ToString()),
+            new("chunks", manifest.Chunks.Count.ToString()),
+            new("digest", manifest.Digest()),
+        };
+        if (encryption is not null)
+        {
+            fields.Add(new("account", encryption.AccountId));
+            fields.Add(new("key", encryption.KmsKeyId));
+        }
+        await index.CommitAsync(region, _id, manifest.Id, holder, fields);
+        _committed = true;
+        return manifest;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_committed && _pinned.Count > 0)
+        {
+            await index.AbortAsync(region, _id);
+        }
+    }
+
+    private async Task StoreAndPinAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var wrote = await blobs.WriteAsync(region, name, data, force: false, cancellationToken);
+        for (var attempt = 0; ; attempt++)
+        {
+            var result = (await index.PinAsync(region, _id, [(name, wrote)]))[0];
+            if (result == PinResult.Pinned)
+            {
+                _pinned.Add(name);
+                return;
+            }
+            if (attempt >= 50)
+            {
+                throw Fault.Aborted("ContentBusy", "The blob store is busy collecting the same content; retry.");
+            }
+            if (result == PinResult.Busy)
+            {
+                await Task.Delay(20, cancellationToken);
+            }
+            wrote = await blobs.WriteAsync(region, name, data, force: true, cancellationToken);
+        }
+    }
+
+    private async Task FlushSharedAsync(CancellationToken cancellationToken)
+    {
+        if (_pendingShared.Count == 0)
+        {
+            return;
+        }
+        var results = await index.PinAsync(region, _id, _pendingShared.Select(n => (n, false)).ToList());
+        if (results.Any(r => r != PinResult.Pinned))
+        {
+            // The source manifest lost its last holder meanwhile: its bytes may be going.
+            throw Fault.Aborted("ContentChanged", "The source content was released while it was being copied; retry.");
+        }
+        _pendingShared.Clear();
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+}

@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using Google.Protobuf;
+using Grpc.Core;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.Transfer.Content;
+
+namespace GrpcImages.Transfer.Grpc;
+
+/// <summary>The content layer for the other services of the cluster.</summary>
+[InternalRpc]
+public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector collector, Regions regions) : ContentService.ContentServiceBase
+{
+    public override async Task<SeedContentResponse> SeedContent(SeedContentRequest request, ServerCallContext context) => new()
+    {
+        Content = await library.SeedAsync(regions.Require(request.RegionId), request.Label, request.SizeBytes, request.DataBytes,
+            request.HolderId, context.CancellationToken),
+    };
+
+    public override async Task<CreateBlankContentResponse> CreateBlankContent(CreateBlankContentRequest request, ServerCallContext context)
+    {
+        if (request.Encryption is not null)
+        {
+            throw Fault.Unimplemented("CreateBlankContent with encryption");
+        }
+        return new CreateBlankContentResponse
+        {
+            Content = await library.CreateBlankAsync(regions.Require(request.RegionId), request.SizeBytes, request.HolderId, context.CancellationToken),
+        };
+    }
+
+    public override async Task<WriteContentResponse> WriteContent(IAsyncStreamReader<WriteContentRequest> requestStream, ServerCallContext context)
+    {
+        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != WriteContentRequest.PartOneofCase.Header)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "header", "The first message must carry the header.");
+        }
+        var header = requestStream.Current.Header;
+        if (header.Encryption is not null)
+        {
+            throw Fault.Unimplemented("WriteContent with encryption");
+        }
+        return new WriteContentResponse
+        {
+            Content = await library.WriteAsync(regions.Require(header.RegionId), header.SizeBytes, header.HolderId,
+                Data(requestStream, context.CancellationToken), context.CancellationToken),
+        };
+    }
+
+    public override async Task<PatchContentResponse> PatchContent(PatchContentRequest request, ServerCallContext context) => new()
+    {
+        Content = await library.PatchAsync(regions.Require(request.RegionId), request.ManifestId, request.Offset, request.Data.Memory,
+            request.HolderId, context.CancellationToken),
+    };
+
+    public override async Task<RetainContentResponse> RetainContent(RetainContentRequest request, ServerCallContext context) => new()
+    {
+        HolderCount = await library.RetainAsync(regions.Require(request.RegionId), request.ManifestId, request.HolderId),
+    };
+
+    public override async Task<ReleaseContentResponse> ReleaseContent(ReleaseContentRequest request, ServerCallContext context)
+    {
+        var (left, deleted) = await library.ReleaseAsync(regions.Require(request.RegionId), request.ManifestId, request.HolderId, context.CancellationToken);
+        return new ReleaseContentResponse { HolderCount = left, ManifestDeleted = deleted };
+    }
+
+    public override async Task<GetContentInfoResponse> GetContentInfo(GetContentInfoRequest request, ServerCallContext context) => new()
+    {
+        Content = await library.DescribeAsync(regions.Require(request.RegionId), request.ManifestId, context.CancellationToken),
+    };
+
+    public override async Task ReadContent(ReadContentRequest request, IServerStreamWriter<ReadContentResponse> responseStream, ServerCallContext context)
+    {
+        await foreach (var piece in library.ReadAsync(regions.Require(request.RegionId), request.ManifestId, request.Offset, request.Length,
+                           context.CancellationToken))
+        {
+            await responseStream.WriteAsync(new ReadContentResponse { Data = UnsafeByteOperations.UnsafeWrap(piece) });
+        }
+    }
+
+    public override async Task<CollectGarbageResponse> CollectGarbage(CollectGarbageRequest request, ServerCallContext context)
+    {
+        var (chunks, bytes) = await collector.CollectAsync(regions.Require(request.RegionId), context.CancellationToken);
+        return new CollectGarbageResponse { ChunksDeleted = chunks, BytesFreed = bytes };
+    }
+
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> Data(IAsyncStreamReader<WriteContentRequest> stream,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await stream.MoveNext(cancellationToken))
+        {
+            if (stream.Current.PartCase != WriteContentRequest.PartOneofCase.Data)
+            {
+                throw Fault.InvalidArgument("InvalidParameter", "header", "Only the first message carries a header.");
+            }
+            yield return stream.Current.Data.Memory;
+        }
+    }
+}
