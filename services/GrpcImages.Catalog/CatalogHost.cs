@@ -1,5 +1,10 @@
+using GrpcImages.Catalog.Domain;
 using GrpcImages.Catalog.Grpc;
+using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Peers;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace GrpcImages.Catalog;
 
@@ -13,6 +18,7 @@ public static class CatalogHost
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("catalog", DefaultPort);
+        builder.AddCatalogServices();
 
         var app = builder.Build();
         app.MapServiceDefaults();
@@ -22,5 +28,24 @@ public static class CatalogHost
         app.MapGrpcService<RegionGrpcService>();
         app.MapGrpcService<ImageControlGrpcService>();
         return app;
+    }
+
+    public static WebApplicationBuilder AddCatalogServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<CatalogOptions>(builder.Configuration.GetSection(CatalogOptions.Section));
+        services.AddPeerClient<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
+        services.AddSingleton<CatalogStore>();
+        services.AddSingleton<ContentClient>();
+        services.AddSingleton<ImageAccess>();
+        services.AddSingleton<ImageManager>();
+        services.AddSingleton<InstanceManager>();
+        services.AddSingleton<SnapshotManager>();
+        services.AddSingleton<CreationJobs>();
+        services.AddHostedService(sp => sp.GetRequiredService<CreationJobs>());
+        services.AddSingleton<CatalogSeeder>();
+        services.AddHostedService(sp => sp.GetRequiredService<CatalogSeeder>());
+        services.AddHealthChecks().AddCheck<SeededHealthCheck>("seeded", HealthStatus.Unhealthy, ["ready"]);
+        return builder;
     }
 }

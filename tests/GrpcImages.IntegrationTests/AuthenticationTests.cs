@@ -8,7 +8,6 @@ using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Task = System.Threading.Tasks.Task;
 
 namespace GrpcImages.IntegrationTests;
 

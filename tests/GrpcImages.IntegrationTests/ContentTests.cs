@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
-using Task = System.Threading.Tasks.Task;
 
 namespace GrpcImages.IntegrationTests;
 

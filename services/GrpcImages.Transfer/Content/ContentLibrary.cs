@@ -22,18 +22,12 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
         try
         {
             await using var session = new WriteSession(region, blobs, index);
-            var count = Manifest.ChunkCount(sizeBytes);
-            for (var i = 0; i < count; i++)
+            for (var i = 0; (long)i * Manifest.ChunkSize < dataBytes; i++)
             {
                 var offset = (long)i * Manifest.ChunkSize;
                 var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - offset);
-                if (offset >= dataBytes)
-                {
-                    await session.AppendSharedAsync(null, cancellationToken);
-                    continue;
-                }
                 SeedGenerator.Fill(label, sizeBytes, dataBytes, offset, buffer.AsSpan(0, length));
-                await session.AppendAsync(buffer.AsMemory(0, length), cancellationToken);
+                await session.AddAsync(i, buffer.AsMemory(0, length), cancellationToken);
             }
             return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
         }
@@ -47,10 +41,6 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
     {
         CheckSize(sizeBytes);
         await using var session = new WriteSession(region, blobs, index);
-        for (var i = Manifest.ChunkCount(sizeBytes); i > 0; i--)
-        {
-            await session.AppendSharedAsync(null, cancellationToken);
-        }
         return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
     }
 
@@ -64,6 +54,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
             await using var session = new WriteSession(region, blobs, index);
             long total = 0;
             var filled = 0;
+            var position = 0;
             await foreach (var piece in data.WithCancellation(cancellationToken))
             {
                 var remaining = piece;
@@ -80,21 +71,16 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
                     remaining = remaining[take..];
                     if (filled == Manifest.ChunkSize)
                     {
-                        await session.AppendAsync(buffer.AsMemory(0, filled), cancellationToken);
+                        await session.AddAsync(position++, buffer.AsMemory(0, filled), cancellationToken);
                         filled = 0;
                     }
                 }
             }
-            var count = Manifest.ChunkCount(sizeBytes);
             if (filled > 0)
             {
-                var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - (long)session.Count * Manifest.ChunkSize);
+                var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - (long)position * Manifest.ChunkSize);
                 buffer.AsSpan(filled, length - filled).Clear();
-                await session.AppendAsync(buffer.AsMemory(0, length), cancellationToken);
-            }
-            while (session.Count < count)
-            {
-                await session.AppendSharedAsync(null, cancellationToken);
+                await session.AddAsync(position, buffer.AsMemory(0, length), cancellationToken);
             }
             return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
         }
@@ -105,40 +91,63 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
     }
 
     /// <summary>Copy-on-write: a new manifest with <paramref name="data"/> written at <paramref name="offset"/>.</summary>
-    public async Task<ContentInfo> PatchAsync(string region, string manifestId, long offset, ReadOnlyMemory<byte> data, string holder, CancellationToken cancellationToken)
+    public async Task<ContentInfo> PatchAsync(string region, string manifestId, long offset, ReadOnlyMemory<byte> data, long sizeBytes,
+        string holder, CancellationToken cancellationToken)
     {
         var source = await LoadLiveAsync(region, manifestId, cancellationToken);
-        if (offset < 0 || data.Length is 0 or > Manifest.ChunkSize || offset + data.Length > source.SizeBytes)
+        var size = sizeBytes == 0 ? source.SizeBytes : sizeBytes;
+        if (size < source.SizeBytes || size % Manifest.ChunkSize != 0 && size != source.SizeBytes)
         {
-            throw Fault.InvalidArgument("InvalidParameter", "offset", "The write must be 1 byte to 4 MiB long and end inside the content.");
+            throw Fault.InvalidArgument("InvalidParameter", "size_bytes", "The new size is a multiple of 4 MiB and at least the source's.");
+        }
+        CheckSize(size);
+        if (offset < 0 || data.Length > Manifest.ChunkSize || offset + data.Length > size)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "offset", "The write is at most 4 MiB long and ends inside the content.");
         }
         if (source.Encryption is not null)
         {
             throw Fault.FailedPrecondition("OperationNotSupported", "Patching encrypted content is not supported yet.");
         }
         var first = (int)(offset / Manifest.ChunkSize);
-        var last = (int)((offset + data.Length - 1) / Manifest.ChunkSize);
+        var last = data.Length == 0 ? first - 1 : (int)((offset + data.Length - 1) / Manifest.ChunkSize);
+        var target = new Manifest(size, [], null);
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
             await using var session = new WriteSession(region, blobs, index);
-            for (var i = 0; i < source.Chunks.Count; i++)
+            // The source's last chunk is rewritten when it was short and the content grows.
+            var lastSource = source.Count - 1;
+            var rewriteLast = source.ChunkLength(Math.Max(lastSource, 0)) != target.ChunkLength(Math.Max(lastSource, 0)) && source.HashAt(lastSource) is not null;
+            var touched = Enumerable.Range(first, Math.Max(0, last - first + 1))
+                .Concat(rewriteLast ? [lastSource] : [])
+                .ToHashSet();
+            var positions = source.Stored.Select(c => c.Index).Concat(touched).Distinct().Order();
+            foreach (var i in positions)
             {
-                if (i < first || i > last)
+                var existing = source.HashAt(i);
+                if (!touched.Contains(i))
                 {
-                    await session.AppendSharedAsync(source.Chunks[i], cancellationToken);
+                    await session.AddSharedAsync(i, existing!, cancellationToken);
                     continue;
                 }
-                var length = source.ChunkLength(i);
+                var length = target.ChunkLength(i);
                 var chunk = buffer.AsMemory(0, length);
-                await ReadChunkAsync(region, source.Chunks[i], chunk, cancellationToken);
+                chunk.Span.Clear();
+                if (existing is not null)
+                {
+                    await ReadChunkAsync(region, existing, chunk[..source.ChunkLength(i)], cancellationToken);
+                }
                 var chunkStart = (long)i * Manifest.ChunkSize;
                 var from = Math.Max(offset, chunkStart);
                 var to = Math.Min(offset + data.Length, chunkStart + length);
-                data.Slice((int)(from - offset), (int)(to - from)).CopyTo(chunk[(int)(from - chunkStart)..]);
-                await session.AppendAsync(chunk, cancellationToken);
+                if (to > from)
+                {
+                    data.Slice((int)(from - offset), (int)(to - from)).CopyTo(chunk[(int)(from - chunkStart)..]);
+                }
+                await session.AddAsync(i, chunk, cancellationToken);
             }
-            return await DescribeAsync(region, await session.CommitAsync(source.SizeBytes, null, holder, cancellationToken));
+            return await DescribeAsync(region, await session.CommitAsync(size, null, holder, cancellationToken));
         }
         finally
         {
@@ -187,7 +196,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
             {
                 var chunkStart = (long)i * Manifest.ChunkSize;
                 var chunk = buffer.AsMemory(0, manifest.ChunkLength(i));
-                await ReadChunkAsync(region, manifest.Chunks[i], chunk, cancellationToken);
+                await ReadChunkAsync(region, manifest.HashAt(i), chunk, cancellationToken);
                 var from = (int)(Math.Max(offset, chunkStart) - chunkStart);
                 var to = (int)(Math.Min(end, chunkStart + chunk.Length) - chunkStart);
                 for (var p = from; p < to; p += Piece)
@@ -243,7 +252,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
             RegionId = region,
             SizeBytes = manifest.SizeBytes,
             StoredBytes = long.Parse(fields["stored"]),
-            ChunkCount = manifest.Chunks.Count,
+            ChunkCount = manifest.Count,
             HolderCount = int.Parse(fields["holders"]),
             Digest = manifest.Digest(),
         };

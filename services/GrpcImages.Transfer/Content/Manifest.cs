@@ -7,29 +7,46 @@ namespace GrpcImages.Transfer.Content;
 /// <summary>How a manifest's chunks are sealed (R23): the KMS key and the data key it wrapped.</summary>
 public sealed record ManifestEncryption(string AccountId, string KmsKeyId, byte[] WrappedKey);
 
+/// <summary>A stored (non-zero) chunk of a manifest: its position and the SHA-256 of its stored bytes.</summary>
+public readonly record struct ChunkRef(int Index, byte[] Hash)
+{
+    public string Name => Convert.ToHexStringLower(Hash);
+}
+
 /// <summary>
-/// A disk's content: its logical size and the ordered SHA-256 names of its 4 MiB chunks, a
-/// null entry for an all-zero chunk (not stored). Stored as a small binary file whose SHA-256 is
-/// the manifest id, so equal content has equal ids.
+/// A disk's content: its logical size and, for each 4 MiB chunk that is not all zeros, its
+/// position and the SHA-256 name of its stored bytes. Zero chunks are implicit, so a blank or
+/// sparse disk costs what its data costs. Stored as a small binary file whose SHA-256 is the
+/// manifest id, so equal content has equal ids.
 /// <code>
-/// "GIM1" | size int64 | chunk size int32 | count int32 | has-encryption byte
-///   [account | key id | wrapped key, each int32-length-prefixed] | count x 32-byte hash (zeros = zero chunk)
+/// "GIM2" | size int64 | chunk size int32 | stored count int32 | has-encryption byte
+///   [account | key id | wrapped key, each int32-length-prefixed] | stored count x (index int32 | 32-byte hash)
 /// </code>
 /// </summary>
 public sealed class Manifest
 {
     public const int ChunkSize = 4 * 1024 * 1024;
-    private static readonly byte[] Magic = "GIM1"u8.ToArray();
+    private static readonly byte[] Magic = "GIM2"u8.ToArray();
+    private readonly int[] _indexes;
 
-    public Manifest(long sizeBytes, IReadOnlyList<byte[]?> chunks, ManifestEncryption? encryption)
+    public Manifest(long sizeBytes, IReadOnlyList<ChunkRef> stored, ManifestEncryption? encryption)
     {
-        if (sizeBytes < 0 || chunks.Count != ChunkCount(sizeBytes))
+        if (sizeBytes < 0)
         {
-            throw new ArgumentException("A manifest has one entry per 4 MiB of its size.");
+            throw new ArgumentException("A manifest's size cannot be negative.");
+        }
+        var count = ChunkCount(sizeBytes);
+        for (var i = 0; i < stored.Count; i++)
+        {
+            if (stored[i].Index < 0 || stored[i].Index >= count || (i > 0 && stored[i].Index <= stored[i - 1].Index) || stored[i].Hash.Length != 32)
+            {
+                throw new ArgumentException("Stored chunks are in ascending, distinct positions inside the content.");
+            }
         }
         SizeBytes = sizeBytes;
-        Chunks = chunks;
+        Stored = stored;
         Encryption = encryption;
+        _indexes = stored.Select(c => c.Index).ToArray();
         Bytes = Serialize();
         Id = Convert.ToHexStringLower(SHA256.HashData(Bytes));
     }
@@ -41,29 +58,37 @@ public sealed class Manifest
 
     public long SizeBytes { get; }
 
-    public IReadOnlyList<byte[]?> Chunks { get; }
+    public int Count => ChunkCount(SizeBytes);
+
+    /// <summary>The stored chunks in position order.</summary>
+    public IReadOnlyList<ChunkRef> Stored { get; }
 
     public ManifestEncryption? Encryption { get; }
 
     public byte[] Bytes { get; }
 
-    public int StoredChunkCount => Chunks.Count(c => c is not null);
+    /// <summary>The stored chunk at a position, or null for a zero chunk.</summary>
+    public byte[]? HashAt(int index)
+    {
+        var found = Array.BinarySearch(_indexes, index);
+        return found >= 0 ? Stored[found].Hash : null;
+    }
 
     /// <summary>The distinct stored chunks' names, in first-use order.</summary>
-    public IReadOnlyList<string> DistinctChunkNames() =>
-        Chunks.Where(c => c is not null).Select(c => Convert.ToHexStringLower(c!)).Distinct().ToList();
+    public IReadOnlyList<string> DistinctChunkNames() => Stored.Select(c => c.Name).Distinct().ToList();
 
-    /// <summary>SHA-256 over the size and chunk list without the encryption header.</summary>
+    /// <summary>SHA-256 over the size and the stored chunks without the encryption header.</summary>
     public string Digest()
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> size = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(size, SizeBytes);
-        hash.AppendData(size);
-        Span<byte> zero = stackalloc byte[32];
-        foreach (var chunk in Chunks)
+        Span<byte> number = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(number, SizeBytes);
+        hash.AppendData(number);
+        foreach (var chunk in Stored)
         {
-            hash.AppendData(chunk ?? zero);
+            BinaryPrimitives.WriteInt32LittleEndian(number, chunk.Index);
+            hash.AppendData(number[..4]);
+            hash.AppendData(chunk.Hash);
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
@@ -80,12 +105,11 @@ public sealed class Manifest
             throw new InvalidDataException("Not a manifest.");
         }
         var size = BinaryPrimitives.ReadInt64LittleEndian(bytes[4..]);
-        var chunkSize = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
-        var count = BinaryPrimitives.ReadInt32LittleEndian(bytes[16..]);
-        if (chunkSize != ChunkSize)
+        if (BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]) != ChunkSize)
         {
             throw new InvalidDataException("Unsupported chunk size.");
         }
+        var count = BinaryPrimitives.ReadInt32LittleEndian(bytes[16..]);
         var position = 21;
         ManifestEncryption? encryption = null;
         if (bytes[20] == 1)
@@ -94,22 +118,21 @@ public sealed class Manifest
             var key = Encoding.UTF8.GetString(Field(bytes, ref position));
             encryption = new ManifestEncryption(account, key, Field(bytes, ref position).ToArray());
         }
-        var chunks = new byte[]?[count];
-        for (var i = 0; i < count; i++)
+        var stored = new ChunkRef[count];
+        for (var i = 0; i < count; i++, position += 36)
         {
-            var entry = bytes.Slice(position + i * 32, 32);
-            chunks[i] = entry.IndexOfAnyExcept((byte)0) < 0 ? null : entry.ToArray();
+            stored[i] = new ChunkRef(BinaryPrimitives.ReadInt32LittleEndian(bytes[position..]), bytes.Slice(position + 4, 32).ToArray());
         }
-        return new Manifest(size, chunks, encryption);
+        return new Manifest(size, stored, encryption);
     }
 
     private byte[] Serialize()
     {
-        using var stream = new MemoryStream(64 + Chunks.Count * 32);
+        using var stream = new MemoryStream(64 + Stored.Count * 36);
         Span<byte> header = stackalloc byte[17];
         BinaryPrimitives.WriteInt64LittleEndian(header, SizeBytes);
         BinaryPrimitives.WriteInt32LittleEndian(header[8..], ChunkSize);
-        BinaryPrimitives.WriteInt32LittleEndian(header[12..], Chunks.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], Stored.Count);
         header[16] = Encryption is null ? (byte)0 : (byte)1;
         stream.Write(Magic);
         stream.Write(header);
@@ -119,10 +142,12 @@ public sealed class Manifest
             WriteField(stream, Encoding.UTF8.GetBytes(Encryption.KmsKeyId));
             WriteField(stream, Encryption.WrappedKey);
         }
-        Span<byte> zero = stackalloc byte[32];
-        foreach (var chunk in Chunks)
+        Span<byte> index = stackalloc byte[4];
+        foreach (var chunk in Stored)
         {
-            stream.Write(chunk ?? zero);
+            BinaryPrimitives.WriteInt32LittleEndian(index, chunk.Index);
+            stream.Write(index);
+            stream.Write(chunk.Hash);
         }
         return stream.ToArray();
     }

@@ -15,38 +15,31 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
     private const int PinBatch = 256;
 
     private readonly string _id = Guid.NewGuid().ToString("N");
-    private readonly List<byte[]?> _chunks = [];
+    private readonly List<ChunkRef> _chunks = [];
     private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
     private readonly List<string> _pendingShared = [];
     private bool _committed;
 
-    public int Count => _chunks.Count;
-
-    /// <summary>Appends a chunk of new bytes (stored unless all zero).</summary>
-    public async Task AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>Puts new bytes at chunk position <paramref name="index"/> (positions ascend; an all-zero chunk stores nothing).</summary>
+    public async Task AddAsync(int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (data.Span.IndexOfAnyExcept((byte)0) < 0)
         {
-            _chunks.Add(null);
             return;
         }
         var hash = SHA256.HashData(data.Span);
         var name = Convert.ToHexStringLower(hash);
-        _chunks.Add(hash);
+        _chunks.Add(new ChunkRef(index, hash));
         if (!_pinned.Contains(name))
         {
             await StoreAndPinAsync(name, data, cancellationToken);
         }
     }
 
-    /// <summary>Appends a chunk another live manifest already stores (by name), or a zero chunk (null).</summary>
-    public async Task AppendSharedAsync(byte[]? hash, CancellationToken cancellationToken)
+    /// <summary>Puts a chunk another live manifest already stores at position <paramref name="index"/>.</summary>
+    public async Task AddSharedAsync(int index, byte[] hash, CancellationToken cancellationToken)
     {
-        _chunks.Add(hash);
-        if (hash is null)
-        {
-            return;
-        }
+        _chunks.Add(new ChunkRef(index, hash));
         var name = Convert.ToHexStringLower(hash);
         if (_pinned.Add(name))
         {
@@ -67,8 +60,8 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
         var fields = new List<KeyValuePair<string, string>>
         {
             new("size", manifest.SizeBytes.ToString()),
-            new("stored", (manifest.StoredChunkCount * (long)Manifest.ChunkSize).ToString()),
-            new("chunks", manifest.Chunks.Count.ToString()),
+            new("stored", manifest.Stored.Sum(c => (long)manifest.ChunkLength(c.Index)).ToString()),
+            new("chunks", manifest.Count.ToString()),
             new("digest", manifest.Digest()),
         };
         if (encryption is not null)

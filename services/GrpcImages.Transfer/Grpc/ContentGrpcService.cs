@@ -52,7 +52,7 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
     public override async Task<PatchContentResponse> PatchContent(PatchContentRequest request, ServerCallContext context) => new()
     {
         Content = await library.PatchAsync(regions.Require(request.RegionId), request.ManifestId, request.Offset, request.Data.Memory,
-            request.HolderId, context.CancellationToken),
+            request.SizeBytes, request.HolderId, context.CancellationToken),
     };
 
     public override async Task<RetainContentResponse> RetainContent(RetainContentRequest request, ServerCallContext context) => new()

@@ -1,0 +1,62 @@
+using GrpcImages.ServiceDefaults.Errors;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>The catalog's errors with the codes of ../shared/spec/RULES.md.</summary>
+public static class CatalogErrors
+{
+    /// <summary>R4, R36: missing, in another region, or another account's private image.</summary>
+    public static DomainException ImageNotFound(string imageId) =>
+        Fault.NotFound("InvalidImageId.NotFound", $"The specified image {imageId} does not exist in this region.");
+
+    public static DomainException InstanceNotFound(string instanceId) =>
+        Fault.NotFound("InvalidInstanceId.NotFound", $"The specified instance {instanceId} does not exist in this region.");
+
+    public static DomainException SnapshotNotFound(string snapshotId) =>
+        Fault.NotFound("InvalidSnapshotId.NotFound", $"The specified snapshot {snapshotId} does not exist in this region.");
+
+    public static DomainException DiskNotFound(string diskId) =>
+        Fault.NotFound("InvalidDiskId.NotFound", $"The specified disk {diskId} does not exist in this region.");
+
+    /// <summary>R2.</summary>
+    public static DomainException SnapshotNotReady(string snapshotId) =>
+        Fault.FailedPrecondition("InvalidSnapshotId.NotReady", $"The snapshot {snapshotId} is not accomplished yet.");
+
+    /// <summary>R2: the mapping needs exactly one system-disk snapshot.</summary>
+    public static DomainException MappingDenied(string field, string message) =>
+        Fault.InvalidArgument("OperationDenied", field, message);
+
+    public static DomainException NameDuplicated(string name) =>
+        Fault.AlreadyExists("InvalidImageName.Duplicated", $"You already have an image named '{name}' in this region.");
+
+    /// <summary>R31.</summary>
+    public static DomainException ImageUsingByInstance() =>
+        Fault.FailedPrecondition("ImageUsingByInstance",
+            "The specified image is associated with instances and cannot be deleted. Delete it with force to keep the instances running without it.");
+
+    public static DomainException IncorrectImageStatus(string message) =>
+        Fault.FailedPrecondition("IncorrectImageStatus", message);
+
+    public static DomainException IncorrectInstanceStatus(string message) =>
+        Fault.FailedPrecondition("IncorrectInstanceStatus", message);
+
+    public static DomainException SnapshotCreatedImage() =>
+        Fault.FailedPrecondition("SnapshotCreatedImage",
+            "The snapshot has been used to create custom images and cannot be deleted until they are.");
+
+    /// <summary>R31, R32: the instance's source image is gone or no longer shared with its owner.</summary>
+    public static DomainException SourceImageGone(string imageId) =>
+        Fault.FailedPrecondition("InvalidImageId.NotFound",
+            $"The image {imageId} this instance was created from was deleted or is no longer available to you; its system disk cannot be re-initialized.");
+
+    /// <summary>R20.</summary>
+    public static DomainException EncryptedIllegal(string field) =>
+        Fault.InvalidArgument("InvalidParameter.EncryptedIllegal", field, "kms_key_id may only be given with encrypted=true.");
+
+    /// <summary>R21: until an account enables KMS in a region, nothing there can be encrypted.</summary>
+    public static DomainException KmsNotEnabled() =>
+        Fault.PermissionDenied("InvalidParameter.KmsNotEnabled", "KMS is not enabled for this account in this region.");
+
+    public static DomainException Conflict() =>
+        Fault.Aborted("OperationConflict", "The resource changed while the request ran; retry.");
+}

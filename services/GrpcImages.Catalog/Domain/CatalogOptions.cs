@@ -1,0 +1,23 @@
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>The "Catalog" configuration section.</summary>
+public sealed class CatalogOptions
+{
+    public const string Section = "Catalog";
+
+    /// <summary>
+    /// How fast a snapshot captures a disk, in bytes of disk size per second (R1: making an image
+    /// takes longer the larger its disks). Disks share their bytes copy-on-write, so this models
+    /// the block storage's pace; 1 GiB/s by default.
+    /// </summary>
+    public long SnapshotBytesPerSecond { get; set; } = 1L << 30;
+
+    /// <summary>How often progress is recorded while a snapshot runs.</summary>
+    public int ProgressIntervalMilliseconds { get; set; } = 200;
+
+    /// <summary>How often each replica looks for creation jobs to run.</summary>
+    public int JobPollMilliseconds { get; set; } = 100;
+
+    /// <summary>Bytes of real data at the start of each seeded platform disk (the rest is zeros).</summary>
+    public long SeedDataBytes { get; set; } = 2L << 20;
+}

@@ -1,0 +1,50 @@
+using Google.Protobuf;
+using GrpcImages.Contracts.Transfer.V1;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>The transfer service's content layer as the catalog uses it: every disk, snapshot and image holds its bytes by name.</summary>
+public sealed class ContentClient(ContentService.ContentServiceClient content, ILogger<ContentClient> logger)
+{
+    public const long GiB = 1L << 30;
+
+    public async Task<ContentInfo> SeedAsync(string region, string label, long sizeBytes, long dataBytes, string holder, CancellationToken cancellationToken) =>
+        (await content.SeedContentAsync(new SeedContentRequest
+        {
+            RegionId = region, Label = label, SizeBytes = sizeBytes, DataBytes = dataBytes, HolderId = holder,
+        }, cancellationToken: cancellationToken)).Content;
+
+    public async Task<string> BlankAsync(string region, long sizeGib, string holder) =>
+        (await content.CreateBlankContentAsync(new CreateBlankContentRequest { RegionId = region, SizeBytes = sizeGib * GiB, HolderId = holder })).Content.ManifestId;
+
+    /// <summary>A copy of <paramref name="manifestId"/> grown to <paramref name="sizeGib"/>, with <paramref name="data"/> written at <paramref name="offset"/>.</summary>
+    public async Task<string> PatchAsync(string region, string manifestId, long sizeGib, long offset, ReadOnlyMemory<byte> data, string holder) =>
+        (await content.PatchContentAsync(new PatchContentRequest
+        {
+            RegionId = region,
+            ManifestId = manifestId,
+            SizeBytes = sizeGib * GiB,
+            Offset = offset,
+            Data = ByteString.CopyFrom(data.Span),
+            HolderId = holder,
+        })).Content.ManifestId;
+
+    public Task RetainAsync(string region, string manifestId, string holder) =>
+        content.RetainContentAsync(new RetainContentRequest { RegionId = region, ManifestId = manifestId, HolderId = holder }).ResponseAsync;
+
+    /// <summary>Releases holds, never failing the caller: a hold that cannot be released now only delays collection.</summary>
+    public async Task ReleaseAsync(string region, IEnumerable<(string ManifestId, string Holder)> holds)
+    {
+        foreach (var (manifestId, holder) in holds)
+        {
+            try
+            {
+                await content.ReleaseContentAsync(new ReleaseContentRequest { RegionId = region, ManifestId = manifestId, HolderId = holder });
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not release {Holder}'s hold on {ManifestId} in {Region}", holder, manifestId, region);
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Validation;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>
+/// Which images a caller sees (R4, R19, R36): in the asked region only, its own custom images,
+/// public and marketplace images, and (with the sharing service) images shared with it.
+/// Anything else is missing to the caller.
+/// </summary>
+public sealed class ImageAccess(CatalogStore store)
+{
+    public static bool IsImageId(string imageId) =>
+        ResourceIds.IsValid(imageId, 'm') || (imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'));
+
+    /// <summary>The image as the caller sees it, or null when it does not exist for the caller. One Redis read for own and platform images.</summary>
+    public async Task<Image?> FindAsync(Caller caller, string region, string imageId)
+    {
+        if (!IsImageId(imageId))
+        {
+            return null;
+        }
+        var image = await store.FindImageAsync(region, imageId);
+        return image is not null && image.RegionId == region && await SeesAsync(caller, image) ? image : null;
+    }
+
+    public async Task<Image> RequireAsync(Caller caller, string region, string imageId) =>
+        await FindAsync(caller, region, imageId) ?? throw CatalogErrors.ImageNotFound(imageId);
+
+    /// <summary>The caller's own custom image with its version, for changes: anyone else's is missing (R16, R19).</summary>
+    public async Task<StoredImage> RequireOwnedAsync(Caller caller, string region, string imageId)
+    {
+        var account = caller.RequireAccount();
+        var stored = ResourceIds.IsValid(imageId, 'm') ? await store.GetImageAsync(region, imageId) : null;
+        if (stored is null || stored.Image.RegionId != region || stored.Image.OwnerAccountId != account)
+        {
+            throw CatalogErrors.ImageNotFound(imageId);
+        }
+        stored.Image.OwnerAlias = ImageOwnerAlias.Self;
+        return stored;
+    }
+
+    /// <summary>Sets the image's owner alias for the caller and says whether the caller may see it.</summary>
+    public ValueTask<bool> SeesAsync(Caller caller, Image image)
+    {
+        if (image.OwnerAccountId.Length == 0)
+        {
+            image.OwnerAlias = image.ProductCode.Length > 0 ? ImageOwnerAlias.Marketplace : ImageOwnerAlias.System;
+            return ValueTask.FromResult(true);
+        }
+        if (caller.IsAccount)
+        {
+            // A forwarded call sees what the account it acts for sees.
+            image.OwnerAlias = image.OwnerAccountId == caller.AccountId ? ImageOwnerAlias.Self : ImageOwnerAlias.Others;
+            return ValueTask.FromResult(image.OwnerAccountId == caller.AccountId);
+        }
+        image.OwnerAlias = ImageOwnerAlias.Others;
+        return ValueTask.FromResult(caller.IsOperator || caller.IsClusterService);
+    }
+}

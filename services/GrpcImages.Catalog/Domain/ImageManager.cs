@@ -1,0 +1,407 @@
+using Google.Protobuf.WellKnownTypes;
+using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>Custom images: create (R1, R2), get and list (R4, R19), update, delete (R31-R34), client tokens (R35).</summary>
+public sealed class ImageManager(
+    CatalogStore store,
+    ImageAccess access,
+    ContentClient content,
+    CreationJobs jobs,
+    Regions regions,
+    TimeProvider time)
+{
+    public const int MaxDataDisks = 16;
+
+    public async Task<Image> CreateAsync(Caller caller, CreateImageRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        Check.Name(request.ImageName, "image_name", "InvalidImageName.Malformed");
+        Check.Description(request.Description, "description");
+        if (request.ImageFamily.Length > 0)
+        {
+            Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
+        }
+        Check.Tags(request.Tags);
+        Check.ClientToken(request.ClientToken);
+        Encryption.CheckRequest(request.Encryption, "encryption");
+        if (request.InstanceId.Length > 0 == request.DiskDeviceMappings.Count > 0)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "instance_id", "Give either instance_id or disk_device_mappings.");
+        }
+
+        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
+        if (await store.FindClientTokenAsync(account, "img", request.ClientToken) is { HasValue: true } prior)
+        {
+            return await access.RequireAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+        }
+
+        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        var image = new Image
+        {
+            ImageId = ResourceIds.New('m', ResourceIds.OwnerTag(account)),
+            RegionId = region,
+            ImageName = request.ImageName,
+            Description = request.Description,
+            ImageFamily = request.ImageFamily,
+            OwnerAccountId = account,
+            Status = ImageStatus.Creating,
+            CreateTime = now,
+            UpdateTime = now,
+            Tags = { request.Tags },
+        };
+        var snapshots = request.InstanceId.Length > 0
+            ? await FromInstanceAsync(account, region, request.InstanceId, image)
+            : await FromSnapshotsAsync(account, region, request, image);
+
+        var holds = snapshots.SelectMany(s => s.New is null
+            ? new[] { (s.ManifestId, Holder: image.ImageId) }
+            : [(s.ManifestId, s.SnapshotId), (s.ManifestId, image.ImageId)]).ToList();
+        var retained = new List<(string, string)>();
+        try
+        {
+            foreach (var hold in holds)
+            {
+                await content.RetainAsync(region, hold.ManifestId, hold.Holder);
+                retained.Add(hold);
+            }
+            var (result, detail) = await store.CreateImageAsync(image, account, snapshots, request.ClientToken, fingerprint);
+            switch (result)
+            {
+                case "ok":
+                    retained.Clear();
+                    break;
+                case "dup":
+                    throw CatalogErrors.NameDuplicated(image.ImageName);
+                case "snapmissing":
+                    throw CatalogErrors.SnapshotNotFound(detail);
+                case "snapnotready":
+                    throw CatalogErrors.SnapshotNotReady(detail);
+                default: // another request with the same client token won the race
+                    return await access.RequireAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));
+            }
+        }
+        finally
+        {
+            await content.ReleaseAsync(region, retained);
+        }
+        await jobs.EnqueueAsync(CreationJobs.ImageJob(image.ImageId));
+        image.OwnerAlias = ImageOwnerAlias.Self;
+        return image;
+    }
+
+    public Task<Image> GetAsync(Caller caller, string regionId, string imageId) =>
+        access.RequireAsync(caller, regions.Require(regionId), imageId);
+
+    public async Task<(IReadOnlyList<Image> Images, string NextPageToken)> ListAsync(Caller caller, ListImagesRequest request)
+    {
+        var region = regions.Require(request.RegionId);
+        var size = Check.PageSize(request.PageSize);
+        if (request.ImageName.Length > 129)
+        {
+            throw Fault.InvalidArgument("InvalidImageName.Malformed", "image_name", "A name filter is at most 128 characters and an optional '*'.");
+        }
+        var statuses = request.Statuses.Count == 0 ? [(int)ImageStatus.Available] : request.Statuses.Select(s => (int)s).Distinct().ToList();
+        var sources = Sources(request.OwnerAlias, caller, region);
+        var position = PageToken.Decode(request.PageToken);
+        var (sourceIndex, within) = (0, "");
+        if (position.Length > 0)
+        {
+            var bar = position.IndexOf('|');
+            if (bar <= 0 || !int.TryParse(position[..bar], out sourceIndex) || sourceIndex >= sources.Count)
+            {
+                throw Fault.InvalidArgument("InvalidNextToken", "page_token", "The page token does not belong to this query.");
+            }
+            within = position[(bar + 1)..];
+        }
+
+        var images = new List<Image>(size);
+        for (; sourceIndex < sources.Count; sourceIndex++, within = "")
+        {
+            var (index, prefix) = sources[sourceIndex];
+            var page = await store.ListAsync(index, prefix, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
+            foreach (var bytes in page.Records)
+            {
+                var image = Image.Parser.ParseFrom(bytes);
+                if (await access.SeesAsync(caller, image))
+                {
+                    images.Add(image);
+                }
+            }
+            if (page.Next.Length > 0)
+            {
+                return (images, PageToken.Encode($"{sourceIndex}|{page.Next}"));
+            }
+            if (images.Count == size)
+            {
+                return (images, sourceIndex + 1 < sources.Count ? PageToken.Encode($"{sourceIndex + 1}|") : "");
+            }
+        }
+        return (images, "");
+    }
+
+    public async Task<Image> UpdateAsync(Caller caller, UpdateImageRequest request)
+    {
+        var region = regions.Require(request.RegionId);
+        if (request.HasImageName)
+        {
+            Check.Name(request.ImageName, "image_name", "InvalidImageName.Malformed");
+        }
+        if (request.HasDescription)
+        {
+            Check.Description(request.Description, "description");
+        }
+        if (request.HasImageFamily && request.ImageFamily.Length > 0)
+        {
+            Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
+        }
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var stored = await access.RequireOwnedAsync(caller, region, request.ImageId);
+            var image = stored.Image.Clone();
+            if (request.HasImageName)
+            {
+                image.ImageName = request.ImageName;
+            }
+            if (request.HasDescription)
+            {
+                image.Description = request.Description;
+            }
+            if (request.HasImageFamily)
+            {
+                image.ImageFamily = request.ImageFamily;
+            }
+            if (request.HasDeprecated)
+            {
+                image.Status = (request.Deprecated, image.Status) switch
+                {
+                    (true, ImageStatus.Available or ImageStatus.Deprecated) => ImageStatus.Deprecated,
+                    (false, ImageStatus.Available or ImageStatus.Deprecated) => ImageStatus.Available,
+                    _ => throw CatalogErrors.IncorrectImageStatus($"Only an Available or Deprecated image can be deprecated or undeprecated; this one is {image.Status}."),
+                };
+            }
+            image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+            image.OwnerAlias = ImageOwnerAlias.Unspecified;
+            switch (await store.SaveImageAsync(stored, image))
+            {
+                case SaveResult.Saved:
+                    image.OwnerAlias = ImageOwnerAlias.Self;
+                    return image;
+                case SaveResult.DuplicateName:
+                    throw CatalogErrors.NameDuplicated(image.ImageName);
+            }
+        }
+        throw CatalogErrors.Conflict();
+    }
+
+    /// <summary>Deletes the caller's image; false when there was none (R33). R31: instances keep running after a forced delete.</summary>
+    public async Task<bool> DeleteAsync(Caller caller, DeleteImageRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var stored = ResourceIds.IsValid(request.ImageId, 'm') ? await store.GetImageAsync(region, request.ImageId) : null;
+            if (stored is null || stored.Image.RegionId != region)
+            {
+                return false;
+            }
+            var image = stored.Image;
+            if (image.OwnerAccountId != account)
+            {
+                // Someone else's image: a visible one (shared, public) is not the caller's to delete;
+                // an invisible one is, to the caller, an image that does not exist (R36).
+                if (await access.SeesAsync(caller, image))
+                {
+                    throw CatalogErrors.ImageNotFound(image.ImageId);
+                }
+                return false;
+            }
+            if (image.Status is ImageStatus.Creating or ImageStatus.Waiting)
+            {
+                throw CatalogErrors.IncorrectImageStatus("The image is still being created and cannot be deleted yet.");
+            }
+
+            var users = await store.ImageUsersAsync(region, image.ImageId);
+            if (users.Count > 0)
+            {
+                var alive = await store.ExistingInstancesAsync(users);
+                var gone = users.Except(alive).ToArray();
+                if (gone.Length > 0)
+                {
+                    await store.UnregisterImageUseAsync(region, image.ImageId, gone);
+                }
+                if (alive.Count > 0 && !request.Force)
+                {
+                    throw CatalogErrors.ImageUsingByInstance();
+                }
+            }
+
+            // The snapshots outlive the image; read their content before the image lets them go.
+            var holds = new List<(string, string)>();
+            foreach (var mapping in image.DiskDeviceMappings)
+            {
+                if (await store.GetSnapshotAsync(mapping.SnapshotId) is { } snapshot)
+                {
+                    holds.Add((snapshot.ManifestId, image.ImageId));
+                }
+            }
+            switch (await store.DeleteImageAsync(stored, request.Force))
+            {
+                case "ok":
+                    await content.ReleaseAsync(region, holds);
+                    return true;
+                case "inuse":
+                    throw CatalogErrors.ImageUsingByInstance();
+            }
+        }
+        throw CatalogErrors.Conflict();
+    }
+
+    private async Task<List<ImageSnapshotRef>> FromInstanceAsync(string account, string region, string instanceId, Image image)
+    {
+        var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
+        if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
+        {
+            throw CatalogErrors.InstanceNotFound(instanceId);
+        }
+        var instance = stored.Instance;
+        image.SourceKind = ImageSourceKind.Instance;
+        image.SourceInstanceId = instance.InstanceId;
+        image.SizeGib = instance.SystemDisk.SizeGib;
+        image.OsType = instance.OsType;
+        image.OsName = instance.OsName;
+        image.Architecture = instance.Architecture;
+        image.LicenseType = instance.LicenseType;
+        image.ProductCode = instance.ProductCode;
+        image.Encryption = instance.SystemDisk.Encryption?.Clone() ?? new EncryptionInfo();
+
+        var snapshots = new List<ImageSnapshotRef>();
+        foreach (var disk in new[] { instance.SystemDisk }.Concat(instance.DataDisks))
+        {
+            var snapshot = new Snapshot
+            {
+                SnapshotId = ResourceIds.New('s', ResourceIds.OwnerTag(account)),
+                RegionId = region,
+                OwnerAccountId = account,
+                Description = $"Created for image {image.ImageId}",
+                Status = SnapshotStatus.Progressing,
+                SourceDiskId = disk.DiskId,
+                SourceDiskType = disk.DiskType,
+                SourceDiskSizeGib = disk.SizeGib,
+                SourceInstanceId = instance.InstanceId,
+                ProductCode = disk.DiskType == DiskType.System ? instance.ProductCode : "",
+                Encryption = disk.Encryption?.Clone() ?? new EncryptionInfo(),
+                ContentBytes = disk.SizeGib * ContentClient.GiB,
+                CreateTime = image.CreateTime,
+            };
+            snapshots.Add(new ImageSnapshotRef(snapshot.SnapshotId, snapshot, stored.Manifests[disk.DiskId]));
+            image.DiskDeviceMappings.Add(new DiskDeviceMapping
+            {
+                DiskType = disk.DiskType,
+                Device = disk.Device,
+                SizeGib = disk.SizeGib,
+                SnapshotId = snapshot.SnapshotId,
+                ContentBytes = snapshot.ContentBytes,
+            });
+        }
+        return snapshots;
+    }
+
+    /// <summary>R2: exactly one system-disk snapshot and up to 16 data-disk snapshots, all accomplished.</summary>
+    private async Task<List<ImageSnapshotRef>> FromSnapshotsAsync(string account, string region, CreateImageRequest request, Image image)
+    {
+        if (request.DiskDeviceMappings.Count > MaxDataDisks + 1)
+        {
+            throw CatalogErrors.MappingDenied("disk_device_mappings", "An image has one system disk and at most 16 data disks.");
+        }
+        var disks = new List<(DiskType Type, StoredSnapshot Snapshot, long SizeGib, string Device)>();
+        for (var i = 0; i < request.DiskDeviceMappings.Count; i++)
+        {
+            var spec = request.DiskDeviceMappings[i];
+            var field = $"disk_device_mappings[{i}]";
+            var stored = ResourceIds.IsValid(spec.SnapshotId, 's') ? await store.GetSnapshotAsync(spec.SnapshotId) : null;
+            if (stored is null || stored.Snapshot.OwnerAccountId != account || stored.Snapshot.RegionId != region)
+            {
+                throw CatalogErrors.SnapshotNotFound(spec.SnapshotId);
+            }
+            var snapshot = stored.Snapshot;
+            if (snapshot.Status != SnapshotStatus.Accomplished)
+            {
+                throw CatalogErrors.SnapshotNotReady(snapshot.SnapshotId);
+            }
+            var type = spec.DiskType == DiskType.Unspecified ? snapshot.SourceDiskType : spec.DiskType;
+            if (type == DiskType.System && snapshot.SourceDiskType != DiskType.System)
+            {
+                throw CatalogErrors.MappingDenied($"{field}.snapshot_id", "The specified snapshot is not from system disk.");
+            }
+            var size = spec.SizeGib == 0 ? snapshot.SourceDiskSizeGib : spec.SizeGib;
+            if (size < snapshot.SourceDiskSizeGib)
+            {
+                throw Fault.InvalidArgument("InvalidParameter.DiskSize", $"{field}.size_gib", "A disk is at least as large as its snapshot.");
+            }
+            disks.Add((type, stored, size, spec.Device));
+        }
+        var systems = disks.Count(d => d.Type == DiskType.System);
+        if (systems == 0)
+        {
+            throw CatalogErrors.MappingDenied("disk_device_mappings[0].snapshot_id", "The specified snapshot is not from system disk.");
+        }
+        if (systems > 1)
+        {
+            throw CatalogErrors.MappingDenied("disk_device_mappings", "An image has exactly one system disk snapshot.");
+        }
+
+        var ordered = disks.OrderBy(d => d.Type == DiskType.System ? 0 : 1).ToList();
+        var system = ordered[0].Snapshot.Snapshot;
+        image.SourceKind = ImageSourceKind.Snapshots;
+        image.SizeGib = ordered[0].SizeGib;
+        image.Architecture = request.Architecture == Architecture.Unspecified ? Architecture.X8664 : request.Architecture;
+        image.LicenseType = LicenseType.Aliyun;
+        image.ProductCode = system.ProductCode;
+        image.Encryption = system.Encryption?.Clone() ?? new EncryptionInfo();
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            var (type, stored, size, device) = ordered[i];
+            image.DiskDeviceMappings.Add(new DiskDeviceMapping
+            {
+                DiskType = type,
+                Device = device.Length > 0 ? device : Devices.Name(i),
+                SizeGib = size,
+                SnapshotId = stored.Snapshot.SnapshotId,
+                ContentBytes = stored.Snapshot.ContentBytes,
+            });
+        }
+        return ordered.Select(d => new ImageSnapshotRef(d.Snapshot.Snapshot.SnapshotId, null, d.Snapshot.ManifestId)).ToList();
+    }
+
+    /// <summary>
+    /// The indexes to list, in order, each with the prefix of its records: own images first,
+    /// then those shared with the caller (none until the sharing service answers), public, marketplace.
+    /// </summary>
+    private static List<(string Index, string Prefix)> Sources(ImageOwnerAlias alias, Caller caller, string region)
+    {
+        var sources = new List<(string, string)>();
+        if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Self && caller.IsAccount)
+        {
+            sources.Add((CatalogKeys.Images(caller.AccountId, region), CatalogKeys.ImageRecordPrefix(caller.AccountId, region)));
+        }
+        foreach (var (platform, owner) in new[] { (ImageOwnerAlias.System, CatalogKeys.SystemIndexOwner), (ImageOwnerAlias.Marketplace, CatalogKeys.MarketplaceIndexOwner) })
+        {
+            if (alias == ImageOwnerAlias.Unspecified || alias == platform)
+            {
+                sources.Add((CatalogKeys.Images(owner, region), CatalogKeys.ImageRecordPrefix(owner, region)));
+            }
+        }
+        return sources;
+    }
+}

@@ -1,0 +1,371 @@
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>
+/// Instances made from images (R19, R28, R31, R32). Each instance's first boot writes its
+/// identity into its system disk (copy-on-write), so every instance has bytes of its own.
+/// </summary>
+public sealed class InstanceManager(
+    CatalogStore store,
+    ImageAccess access,
+    ContentClient content,
+    Regions regions,
+    TimeProvider time)
+{
+    public const long IdentityOffset = 1L << 20;
+
+    public async Task<Instance> CreateAsync(Caller caller, CreateInstanceRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        if (request.InstanceName.Length > 0)
+        {
+            Check.Name(request.InstanceName, "instance_name", "InvalidInstanceName.Malformed");
+        }
+        Check.Tags(request.Tags);
+        Check.ClientToken(request.ClientToken);
+        Encryption.CheckRequest(request.SystemDiskEncryption, "system_disk_encryption");
+        if (request.DataDisks.Count > ImageManager.MaxDataDisks)
+        {
+            throw Fault.InvalidArgument("InvalidDataDiskCount", "data_disks", "An instance has at most 16 data disks.");
+        }
+        var dataSources = new List<(long SizeGib, StoredSnapshot? Snapshot)>();
+        for (var i = 0; i < request.DataDisks.Count; i++)
+        {
+            var spec = request.DataDisks[i];
+            Encryption.CheckRequest(spec.Encryption, $"data_disks[{i}].encryption");
+            StoredSnapshot? snapshot = null;
+            if (spec.SnapshotId.Length > 0)
+            {
+                snapshot = await OwnSnapshotAsync(account, region, spec.SnapshotId);
+            }
+            var size = spec.SizeGib == 0 && snapshot is not null ? snapshot.Snapshot.SourceDiskSizeGib : spec.SizeGib;
+            if (size is < 20 or > 32768 || size < (snapshot?.Snapshot.SourceDiskSizeGib ?? 0))
+            {
+                throw Fault.InvalidArgument("InvalidDataDiskSize", $"data_disks[{i}].size_gib",
+                    "A data disk is 20-32768 GiB and at least as large as its snapshot.");
+            }
+            dataSources.Add((size, snapshot));
+        }
+
+        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
+        if (await store.FindClientTokenAsync(account, "inst", request.ClientToken) is { HasValue: true } prior)
+        {
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+        }
+
+        var image = await access.RequireAsync(caller, region, request.ImageId);
+        RequireUsable(image);
+        var systemSize = SystemDiskSize(request.SystemDiskSizeGib, image.SizeGib, 0, "system_disk_size_gib");
+
+        var tag = ResourceIds.OwnerTag(account);
+        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        var instance = new Instance
+        {
+            InstanceId = ResourceIds.New('i', tag),
+            RegionId = region,
+            OwnerAccountId = account,
+            Status = InstanceStatus.Running,
+            CreateTime = now,
+            UpdateTime = now,
+            Tags = { request.Tags },
+        };
+        instance.InstanceName = request.InstanceName.Length > 0 ? request.InstanceName : instance.InstanceId;
+        FollowImage(instance, image);
+
+        var manifests = new Dictionary<string, string>();
+        var registered = false;
+        try
+        {
+            await RegisterUseAsync(region, image, instance.InstanceId);
+            registered = true;
+            instance.SystemDisk = await NewSystemDiskAsync(instance, image, systemSize, tag, manifests);
+            for (var i = 0; i < dataSources.Count; i++)
+            {
+                var (size, snapshot) = dataSources[i];
+                var disk = new Disk
+                {
+                    DiskId = ResourceIds.New('d', tag),
+                    DiskType = DiskType.Data,
+                    Device = Devices.Name(i + 1),
+                    SizeGib = size,
+                    Encryption = snapshot?.Snapshot.Encryption?.Clone() ?? new EncryptionInfo(),
+                    SourceSnapshotId = snapshot?.Snapshot.SnapshotId ?? "",
+                    CreateTime = now,
+                };
+                manifests[disk.DiskId] = snapshot is null
+                    ? await content.BlankAsync(region, size, disk.DiskId)
+                    : await content.PatchAsync(region, snapshot.ManifestId, size, 0, ReadOnlyMemory<byte>.Empty, disk.DiskId);
+                instance.DataDisks.Add(disk);
+            }
+
+            var (result, detail) = await store.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), request.ClientToken, fingerprint);
+            if (result == "ok")
+            {
+                manifests.Clear();
+                registered = false;
+                return instance;
+            }
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));
+        }
+        finally
+        {
+            if (registered)
+            {
+                await store.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
+            }
+            await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
+        }
+    }
+
+    public async Task<Instance> GetAsync(Caller caller, string regionId, string instanceId) =>
+        (await RequireOwnAsync(caller, regions.Require(regionId), instanceId)).Instance;
+
+    public async Task<(IReadOnlyList<Instance> Instances, string NextPageToken)> ListAsync(Caller caller, ListInstancesRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        var page = await store.ListAsync(CatalogKeys.Instances(account, region), CatalogKeys.Prefix(ResourceIds.OwnerTag(account)) + "inst:",
+            PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        return (page.Records.Select(Instance.Parser.ParseFrom).ToList(), PageToken.Encode(page.Next));
+    }
+
+    public Task<Instance> StopAsync(Caller caller, string regionId, string instanceId) =>
+        ChangeStatusAsync(caller, regionId, instanceId, InstanceStatus.Running, InstanceStatus.Stopped);
+
+    public Task<Instance> StartAsync(Caller caller, string regionId, string instanceId) =>
+        ChangeStatusAsync(caller, regionId, instanceId, InstanceStatus.Stopped, InstanceStatus.Running);
+
+    /// <summary>A new system disk from the instance's own image, while it is still there and visible (R31, R32).</summary>
+    public async Task<Instance> ReinitializeSystemDiskAsync(Caller caller, ReinitializeSystemDiskRequest request)
+    {
+        var region = regions.Require(request.RegionId);
+        var stored = await RequireOwnAsync(caller, region, request.InstanceId);
+        RequireStopped(stored.Instance);
+        var image = await access.FindAsync(caller, region, stored.Instance.ImageId);
+        if (image is null || image.Status is not (ImageStatus.Available or ImageStatus.Deprecated))
+        {
+            throw CatalogErrors.SourceImageGone(stored.Instance.ImageId);
+        }
+        var instance = stored.Instance.Clone();
+        var old = instance.SystemDisk;
+        var manifest = await NewContentAsync(instance, image, old.SizeGib, old.DiskId);
+        instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        var saved = await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instance.InstanceId), stored.Version,
+            [.. CatalogStore.InstanceFields(instance), new($"m:{old.DiskId}", manifest)]));
+        var oldManifest = stored.Manifests[old.DiskId];
+        if (manifest != oldManifest)
+        {
+            // The disk holds whichever content is not in the record now.
+            await content.ReleaseAsync(region, [(saved ? oldManifest : manifest, old.DiskId)]);
+        }
+        return saved ? instance : throw CatalogErrors.Conflict();
+    }
+
+    /// <summary>Replaces the system disk with one from another image; the license type follows that image (R28).</summary>
+    public async Task<Instance> ReplaceSystemDiskAsync(Caller caller, ReplaceSystemDiskRequest request)
+    {
+        var region = regions.Require(request.RegionId);
+        Check.ClientToken(request.ClientToken);
+        Encryption.CheckRequest(request.SystemDiskEncryption, "system_disk_encryption");
+        var stored = await RequireOwnAsync(caller, region, request.InstanceId);
+        RequireStopped(stored.Instance);
+        var image = await access.RequireAsync(caller, region, request.ImageId);
+        RequireUsable(image);
+        var size = SystemDiskSize(request.SystemDiskSizeGib, image.SizeGib, stored.Instance.SystemDisk.SizeGib, "system_disk_size_gib");
+
+        var instance = stored.Instance.Clone();
+        var oldImage = instance.ImageId;
+        var oldDisk = instance.SystemDisk;
+        var manifests = new Dictionary<string, string>();
+        var registered = false;
+        try
+        {
+            await RegisterUseAsync(region, image, instance.InstanceId);
+            registered = oldImage != image.ImageId;
+            instance.SystemDisk = await NewSystemDiskAsync(instance, image, size, ResourceIds.OwnerTag(instance.OwnerAccountId), manifests);
+            FollowImage(instance, image);
+            instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+            var fields = CatalogStore.InstanceFields(instance).Concat(manifests.Select(m => new KeyValuePair<string, StackExchange.Redis.RedisValue>($"m:{m.Key}", m.Value)));
+            if (!await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instance.InstanceId), stored.Version, [.. fields], [$"m:{oldDisk.DiskId}"])))
+            {
+                throw CatalogErrors.Conflict();
+            }
+            manifests.Clear();
+            registered = false;
+        }
+        finally
+        {
+            if (registered)
+            {
+                await store.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
+            }
+            await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
+        }
+        if (oldImage != image.ImageId)
+        {
+            await store.UnregisterImageUseAsync(region, oldImage, instance.InstanceId);
+        }
+        await content.ReleaseAsync(region, [(stored.Manifests[oldDisk.DiskId], oldDisk.DiskId)]);
+        return instance;
+    }
+
+    public async Task<bool> DeleteAsync(Caller caller, string regionId, string instanceId)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(regionId);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
+            if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
+            {
+                return false;
+            }
+            if (await store.DeleteInstanceAsync(stored) == "ok")
+            {
+                await store.UnregisterImageUseAsync(region, stored.Instance.ImageId, instanceId);
+                await content.ReleaseAsync(region, stored.Manifests.Select(m => (m.Value, m.Key)));
+                return true;
+            }
+        }
+        throw CatalogErrors.Conflict();
+    }
+
+    internal async Task<StoredInstance> RequireOwnAsync(Caller caller, string region, string instanceId)
+    {
+        var account = caller.RequireAccount();
+        var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
+        if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
+        {
+            throw CatalogErrors.InstanceNotFound(instanceId);
+        }
+        return stored;
+    }
+
+    private async Task<Instance> ChangeStatusAsync(Caller caller, string regionId, string instanceId, InstanceStatus from, InstanceStatus to)
+    {
+        var region = regions.Require(regionId);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var stored = await RequireOwnAsync(caller, region, instanceId);
+            if (stored.Instance.Status != from)
+            {
+                throw CatalogErrors.IncorrectInstanceStatus($"The instance is {stored.Instance.Status}; it must be {from}.");
+            }
+            var instance = stored.Instance.Clone();
+            instance.Status = to;
+            instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+            if (await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instanceId), stored.Version, CatalogStore.InstanceFields(instance))))
+            {
+                return instance;
+            }
+        }
+        throw CatalogErrors.Conflict();
+    }
+
+    private async Task<Disk> NewSystemDiskAsync(Instance instance, Image image, long sizeGib, string tag, Dictionary<string, string> manifests)
+    {
+        var disk = new Disk
+        {
+            DiskId = ResourceIds.New('d', tag),
+            DiskType = DiskType.System,
+            Device = Devices.Name(0),
+            SizeGib = sizeGib,
+            Encryption = image.Encryption?.Clone() ?? new EncryptionInfo(),
+            SourceImageId = image.ImageId,
+            CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        manifests[disk.DiskId] = await NewContentAsync(instance, image, sizeGib, disk.DiskId);
+        return disk;
+    }
+
+    /// <summary>The image's system disk content with the instance's identity written at 1 MiB, as a first boot does.</summary>
+    private async Task<string> NewContentAsync(Instance instance, Image image, long sizeGib, string diskId)
+    {
+        var system = image.DiskDeviceMappings.First(m => m.DiskType == DiskType.System);
+        var snapshot = await store.GetSnapshotAsync(system.SnapshotId) ?? throw CatalogErrors.SourceImageGone(image.ImageId);
+        var identity = Encoding.ASCII.GetBytes(
+            $"GRPCIMAGES INSTANCE\ninstance-id: {instance.InstanceId}\nhostname: {instance.InstanceName}\nimage-id: {image.ImageId}\nbooted: {time.GetUtcNow():O}\n");
+        return await content.PatchAsync(instance.RegionId, snapshot.ManifestId, sizeGib, IdentityOffset, identity, diskId);
+    }
+
+    private async Task RegisterUseAsync(string region, Image image, string instanceId)
+    {
+        if (image.OwnerAccountId.Length == 0)
+        {
+            return; // public and marketplace images are never deleted
+        }
+        switch (await store.RegisterImageUseAsync(region, image.ImageId, instanceId, ImageStatus.Available))
+        {
+            case "missing":
+                throw CatalogErrors.ImageNotFound(image.ImageId);
+            case "status":
+                throw CatalogErrors.IncorrectImageStatus("Instances can only be made from an Available image.");
+        }
+    }
+
+    /// <summary>R28: the instance's license type, product and operating system follow its image.</summary>
+    private static void FollowImage(Instance instance, Image image)
+    {
+        instance.ImageId = image.ImageId;
+        instance.LicenseType = image.LicenseType == LicenseType.Unspecified ? LicenseType.Aliyun : image.LicenseType;
+        instance.ProductCode = image.ProductCode;
+        instance.OsType = image.OsType;
+        instance.OsName = image.OsName;
+        instance.Architecture = image.Architecture;
+    }
+
+    private static void RequireUsable(Image image)
+    {
+        if (image.Status != ImageStatus.Available)
+        {
+            throw CatalogErrors.IncorrectImageStatus("Instances can only be made from an Available image.");
+        }
+    }
+
+    private static void RequireStopped(Instance instance)
+    {
+        if (instance.Status != InstanceStatus.Stopped)
+        {
+            throw CatalogErrors.IncorrectInstanceStatus("The instance must be Stopped.");
+        }
+    }
+
+    private static long SystemDiskSize(long requested, long imageSize, long current, string field)
+    {
+        var size = requested == 0 ? Math.Max(imageSize, current) : requested;
+        if (size < imageSize)
+        {
+            throw Fault.InvalidArgument("InvalidSystemDiskSize.LessThanImageSize", field, $"The system disk must be at least the image's {imageSize} GiB.");
+        }
+        if (size is < 20 or > 2048)
+        {
+            throw Fault.InvalidArgument("InvalidSystemDiskSize", field, "A system disk is 20-2048 GiB.");
+        }
+        return size;
+    }
+
+    private async Task<StoredSnapshot> OwnSnapshotAsync(string account, string region, string snapshotId)
+    {
+        var snapshot = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
+        if (snapshot is null || snapshot.Snapshot.OwnerAccountId != account || snapshot.Snapshot.RegionId != region)
+        {
+            throw CatalogErrors.SnapshotNotFound(snapshotId);
+        }
+        if (snapshot.Snapshot.Status != SnapshotStatus.Accomplished)
+        {
+            throw CatalogErrors.SnapshotNotReady(snapshotId);
+        }
+        return snapshot;
+    }
+}

@@ -1,0 +1,122 @@
+using Google.Protobuf.WellKnownTypes;
+using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>Snapshots of the caller's disks (R1, R2): progressing, then accomplished; kept while an image uses them.</summary>
+public sealed class SnapshotManager(
+    CatalogStore store,
+    ContentClient content,
+    CreationJobs jobs,
+    Regions regions,
+    TimeProvider time)
+{
+    public async Task<Snapshot> CreateAsync(Caller caller, CreateSnapshotRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        if (request.SnapshotName.Length > 0)
+        {
+            Check.Name(request.SnapshotName, "snapshot_name", "InvalidSnapshotName.Malformed");
+        }
+        Check.Description(request.Description, "description");
+        Check.Tags(request.Tags);
+        Check.ClientToken(request.ClientToken);
+        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
+        if (await store.FindClientTokenAsync(account, "snap", request.ClientToken) is { HasValue: true } prior)
+        {
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+        }
+
+        var instanceId = ResourceIds.IsValid(request.DiskId, 'd') ? await store.FindInstanceOfDiskAsync(request.DiskId) : null;
+        var instance = instanceId is null ? null : await store.GetInstanceAsync(instanceId);
+        if (instance is null || instance.Instance.OwnerAccountId != account || instance.Instance.RegionId != region ||
+            !instance.Manifests.TryGetValue(request.DiskId, out var manifest))
+        {
+            throw CatalogErrors.DiskNotFound(request.DiskId);
+        }
+        var disk = new[] { instance.Instance.SystemDisk }.Concat(instance.Instance.DataDisks).Single(d => d.DiskId == request.DiskId);
+        var snapshot = new Snapshot
+        {
+            SnapshotId = ResourceIds.New('s', ResourceIds.OwnerTag(account)),
+            RegionId = region,
+            OwnerAccountId = account,
+            SnapshotName = request.SnapshotName,
+            Description = request.Description,
+            Status = SnapshotStatus.Progressing,
+            SourceDiskId = disk.DiskId,
+            SourceDiskType = disk.DiskType,
+            SourceDiskSizeGib = disk.SizeGib,
+            SourceInstanceId = instance.Instance.InstanceId,
+            ProductCode = disk.DiskType == DiskType.System ? instance.Instance.ProductCode : "",
+            Encryption = disk.Encryption?.Clone() ?? new EncryptionInfo(),
+            ContentBytes = disk.SizeGib * ContentClient.GiB,
+            CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+            Tags = { request.Tags },
+        };
+
+        await content.RetainAsync(region, manifest, snapshot.SnapshotId);
+        var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), request.ClientToken, fingerprint);
+        if (result != "ok")
+        {
+            await content.ReleaseAsync(region, [(manifest, snapshot.SnapshotId)]);
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));
+        }
+        await jobs.EnqueueAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId));
+        return snapshot;
+    }
+
+    public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId) =>
+        (await RequireOwnAsync(caller, regions.Require(regionId), snapshotId)).Snapshot;
+
+    public async Task<(IReadOnlyList<Snapshot> Snapshots, string NextPageToken)> ListAsync(Caller caller, ListSnapshotsRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        var page = await store.ListAsync(CatalogKeys.Snapshots(account, region), CatalogKeys.Prefix(ResourceIds.OwnerTag(account)) + "snap:",
+            PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        var snapshots = page.Records.Select(Snapshot.Parser.ParseFrom).ToList();
+        await store.FillSnapshotImagesAsync(snapshots);
+        return (snapshots, PageToken.Encode(page.Next));
+    }
+
+    public async Task<bool> DeleteAsync(Caller caller, string regionId, string snapshotId)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(regionId);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var stored = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
+            if (stored is null || stored.Snapshot.OwnerAccountId != account || stored.Snapshot.RegionId != region)
+            {
+                return false;
+            }
+            switch (await store.DeleteSnapshotAsync(stored))
+            {
+                case "ok":
+                    await content.ReleaseAsync(region, [(stored.ManifestId, snapshotId)]);
+                    return true;
+                case "used":
+                    throw CatalogErrors.SnapshotCreatedImage();
+            }
+        }
+        throw CatalogErrors.Conflict();
+    }
+
+    private async Task<StoredSnapshot> RequireOwnAsync(Caller caller, string region, string snapshotId)
+    {
+        var account = caller.RequireAccount();
+        var stored = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
+        if (stored is null || stored.Snapshot.OwnerAccountId != account || stored.Snapshot.RegionId != region)
+        {
+            throw CatalogErrors.SnapshotNotFound(snapshotId);
+        }
+        return stored;
+    }
+}
