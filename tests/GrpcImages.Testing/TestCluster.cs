@@ -70,8 +70,9 @@ public sealed class TestCluster : IAsyncDisposable
             : Path.Combine(DataDirectory, "blobs", region, "chunks", name[..2], name);
 
     /// <summary>Starts Redis and the four services. <paramref name="settings"/> add to or override every service's configuration.</summary>
-    public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null, IReadOnlyCollection<ServiceKind>? services = null)
     {
+        services ??= Enum.GetValues<ServiceKind>();
         var redis = await RedisServer.StartAsync();
         var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
         var ports = Enum.GetValues<ServiceKind>().ToDictionary(s => s, _ => RedisServer.FreePort());
@@ -102,13 +103,14 @@ public sealed class TestCluster : IAsyncDisposable
         var cluster = new TestCluster(redis, dataDirectory, merged, ports);
         try
         {
-            foreach (var service in new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog })
+            var order = new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog }.Where(services.Contains).ToList();
+            foreach (var service in order)
             {
                 await cluster.StartServiceAsync(service, ports[service]);
             }
-            foreach (var port in ports.Values)
+            foreach (var service in order)
             {
-                await cluster.WaitUntilServingAsync(port);
+                await cluster.WaitUntilServingAsync(ports[service]);
             }
         }
         catch
@@ -119,9 +121,13 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts one more replica of a service on a new port, sharing the cluster's Redis and data.</summary>
-    public async Task<WebApplication> StartReplicaAsync(ServiceKind service, IDictionary<string, string?>? overrides = null) =>
-        await StartServiceAsync(service, RedisServer.FreePort(), overrides);
+    /// <summary>Starts one more replica of a service on a new port, sharing the cluster's Redis and data; returns its port.</summary>
+    public async Task<int> StartReplicaAsync(ServiceKind service, IDictionary<string, string?>? overrides = null)
+    {
+        var port = RedisServer.FreePort();
+        await StartServiceAsync(service, port, overrides);
+        return port;
+    }
 
     /// <summary>Waits until a service's readiness (gRPC health "") says SERVING: for the catalog, once its regions are seeded.</summary>
     public async Task WaitUntilServingAsync(int port, TimeSpan? timeout = null)

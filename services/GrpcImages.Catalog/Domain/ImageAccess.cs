@@ -12,8 +12,11 @@ namespace GrpcImages.Catalog.Domain;
 /// </summary>
 public sealed class ImageAccess(CatalogStore store)
 {
+    /// <summary>A custom or marketplace "m-" id, or a public image's name.</summary>
     public static bool IsImageId(string imageId) =>
-        ResourceIds.IsValid(imageId, 'm') || (imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'));
+        CatalogKeys.IsPublicImageName(imageId)
+            ? imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')
+            : ResourceIds.IsValid(imageId, 'm');
 
     /// <summary>The image as the caller sees it, or null when it does not exist for the caller. One Redis read for own and platform images.</summary>
     public async Task<Image?> FindAsync(Caller caller, string region, string imageId)
