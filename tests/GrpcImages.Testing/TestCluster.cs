@@ -88,6 +88,8 @@ public sealed class TestCluster : IAsyncDisposable
             ["Peers:Transfer"] = $"http://127.0.0.1:{ports[ServiceKind.Transfer]}",
             ["Peers:Sharing"] = $"http://127.0.0.1:{ports[ServiceKind.Sharing]}",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Readiness probes before seeding is done are expected failures, not news.
+            ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
             ["Blobs:GcGraceSeconds"] = "0",
             // Snapshots at 100 GiB/s: making an image of a 120 GiB instance takes about a second (R1).
             ["Catalog:SnapshotBytesPerSecond"] = (100L << 30).ToString(),

@@ -1,0 +1,40 @@
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace GrpcImages.Bench;
+
+/// <summary>
+/// The ceiling to compare with: the same GetImage contract served by a bare gRPC service that does
+/// one Redis GET and nothing else (no token, no interceptors, no visibility rules).
+/// </summary>
+public sealed class BaselineServer
+{
+    public const string Key = "bench:baseline:image";
+
+    public static async Task<WebApplication> StartAsync(string redis, int port)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton<IConnectionMultiplexer>(ConnectionMultiplexer.Connect(redis));
+        var app = builder.Build();
+        app.MapGrpcService<BaselineImageService>();
+        await app.StartAsync();
+        return app;
+    }
+
+    private sealed class BaselineImageService(IConnectionMultiplexer redis) : ImageService.ImageServiceBase
+    {
+        private readonly IDatabase _db = redis.GetDatabase();
+
+        public override async Task<GetImageResponse> GetImage(GetImageRequest request, ServerCallContext context) =>
+            new() { Image = Image.Parser.ParseFrom((byte[])(await _db.StringGetAsync(Key))!) };
+    }
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of bench/ (see bench/README.md) in Release; installs redis-server and h2load when missing.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_packages redis-server:redis-server qemu-img:qemu-utils h2load:nghttp2-client
+dotnet build bench/GrpcImages.Bench -c Release -v quiet -nologo >/dev/null
+exec dotnet bench/GrpcImages.Bench/bin/Release/net10.0/GrpcImages.Bench.dll "$@"
