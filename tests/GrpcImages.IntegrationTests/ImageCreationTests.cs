@@ -250,6 +250,31 @@ public class ImageCreationTests(ClusterFixture fixture) : IClassFixture<ClusterF
     }
 
     [Fact]
+    public async Task AFailedCreateLeavesNoImageNoSnapshotAndNoHeldContent()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
+        var first = await account.NewImageAsync(instance.InstanceId);
+        var control = _cluster.Client<GrpcImages.Contracts.Catalog.V1.ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken());
+        var content = _cluster.Client<GrpcImages.Contracts.Transfer.V1.ContentService.ContentServiceClient>(_cluster.ServiceToken());
+        var manifests = (await control.GetImageContentAsync(new GetImageContentRequest { RegionId = Hangzhou, ImageId = first.ImageId })).Disks
+            .Select(d => d.ManifestId).ToList();
+        async Task<List<int>> Holders() => [.. await Task.WhenAll(manifests.Select(async m =>
+            (await content.GetContentInfoAsync(new GrpcImages.Contracts.Transfer.V1.GetContentInfoRequest { RegionId = Hangzhou, ManifestId = m })).Content.HolderCount))];
+        var before = await Holders();
+        var snapshots = (await account.Snapshots().ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = Hangzhou })).Snapshots.Count;
+
+        await RpcAssert.FailsAsync(StatusCode.AlreadyExists, "InvalidImageName.Duplicated", () => account.Images().CreateImageAsync(new CreateImageRequest
+        {
+            RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = first.ImageName,
+        }));
+
+        Assert.Equal(before, await Holders());
+        Assert.Equal(snapshots, (await account.Snapshots().ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = Hangzhou })).Snapshots.Count);
+        Assert.Single((await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self })).Images);
+    }
+
+    [Fact]
     public async Task R35_TheSameClientTokenReturnsTheFirstImageAndRefusesAnotherRequest()
     {
         var account = await _cluster.NewAccountAsync();
