@@ -1,6 +1,7 @@
 using GrpcImages.Catalog.Domain;
 using GrpcImages.Catalog.Grpc;
 using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
@@ -35,8 +36,11 @@ public static class CatalogHost
         var services = builder.Services;
         services.Configure<CatalogOptions>(builder.Configuration.GetSection(CatalogOptions.Section));
         services.AddPeerClient<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
+        services.AddPeerClient<SharingService.SharingServiceClient>(builder.Configuration, "Sharing");
+        services.AddPeerClient<QuotaService.QuotaServiceClient>(builder.Configuration, "Sharing");
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<ContentClient>();
+        services.AddSingleton<SharingClient>();
         services.AddSingleton<ImageAccess>();
         services.AddSingleton<ImageManager>();
         services.AddSingleton<InstanceManager>();

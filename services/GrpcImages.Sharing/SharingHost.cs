@@ -1,5 +1,10 @@
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.Sharing.Domain;
 using GrpcImages.Sharing.Grpc;
+using GrpcImages.Sharing.Storage;
 
 namespace GrpcImages.Sharing;
 
@@ -13,11 +18,26 @@ public static class SharingHost
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("sharing", DefaultPort);
+        builder.AddSharingServices();
 
         var app = builder.Build();
         app.MapServiceDefaults();
         app.MapGrpcService<SharingGrpcService>();
         app.MapGrpcService<QuotaGrpcService>();
         return app;
+    }
+
+    public static WebApplicationBuilder AddSharingServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<SharingOptions>(builder.Configuration.GetSection(SharingOptions.Section));
+        services.AddPeerClient<ImageService.ImageServiceClient>(builder.Configuration, "Catalog");
+        services.AddPeerClient<AccountService.AccountServiceClient>(builder.Configuration, "Kms");
+        services.AddSingleton<ShareStore>();
+        services.AddSingleton<QuotaStore>();
+        services.AddSingleton<ShareManager>();
+        services.AddSingleton<QuotaManager>();
+        services.AddHostedService<OutboxSweeper>();
+        return builder;
     }
 }

@@ -39,15 +39,26 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private string? _operatorToken;
 
-    private TestCluster(RedisServer redis, string dataDirectory, IReadOnlyDictionary<string, string?> settings, Dictionary<ServiceKind, int> ports)
+    private TestCluster(RedisServer? redis, RedisClusterServer? redisCluster, string dataDirectory, IReadOnlyDictionary<string, string?> settings,
+        Dictionary<ServiceKind, int> ports)
     {
-        Redis = redis;
+        _redis = redis;
+        RedisCluster = redisCluster;
         DataDirectory = dataDirectory;
         _settings = settings;
         _ports = ports;
     }
 
-    public RedisServer Redis { get; }
+    private readonly RedisServer? _redis;
+
+    /// <summary>The single redis-server (not set when the cluster runs on a Redis Cluster).</summary>
+    public RedisServer Redis => _redis ?? throw new InvalidOperationException("This test cluster runs on a Redis Cluster.");
+
+    /// <summary>The Redis Cluster, when the test asked for one.</summary>
+    public RedisClusterServer? RedisCluster { get; }
+
+    /// <summary>What the services were given as Redis:Configuration.</summary>
+    public string RedisConfiguration => _settings["Redis:Configuration"]!;
 
     /// <summary>The data directory of the transfer service (blob and object stores).</summary>
     public string DataDirectory { get; }
@@ -70,15 +81,17 @@ public sealed class TestCluster : IAsyncDisposable
             : Path.Combine(DataDirectory, "blobs", region, "chunks", name[..2], name);
 
     /// <summary>Starts Redis and the four services. <paramref name="settings"/> add to or override every service's configuration.</summary>
-    public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null, IReadOnlyCollection<ServiceKind>? services = null)
+    public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null, IReadOnlyCollection<ServiceKind>? services = null,
+        bool redisCluster = false)
     {
         services ??= Enum.GetValues<ServiceKind>();
-        var redis = await RedisServer.StartAsync();
+        var redis = redisCluster ? null : await RedisServer.StartAsync();
+        var cluster3 = redisCluster ? await RedisClusterServer.StartAsync() : null;
         var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
         var ports = Enum.GetValues<ServiceKind>().ToDictionary(s => s, _ => RedisServer.FreePort());
         var merged = new Dictionary<string, string?>
         {
-            ["Redis:Configuration"] = redis.ConnectionString,
+            ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3!.ConnectionString,
             ["Identity:SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Operator:Name"] = OperatorName,
             ["Operator:Credential"] = OperatorCredential,
@@ -102,7 +115,7 @@ public sealed class TestCluster : IAsyncDisposable
             merged[key] = value;
         }
 
-        var cluster = new TestCluster(redis, dataDirectory, merged, ports);
+        var cluster = new TestCluster(redis, cluster3, dataDirectory, merged, ports);
         try
         {
             var order = new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog }.Where(services.Contains).ToList();
@@ -228,7 +241,14 @@ public sealed class TestCluster : IAsyncDisposable
         {
             channel.Dispose();
         }
-        await Redis.DisposeAsync();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+        if (RedisCluster is not null)
+        {
+            await RedisCluster.DisposeAsync();
+        }
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

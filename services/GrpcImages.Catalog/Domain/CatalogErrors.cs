@@ -34,6 +34,11 @@ public static class CatalogErrors
         Fault.FailedPrecondition("ImageUsingByInstance",
             "The specified image is associated with instances and cannot be deleted. Delete it with force to keep the instances running without it.");
 
+    /// <summary>R32.</summary>
+    public static DomainException ImageUseShared() =>
+        Fault.FailedPrecondition("ImageUseShared",
+            "The specified image is shared with other accounts and cannot be deleted. Delete it with force to revoke every share.");
+
     public static DomainException IncorrectImageStatus(string message) =>
         Fault.FailedPrecondition("IncorrectImageStatus", message);
 

@@ -10,7 +10,7 @@ namespace GrpcImages.Catalog.Domain;
 /// public and marketplace images, and (with the sharing service) images shared with it.
 /// Anything else is missing to the caller.
 /// </summary>
-public sealed class ImageAccess(CatalogStore store)
+public sealed class ImageAccess(CatalogStore store, SharingClient sharing)
 {
     /// <summary>A custom or marketplace "m-" id, or a public image's name.</summary>
     public static bool IsImageId(string imageId) =>
@@ -45,21 +45,29 @@ public sealed class ImageAccess(CatalogStore store)
         return stored;
     }
 
-    /// <summary>Sets the image's owner alias for the caller and says whether the caller may see it.</summary>
-    public ValueTask<bool> SeesAsync(Caller caller, Image image)
+    /// <summary>
+    /// Sets the image's owner alias for the caller and says whether the caller may see it: no
+    /// call for platform and own images, one to the sharing service for another account's (R19).
+    /// </summary>
+    public async ValueTask<bool> SeesAsync(Caller caller, Image image)
     {
         if (image.OwnerAccountId.Length == 0)
         {
             image.OwnerAlias = image.ProductCode.Length > 0 ? ImageOwnerAlias.Marketplace : ImageOwnerAlias.System;
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (caller.IsAccount)
         {
             // A forwarded call sees what the account it acts for sees.
-            image.OwnerAlias = image.OwnerAccountId == caller.AccountId ? ImageOwnerAlias.Self : ImageOwnerAlias.Others;
-            return ValueTask.FromResult(image.OwnerAccountId == caller.AccountId);
+            if (image.OwnerAccountId == caller.AccountId)
+            {
+                image.OwnerAlias = ImageOwnerAlias.Self;
+                return true;
+            }
+            image.OwnerAlias = ImageOwnerAlias.Others;
+            return await sharing.IsSharedWithAsync(image.ImageId, image.OwnerAccountId, caller.AccountId);
         }
         image.OwnerAlias = ImageOwnerAlias.Others;
-        return ValueTask.FromResult(caller.IsOperator || caller.IsClusterService);
+        return caller.IsOperator || caller.IsClusterService;
     }
 }

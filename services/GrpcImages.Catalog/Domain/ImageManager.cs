@@ -15,6 +15,7 @@ public sealed class ImageManager(
     CatalogStore store,
     ImageAccess access,
     ContentClient content,
+    SharingClient sharing,
     CreationJobs jobs,
     Regions regions,
     TimeProvider time)
@@ -66,6 +67,8 @@ public sealed class ImageManager(
         var holds = snapshots.SelectMany(s => s.New is null
             ? new[] { (s.ManifestId, Holder: image.ImageId) }
             : [(s.ManifestId, s.SnapshotId), (s.ManifestId, image.ImageId)]).ToList();
+        await sharing.ReserveImageAsync(account, region, image.ImageId); // R3
+        var reserved = true;
         var retained = new List<(string, string)>();
         try
         {
@@ -79,6 +82,7 @@ public sealed class ImageManager(
             {
                 case "ok":
                     retained.Clear();
+                    reserved = false;
                     break;
                 case "dup":
                     throw CatalogErrors.NameDuplicated(image.ImageName);
@@ -93,6 +97,10 @@ public sealed class ImageManager(
         finally
         {
             await content.ReleaseAsync(region, retained);
+            if (reserved)
+            {
+                await sharing.ReleaseImageAsync(account, region, image.ImageId);
+            }
         }
         await jobs.EnqueueAsync(CreationJobs.ImageJob(image.ImageId));
         image.OwnerAlias = ImageOwnerAlias.Self;
@@ -127,19 +135,29 @@ public sealed class ImageManager(
         var images = new List<Image>(size);
         for (; sourceIndex < sources.Count; sourceIndex++, within = "")
         {
-            var (index, prefix) = sources[sourceIndex];
-            var page = await store.ListAsync(index, prefix, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
-            foreach (var bytes in page.Records)
+            var source = sources[sourceIndex];
+            string next;
+            if (source.Index is null)
             {
-                var image = Image.Parser.ParseFrom(bytes);
-                if (await access.SeesAsync(caller, image))
-                {
-                    images.Add(image);
-                }
+                (var shared, next) = await ListSharedAsync(region, size - images.Count, within, statuses, request.ImageName, request.ImageFamily);
+                images.AddRange(shared);
             }
-            if (page.Next.Length > 0)
+            else
             {
-                return (images, PageToken.Encode($"{sourceIndex}|{page.Next}"));
+                var page = await store.ListAsync(source.Index, source.Prefix!, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
+                foreach (var bytes in page.Records)
+                {
+                    var image = Image.Parser.ParseFrom(bytes);
+                    if (await access.SeesAsync(caller, image))
+                    {
+                        images.Add(image);
+                    }
+                }
+                next = page.Next;
+            }
+            if (next.Length > 0)
+            {
+                return (images, PageToken.Encode($"{sourceIndex}|{next}"));
             }
             if (images.Count == size)
             {
@@ -148,6 +166,22 @@ public sealed class ImageManager(
         }
         return (images, "");
     }
+
+    /// <summary>R19: images other accounts shared with the caller, as the sharing service lists them, filtered here.</summary>
+    private async Task<(List<Image> Images, string Next)> ListSharedAsync(string region, int size, string sharingToken,
+        IReadOnlyCollection<int> statuses, string name, string family)
+    {
+        var page = await sharing.ListSharedAsync(region, size, sharingToken);
+        var records = await store.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
+        var images = records
+            .Where(i => i.RegionId == region && statuses.Contains((int)i.Status) && (family.Length == 0 || i.ImageFamily == family) && NameMatches(i.ImageName, name))
+            .ToList();
+        images.ForEach(i => i.OwnerAlias = ImageOwnerAlias.Others);
+        return (images, page.NextPageToken);
+    }
+
+    private static bool NameMatches(string imageName, string filter) =>
+        filter.Length == 0 || (filter.EndsWith('*') ? imageName.StartsWith(filter[..^1], StringComparison.Ordinal) : imageName == filter);
 
     public async Task<Image> UpdateAsync(Caller caller, UpdateImageRequest request)
     {
@@ -246,6 +280,16 @@ public sealed class ImageManager(
                 }
             }
 
+            // R32: a shared image goes only with force, which revokes every grant first.
+            if (await sharing.ShareCountAsync(image.ImageId, account) > 0)
+            {
+                if (!request.Force)
+                {
+                    throw CatalogErrors.ImageUseShared();
+                }
+                await sharing.RevokeAllAsync(image.ImageId, account, region);
+            }
+
             // The snapshots outlive the image; read their content before the image lets them go.
             var holds = new List<(string, string)>();
             foreach (var mapping in image.DiskDeviceMappings)
@@ -259,6 +303,7 @@ public sealed class ImageManager(
             {
                 case "ok":
                     await content.ReleaseAsync(region, holds);
+                    await sharing.ReleaseImageAsync(account, region, image.ImageId);
                     return true;
                 case "inuse":
                     throw CatalogErrors.ImageUsingByInstance();
@@ -384,22 +429,29 @@ public sealed class ImageManager(
         return ordered.Select(d => new ImageSnapshotRef(d.Snapshot.Snapshot.SnapshotId, null, d.Snapshot.ManifestId)).ToList();
     }
 
+    /// <summary>One place ListImages reads from: an index of this service, or (Index null) the sharing service.</summary>
+    private sealed record Source(string? Index, string? Prefix);
+
     /// <summary>
-    /// The indexes to list, in order, each with the prefix of its records: own images first,
-    /// then those shared with the caller (none until the sharing service answers), public, marketplace.
+    /// Where to list from, in order: own images first (newest first), then those shared with the
+    /// caller, public, marketplace.
     /// </summary>
-    private static List<(string Index, string Prefix)> Sources(ImageOwnerAlias alias, Caller caller, string region)
+    private static List<Source> Sources(ImageOwnerAlias alias, Caller caller, string region)
     {
-        var sources = new List<(string, string)>();
+        var sources = new List<Source>();
         if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Self && caller.IsAccount)
         {
-            sources.Add((CatalogKeys.Images(caller.AccountId, region), CatalogKeys.ImageRecordPrefix(caller.AccountId, region)));
+            sources.Add(new Source(CatalogKeys.Images(caller.AccountId, region), CatalogKeys.ImageRecordPrefix(caller.AccountId, region)));
+        }
+        if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Others && caller.IsAccount)
+        {
+            sources.Add(new Source(null, null));
         }
         foreach (var (platform, owner) in new[] { (ImageOwnerAlias.System, CatalogKeys.SystemIndexOwner), (ImageOwnerAlias.Marketplace, CatalogKeys.MarketplaceIndexOwner) })
         {
             if (alias == ImageOwnerAlias.Unspecified || alias == platform)
             {
-                sources.Add((CatalogKeys.Images(owner, region), CatalogKeys.ImageRecordPrefix(owner, region)));
+                sources.Add(new Source(CatalogKeys.Images(owner, region), CatalogKeys.ImageRecordPrefix(owner, region)));
             }
         }
         return sources;

@@ -190,6 +190,23 @@ public sealed class CatalogStore(IDatabase redis)
     public async Task<Image?> FindImageAsync(string region, string imageId) =>
         await redis.HashGetAsync(CatalogKeys.Image(region, imageId), "d") is { HasValue: true } d ? Image.Parser.ParseFrom((byte[])d!) : null;
 
+    /// <summary>Several images by id (one pipelined round trip); missing ones are left out.</summary>
+    public async Task<IReadOnlyList<Image>> FindImagesAsync(string region, IReadOnlyList<string> imageIds)
+    {
+        var batch = redis.CreateBatch();
+        var reads = imageIds.Select(id => batch.HashGetAsync(CatalogKeys.Image(region, id), "d")).ToList();
+        batch.Execute();
+        var images = new List<Image>(reads.Count);
+        foreach (var read in reads)
+        {
+            if (await read is { HasValue: true } d)
+            {
+                images.Add(Image.Parser.ParseFrom((byte[])d!));
+            }
+        }
+        return images;
+    }
+
     public async Task<StoredImage?> GetImageAsync(string region, string imageId)
     {
         var values = await redis.HashGetAsync(CatalogKeys.Image(region, imageId), ["d", "v"]);

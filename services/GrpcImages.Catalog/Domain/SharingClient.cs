@@ -1,0 +1,37 @@
+using GrpcImages.Contracts.Sharing.V1;
+
+namespace GrpcImages.Catalog.Domain;
+
+/// <summary>The sharing service as the catalog uses it: access checks, shared lists, share counts and the image quota (R3, R19, R32).</summary>
+public sealed class SharingClient(SharingService.SharingServiceClient sharing, QuotaService.QuotaServiceClient quotas, ILogger<SharingClient> logger)
+{
+    /// <summary>Whether the image is shared with the account: the sharing service reads one key.</summary>
+    public async Task<bool> IsSharedWithAsync(string imageId, string owner, string account) =>
+        (await sharing.CheckImageAccessAsync(new CheckImageAccessRequest { ImageId = imageId, OwnerAccountId = owner, AccountId = account })).Allowed;
+
+    public async Task<ListSharedImagesResponse> ListSharedAsync(string region, int pageSize, string pageToken) =>
+        await sharing.ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = region, PageSize = pageSize, PageToken = pageToken });
+
+    public async Task<int> ShareCountAsync(string imageId, string owner) =>
+        (await sharing.GetImageShareSummaryAsync(new GetImageShareSummaryRequest { ImageId = imageId, OwnerAccountId = owner })).TotalAccounts;
+
+    public Task RevokeAllAsync(string imageId, string owner, string region) =>
+        sharing.RevokeAllSharesAsync(new RevokeAllSharesRequest { ImageId = imageId, OwnerAccountId = owner, RegionId = region }).ResponseAsync;
+
+    /// <summary>R3: one unit of the account's image quota in the region for the new image; QuotaExceed.Image when full.</summary>
+    public Task ReserveImageAsync(string account, string region, string imageId) =>
+        quotas.ReserveQuotaAsync(new ReserveQuotaRequest { AccountId = account, Kind = QuotaKind.Images, RegionId = region, HolderId = imageId }).ResponseAsync;
+
+    /// <summary>Gives the unit back; never fails the caller (a unit that cannot be returned now is logged).</summary>
+    public async Task ReleaseImageAsync(string account, string region, string imageId)
+    {
+        try
+        {
+            await quotas.ReleaseQuotaAsync(new ReleaseQuotaRequest { AccountId = account, Kind = QuotaKind.Images, RegionId = region, HolderId = imageId });
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not release the image quota held by {ImageId} of {Account} in {Region}", imageId, account, region);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using StackExchange.Redis;
+
+namespace GrpcImages.Sharing.Storage;
+
+/// <summary>The outcome of a grant change.</summary>
+public sealed record ShareChange(string Result, int Limit, IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
+
+/// <summary>A grant as the recipient's index holds it.</summary>
+public sealed record ReceivedShare(string Owner, string ImageId, long SharedAtMs);
+
+/// <summary>An audit record as stored.</summary>
+public sealed record AuditEntry(string Id, string ImageId, string Region, string Account, string Action, string Actor, long TimeMs);
+
+/// <summary>
+/// Share grants (R13-R19, R32) in Redis (key layout: <see cref="SharingKeys"/>). A change checks
+/// both share quotas and writes the grants, the owner's shared set, the audit and the outbox in one
+/// script over the owner's keys, so concurrent changes are exact.
+/// </summary>
+public sealed class ShareStore(IDatabase redis)
+{
+    // KEYS: grants, shared, where, limits, outbox, audit.
+    // ARGV: image, owner, region, now, default accounts per image, default shared images, actor, count of adds, adds..., removes...
+    private const string ModifyScript = """
+        local nadd = tonumber(ARGV[8])
+        local added, removed = {}, {}
+        for i = 9 + nadd, #ARGV do
+          if redis.call('ZSCORE', KEYS[1], ARGV[i]) then removed[#removed + 1] = ARGV[i] end
+        end
+        for i = 9, 8 + nadd do
+          if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then added[#added + 1] = ARGV[i] end
+        end
+        local after = redis.call('ZCARD', KEYS[1]) - #removed + #added
+        if #added > 0 then
+          local perImage = tonumber(redis.call('HGET', KEYS[4], 'accounts_per_image') or ARGV[5])
+          if after > perImage then return {'quota_user', perImage} end
+        end
+        local isShared = redis.call('ZSCORE', KEYS[2], ARGV[1])
+        if after > 0 and not isShared then
+          local shared = tonumber(redis.call('HGET', KEYS[4], 'shared_images') or ARGV[6])
+          if redis.call('ZCARD', KEYS[2]) + 1 > shared then return {'quota_image', shared} end
+        end
+        for _, a in ipairs(removed) do
+          redis.call('ZREM', KEYS[1], a)
+          redis.call('RPUSH', KEYS[5], '-|' .. a .. '|' .. ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
+          redis.call('XADD', KEYS[6], 'MAXLEN', '~', 10000, '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '2', 'actor', ARGV[7], 'time', ARGV[4])
+        end
+        for _, a in ipairs(added) do
+          redis.call('ZADD', KEYS[1], ARGV[4], a)
+          redis.call('RPUSH', KEYS[5], '+|' .. a .. '|' .. ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
+          redis.call('XADD', KEYS[6], 'MAXLEN', '~', 10000, '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '1', 'actor', ARGV[7], 'time', ARGV[4])
+        end
+        if after > 0 then
+          if not isShared then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
+          redis.call('SET', KEYS[3], ARGV[3])
+        else
+          redis.call('ZREM', KEYS[2], ARGV[1])
+          redis.call('DEL', KEYS[3])
+        end
+        local out = {'ok', 0, #added}
+        for _, a in ipairs(added) do out[#out + 1] = a end
+        for _, a in ipairs(removed) do out[#out + 1] = a end
+        return out
+        """;
+
+    // KEYS: grants, shared, where, outbox, audit. ARGV: image, owner, region, now, actor.
+    private const string RevokeAllScript = """
+        local recipients = redis.call('ZRANGE', KEYS[1], 0, -1)
+        for _, a in ipairs(recipients) do
+          redis.call('RPUSH', KEYS[4], '-|' .. a .. '|' .. ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
+          redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '3', 'actor', ARGV[5], 'time', ARGV[4])
+        end
+        redis.call('DEL', KEYS[1], KEYS[3])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        return #recipients
+        """;
+
+    public async Task<ShareChange> ModifyAsync(string owner, string imageId, string region, long nowMs, int defaultPerImage, int defaultShared,
+        string actor, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        RedisKey[] keys =
+        [
+            SharingKeys.Grants(owner, imageId), SharingKeys.Shared(owner), SharingKeys.Where(owner, imageId),
+            SharingKeys.Limits(owner), SharingKeys.Outbox(owner), SharingKeys.Audit(owner),
+        ];
+        RedisValue[] args =
+        [
+            imageId, owner, region, nowMs, defaultPerImage, defaultShared, actor, add.Count,
+            .. add.Select(a => (RedisValue)a), .. remove.Select(a => (RedisValue)a),
+        ];
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ModifyScript, keys, args))!;
+        var status = (string)result[0]!;
+        if (status != "ok")
+        {
+            return new ShareChange(status, (int)result[1], [], []);
+        }
+        var addedCount = (int)result[2];
+        var names = result.Skip(3).Select(r => (string)r!).ToList();
+        return new ShareChange(status, 0, names[..addedCount], names[addedCount..]);
+    }
+
+    public async Task<int> RevokeAllAsync(string owner, string imageId, string region, long nowMs, string actor) =>
+        (int)await redis.ScriptEvaluateAsync(RevokeAllScript,
+            [SharingKeys.Grants(owner, imageId), SharingKeys.Shared(owner), SharingKeys.Where(owner, imageId), SharingKeys.Outbox(owner), SharingKeys.Audit(owner)],
+            [imageId, owner, region, nowMs, actor]);
+
+    /// <summary>When the image was shared with the account, or null: one Redis read (the access check of R19).</summary>
+    public async Task<long?> GrantedAtAsync(string owner, string imageId, string account) =>
+        (long?)await redis.SortedSetScoreAsync(SharingKeys.Grants(owner, imageId), account);
+
+    public Task<long> CountAsync(string owner, string imageId) => redis.SortedSetLengthAsync(SharingKeys.Grants(owner, imageId));
+
+    /// <summary>A page of an image's grants, oldest first, after the (score, account) position.</summary>
+    public async Task<(IReadOnlyList<(string Account, long SharedAtMs)> Page, string Next, long Total)> GrantsAsync(string owner, string imageId, string position, int limit)
+    {
+        var key = SharingKeys.Grants(owner, imageId);
+        var batch = redis.CreateBatch();
+        var total = batch.SortedSetLengthAsync(key);
+        var entries = batch.SortedSetRangeByScoreWithScoresAsync(key, Start(position), double.PositiveInfinity, Exclude.None, Order.Ascending, 0, limit + 64);
+        batch.Execute();
+        var page = After(await entries, position).Take(limit + 1).ToList();
+        var next = page.Count > limit ? Position(page[limit - 1]) : "";
+        return (page.Take(limit).Select(e => ((string)e.Element!, (long)e.Score)).ToList(), next, await total);
+    }
+
+    /// <summary>A page of the images shared with a recipient in a region, oldest share first.</summary>
+    public async Task<(IReadOnlyList<ReceivedShare> Page, string Next)> ReceivedAsync(string recipient, string region, string position, int limit)
+    {
+        var entries = await redis.SortedSetRangeByScoreWithScoresAsync(SharingKeys.Received(recipient, region), Start(position), double.PositiveInfinity,
+            Exclude.None, Order.Ascending, 0, limit + 64);
+        var page = After(entries, position).Take(limit + 1).ToList();
+        var next = page.Count > limit ? Position(page[limit - 1]) : "";
+        return (page.Take(limit).Select(e =>
+        {
+            var parts = ((string)e.Element!).Split('|');
+            return new ReceivedShare(parts[0], parts[1], (long)e.Score);
+        }).ToList(), next);
+    }
+
+    /// <summary>Which shares still have their grant (one pipelined round trip); stale index entries are dropped.</summary>
+    public async Task<IReadOnlyList<ReceivedShare>> StillGrantedAsync(string recipient, string region, IReadOnlyList<ReceivedShare> shares)
+    {
+        var batch = redis.CreateBatch();
+        var checks = shares.Select(s => batch.SortedSetScoreAsync(SharingKeys.Grants(s.Owner, s.ImageId), recipient)).ToList();
+        batch.Execute();
+        var live = new List<ReceivedShare>();
+        for (var i = 0; i < shares.Count; i++)
+        {
+            if (await checks[i] is not null)
+            {
+                live.Add(shares[i]);
+            }
+            else
+            {
+                await redis.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), $"{shares[i].Owner}|{shares[i].ImageId}");
+            }
+        }
+        return live;
+    }
+
+    /// <summary>Applies an owner's pending recipient-index changes; each is idempotent, so a change applied twice does no harm.</summary>
+    public async Task DrainOutboxAsync(string owner)
+    {
+        var key = SharingKeys.Outbox(owner);
+        while (true)
+        {
+            var entries = await redis.ListRangeAsync(key, 0, 99);
+            if (entries.Length == 0)
+            {
+                await redis.SetRemoveAsync(SharingKeys.OutboxOwners, owner);
+                // A change may have arrived after the read: keep the owner listed if so.
+                if (await redis.ListLengthAsync(key) > 0)
+                {
+                    await redis.SetAddAsync(SharingKeys.OutboxOwners, owner);
+                    continue;
+                }
+                return;
+            }
+            foreach (var entry in entries)
+            {
+                var parts = ((string)entry!).Split('|');
+                var (recipient, region, member) = (parts[1], parts[2], $"{parts[3]}|{parts[4]}");
+                if (parts[0] == "+")
+                {
+                    await redis.SortedSetAddAsync(SharingKeys.Received(recipient, region), member, long.Parse(parts[5]));
+                }
+                else
+                {
+                    await redis.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), member);
+                }
+                await redis.ListRemoveAsync(key, entry, 1);
+            }
+        }
+    }
+
+    public Task NoteOutboxAsync(string owner) => redis.SetAddAsync(SharingKeys.OutboxOwners, owner);
+
+    public async Task<IReadOnlyList<string>> OwnersWithOutboxAsync() =>
+        (await redis.SetMembersAsync(SharingKeys.OutboxOwners)).Select(v => (string)v!).ToList();
+
+    /// <summary>A page of the owner's audit, newest first, before the stream id <paramref name="before"/>.</summary>
+    public async Task<(IReadOnlyList<AuditEntry> Page, string Next)> AuditAsync(string owner, string imageId, string before, int limit)
+    {
+        var page = new List<AuditEntry>();
+        var max = before.Length == 0 ? "+" : "(" + before;
+        while (page.Count < limit)
+        {
+            var entries = await redis.StreamRangeAsync(SharingKeys.Audit(owner), "-", max, 200, Order.Descending);
+            if (entries.Length == 0)
+            {
+                return (page, "");
+            }
+            foreach (var entry in entries)
+            {
+                max = "(" + entry.Id;
+                var values = entry.Values.ToDictionary(v => (string)v.Name!, v => (string)v.Value!);
+                if (imageId.Length == 0 || values["image"] == imageId)
+                {
+                    page.Add(new AuditEntry(entry.Id!, values["image"], values["region"], values["account"], values["action"], values["actor"], long.Parse(values["time"])));
+                    if (page.Count == limit)
+                    {
+                        return (page, entry.Id!);
+                    }
+                }
+            }
+        }
+        return (page, "");
+    }
+
+    private static double Start(string position) =>
+        position.Length == 0 ? double.NegativeInfinity : double.Parse(position[..position.IndexOf(':')]);
+
+    private static IEnumerable<SortedSetEntry> After(SortedSetEntry[] entries, string position)
+    {
+        if (position.Length == 0)
+        {
+            return entries;
+        }
+        var colon = position.IndexOf(':');
+        var (score, member) = (double.Parse(position[..colon]), position[(colon + 1)..]);
+        return entries.Where(e => e.Score > score || (e.Score == score && string.CompareOrdinal(e.Element, member) > 0));
+    }
+
+    private static string Position(SortedSetEntry entry) => $"{entry.Score:R}:{entry.Element}";
+}
