@@ -240,6 +240,36 @@ public class SharingTests(ClusterFixture fixture) : IClassFixture<ClusterFixture
     }
 
     [Fact]
+    public async Task AGrantWhoseRecipientIndexUpdateWasLostStillReachesTheRecipient()
+    {
+        var a = await _cluster.NewAccountAsync();
+        var b = await _cluster.NewAccountAsync();
+        var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
+        await a.ShareAsync(image.ImageId, b.AccountId);
+        var listed = (await b.Sharing().ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = Hangzhou })).Images.Single();
+        Assert.Equal((image.ImageId, a.AccountId), (listed.ImageId, listed.OwnerAccountId));
+
+        // As if the sharing service died after committing the grant: the index entry is missing,
+        // and the change waits in the owner's outbox.
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
+        var db = redis.GetDatabase();
+        var prefix = $"gi:share:{{{GrpcImages.ServiceDefaults.Validation.ResourceIds.OwnerTag(b.AccountId)}}}:";
+        var ownerPrefix = $"gi:share:{{{GrpcImages.ServiceDefaults.Validation.ResourceIds.OwnerTag(a.AccountId)}}}:";
+        await db.KeyDeleteAsync($"{prefix}recv:{b.AccountId}:{Hangzhou}");
+        Assert.Empty(await b.OthersAsync());
+        await db.ListRightPushAsync($"{ownerPrefix}outbox:{a.AccountId}", $"+|{b.AccountId}|{Hangzhou}|{a.AccountId}|{image.ImageId}|{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
+        await db.SetAddAsync("gi:share:{outbox}:owners", a.AccountId);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await b.OthersAsync()).Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the outbox sweeper did not repair the recipient's index");
+            await Task.Delay(200);
+        }
+        Assert.Equal(image.ImageId, Assert.Single(await b.OthersAsync()).ImageId);
+    }
+
+    [Fact]
     public async Task InternalSharingCallsAreForTheClusterOnly()
     {
         var a = await _cluster.NewAccountAsync();
