@@ -16,7 +16,8 @@ ensure_buf
 mkdir -p "$DATA/redis" "$DATA/logs" "$DATA/store"
 [ -s "$DATA/signing.key" ] || head -c 32 /dev/urandom | base64 > "$DATA/signing.key"
 [ -s "$DATA/operator.credential" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DATA/operator.credential"
-chmod 600 "$DATA/signing.key" "$DATA/operator.credential"
+[ -s "$DATA/kms-root.key" ] || head -c 32 /dev/urandom | base64 > "$DATA/kms-root.key"
+chmod 600 "$DATA/signing.key" "$DATA/operator.credential" "$DATA/kms-root.key"
 
 log "building (Release)"
 dotnet build "$ROOT/GrpcImages.sln" -c Release -v quiet -nologo >/dev/null
@@ -44,6 +45,7 @@ for svc in kms sharing transfer catalog; do
     cd "$out"
     export Service__Port="${PORTS[$svc]}" Redis__Configuration="127.0.0.1:$REDIS_PORT" \
       Identity__SigningKeyFile="$DATA/signing.key" Operator__CredentialFile="$DATA/operator.credential" \
+      Kms__RootKeyFile="$DATA/kms-root.key" \
       Data__Directory="$DATA/store" \
       Peers__Catalog="http://127.0.0.1:${PORTS[catalog]}" Peers__Transfer="http://127.0.0.1:${PORTS[transfer]}" \
       Peers__Sharing="http://127.0.0.1:${PORTS[sharing]}" Peers__Kms="http://127.0.0.1:${PORTS[kms]}"

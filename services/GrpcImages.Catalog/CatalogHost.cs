@@ -1,6 +1,7 @@
 using GrpcImages.Catalog.Domain;
 using GrpcImages.Catalog.Grpc;
 using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
@@ -38,9 +39,12 @@ public static class CatalogHost
         services.AddPeerClient<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
         services.AddPeerClient<SharingService.SharingServiceClient>(builder.Configuration, "Sharing");
         services.AddPeerClient<QuotaService.QuotaServiceClient>(builder.Configuration, "Sharing");
+        services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
+        services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<ContentClient>();
         services.AddSingleton<SharingClient>();
+        services.AddSingleton<EncryptionPolicy>();
         services.AddSingleton<ImageAccess>();
         services.AddSingleton<ImageManager>();
         services.AddSingleton<InstanceManager>();

@@ -16,8 +16,13 @@ public static class KmsHost
         configure?.Invoke(builder);
         builder.AddServiceDefaults("kms", DefaultPort);
         builder.Services.Configure<OperatorOptions>(builder.Configuration.GetSection(OperatorOptions.Section));
+        builder.Services.Configure<KmsOptions>(builder.Configuration.GetSection(KmsOptions.Section));
         builder.Services.AddSingleton<DirectoryStore>();
         builder.Services.AddSingleton<AccountDirectory>();
+        builder.Services.AddSingleton<KeyStore>();
+        builder.Services.AddSingleton<Roles>();
+        builder.Services.AddSingleton<KeyManager>();
+        builder.Services.AddHostedService<KeyDeletionService>();
 
         var app = builder.Build();
         app.MapServiceDefaults();

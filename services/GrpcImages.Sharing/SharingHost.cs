@@ -33,6 +33,7 @@ public static class SharingHost
         services.Configure<SharingOptions>(builder.Configuration.GetSection(SharingOptions.Section));
         services.AddPeerClient<ImageService.ImageServiceClient>(builder.Configuration, "Catalog");
         services.AddPeerClient<AccountService.AccountServiceClient>(builder.Configuration, "Kms");
+        services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
         services.AddSingleton<ShareStore>();
         services.AddSingleton<QuotaStore>();
         services.AddSingleton<ShareManager>();

@@ -1,4 +1,6 @@
+using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.Transfer.Content;
 using GrpcImages.Transfer.Grpc;
 using GrpcImages.Transfer.Storage;
@@ -33,6 +35,8 @@ public static class TransferHost
         services.AddSingleton<FileBlobStore>();
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileBlobStore>());
         services.AddSingleton<ContentIndex>();
+        services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
+        services.AddSingleton<DataKeys>();
         services.AddSingleton<ContentLibrary>();
         services.AddSingleton<GarbageCollector>();
         services.AddHostedService<GarbageCollectionService>();

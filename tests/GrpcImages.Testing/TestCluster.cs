@@ -93,6 +93,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3!.ConnectionString,
             ["Identity:SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["Kms:RootKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Operator:Name"] = OperatorName,
             ["Operator:Credential"] = OperatorCredential,
             ["Data:Directory"] = dataDirectory,

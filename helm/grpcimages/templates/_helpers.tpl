@@ -93,6 +93,8 @@ spec:
               value: {{ $root.Values.identity.operatorName | quote }}
             - name: Operator__CredentialFile
               value: /var/run/secrets/grpcimages/operator-credential
+            - name: Kms__RootKeyFile
+              value: /var/run/secrets/grpcimages/kms-root-key
             {{- end }}
             {{- if eq $name "transfer" }}
             - name: Data__Directory

@@ -14,8 +14,46 @@ public sealed class ContentClient(ContentService.ContentServiceClient content, I
             RegionId = region, Label = label, SizeBytes = sizeBytes, DataBytes = dataBytes, HolderId = holder,
         }, cancellationToken: cancellationToken)).Content;
 
-    public async Task<string> BlankAsync(string region, long sizeGib, string holder) =>
-        (await content.CreateBlankContentAsync(new CreateBlankContentRequest { RegionId = region, SizeBytes = sizeGib * GiB, HolderId = holder })).Content.ManifestId;
+    public async Task<string> BlankAsync(string region, long sizeGib, string holder, ContentEncryption? encryption) =>
+        (await content.CreateBlankContentAsync(new CreateBlankContentRequest
+        {
+            RegionId = region, SizeBytes = sizeGib * GiB, HolderId = holder, Encryption = encryption,
+        })).Content.ManifestId;
+
+    /// <summary>The content re-sealed under <paramref name="encryption"/> (R20, R23), grown to <paramref name="sizeGib"/>.</summary>
+    public async Task<string> TransformAsync(string region, string manifestId, long sizeGib, ContentEncryption? encryption, string holder) =>
+        (await content.TransformContentAsync(new TransformContentRequest
+        {
+            RegionId = region, ManifestId = manifestId, SizeBytes = sizeGib * GiB, Encryption = encryption, HolderId = holder,
+        })).Content.ManifestId;
+
+    /// <summary>
+    /// Content for a new disk or snapshot from <paramref name="manifestId"/>: the same sealed chunks
+    /// when the encryption does not change, else re-sealed; then <paramref name="data"/> is written at
+    /// <paramref name="offset"/> (none when empty). Holds the result for <paramref name="holder"/>.
+    /// </summary>
+    public async Task<string> DeriveAsync(string region, string manifestId, bool reseal, ContentEncryption? encryption, long sizeGib,
+        long offset, ReadOnlyMemory<byte> data, string holder)
+    {
+        if (!reseal)
+        {
+            return await PatchAsync(region, manifestId, sizeGib, offset, data, holder);
+        }
+        if (data.IsEmpty)
+        {
+            return await TransformAsync(region, manifestId, sizeGib, encryption, holder);
+        }
+        var step = $"{holder}:reseal";
+        var resealed = await TransformAsync(region, manifestId, sizeGib, encryption, step);
+        try
+        {
+            return await PatchAsync(region, resealed, sizeGib, offset, data, holder);
+        }
+        finally
+        {
+            await ReleaseAsync(region, [(resealed, step)]);
+        }
+    }
 
     /// <summary>A copy of <paramref name="manifestId"/> grown to <paramref name="sizeGib"/>, with <paramref name="data"/> written at <paramref name="offset"/>.</summary>
     public async Task<string> PatchAsync(string region, string manifestId, long sizeGib, long offset, ReadOnlyMemory<byte> data, string holder) =>

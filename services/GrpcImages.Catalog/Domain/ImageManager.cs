@@ -16,6 +16,7 @@ public sealed class ImageManager(
     ImageAccess access,
     ContentClient content,
     SharingClient sharing,
+    EncryptionPolicy encryption,
     CreationJobs jobs,
     Regions regions,
     TimeProvider time)
@@ -34,7 +35,7 @@ public sealed class ImageManager(
         }
         Check.Tags(request.Tags);
         Check.ClientToken(request.ClientToken);
-        Encryption.CheckRequest(request.Encryption, "encryption");
+        EncryptionPolicy.CheckShape(request.Encryption, "encryption");
         if (request.InstanceId.Length > 0 == request.DiskDeviceMappings.Count > 0)
         {
             throw Fault.InvalidArgument("InvalidParameter", "instance_id", "Give either instance_id or disk_device_mappings.");
@@ -60,22 +61,25 @@ public sealed class ImageManager(
             UpdateTime = now,
             Tags = { request.Tags },
         };
-        var snapshots = request.InstanceId.Length > 0
-            ? await FromInstanceAsync(account, region, request.InstanceId, image)
-            : await FromSnapshotsAsync(account, region, request, image);
-
-        var holds = snapshots.SelectMany(s => s.New is null
-            ? new[] { (s.ManifestId, Holder: image.ImageId) }
-            : [(s.ManifestId, s.SnapshotId), (s.ManifestId, image.ImageId)]).ToList();
         await sharing.ReserveImageAsync(account, region, image.ImageId); // R3
         var reserved = true;
         var retained = new List<(string, string)>();
         try
         {
-            foreach (var hold in holds)
+            // Each new snapshot holds its disk's content (re-sealed when the image's encryption
+            // differs, R20); the image holds every snapshot's content too.
+            var snapshots = request.InstanceId.Length > 0
+                ? await FromInstanceAsync(account, region, request, image, retained)
+                : await FromSnapshotsAsync(account, region, request, image);
+            foreach (var snapshot in snapshots)
             {
-                await content.RetainAsync(region, hold.ManifestId, hold.Holder);
-                retained.Add(hold);
+                if (snapshot.New is not null && !retained.Contains((snapshot.ManifestId, snapshot.SnapshotId)))
+                {
+                    await content.RetainAsync(region, snapshot.ManifestId, snapshot.SnapshotId);
+                    retained.Add((snapshot.ManifestId, snapshot.SnapshotId));
+                }
+                await content.RetainAsync(region, snapshot.ManifestId, image.ImageId);
+                retained.Add((snapshot.ManifestId, image.ImageId));
             }
             var (result, detail) = await store.CreateImageAsync(image, account, snapshots, request.ClientToken, fingerprint);
             switch (result)
@@ -312,8 +316,11 @@ public sealed class ImageManager(
         throw CatalogErrors.Conflict();
     }
 
-    private async Task<List<ImageSnapshotRef>> FromInstanceAsync(string account, string region, string instanceId, Image image)
+    /// <summary>R1: a snapshot of every disk of the instance; re-sealed content goes to <paramref name="held"/>.</summary>
+    private async Task<List<ImageSnapshotRef>> FromInstanceAsync(string account, string region, CreateImageRequest request, Image image,
+        List<(string, string)> held)
     {
+        var instanceId = request.InstanceId;
         var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
         if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
         {
@@ -328,11 +335,20 @@ public sealed class ImageManager(
         image.Architecture = instance.Architecture;
         image.LicenseType = instance.LicenseType;
         image.ProductCode = instance.ProductCode;
-        image.Encryption = instance.SystemDisk.Encryption?.Clone() ?? new EncryptionInfo();
+
+        var disks = new[] { instance.SystemDisk }.Concat(instance.DataDisks).ToList();
+        var sealings = new List<EncryptionInfo>();
+        foreach (var disk in disks)
+        {
+            // R23: a disk's own key must still be usable; another account's key must be replaced (R21, R22).
+            sealings.Add(await encryption.DecideAsync(account, region, request.Encryption, disk.Encryption, mayKeepOwnersKey: false));
+        }
+        image.Encryption = sealings[0];
 
         var snapshots = new List<ImageSnapshotRef>();
-        foreach (var disk in new[] { instance.SystemDisk }.Concat(instance.DataDisks))
+        for (var d = 0; d < disks.Count; d++)
         {
+            var disk = disks[d];
             var snapshot = new Snapshot
             {
                 SnapshotId = ResourceIds.New('s', ResourceIds.OwnerTag(account)),
@@ -345,11 +361,17 @@ public sealed class ImageManager(
                 SourceDiskSizeGib = disk.SizeGib,
                 SourceInstanceId = instance.InstanceId,
                 ProductCode = disk.DiskType == DiskType.System ? instance.ProductCode : "",
-                Encryption = disk.Encryption?.Clone() ?? new EncryptionInfo(),
+                Encryption = sealings[d],
                 ContentBytes = disk.SizeGib * ContentClient.GiB,
                 CreateTime = image.CreateTime,
             };
-            snapshots.Add(new ImageSnapshotRef(snapshot.SnapshotId, snapshot, stored.Manifests[disk.DiskId]));
+            var manifest = stored.Manifests[disk.DiskId];
+            if (!EncryptionPolicy.SameSealing(disk.Encryption, sealings[d]))
+            {
+                manifest = await content.TransformAsync(region, manifest, disk.SizeGib, EncryptionPolicy.ForContent(sealings[d]), snapshot.SnapshotId);
+                held.Add((manifest, snapshot.SnapshotId));
+            }
+            snapshots.Add(new ImageSnapshotRef(snapshot.SnapshotId, snapshot, manifest));
             image.DiskDeviceMappings.Add(new DiskDeviceMapping
             {
                 DiskType = disk.DiskType,
@@ -393,6 +415,13 @@ public sealed class ImageManager(
             if (size < snapshot.SourceDiskSizeGib)
             {
                 throw Fault.InvalidArgument("InvalidParameter.DiskSize", $"{field}.size_gib", "A disk is at least as large as its snapshot.");
+            }
+            // The image uses the snapshots as they are: their keys must be usable (R23) and theirs (R21).
+            var sealing = await encryption.DecideAsync(account, region, request.Encryption, snapshot.Encryption, mayKeepOwnersKey: false);
+            if (!EncryptionPolicy.SameSealing(snapshot.Encryption, sealing))
+            {
+                throw Fault.InvalidArgument("InvalidParameter.EncryptedNotSupported", "encryption",
+                    "An image made from snapshots keeps their encryption; make the image, then copy it with encryption.");
             }
             disks.Add((type, stored, size, spec.Device));
         }

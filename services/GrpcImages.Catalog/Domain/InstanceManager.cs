@@ -19,6 +19,7 @@ public sealed class InstanceManager(
     CatalogStore store,
     ImageAccess access,
     ContentClient content,
+    EncryptionPolicy encryption,
     Regions regions,
     TimeProvider time)
 {
@@ -34,7 +35,7 @@ public sealed class InstanceManager(
         }
         Check.Tags(request.Tags);
         Check.ClientToken(request.ClientToken);
-        Encryption.CheckRequest(request.SystemDiskEncryption, "system_disk_encryption");
+        EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
         if (request.DataDisks.Count > ImageManager.MaxDataDisks)
         {
             throw Fault.InvalidArgument("InvalidDataDiskCount", "data_disks", "An instance has at most 16 data disks.");
@@ -43,7 +44,7 @@ public sealed class InstanceManager(
         for (var i = 0; i < request.DataDisks.Count; i++)
         {
             var spec = request.DataDisks[i];
-            Encryption.CheckRequest(spec.Encryption, $"data_disks[{i}].encryption");
+            EncryptionPolicy.CheckShape(spec.Encryption, $"data_disks[{i}].encryption");
             StoredSnapshot? snapshot = null;
             if (spec.SnapshotId.Length > 0)
             {
@@ -67,6 +68,13 @@ public sealed class InstanceManager(
         var image = await access.RequireAsync(caller, region, request.ImageId);
         RequireUsable(image);
         var systemSize = SystemDiskSize(request.SystemDiskSizeGib, image.SizeGib, 0, "system_disk_size_gib");
+        // R20-R23: decided before anything is written, so a refused key leaves nothing behind.
+        var systemEncryption = await encryption.DecideAsync(account, region, request.SystemDiskEncryption, image.Encryption, mayKeepOwnersKey: true);
+        var dataEncryption = new List<EncryptionInfo>();
+        for (var i = 0; i < dataSources.Count; i++)
+        {
+            dataEncryption.Add(await encryption.DecideAsync(account, region, request.DataDisks[i].Encryption, dataSources[i].Snapshot?.Snapshot.Encryption, mayKeepOwnersKey: false));
+        }
 
         var tag = ResourceIds.OwnerTag(account);
         var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
@@ -89,7 +97,7 @@ public sealed class InstanceManager(
         {
             await RegisterUseAsync(region, image, instance.InstanceId);
             registered = true;
-            instance.SystemDisk = await NewSystemDiskAsync(instance, image, systemSize, tag, manifests);
+            instance.SystemDisk = await NewSystemDiskAsync(instance, image, systemSize, tag, systemEncryption, manifests);
             for (var i = 0; i < dataSources.Count; i++)
             {
                 var (size, snapshot) = dataSources[i];
@@ -99,13 +107,15 @@ public sealed class InstanceManager(
                     DiskType = DiskType.Data,
                     Device = Devices.Name(i + 1),
                     SizeGib = size,
-                    Encryption = snapshot?.Snapshot.Encryption?.Clone() ?? new EncryptionInfo(),
+                    Encryption = dataEncryption[i],
                     SourceSnapshotId = snapshot?.Snapshot.SnapshotId ?? "",
                     CreateTime = now,
                 };
+                var sealing = EncryptionPolicy.ForContent(disk.Encryption);
                 manifests[disk.DiskId] = snapshot is null
-                    ? await content.BlankAsync(region, size, disk.DiskId)
-                    : await content.PatchAsync(region, snapshot.ManifestId, size, 0, ReadOnlyMemory<byte>.Empty, disk.DiskId);
+                    ? await content.BlankAsync(region, size, disk.DiskId, sealing)
+                    : await content.DeriveAsync(region, snapshot.ManifestId, !EncryptionPolicy.SameSealing(snapshot.Snapshot.Encryption, disk.Encryption),
+                        sealing, size, 0, ReadOnlyMemory<byte>.Empty, disk.DiskId);
                 instance.DataDisks.Add(disk);
             }
 
@@ -159,7 +169,7 @@ public sealed class InstanceManager(
         }
         var instance = stored.Instance.Clone();
         var old = instance.SystemDisk;
-        var manifest = await NewContentAsync(instance, image, old.SizeGib, old.DiskId);
+        var manifest = await NewContentAsync(instance, image, old.SizeGib, old.DiskId, old.Encryption ?? new EncryptionInfo());
         instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
         var saved = await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instance.InstanceId), stored.Version,
             [.. CatalogStore.InstanceFields(instance), new($"m:{old.DiskId}", manifest)]));
@@ -177,12 +187,13 @@ public sealed class InstanceManager(
     {
         var region = regions.Require(request.RegionId);
         Check.ClientToken(request.ClientToken);
-        Encryption.CheckRequest(request.SystemDiskEncryption, "system_disk_encryption");
+        EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
         var stored = await RequireOwnAsync(caller, region, request.InstanceId);
         RequireStopped(stored.Instance);
         var image = await access.RequireAsync(caller, region, request.ImageId);
         RequireUsable(image);
         var size = SystemDiskSize(request.SystemDiskSizeGib, image.SizeGib, stored.Instance.SystemDisk.SizeGib, "system_disk_size_gib");
+        var systemEncryption = await encryption.DecideAsync(stored.Instance.OwnerAccountId, region, request.SystemDiskEncryption, image.Encryption, mayKeepOwnersKey: true);
 
         var instance = stored.Instance.Clone();
         var oldImage = instance.ImageId;
@@ -193,7 +204,7 @@ public sealed class InstanceManager(
         {
             await RegisterUseAsync(region, image, instance.InstanceId);
             registered = oldImage != image.ImageId;
-            instance.SystemDisk = await NewSystemDiskAsync(instance, image, size, ResourceIds.OwnerTag(instance.OwnerAccountId), manifests);
+            instance.SystemDisk = await NewSystemDiskAsync(instance, image, size, ResourceIds.OwnerTag(instance.OwnerAccountId), systemEncryption, manifests);
             FollowImage(instance, image);
             instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
             var fields = CatalogStore.InstanceFields(instance).Concat(manifests.Select(m => new KeyValuePair<string, StackExchange.Redis.RedisValue>($"m:{m.Key}", m.Value)));
@@ -273,7 +284,8 @@ public sealed class InstanceManager(
         throw CatalogErrors.Conflict();
     }
 
-    private async Task<Disk> NewSystemDiskAsync(Instance instance, Image image, long sizeGib, string tag, Dictionary<string, string> manifests)
+    private async Task<Disk> NewSystemDiskAsync(Instance instance, Image image, long sizeGib, string tag, EncryptionInfo encryptionInfo,
+        Dictionary<string, string> manifests)
     {
         var disk = new Disk
         {
@@ -281,22 +293,26 @@ public sealed class InstanceManager(
             DiskType = DiskType.System,
             Device = Devices.Name(0),
             SizeGib = sizeGib,
-            Encryption = image.Encryption?.Clone() ?? new EncryptionInfo(),
+            Encryption = encryptionInfo,
             SourceImageId = image.ImageId,
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
-        manifests[disk.DiskId] = await NewContentAsync(instance, image, sizeGib, disk.DiskId);
+        manifests[disk.DiskId] = await NewContentAsync(instance, image, sizeGib, disk.DiskId, encryptionInfo);
         return disk;
     }
 
-    /// <summary>The image's system disk content with the instance's identity written at 1 MiB, as a first boot does.</summary>
-    private async Task<string> NewContentAsync(Instance instance, Image image, long sizeGib, string diskId)
+    /// <summary>
+    /// The image's system disk content, sealed as the disk is (re-sealed when that differs from the
+    /// image), with the instance's identity written at 1 MiB, as a first boot does.
+    /// </summary>
+    private async Task<string> NewContentAsync(Instance instance, Image image, long sizeGib, string diskId, EncryptionInfo sealing)
     {
         var system = image.DiskDeviceMappings.First(m => m.DiskType == DiskType.System);
         var snapshot = await store.GetSnapshotAsync(system.SnapshotId) ?? throw CatalogErrors.SourceImageGone(image.ImageId);
         var identity = Encoding.ASCII.GetBytes(
             $"GRPCIMAGES INSTANCE\ninstance-id: {instance.InstanceId}\nhostname: {instance.InstanceName}\nimage-id: {image.ImageId}\nbooted: {time.GetUtcNow():O}\n");
-        return await content.PatchAsync(instance.RegionId, snapshot.ManifestId, sizeGib, IdentityOffset, identity, diskId);
+        return await content.DeriveAsync(instance.RegionId, snapshot.ManifestId, !EncryptionPolicy.SameSealing(snapshot.Snapshot.Encryption, sealing),
+            EncryptionPolicy.ForContent(sealing), sizeGib, IdentityOffset, identity, diskId);
     }
 
     private async Task RegisterUseAsync(string region, Image image, string instanceId)

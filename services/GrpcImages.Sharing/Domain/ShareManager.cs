@@ -20,6 +20,7 @@ public sealed class ShareManager(
     ShareStore store,
     ImageService.ImageServiceClient catalog,
     AccountService.AccountServiceClient accounts,
+    RoleService.RoleServiceClient roles,
     Regions regions,
     IOptions<SharingOptions> options,
     TimeProvider time,
@@ -52,6 +53,10 @@ public sealed class ShareManager(
             if (image.Status != ImageStatus.Available)
             {
                 throw SharingErrors.NotAvailable();
+            }
+            if (image.Encryption is { Encrypted: true })
+            {
+                await RequireSharableEncryptionAsync(owner, image.Encryption);
             }
             var recipients = await Task.WhenAll(add.Select(a => accounts.GetAccountAsync(new GetAccountRequest { AccountId = a }).ResponseAsync));
             if (image.ProductCode.Length > 0)
@@ -163,6 +168,23 @@ public sealed class ShareManager(
     {
         await store.NoteOutboxAsync(owner);
         await store.DrainOutboxAsync(owner);
+    }
+
+    /// <summary>R22: only CMK-encrypted images are shared, and only while the owner authorizes it with its role.</summary>
+    private async Task RequireSharableEncryptionAsync(string owner, Contracts.Common.V1.EncryptionInfo encryption)
+    {
+        if (encryption.ServiceKey)
+        {
+            throw SharingErrors.ServiceKeyEncrypted();
+        }
+        try
+        {
+            await roles.GetServiceRoleAsync(new GetServiceRoleRequest { AccountId = owner, RoleName = SharingErrors.ShareEncryptRole });
+        }
+        catch (global::Grpc.Core.RpcException ex) when (ex.StatusCode == global::Grpc.Core.StatusCode.NotFound)
+        {
+            throw SharingErrors.AssumeRole();
+        }
     }
 
     /// <summary>The caller's own custom image, as the catalog sees it for the caller.</summary>

@@ -24,6 +24,17 @@ public static class SharingErrors
     public static DomainException NotAvailable() =>
         Fault.FailedPrecondition("IncorrectImageStatus", "Only an Available image can be shared.");
 
+    public const string ShareEncryptRole = "AliyunECSShareEncryptImageDefaultRole";
+
+    /// <summary>R22.</summary>
+    public static DomainException AssumeRole() =>
+        Fault.PermissionDenied("AssumeRoleError", $"Requires a RAM role of {ShareEncryptRole} before sharing encrypted image.");
+
+    /// <summary>R22: an image sealed with the default service key must first be copied to a CMK.</summary>
+    public static DomainException ServiceKeyEncrypted() =>
+        Fault.FailedPrecondition("InvalidOperation.ServiceKeyEncryptedImageUnsupported",
+            "An image encrypted with the default service key cannot be shared; copy it with a customer key (CMK) first.");
+
     /// <summary>R14.</summary>
     public static DomainException SharedImagesQuota(int limit) =>
         Fault.ResourceExhausted("QuotaExceed.ShareImage",

@@ -7,7 +7,7 @@ using GrpcImages.Transfer.Storage;
 namespace GrpcImages.Transfer.Content;
 
 /// <summary>The content layer's operations on a region's blob store (R23, R34).</summary>
-public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger<ContentLibrary> logger)
+public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKeys dataKeys, ILogger<ContentLibrary> logger)
 {
     public const long MaxSizeBytes = 32L * 1024 * 1024 * 1024 * 1024; // 32 TiB, the largest data disk
 
@@ -37,21 +37,26 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
         }
     }
 
-    public async Task<ContentInfo> CreateBlankAsync(string region, long sizeBytes, string holder, CancellationToken cancellationToken)
+    /// <summary>A blank disk; sealed content gets its data key now, so every chunk written later is sealed with it.</summary>
+    public async Task<ContentInfo> CreateBlankAsync(string region, long sizeBytes, string holder, ContentEncryption? encryption, CancellationToken cancellationToken)
     {
         CheckSize(sizeBytes);
+        var sealing = encryption is null ? null : (await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken)).Encryption;
         await using var session = new WriteSession(region, blobs, index);
-        return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+        return await DescribeAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
     }
 
     /// <summary>Stores a stream of bytes, padded with zeros up to <paramref name="sizeBytes"/>.</summary>
-    public async Task<ContentInfo> WriteAsync(string region, long sizeBytes, string holder, IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken)
+    public async Task<ContentInfo> WriteAsync(string region, long sizeBytes, string holder, ContentEncryption? encryption,
+        IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken)
     {
         CheckSize(sizeBytes);
+        var (key, sealing) = encryption is null ? (null, null) : await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken);
+        using var cipher = key is null ? null : new ChunkCipher(key);
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
-            await using var session = new WriteSession(region, blobs, index);
+            await using var session = new WriteSession(region, blobs, index, cipher);
             long total = 0;
             var filled = 0;
             var position = 0;
@@ -82,7 +87,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
                 buffer.AsSpan(filled, length - filled).Clear();
                 await session.AddAsync(position, buffer.AsMemory(0, length), cancellationToken);
             }
-            return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+            return await DescribeAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
         }
         finally
         {
@@ -105,17 +110,15 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
         {
             throw Fault.InvalidArgument("InvalidParameter", "offset", "The write is at most 4 MiB long and ends inside the content.");
         }
-        if (source.Encryption is not null)
-        {
-            throw Fault.FailedPrecondition("OperationNotSupported", "Patching encrypted content is not supported yet.");
-        }
         var first = (int)(offset / Manifest.ChunkSize);
         var last = data.Length == 0 ? first - 1 : (int)((offset + data.Length - 1) / Manifest.ChunkSize);
         var target = new Manifest(size, [], null);
+        // Sealed content keeps its data key: the new manifest shares sealed chunks with the source.
+        using var cipher = await CipherAsync(source, region, cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
-            await using var session = new WriteSession(region, blobs, index);
+            await using var session = new WriteSession(region, blobs, index, cipher);
             // The source's last chunk is rewritten when it was short and the content grows.
             var lastSource = source.Count - 1;
             var rewriteLast = source.ChunkLength(Math.Max(lastSource, 0)) != target.ChunkLength(Math.Max(lastSource, 0)) && source.HashAt(lastSource) is not null;
@@ -136,7 +139,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
                 chunk.Span.Clear();
                 if (existing is not null)
                 {
-                    await ReadChunkAsync(region, existing, chunk[..source.ChunkLength(i)], cancellationToken);
+                    await ReadChunkAsync(region, existing, i, cipher, chunk[..source.ChunkLength(i)], cancellationToken);
                 }
                 var chunkStart = (long)i * Manifest.ChunkSize;
                 var from = Math.Max(offset, chunkStart);
@@ -147,7 +150,55 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
                 }
                 await session.AddAsync(i, chunk, cancellationToken);
             }
-            return await DescribeAsync(region, await session.CommitAsync(size, null, holder, cancellationToken));
+            return await DescribeAsync(region, await session.CommitAsync(size, source.Encryption, holder, cancellationToken));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Re-writes content under another encryption and/or into another region: plaintext is sealed,
+    /// sealed content is re-sealed with a new data key; encryption is never removed (R21, R23).
+    /// Chunks the destination already has are not written again.
+    /// </summary>
+    public async Task<ContentInfo> TransformAsync(string region, string manifestId, string destinationRegion, ContentEncryption? encryption,
+        long sizeBytes, string holder, CancellationToken cancellationToken)
+    {
+        var source = await LoadLiveAsync(region, manifestId, cancellationToken);
+        var size = sizeBytes == 0 ? source.SizeBytes : sizeBytes;
+        if (size < source.SizeBytes || (size != source.SizeBytes && size % Manifest.ChunkSize != 0))
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "size_bytes", "The new size is a multiple of 4 MiB and at least the source's.");
+        }
+        CheckSize(size);
+        if (encryption is null && source.Encryption is not null)
+        {
+            throw Fault.FailedPrecondition("OperationDeined.EncryptedSnapshot", "Encrypted content cannot be made plaintext.");
+        }
+        using var sourceCipher = await CipherAsync(source, region, cancellationToken);
+        var (key, sealing) = encryption is null ? (null, null) : await dataKeys.NewAsync(encryption.AccountId, destinationRegion, encryption.KmsKeyId, cancellationToken);
+        using var cipher = key is null ? null : new ChunkCipher(key);
+        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        try
+        {
+            await using var session = new WriteSession(destinationRegion, blobs, index, cipher);
+            var growsLast = new Manifest(size, [], null).ChunkLength(source.Count - 1) != source.ChunkLength(source.Count - 1);
+            foreach (var chunk in source.Stored)
+            {
+                if (cipher is null && sourceCipher is null && destinationRegion == region && !(growsLast && chunk.Index == source.Count - 1))
+                {
+                    await session.AddSharedAsync(chunk.Index, chunk.Hash, cancellationToken);
+                    continue;
+                }
+                var length = (int)Math.Min(Manifest.ChunkSize, size - (long)chunk.Index * Manifest.ChunkSize);
+                var plaintext = buffer.AsMemory(0, length);
+                plaintext.Span.Clear();
+                await ReadChunkAsync(region, chunk.Hash, chunk.Index, sourceCipher, plaintext[..source.ChunkLength(chunk.Index)], cancellationToken);
+                await session.AddAsync(chunk.Index, plaintext, cancellationToken);
+            }
+            return await DescribeAsync(destinationRegion, await session.CommitAsync(size, sealing, holder, cancellationToken));
         }
         finally
         {
@@ -189,6 +240,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
             throw Fault.InvalidArgument("InvalidParameter", "offset", "The range must lie inside the content.");
         }
         var end = length == 0 ? manifest.SizeBytes : Math.Min(manifest.SizeBytes, offset + length);
+        using var cipher = await CipherAsync(manifest, region, cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
@@ -196,7 +248,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
             {
                 var chunkStart = (long)i * Manifest.ChunkSize;
                 var chunk = buffer.AsMemory(0, manifest.ChunkLength(i));
-                await ReadChunkAsync(region, manifest.HashAt(i), chunk, cancellationToken);
+                await ReadChunkAsync(region, manifest.HashAt(i), i, cipher, chunk, cancellationToken);
                 var from = (int)(Math.Max(offset, chunkStart) - chunkStart);
                 var to = (int)(Math.Min(end, chunkStart + chunk.Length) - chunkStart);
                 for (var p = from; p < to; p += Piece)
@@ -229,19 +281,38 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, ILogger
         return Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken));
     }
 
-    private async Task ReadChunkAsync(string region, byte[]? hash, Memory<byte> chunk, CancellationToken cancellationToken)
+    /// <summary>Reads chunk <paramref name="position"/>'s plaintext (zeros for a zero chunk), opening it when sealed.</summary>
+    private async Task ReadChunkAsync(string region, byte[]? hash, int position, ChunkCipher? cipher, Memory<byte> plaintext, CancellationToken cancellationToken)
     {
         if (hash is null)
         {
-            chunk.Span.Clear();
+            plaintext.Span.Clear();
             return;
         }
-        var read = await blobs.ReadAsync(region, Convert.ToHexStringLower(hash), chunk, cancellationToken);
-        if (read != chunk.Length)
+        var name = Convert.ToHexStringLower(hash);
+        if (cipher is null)
         {
-            throw new InvalidDataException($"Chunk {Convert.ToHexStringLower(hash)} in {region} has {read} bytes, expected {chunk.Length}.");
+            var read = await blobs.ReadAsync(region, name, plaintext, cancellationToken);
+            if (read != plaintext.Length)
+            {
+                throw new InvalidDataException($"Chunk {name} in {region} has {read} bytes, expected {plaintext.Length}.");
+            }
+            return;
+        }
+        var sealedChunk = ArrayPool<byte>.Shared.Rent(plaintext.Length + ChunkCipher.Overhead);
+        try
+        {
+            var read = await blobs.ReadAsync(region, name, sealedChunk.AsMemory(0, plaintext.Length + ChunkCipher.Overhead), cancellationToken);
+            cipher.Open(sealedChunk.AsSpan(0, read), position, plaintext.Span);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(sealedChunk);
         }
     }
+
+    private async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
+        manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));
 
     private async Task<ContentInfo> DescribeAsync(string region, Manifest manifest)
     {

@@ -10,7 +10,7 @@ namespace GrpcImages.Transfer.Content;
 /// A session that is not committed drops its pins when disposed (or, if its process dies,
 /// when it expires).
 /// </summary>
-public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex index) : IAsyncDisposable
+public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex index, ChunkCipher? cipher = null) : IAsyncDisposable
 {
     private const int PinBatch = 256;
 
@@ -20,13 +20,17 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
     private readonly List<string> _pendingShared = [];
     private bool _committed;
 
-    /// <summary>Puts new bytes at chunk position <paramref name="index"/> (positions ascend; an all-zero chunk stores nothing).</summary>
-    public async Task AddAsync(int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Puts new plaintext at chunk position <paramref name="index"/> (positions ascend): sealed first
+    /// when the session encrypts; an all-zero chunk stores nothing.
+    /// </summary>
+    public async Task AddAsync(int index, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
     {
-        if (data.Span.IndexOfAnyExcept((byte)0) < 0)
+        if (plaintext.Span.IndexOfAnyExcept((byte)0) < 0)
         {
             return;
         }
+        var data = cipher is null ? plaintext : cipher.Seal(plaintext.Span, index);
         var hash = SHA256.HashData(data.Span);
         var name = Convert.ToHexStringLower(hash);
         _chunks.Add(new ChunkRef(index, hash));

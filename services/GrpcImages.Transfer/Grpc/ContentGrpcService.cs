@@ -19,17 +19,11 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
             request.HolderId, context.CancellationToken),
     };
 
-    public override async Task<CreateBlankContentResponse> CreateBlankContent(CreateBlankContentRequest request, ServerCallContext context)
+    public override async Task<CreateBlankContentResponse> CreateBlankContent(CreateBlankContentRequest request, ServerCallContext context) => new()
     {
-        if (request.Encryption is not null)
-        {
-            throw Fault.Unimplemented("CreateBlankContent with encryption");
-        }
-        return new CreateBlankContentResponse
-        {
-            Content = await library.CreateBlankAsync(regions.Require(request.RegionId), request.SizeBytes, request.HolderId, context.CancellationToken),
-        };
-    }
+        Content = await library.CreateBlankAsync(regions.Require(request.RegionId), request.SizeBytes, request.HolderId, request.Encryption,
+            context.CancellationToken),
+    };
 
     public override async Task<WriteContentResponse> WriteContent(IAsyncStreamReader<WriteContentRequest> requestStream, ServerCallContext context)
     {
@@ -38,13 +32,9 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
             throw Fault.InvalidArgument("InvalidParameter", "header", "The first message must carry the header.");
         }
         var header = requestStream.Current.Header;
-        if (header.Encryption is not null)
-        {
-            throw Fault.Unimplemented("WriteContent with encryption");
-        }
         return new WriteContentResponse
         {
-            Content = await library.WriteAsync(regions.Require(header.RegionId), header.SizeBytes, header.HolderId,
+            Content = await library.WriteAsync(regions.Require(header.RegionId), header.SizeBytes, header.HolderId, header.Encryption,
                 Data(requestStream, context.CancellationToken), context.CancellationToken),
         };
     }
@@ -54,6 +44,17 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
         Content = await library.PatchAsync(regions.Require(request.RegionId), request.ManifestId, request.Offset, request.Data.Memory,
             request.SizeBytes, request.HolderId, context.CancellationToken),
     };
+
+    public override async Task<TransformContentResponse> TransformContent(TransformContentRequest request, ServerCallContext context)
+    {
+        var region = regions.Require(request.RegionId);
+        var destination = request.DestinationRegionId.Length == 0 ? region : regions.Require(request.DestinationRegionId, "destination_region_id");
+        return new TransformContentResponse
+        {
+            Content = await library.TransformAsync(region, request.ManifestId, destination, request.Encryption, request.SizeBytes, request.HolderId,
+                context.CancellationToken),
+        };
+    }
 
     public override async Task<RetainContentResponse> RetainContent(RetainContentRequest request, ServerCallContext context) => new()
     {
