@@ -46,6 +46,7 @@ public static class CatalogHost
         services.AddSingleton<SharingClient>();
         services.AddSingleton<EncryptionPolicy>();
         services.AddSingleton<ImageAccess>();
+        services.AddSingleton<OwnedResources>();
         services.AddSingleton<ImageManager>();
         services.AddSingleton<InstanceManager>();
         services.AddSingleton<SnapshotManager>();

@@ -14,6 +14,7 @@ namespace GrpcImages.Catalog.Domain;
 public sealed class ImageManager(
     CatalogStore store,
     ImageAccess access,
+    OwnedResources owned,
     ContentClient content,
     SharingClient sharing,
     EncryptionPolicy encryption,
@@ -320,12 +321,7 @@ public sealed class ImageManager(
     private async Task<List<ImageSnapshotRef>> FromInstanceAsync(string account, string region, CreateImageRequest request, Image image,
         List<(string, string)> held)
     {
-        var instanceId = request.InstanceId;
-        var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
-        if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
-        {
-            throw CatalogErrors.InstanceNotFound(instanceId);
-        }
+        var stored = await owned.RequireInstanceAsync(account, region, request.InstanceId);
         var instance = stored.Instance;
         image.SourceKind = ImageSourceKind.Instance;
         image.SourceInstanceId = instance.InstanceId;
@@ -396,16 +392,8 @@ public sealed class ImageManager(
         {
             var spec = request.DiskDeviceMappings[i];
             var field = $"disk_device_mappings[{i}]";
-            var stored = ResourceIds.IsValid(spec.SnapshotId, 's') ? await store.GetSnapshotAsync(spec.SnapshotId) : null;
-            if (stored is null || stored.Snapshot.OwnerAccountId != account || stored.Snapshot.RegionId != region)
-            {
-                throw CatalogErrors.SnapshotNotFound(spec.SnapshotId);
-            }
+            var stored = await owned.RequireAccomplishedSnapshotAsync(account, region, spec.SnapshotId);
             var snapshot = stored.Snapshot;
-            if (snapshot.Status != SnapshotStatus.Accomplished)
-            {
-                throw CatalogErrors.SnapshotNotReady(snapshot.SnapshotId);
-            }
             var type = spec.DiskType == DiskType.Unspecified ? snapshot.SourceDiskType : spec.DiskType;
             if (type == DiskType.System && snapshot.SourceDiskType != DiskType.System)
             {

@@ -18,6 +18,7 @@ namespace GrpcImages.Catalog.Domain;
 public sealed class InstanceManager(
     CatalogStore store,
     ImageAccess access,
+    OwnedResources owned,
     ContentClient content,
     EncryptionPolicy encryption,
     Regions regions,
@@ -48,7 +49,7 @@ public sealed class InstanceManager(
             StoredSnapshot? snapshot = null;
             if (spec.SnapshotId.Length > 0)
             {
-                snapshot = await OwnSnapshotAsync(account, region, spec.SnapshotId);
+                snapshot = await owned.RequireAccomplishedSnapshotAsync(account, region, spec.SnapshotId);
             }
             var size = spec.SizeGib == 0 && snapshot is not null ? snapshot.Snapshot.SourceDiskSizeGib : spec.SizeGib;
             if (size is < 20 or > 32768 || size < (snapshot?.Snapshot.SourceDiskSizeGib ?? 0))
@@ -237,8 +238,8 @@ public sealed class InstanceManager(
         var region = regions.Require(regionId);
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
-            if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
+            var stored = await owned.FindInstanceAsync(account, region, instanceId);
+            if (stored is null)
             {
                 return false;
             }
@@ -252,16 +253,8 @@ public sealed class InstanceManager(
         throw CatalogErrors.Conflict();
     }
 
-    internal async Task<StoredInstance> RequireOwnAsync(Caller caller, string region, string instanceId)
-    {
-        var account = caller.RequireAccount();
-        var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
-        if (stored is null || stored.Instance.OwnerAccountId != account || stored.Instance.RegionId != region)
-        {
-            throw CatalogErrors.InstanceNotFound(instanceId);
-        }
-        return stored;
-    }
+    private Task<StoredInstance> RequireOwnAsync(Caller caller, string region, string instanceId) =>
+        owned.RequireInstanceAsync(caller.RequireAccount(), region, instanceId);
 
     private async Task<Instance> ChangeStatusAsync(Caller caller, string regionId, string instanceId, InstanceStatus from, InstanceStatus to)
     {
@@ -369,19 +362,5 @@ public sealed class InstanceManager(
             throw Fault.InvalidArgument("InvalidSystemDiskSize", field, "A system disk is 20-2048 GiB.");
         }
         return size;
-    }
-
-    private async Task<StoredSnapshot> OwnSnapshotAsync(string account, string region, string snapshotId)
-    {
-        var snapshot = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
-        if (snapshot is null || snapshot.Snapshot.OwnerAccountId != account || snapshot.Snapshot.RegionId != region)
-        {
-            throw CatalogErrors.SnapshotNotFound(snapshotId);
-        }
-        if (snapshot.Snapshot.Status != SnapshotStatus.Accomplished)
-        {
-            throw CatalogErrors.SnapshotNotReady(snapshotId);
-        }
-        return snapshot;
     }
 }

@@ -12,6 +12,7 @@ namespace GrpcImages.Catalog.Domain;
 /// <summary>Snapshots of the caller's disks (R1, R2): progressing, then accomplished; kept while an image uses them.</summary>
 public sealed class SnapshotManager(
     CatalogStore store,
+    OwnedResources owned,
     ContentClient content,
     CreationJobs jobs,
     Regions regions,
@@ -92,8 +93,8 @@ public sealed class SnapshotManager(
         var region = regions.Require(regionId);
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var stored = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
-            if (stored is null || stored.Snapshot.OwnerAccountId != account || stored.Snapshot.RegionId != region)
+            var stored = await owned.FindSnapshotAsync(account, region, snapshotId);
+            if (stored is null)
             {
                 return false;
             }
@@ -109,14 +110,6 @@ public sealed class SnapshotManager(
         throw CatalogErrors.Conflict();
     }
 
-    private async Task<StoredSnapshot> RequireOwnAsync(Caller caller, string region, string snapshotId)
-    {
-        var account = caller.RequireAccount();
-        var stored = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
-        if (stored is null || stored.Snapshot.OwnerAccountId != account || stored.Snapshot.RegionId != region)
-        {
-            throw CatalogErrors.SnapshotNotFound(snapshotId);
-        }
-        return stored;
-    }
+    private Task<StoredSnapshot> RequireOwnAsync(Caller caller, string region, string snapshotId) =>
+        owned.RequireSnapshotAsync(caller.RequireAccount(), region, snapshotId);
 }
