@@ -42,6 +42,8 @@ public static class CatalogHost
         services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
         services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
         services.AddSingleton<CatalogStore>();
+        services.AddSingleton<PendingReleases>();
+        services.AddHostedService<ReleaseRetrier>();
         services.AddSingleton<ContentClient>();
         services.AddSingleton<SharingClient>();
         services.AddSingleton<EncryptionPolicy>();

@@ -34,6 +34,7 @@ public sealed class TestCluster : IAsyncDisposable
     public const string OperatorCredential = "test-operator-credential";
 
     private readonly List<WebApplication> _apps = [];
+    private readonly Dictionary<int, WebApplication> _byPort = [];
     private readonly Dictionary<ServiceKind, int> _ports;
     private readonly ConcurrentDictionary<int, GrpcChannel> _channels = new();
     private readonly IReadOnlyDictionary<string, string?> _settings;
@@ -171,6 +172,24 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops a service (tests of what happens while a peer is down).</summary>
+    public async Task StopAsync(ServiceKind service)
+    {
+        var app = _byPort[_ports[service]];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await app.StopAsync(timeout.Token);
+        await app.DisposeAsync();
+        _apps.Remove(app);
+        _byPort.Remove(_ports[service]);
+    }
+
+    /// <summary>Starts a stopped service again on its port and waits until it is ready.</summary>
+    public async Task RestartAsync(ServiceKind service)
+    {
+        await StartServiceAsync(service, _ports[service]);
+        await WaitUntilServingAsync(_ports[service]);
+    }
+
     public GrpcChannel Channel(ServiceKind service) => Channel(_ports[service]);
 
     public GrpcChannel Channel(int port) =>
@@ -293,6 +312,7 @@ public sealed class TestCluster : IAsyncDisposable
         };
         await app.StartAsync();
         _apps.Add(app);
+        _byPort[port] = app;
         return app;
     }
 }
