@@ -72,10 +72,11 @@ GrpcImages is up (logs in $DATA/logs/, state in $DATA/):
   kms       127.0.0.1:${PORTS[kms]}   grpcimages.kms.v1
   redis     127.0.0.1:$REDIS_PORT
 
-An operator token:
-  tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\
-    -d "{\"operator_name\":\"admin\",\"operator_credential\":\"\$(cat $DATA/operator.credential)\"}" \\
-    http://127.0.0.1:${PORTS[kms]}/grpcimages.kms.v1.AccountService/IssueToken
+With imgctl (scripts/imgctl; add --catalog/--sharing/--kms if you changed the ports):
+  export IMGCTL_TOKEN=\$(scripts/imgctl token operator --credential-file $DATA/operator.credential)
+  scripts/imgctl accounts create --site Cn --name Acme
+  export IMGCTL_TOKEN=\$(scripts/imgctl token account <the new account id>)
+  scripts/imgctl images list
 
 Press Ctrl-C to stop.
 MSG

@@ -58,6 +58,10 @@ for site in SITE_CN SITE_JP; do
     $KMS/grpcimages.kms.v1.AccountService/GetCallerIdentity | grep -q $account"
 done
 
+ENDPOINTS=(--catalog "http://127.0.0.1:$((GI_PORT_BASE + 1))" --sharing "http://127.0.0.1:$((GI_PORT_BASE + 3))" --kms "$KMS")
+check "imgctl lists the seeded public images" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' images list --alias System | grep -q ubuntu_22_04_x64"
+check "imgctl makes an instance" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' instances create --image ubuntu_22_04_x64_20G_alibase_20240101.vhd | grep -q Running"
+
 kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null
 check "Ctrl-C (TERM) stops every process run.sh started" bash -c "! pgrep -f '[r]edis-server.*:$REDIS_PORT' && ! pgrep -f '[G]rpcImages[.].*[.]dll'"
 echo "$passed passed, $failed failed"

@@ -1,0 +1,54 @@
+using Google.Protobuf;
+using Spectre.Console;
+
+namespace GrpcImages.Cli;
+
+/// <summary>Prints results as tables for people, or as protobuf JSON with --json for scripts.</summary>
+public sealed class Output(TextWriter writer, bool json)
+{
+    private readonly IAnsiConsole _console = Console(writer);
+
+    public void Message(IMessage message, params (string Name, Func<string> Value)[] rows)
+    {
+        if (json)
+        {
+            writer.WriteLine(JsonFormatter.Default.Format(message));
+            return;
+        }
+        var table = new Table().HideHeaders().AddColumns("", "");
+        foreach (var (name, value) in rows)
+        {
+            table.AddRow(Markup.Escape(name), Markup.Escape(value()));
+        }
+        _console.Write(table);
+    }
+
+    public void List<T>(IReadOnlyList<T> items, IMessage page, params (string Header, Func<T, string> Value)[] columns)
+    {
+        if (json)
+        {
+            writer.WriteLine(JsonFormatter.Default.Format(page));
+            return;
+        }
+        var table = new Table().AddColumns(columns.Select(c => c.Header).ToArray());
+        foreach (var item in items)
+        {
+            table.AddRow(columns.Select(c => Markup.Escape(c.Value(item))).ToArray());
+        }
+        _console.Write(table);
+    }
+
+    public void Line(string text) => writer.WriteLine(text);
+
+    private static IAnsiConsole Console(TextWriter writer)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 200;
+        return console;
+    }
+}

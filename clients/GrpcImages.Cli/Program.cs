@@ -1,0 +1,3 @@
+using GrpcImages.Cli;
+
+return await ImgCtl.RunAsync(args, Console.Out, Console.Error);
