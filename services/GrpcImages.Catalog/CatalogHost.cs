@@ -42,6 +42,7 @@ public static class CatalogHost
         services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
         services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
         services.AddSingleton<CatalogStore>();
+        services.AddSingleton<CatalogMetrics>();
         services.AddSingleton<PendingReleases>();
         services.AddHostedService<ReleaseRetrier>();
         services.AddSingleton<ContentClient>();

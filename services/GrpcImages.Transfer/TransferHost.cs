@@ -37,6 +37,7 @@ public static class TransferHost
         services.AddSingleton<ContentIndex>();
         services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
         services.AddSingleton<DataKeys>();
+        services.AddSingleton<ContentMetrics>();
         services.AddSingleton<ContentLibrary>();
         services.AddSingleton<GarbageCollector>();
         services.AddHostedService<GarbageCollectionService>();

@@ -1,6 +1,8 @@
 using Google.Rpc;
 using Grpc.Core;
 using GrpcImages.ServiceDefaults.Errors;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
@@ -8,7 +10,8 @@ namespace GrpcImages.ServiceDefaults.Tests;
 
 public class ErrorInterceptorTests
 {
-    private static readonly ErrorInterceptor Interceptor = new(NullLogger<ErrorInterceptor>.Instance);
+    private static readonly ErrorInterceptor Interceptor = new(NullLogger<ErrorInterceptor>.Instance,
+        new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
     private static Task<RpcException> Call(Exception thrown) =>
         Assert.ThrowsAsync<RpcException>(() => Interceptor.UnaryServerHandler<string, string>(
@@ -25,6 +28,39 @@ public class ErrorInterceptorTests
         Assert.Equal("InvalidImageName.Malformed", info.Reason);
         Assert.Equal("grpcimages", info.Domain);
         Assert.Equal("image_name", Assert.Single(status.GetDetail<BadRequest>().FieldViolations).Field);
+    }
+
+    [Fact]
+    public async Task EveryErrorIsCountedByItsRulesCode()
+    {
+        var seen = new List<(long Value, string? Reason, int? Code)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "grpcimages.rpc.errors")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? reason = null;
+            int? code = null;
+            foreach (var tag in tags)
+            {
+                reason = tag.Key == "error.reason" ? (string?)tag.Value : reason;
+                code = tag.Key == "rpc.grpc.status_code" ? (int?)tag.Value : code;
+            }
+            lock (seen)
+            {
+                seen.Add((value, reason, code));
+            }
+        });
+        listener.Start();
+
+        await Call(Fault.NotFound("InvalidImageId.NotFound", "gone"));
+
+        Assert.Contains((1L, "InvalidImageId.NotFound", (int)StatusCode.NotFound), seen);
     }
 
     [Fact]

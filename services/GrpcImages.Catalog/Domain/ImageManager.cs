@@ -19,6 +19,7 @@ public sealed class ImageManager(
     SharingClient sharing,
     EncryptionPolicy encryption,
     CreationJobs jobs,
+    CatalogMetrics metrics,
     Regions regions,
     TimeProvider time)
 {
@@ -108,6 +109,7 @@ public sealed class ImageManager(
             }
         }
         await jobs.EnqueueAsync(CreationJobs.ImageJob(image.ImageId));
+        metrics.ImageCreated(image);
         image.OwnerAlias = ImageOwnerAlias.Self;
         return image;
     }
@@ -309,6 +311,7 @@ public sealed class ImageManager(
                 case "ok":
                     await content.ReleaseAsync(region, holds);
                     await sharing.ReleaseImageAsync(account, region, image.ImageId);
+                    metrics.ImageDeleted(region, request.Force);
                     return true;
                 case "inuse":
                     throw CatalogErrors.ImageUsingByInstance();

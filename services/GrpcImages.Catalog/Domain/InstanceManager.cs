@@ -21,6 +21,7 @@ public sealed class InstanceManager(
     OwnedResources owned,
     ContentClient content,
     EncryptionPolicy encryption,
+    CatalogMetrics metrics,
     Regions regions,
     TimeProvider time)
 {
@@ -125,6 +126,7 @@ public sealed class InstanceManager(
             {
                 manifests.Clear();
                 registered = false;
+                metrics.InstanceCreated(region);
                 return instance;
             }
             return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
@@ -9,8 +10,13 @@ namespace GrpcImages.ServiceDefaults.Errors;
 /// The one place where exceptions become gRPC statuses: domain errors carry ErrorInfo
 /// (and BadRequest), peers' statuses pass through, anything else is INTERNAL without its text.
 /// </summary>
-public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IMeterFactory meters) : Interceptor
 {
+    public const string MeterName = "GrpcImages.Rpc";
+
+    private readonly Counter<long> _errors = meters.Create(MeterName).CreateCounter<long>("grpcimages.rpc.errors", "{error}",
+        "Calls that failed, by method, gRPC code and rule code");
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -67,6 +73,15 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interce
     }
 
     private RpcException Map(Exception ex, ServerCallContext context)
+    {
+        var mapped = Translate(ex, context);
+        _errors.Add(1, new KeyValuePair<string, object?>("rpc.method", context.Method),
+            new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)mapped.StatusCode),
+            new KeyValuePair<string, object?>("error.reason", (ex as DomainException)?.Reason ?? mapped.StatusCode.ToString()));
+        return mapped;
+    }
+
+    private RpcException Translate(Exception ex, ServerCallContext context)
     {
         switch (ex)
         {

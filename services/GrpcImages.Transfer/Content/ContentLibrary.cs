@@ -7,7 +7,7 @@ using GrpcImages.Transfer.Storage;
 namespace GrpcImages.Transfer.Content;
 
 /// <summary>The content layer's operations on a region's blob store (R23, R34).</summary>
-public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKeys dataKeys, ILogger<ContentLibrary> logger)
+public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKeys dataKeys, ContentMetrics metrics, ILogger<ContentLibrary> logger)
 {
     public const long MaxSizeBytes = 32L * 1024 * 1024 * 1024 * 1024; // 32 TiB, the largest data disk
 
@@ -29,7 +29,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 SeedGenerator.Fill(label, sizeBytes, dataBytes, offset, buffer.AsSpan(0, length));
                 await session.AddAsync(i, buffer.AsMemory(0, length), cancellationToken);
             }
-            return await DescribeAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+            return await CommittedAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
         }
         finally
         {
@@ -43,7 +43,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
         CheckSize(sizeBytes);
         var sealing = encryption is null ? null : (await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken)).Encryption;
         await using var session = new WriteSession(region, blobs, index);
-        return await DescribeAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
+        return await CommittedAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
     }
 
     /// <summary>Stores a stream of bytes, padded with zeros up to <paramref name="sizeBytes"/>.</summary>
@@ -87,7 +87,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 buffer.AsSpan(filled, length - filled).Clear();
                 await session.AddAsync(position, buffer.AsMemory(0, length), cancellationToken);
             }
-            return await DescribeAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
+            return await CommittedAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
         }
         finally
         {
@@ -150,7 +150,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 }
                 await session.AddAsync(i, chunk, cancellationToken);
             }
-            return await DescribeAsync(region, await session.CommitAsync(size, source.Encryption, holder, cancellationToken));
+            return await CommittedAsync(region, await session.CommitAsync(size, source.Encryption, holder, cancellationToken));
         }
         finally
         {
@@ -198,7 +198,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 await ReadChunkAsync(region, chunk.Hash, chunk.Index, sourceCipher, plaintext[..source.ChunkLength(chunk.Index)], cancellationToken);
                 await session.AddAsync(chunk.Index, plaintext, cancellationToken);
             }
-            return await DescribeAsync(destinationRegion, await session.CommitAsync(size, sealing, holder, cancellationToken));
+            return await CommittedAsync(destinationRegion, await session.CommitAsync(size, sealing, holder, cancellationToken));
         }
         finally
         {
@@ -313,6 +313,12 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
 
     private async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
         manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));
+
+    private async Task<ContentInfo> CommittedAsync(string region, Manifest manifest)
+    {
+        metrics.Committed(region, manifest);
+        return await DescribeAsync(region, manifest);
+    }
 
     private async Task<ContentInfo> DescribeAsync(string region, Manifest manifest)
     {

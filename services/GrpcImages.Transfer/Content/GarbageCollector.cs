@@ -21,7 +21,7 @@ public sealed class BlobOptions
 /// Safe while other work runs: a marked blob cannot be pinned, and writers write it again.
 /// </summary>
 public sealed class GarbageCollector(IBlobStore blobs, ContentIndex index, ContentLibrary library, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
-    TimeProvider time, ILogger<GarbageCollector> logger)
+    ContentMetrics metrics, TimeProvider time, ILogger<GarbageCollector> logger)
 {
     private const int Batch = 500;
 
@@ -62,6 +62,7 @@ public sealed class GarbageCollector(IBlobStore blobs, ContentIndex index, Conte
         }
         if (chunks > 0)
         {
+            metrics.Collected(region, chunks, bytes);
             logger.LogInformation("Collected {Chunks} chunks ({Bytes} bytes) in {Region}", chunks, bytes, region);
         }
         return (chunks, bytes);
