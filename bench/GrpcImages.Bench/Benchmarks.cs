@@ -40,13 +40,21 @@ public static class Benchmarks
             await File.WriteAllTextAsync(pause, $"{cluster.Port(ServiceKind.Catalog)} {baselinePort} {account.Token} {image.ImageId}");
             await Task.Delay(TimeSpan.FromSeconds(120));
         }
+        // A second account the image is shared with: its GetImage asks the sharing service (one Redis read there).
+        var recipient = await cluster.NewAccountAsync();
+        await account.Client<GrpcImages.Contracts.Sharing.V1.SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(
+            new GrpcImages.Contracts.Sharing.V1.ModifyImageSharePermissionRequest { RegionId = "cn-hangzhou", ImageId = image.ImageId, AddAccountIds = { recipient.AccountId } });
+
         var results = new Dictionary<string, object>();
+        var catalog = $"http://127.0.0.1:{cluster.Port(ServiceKind.Catalog)}";
         var baselineResult = Load($"http://127.0.0.1:{baselinePort}", "-", image.ImageId, callers, seconds);
-        var getImage = Load($"http://127.0.0.1:{cluster.Port(ServiceKind.Catalog)}", account.Token, image.ImageId, callers, seconds);
+        var getImage = Load(catalog, account.Token, image.ImageId, callers, seconds);
+        var getShared = Load(catalog, recipient.Token, image.ImageId, callers, seconds);
         results["baseline_grpc_plus_one_redis_get"] = baselineResult;
         results["get_image_own_custom_image"] = getImage;
+        results["get_image_shared_with_caller"] = getShared;
         Console.WriteLine($"{"scenario",-34} {"calls/s",10} {"mean µs",9} {"p99 µs",9} {"errors",7}");
-        foreach (var (name, r) in new[] { ("gRPC + one Redis GET (baseline)", baselineResult), ("GetImage (full stack)", getImage) })
+        foreach (var (name, r) in new[] { ("gRPC + one Redis GET (baseline)", baselineResult), ("GetImage (full stack)", getImage), ("GetImage of a shared image", getShared) })
         {
             Console.WriteLine($"{name,-34} {r.CallsPerSecond,10:F0} {r.MeanMicros,9:F0} {(r.P99Micros > 0 ? r.P99Micros.ToString("F0") : "-"),9} {r.Errors,7}");
         }
