@@ -34,9 +34,6 @@ public static class Fault
     public static DomainException Unavailable(string reason, string message) =>
         new(StatusCode.Unavailable, reason, message);
 
-    public static DomainException Unimplemented(string method) =>
-        new(StatusCode.Unimplemented, "OperationNotSupported", $"{method} is not implemented yet.");
-
     /// <summary>R35: the same client token came with a different request.</summary>
     public static DomainException IdempotenceMismatch() =>
         new(StatusCode.InvalidArgument, "IdempotenceParamNotMatch",

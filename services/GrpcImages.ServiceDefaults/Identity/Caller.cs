@@ -73,15 +73,6 @@ public sealed record Caller(
         return AccountId;
     }
 
-    /// <summary>For internal RPCs, which only the services of the cluster may call.</summary>
-    public void RequireClusterService()
-    {
-        if (!IsClusterService)
-        {
-            throw Fault.PermissionDenied("Forbidden.InternalOnly", "Only services of the cluster may call this operation.");
-        }
-    }
-
     public void RequireOperator()
     {
         if (!IsOperator)

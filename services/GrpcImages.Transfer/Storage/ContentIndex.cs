@@ -244,10 +244,6 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
     public async Task<IReadOnlyList<string>> StaleDyingAsync(string region) =>
         (await redis.SortedSetRangeByScoreAsync(new Keys(region).DyingSet, double.NegativeInfinity, Now - 60_000)).Select(v => (string)v!).ToList();
 
-    /// <summary>The references of a blob (0 when unreferenced, absent when unknown).</summary>
-    public async Task<long?> ReferencesAsync(string region, string name) =>
-        await redis.HashGetAsync(new Keys(region).Refs, name) is { HasValue: true } v ? (long)v : null;
-
     /// <summary>The manifest id a dying key was made from.</summary>
     public static string ManifestIdOfDyingKey(string dyingKey)
     {
