@@ -201,4 +201,25 @@ public class KmsKeyTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
         await RpcAssert.FailsAsync(StatusCode.NotFound, "EntityNotExist.Role", () =>
             roles.GetServiceRoleAsync(new GetServiceRoleRequest { RoleName = KmsSteps.ShareEncryptRole }));
     }
+
+    [Fact]
+    public async Task KeyMaterialIsUsableOnlyWithTheClustersRootKey()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var key = await account.NewCmkAsync();
+        var generated = await Internal.GenerateDataKeyAsync(new GenerateDataKeyRequest { AccountId = account.AccountId, RegionId = Hangzhou, KeyId = key.KeyId });
+        var decrypt = new DecryptDataKeyRequest { AccountId = account.AccountId, RegionId = Hangzhou, CiphertextBlob = generated.CiphertextBlob };
+
+        // A kms replica over the same Redis but with another root key cannot open the key's material.
+        var impostor = await _cluster.StartReplicaAsync(ServiceKind.Kms, new Dictionary<string, string?>
+        {
+            ["Kms:RootKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+        });
+        var elsewhere = new KeyService.KeyServiceClient(_cluster.Invoker(impostor, _cluster.ServiceToken("transfer")));
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await elsewhere.DecryptDataKeyAsync(decrypt));
+        Assert.Equal(StatusCode.Internal, ex.StatusCode);
+        Assert.DoesNotContain(key.KeyId, ex.Status.Detail);
+
+        Assert.Equal(generated.Plaintext, (await Internal.DecryptDataKeyAsync(decrypt)).Plaintext);
+    }
 }
