@@ -68,7 +68,7 @@ public class ImageDeletionTests(ClusterFixture fixture) : IClassFixture<ClusterF
     }
 
     [Fact]
-    public async Task PublicImagesCannotBeDeletedOrChangedByAnAccount()
+    public async Task R6_PublicImagesAreNotCustomImagesSoNoAccountDeletesOrChangesThem()
     {
         var account = await _cluster.NewAccountAsync();
 

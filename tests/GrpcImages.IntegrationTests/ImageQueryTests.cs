@@ -64,7 +64,7 @@ public class ImageQueryTests(ClusterFixture fixture) : IClassFixture<ClusterFixt
     }
 
     [Fact]
-    public async Task PublicImagesAreInEveryRegionAndMarketplaceImagesOnlyInSome()
+    public async Task R6_PublicImagesAreInEveryRegionAndMarketplaceImagesOnlyInSome()
     {
         var account = await _cluster.NewAccountAsync();
         foreach (var region in new[] { Hangzhou, Shanghai, Tokyo })

@@ -27,7 +27,7 @@ public class SharingTests(ClusterFixture fixture) : IClassFixture<ClusterFixture
         // B sees it as "others", in its region only (R13), and can get it and use it.
         var listed = Assert.Single(await b.OthersAsync());
         Assert.Equal((image.ImageId, ImageOwnerAlias.Others, a.AccountId), (listed.ImageId, listed.OwnerAlias, listed.OwnerAccountId));
-        Assert.Empty(await b.OthersAsync(Shanghai));
+        Assert.Empty(await b.OthersAsync(Shanghai)); // R17: a share stays in its region (reaching another region takes a copy)
         Assert.Equal(ImageOwnerAlias.Others, (await b.GetImageAsync(image.ImageId)).OwnerAlias);
         Assert.Contains((await b.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, PageSize = 100 })).Images, i => i.ImageId == image.ImageId);
         var instance = await b.NewInstanceAsync(image.ImageId);
