@@ -20,7 +20,7 @@ public sealed class RedisClusterTests : IAsyncLifetime
         {
             ["Regions:0:Id"] = Hangzhou,
             ["Regions:1:Id"] = Shanghai,
-        }, redisCluster: true);
+        }, topology: RedisTopology.Cluster);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

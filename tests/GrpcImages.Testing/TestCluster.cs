@@ -15,6 +15,14 @@ using Microsoft.Extensions.Logging;
 
 namespace GrpcImages.Testing;
 
+/// <summary>How the test cluster's Redis is deployed.</summary>
+public enum RedisTopology
+{
+    Single,
+    Cluster,
+    Sentinel,
+}
+
 public enum ServiceKind
 {
     Kms,
@@ -40,11 +48,12 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private string? _operatorToken;
 
-    private TestCluster(RedisServer? redis, RedisClusterServer? redisCluster, string dataDirectory, IReadOnlyDictionary<string, string?> settings,
-        Dictionary<ServiceKind, int> ports)
+    private TestCluster(RedisServer? redis, RedisClusterServer? redisCluster, RedisSentinelServer? sentinel, string dataDirectory,
+        IReadOnlyDictionary<string, string?> settings, Dictionary<ServiceKind, int> ports)
     {
         _redis = redis;
         RedisCluster = redisCluster;
+        RedisSentinel = sentinel;
         DataDirectory = dataDirectory;
         _settings = settings;
         _ports = ports;
@@ -57,6 +66,9 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <summary>The Redis Cluster, when the test asked for one.</summary>
     public RedisClusterServer? RedisCluster { get; }
+
+    /// <summary>Redis behind Sentinel, when the test asked for it.</summary>
+    public RedisSentinelServer? RedisSentinel { get; }
 
     /// <summary>What the services were given as Redis:Configuration.</summary>
     public string RedisConfiguration => _settings["Redis:Configuration"]!;
@@ -83,16 +95,17 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <summary>Starts Redis and the four services. <paramref name="settings"/> add to or override every service's configuration.</summary>
     public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null, IReadOnlyCollection<ServiceKind>? services = null,
-        bool redisCluster = false)
+        RedisTopology topology = RedisTopology.Single)
     {
         services ??= Enum.GetValues<ServiceKind>();
-        var redis = redisCluster ? null : await RedisServer.StartAsync();
-        var cluster3 = redisCluster ? await RedisClusterServer.StartAsync() : null;
+        var redis = topology == RedisTopology.Single ? await RedisServer.StartAsync() : null;
+        var cluster3 = topology == RedisTopology.Cluster ? await RedisClusterServer.StartAsync() : null;
+        var sentinel = topology == RedisTopology.Sentinel ? await RedisSentinelServer.StartAsync() : null;
         var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
         var ports = Enum.GetValues<ServiceKind>().ToDictionary(s => s, _ => RedisServer.FreePort());
         var merged = new Dictionary<string, string?>
         {
-            ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3!.ConnectionString,
+            ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3?.ConnectionString ?? sentinel!.ConnectionString,
             ["Identity:SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Kms:RootKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Operator:Name"] = OperatorName,
@@ -117,7 +130,7 @@ public sealed class TestCluster : IAsyncDisposable
             merged[key] = value;
         }
 
-        var cluster = new TestCluster(redis, cluster3, dataDirectory, merged, ports);
+        var cluster = new TestCluster(redis, cluster3, sentinel, dataDirectory, merged, ports);
         try
         {
             var order = new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog }.Where(services.Contains).ToList();
@@ -268,6 +281,10 @@ public sealed class TestCluster : IAsyncDisposable
         if (RedisCluster is not null)
         {
             await RedisCluster.DisposeAsync();
+        }
+        if (RedisSentinel is not null)
+        {
+            await RedisSentinel.DisposeAsync();
         }
         try
         {
