@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry;
@@ -26,6 +27,8 @@ public static class ServiceDefaultsExtensions
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string name, int defaultPort)
     {
         var configuration = builder.Configuration;
+        // Lowest precedence: appsettings files, environment variables and tests override these.
+        configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LoggingDefaults });
         configuration["Service:Name"] = name;
         var port = configuration.GetValue("Service:Port", defaultPort);
         var bind = IPAddress.Parse(configuration["Service:Bind"] ?? "127.0.0.1");
@@ -71,6 +74,20 @@ public static class ServiceDefaultsExtensions
         }
         return builder;
     }
+
+    /// <summary>JSON logs; framework categories (including HttpClientFactory's per-request lines) only from warnings up.</summary>
+    private static readonly Dictionary<string, string?> LoggingDefaults = new()
+    {
+        ["Logging:Console:FormatterName"] = "json",
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        // Categories match by plain prefix: "Grpc" alone would also silence "GrpcImages.*".
+        ["Logging:LogLevel:Grpc.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Grpc.Net"] = "Warning",
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+        // Readiness probes failing while a catalog seeds or Redis is away are expected, not news.
+        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
+    };
 
     /// <summary>Maps gRPC health (grpc.health.v1) and server reflection, both without a token.</summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
