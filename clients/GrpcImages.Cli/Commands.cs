@@ -11,7 +11,7 @@ namespace GrpcImages.Cli;
 internal static class Commands
 {
     public static IEnumerable<Command> All(TextWriter output) =>
-        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Quotas(output), Kms(output)];
+        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Quotas(output), Kms(output)];
 
     private static Command Cmd(string name, string description, TextWriter output, Func<ParseResult, Connection, Output, Task> action, params Symbol[] symbols)
     {
@@ -287,6 +287,34 @@ internal static class Commands
         ("license", () => i.LicenseType.ToString()), ("os", () => i.OsName),
         ("system disk", () => $"{i.SystemDisk?.DiskId} {i.SystemDisk?.SizeGib} GiB{(i.SystemDisk?.Encryption?.Encrypted == true ? " encrypted" : "")}"),
         ("data disks", () => string.Join(", ", i.DataDisks.Select(d => $"{d.DiskId} {d.SizeGib} GiB"))));
+
+    // ---- snapshots ----
+
+    private static Command Snapshots(TextWriter output)
+    {
+        var snapshotId = Id("snapshot-id");
+        var disk = new Option<string>("--disk") { Description = "A disk of one of your instances", Required = true };
+        var name = new Option<string>("--name") { DefaultValueFactory = _ => "" };
+        void Show(Output o, Snapshot s) => o.Message(s, ("snapshot", () => s.SnapshotId), ("status", () => $"{s.Status} {s.Progress}%"),
+            ("disk", () => $"{s.SourceDiskId} ({s.SourceDiskType}, {s.SourceDiskSizeGib} GiB)"), ("images", () => string.Join(", ", s.ImageIds)));
+        return Group("snapshots", "Snapshots of your disks (R2: images from snapshots).",
+            Cmd("create", "Snapshot a disk.", output, async (p, c, o) => Show(o, (await c.Catalog<SnapshotService.SnapshotServiceClient>().CreateSnapshotAsync(
+                new CreateSnapshotRequest { RegionId = p.GetValue(ImgCtl.Region)!, DiskId = p.GetValue(disk)!, SnapshotName = p.GetValue(name)! })).Snapshot), disk, name),
+            Cmd("list", "Your snapshots in the region.", output, async (p, c, o) =>
+            {
+                var response = await c.Catalog<SnapshotService.SnapshotServiceClient>().ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = p.GetValue(ImgCtl.Region)!, PageSize = 100 });
+                o.List(response.Snapshots, response, ("SNAPSHOT", s => s.SnapshotId), ("STATUS", s => s.Status.ToString()), ("PROGRESS", s => $"{s.Progress}%"),
+                    ("DISK", s => $"{s.SourceDiskType} {s.SourceDiskSizeGib} GiB"), ("IMAGES", s => string.Join(",", s.ImageIds)));
+            }),
+            Cmd("get", "Show a snapshot.", output, async (p, c, o) => Show(o, (await c.Catalog<SnapshotService.SnapshotServiceClient>().GetSnapshotAsync(
+                new GetSnapshotRequest { RegionId = p.GetValue(ImgCtl.Region)!, SnapshotId = p.GetValue(snapshotId)! })).Snapshot), snapshotId),
+            Cmd("delete", "Delete a snapshot no image uses.", output, async (p, c, o) =>
+            {
+                var deleted = await c.Catalog<SnapshotService.SnapshotServiceClient>().DeleteSnapshotAsync(
+                    new DeleteSnapshotRequest { RegionId = p.GetValue(ImgCtl.Region)!, SnapshotId = p.GetValue(snapshotId)! });
+                o.Message(deleted, ("deleted", () => deleted.Deleted ? "yes" : "no such snapshot"));
+            }, snapshotId));
+    }
 
     // ---- quotas and KMS ----
 

@@ -48,7 +48,7 @@ public sealed class Output(TextWriter writer, bool json)
             ColorSystem = ColorSystemSupport.NoColors,
             Out = new AnsiConsoleOutput(writer),
         });
-        console.Profile.Width = 200;
+        console.Profile.Width = 1000; // tables take the width they need; terminals and pipes wrap or not as they like
         return console;
     }
 }

@@ -55,6 +55,18 @@ public class CliTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
 
         var quotas = (await Run(root, "quotas", "show")).Out;
         Assert.Contains("Images", quotas);
+
+        // R2 from the command line: snapshot the system disk, make an image of it.
+        var systemDisk = Json((await Run(root, "instances", "get", instance, "--json")).Out).GetProperty("systemDisk").GetProperty("diskId").GetString()!;
+        var snapshot = Json((await Run(root, "snapshots", "create", "--disk", systemDisk, "--json")).Out).GetProperty("snapshotId").GetString()!;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await Run(root, "snapshots", "get", snapshot)).Out.Contains("Accomplished"))
+        {
+            Assert.True(DateTime.UtcNow < deadline);
+            await Task.Delay(100);
+        }
+        var fromSnapshot = Json((await Run(root, "images", "create", "--snapshot", snapshot, "--name", "from-snapshot", "--wait", "--json")).Out);
+        Assert.Equal("IMAGE_SOURCE_KIND_SNAPSHOTS", fromSnapshot.GetProperty("sourceKind").GetString());
     }
 
     [Fact]
