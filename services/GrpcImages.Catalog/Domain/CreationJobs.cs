@@ -139,12 +139,12 @@ public sealed class CreationJobs(IDatabase redis, CatalogStore store, IOptions<C
             {
                 return;
             }
-            var snapshots = new List<StoredSnapshot>();
-            foreach (var mapping in stored.Image.DiskDeviceMappings)
+            var snapshots = await store.GetSnapshotsAsync(stored.Image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
+            if (snapshots.Any(s => s is null))
             {
-                snapshots.Add(await store.GetSnapshotAsync(mapping.SnapshotId) ?? throw new InvalidOperationException($"Snapshot {mapping.SnapshotId} of {imageId} is gone."));
+                throw new InvalidOperationException($"A snapshot of {imageId} is gone.");
             }
-            var pending = snapshots.Where(s => s.Snapshot.Status == SnapshotStatus.Progressing).ToList();
+            var pending = snapshots.Where(s => s!.Snapshot.Status == SnapshotStatus.Progressing).Select(s => s!).ToList();
             var total = pending.Sum(s => s.Snapshot.SourceDiskSizeGib * ContentClient.GiB);
             var progress = pace.Progress(stored.Image.Progress, total);
             var finished = progress >= 100;

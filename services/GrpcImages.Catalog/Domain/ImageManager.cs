@@ -298,14 +298,8 @@ public sealed class ImageManager(
             }
 
             // The snapshots outlive the image; read their content before the image lets them go.
-            var holds = new List<(string, string)>();
-            foreach (var mapping in image.DiskDeviceMappings)
-            {
-                if (await store.GetSnapshotAsync(mapping.SnapshotId) is { } snapshot)
-                {
-                    holds.Add((snapshot.ManifestId, image.ImageId));
-                }
-            }
+            var holds = (await store.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList()))
+                .OfType<StoredSnapshot>().Select(s => (s.ManifestId, image.ImageId)).ToList();
             switch (await store.DeleteImageAsync(stored, request.Force))
             {
                 case "ok":

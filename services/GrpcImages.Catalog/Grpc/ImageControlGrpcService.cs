@@ -18,9 +18,10 @@ public sealed class ImageControlGrpcService(ImageAccess access, CatalogStore sto
         var viewer = Check.IsAccountId(request.AccountId) ? Caller.Root(request.AccountId, default) : context.GetCaller();
         var image = await access.RequireAsync(viewer, region, request.ImageId);
         var response = new GetImageContentResponse { Image = image };
-        foreach (var mapping in image.DiskDeviceMappings)
+        var snapshots = await store.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
+        foreach (var (mapping, found) in image.DiskDeviceMappings.Zip(snapshots))
         {
-            var snapshot = await store.GetSnapshotAsync(mapping.SnapshotId) ?? throw CatalogErrors.ImageNotFound(image.ImageId);
+            var snapshot = found ?? throw CatalogErrors.ImageNotFound(image.ImageId);
             response.Disks.Add(new DiskContent
             {
                 DiskType = mapping.DiskType,

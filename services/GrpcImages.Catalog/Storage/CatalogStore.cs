@@ -213,21 +213,31 @@ public sealed class CatalogStore(IDatabase redis)
         return values[0].HasValue ? new StoredImage(Image.Parser.ParseFrom((byte[])values[0]!), (long)values[1]) : null;
     }
 
-    public async Task<StoredSnapshot?> GetSnapshotAsync(string snapshotId)
+    public async Task<StoredSnapshot?> GetSnapshotAsync(string snapshotId) => (await GetSnapshotsAsync([snapshotId]))[0];
+
+    /// <summary>Snapshots with their images, in the order asked, null where missing: one pipelined round trip.</summary>
+    public async Task<IReadOnlyList<StoredSnapshot?>> GetSnapshotsAsync(IReadOnlyList<string> snapshotIds)
     {
         var batch = redis.CreateBatch();
-        var fields = batch.HashGetAsync(CatalogKeys.Snapshot(snapshotId), ["d", "m", "v"]);
-        var images = batch.SetMembersAsync(CatalogKeys.SnapshotImages(snapshotId));
+        var reads = snapshotIds.Select(id => (
+            Fields: batch.HashGetAsync(CatalogKeys.Snapshot(id), ["d", "m", "v"]),
+            Images: batch.SetMembersAsync(CatalogKeys.SnapshotImages(id)))).ToList();
         batch.Execute();
-        var values = await fields;
-        if (!values[0].HasValue)
+        var snapshots = new List<StoredSnapshot?>(reads.Count);
+        foreach (var (fields, images) in reads)
         {
-            return null;
+            var values = await fields;
+            if (!values[0].HasValue)
+            {
+                snapshots.Add(null);
+                continue;
+            }
+            var snapshot = Snapshot.Parser.ParseFrom((byte[])values[0]!);
+            snapshot.ImageIds.Clear();
+            snapshot.ImageIds.AddRange((await images).Select(v => (string)v!).Order(StringComparer.Ordinal));
+            snapshots.Add(new StoredSnapshot(snapshot, (string)values[1]!, (long)values[2]));
         }
-        var snapshot = Snapshot.Parser.ParseFrom((byte[])values[0]!);
-        snapshot.ImageIds.Clear();
-        snapshot.ImageIds.AddRange((await images).Select(v => (string)v!).Order(StringComparer.Ordinal));
-        return new StoredSnapshot(snapshot, (string)values[1]!, (long)values[2]);
+        return snapshots;
     }
 
     /// <summary>Fills each snapshot's image_ids (one pipelined round trip).</summary>
