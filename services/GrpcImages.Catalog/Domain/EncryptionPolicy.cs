@@ -2,6 +2,7 @@ using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
 
 namespace GrpcImages.Catalog.Domain;
 
@@ -11,8 +12,6 @@ namespace GrpcImages.Catalog.Domain;
 /// </summary>
 public sealed class EncryptionPolicy(KeyService.KeyServiceClient keys, RoleService.RoleServiceClient roles)
 {
-    public const string ShareEncryptRole = "AliyunECSShareEncryptImageDefaultRole";
-
     /// <summary>R20: kms_key_id only with encrypted=true; checked first, with the field named.</summary>
     public static void CheckShape(EncryptionSpec? spec, string field)
     {
@@ -67,12 +66,12 @@ public sealed class EncryptionPolicy(KeyService.KeyServiceClient keys, RoleServi
     {
         try
         {
-            await roles.GetServiceRoleAsync(new GetServiceRoleRequest { AccountId = owner, RoleName = ShareEncryptRole });
+            await roles.GetServiceRoleAsync(new GetServiceRoleRequest { AccountId = owner, RoleName = ServiceRoles.ShareEncryptImage });
         }
         catch (global::Grpc.Core.RpcException ex) when (ex.StatusCode == global::Grpc.Core.StatusCode.NotFound)
         {
             throw Fault.PermissionDenied("AssumeRoleError",
-                $"Requires a RAM role of {ShareEncryptRole} before sharing encrypted image: the image's owner no longer has it.");
+                $"Requires a RAM role of {ServiceRoles.ShareEncryptImage} before sharing encrypted image: the image's owner no longer has it.");
         }
         await keys.CheckKeyUsableAsync(new CheckKeyUsableRequest { AccountId = owner, RegionId = region, KeyId = keyId });
     }

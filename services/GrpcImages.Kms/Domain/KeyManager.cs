@@ -120,7 +120,7 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
         {
             throw KmsErrors.KeyNotEnabled(key.KeyId, key.State == KeyState.Disabled ? "Disabled" : "PendingDeletion");
         }
-        if (!key.ServiceKey && !await roles.HasAsync(account, Roles.DiskEncrypt))
+        if (!key.ServiceKey && !await roles.HasAsync(account, ServiceRoles.DiskEncrypt))
         {
             throw KmsErrors.KeyUnauthorized(key.KeyId);
         }

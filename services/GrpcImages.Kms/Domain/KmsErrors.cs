@@ -1,4 +1,5 @@
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
 
 namespace GrpcImages.Kms.Domain;
 
@@ -20,7 +21,7 @@ public static class KmsErrors
     /// <summary>A CMK needs the account's AliyunECSDiskEncryptDefaultRole.</summary>
     public static DomainException KeyUnauthorized(string keyId) =>
         Fault.PermissionDenied("InvalidParameter.KMSKeyId.KMSUnauthorized",
-            $"ECS has no right to use the KMS key {keyId}: create the service role {Roles.DiskEncrypt} first.");
+            $"ECS has no right to use the KMS key {keyId}: create the service role {ServiceRoles.DiskEncrypt} first.");
 
     /// <summary>R20.</summary>
     public static DomainException EncryptedIllegal() =>

@@ -10,13 +10,6 @@ namespace GrpcImages.Kms.Domain;
 /// <summary>Service roles an account authorizes so that the cluster may act for it (R22, R27, R29, CMK use).</summary>
 public sealed class Roles(KeyStore store, TimeProvider time)
 {
-    public const string ShareEncryptImage = "AliyunECSShareEncryptImageDefaultRole";
-    public const string ImageImport = "AliyunECSImageImportDefaultRole";
-    public const string ImageExport = "AliyunECSImageExportDefaultRole";
-    public const string DiskEncrypt = "AliyunECSDiskEncryptDefaultRole";
-
-    public static readonly IReadOnlyList<string> Known = [ShareEncryptImage, ImageImport, ImageExport, DiskEncrypt];
-
     public async Task<ServiceRole> CreateAsync(Caller caller, string accountId, string roleName)
     {
         var account = Account(caller, accountId);
@@ -65,6 +58,6 @@ public sealed class Roles(KeyStore store, TimeProvider time)
     }
 
     private static string Name(string roleName) =>
-        Known.FirstOrDefault(r => r == roleName)
-        ?? throw Fault.InvalidArgument("InvalidParameter.RoleName", "role_name", $"Service roles are {string.Join(", ", Known)}.");
+        ServiceRoles.All.FirstOrDefault(r => r == roleName)
+        ?? throw Fault.InvalidArgument("InvalidParameter.RoleName", "role_name", $"Service roles are {string.Join(", ", ServiceRoles.All)}.");
 }

@@ -179,7 +179,7 @@ public sealed class ShareManager(
         }
         try
         {
-            await roles.GetServiceRoleAsync(new GetServiceRoleRequest { AccountId = owner, RoleName = SharingErrors.ShareEncryptRole });
+            await roles.GetServiceRoleAsync(new GetServiceRoleRequest { AccountId = owner, RoleName = ServiceRoles.ShareEncryptImage });
         }
         catch (global::Grpc.Core.RpcException ex) when (ex.StatusCode == global::Grpc.Core.StatusCode.NotFound)
         {

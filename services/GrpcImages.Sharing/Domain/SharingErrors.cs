@@ -1,4 +1,5 @@
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
 
 namespace GrpcImages.Sharing.Domain;
 
@@ -24,11 +25,9 @@ public static class SharingErrors
     public static DomainException NotAvailable() =>
         Fault.FailedPrecondition("IncorrectImageStatus", "Only an Available image can be shared.");
 
-    public const string ShareEncryptRole = "AliyunECSShareEncryptImageDefaultRole";
-
     /// <summary>R22.</summary>
     public static DomainException AssumeRole() =>
-        Fault.PermissionDenied("AssumeRoleError", $"Requires a RAM role of {ShareEncryptRole} before sharing encrypted image.");
+        Fault.PermissionDenied("AssumeRoleError", $"Requires a RAM role of {ServiceRoles.ShareEncryptImage} before sharing encrypted image.");
 
     /// <summary>R22: an image sealed with the default service key must first be copied to a CMK.</summary>
     public static DomainException ServiceKeyEncrypted() =>
