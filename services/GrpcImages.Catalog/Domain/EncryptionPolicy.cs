@@ -39,6 +39,10 @@ public sealed class EncryptionPolicy(KeyService.KeyServiceClient keys, RoleServi
     public async Task<EncryptionInfo> DecideAsync(string account, string region, EncryptionSpec? requested, EncryptionInfo? source, bool mayKeepOwnersKey)
     {
         source ??= new EncryptionInfo();
+        if (requested is not { Encrypted: true } && !source.Encrypted)
+        {
+            return new EncryptionInfo(); // plaintext stays plaintext: nothing for kms to decide (CheckShape ran already)
+        }
         var keyOwner = source.KmsKeyOwnerAccountId.Length > 0 ? source.KmsKeyOwnerAccountId : account;
         var foreign = source.Encrypted && keyOwner != account;
         if (requested is not { Encrypted: true } && foreign && mayKeepOwnersKey)
