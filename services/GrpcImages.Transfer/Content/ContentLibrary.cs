@@ -29,7 +29,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 SeedGenerator.Fill(label, sizeBytes, dataBytes, offset, buffer.AsSpan(0, length));
                 await session.AddAsync(i, buffer.AsMemory(0, length), cancellationToken);
             }
-            return await CommittedAsync(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
+            return Committed(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
         }
         finally
         {
@@ -43,7 +43,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
         CheckSize(sizeBytes);
         var sealing = encryption is null ? null : (await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken)).Encryption;
         await using var session = new WriteSession(region, blobs, index);
-        return await CommittedAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
+        return Committed(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
     }
 
     /// <summary>Stores a stream of bytes, padded with zeros up to <paramref name="sizeBytes"/>.</summary>
@@ -87,7 +87,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 buffer.AsSpan(filled, length - filled).Clear();
                 await session.AddAsync(position, buffer.AsMemory(0, length), cancellationToken);
             }
-            return await CommittedAsync(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
+            return Committed(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
         }
         finally
         {
@@ -99,7 +99,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
     public async Task<ContentInfo> PatchAsync(string region, string manifestId, long offset, ReadOnlyMemory<byte> data, long sizeBytes,
         string holder, CancellationToken cancellationToken)
     {
-        var source = await LoadLiveAsync(region, manifestId, cancellationToken);
+        var (source, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
         var size = sizeBytes == 0 ? source.SizeBytes : sizeBytes;
         if (size < source.SizeBytes || size % Manifest.ChunkSize != 0 && size != source.SizeBytes)
         {
@@ -150,7 +150,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 }
                 await session.AddAsync(i, chunk, cancellationToken);
             }
-            return await CommittedAsync(region, await session.CommitAsync(size, source.Encryption, holder, cancellationToken));
+            return Committed(region, await session.CommitAsync(size, source.Encryption, holder, cancellationToken));
         }
         finally
         {
@@ -166,7 +166,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
     public async Task<ContentInfo> TransformAsync(string region, string manifestId, string destinationRegion, ContentEncryption? encryption,
         long sizeBytes, string holder, CancellationToken cancellationToken)
     {
-        var source = await LoadLiveAsync(region, manifestId, cancellationToken);
+        var (source, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
         var size = sizeBytes == 0 ? source.SizeBytes : sizeBytes;
         if (size < source.SizeBytes || (size != source.SizeBytes && size % Manifest.ChunkSize != 0))
         {
@@ -198,7 +198,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
                 await ReadChunkAsync(region, chunk.Hash, chunk.Index, sourceCipher, plaintext[..source.ChunkLength(chunk.Index)], cancellationToken);
                 await session.AddAsync(chunk.Index, plaintext, cancellationToken);
             }
-            return await CommittedAsync(destinationRegion, await session.CommitAsync(size, sealing, holder, cancellationToken));
+            return Committed(destinationRegion, await session.CommitAsync(size, sealing, holder, cancellationToken));
         }
         finally
         {
@@ -226,15 +226,18 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
         return (0, true);
     }
 
-    public async Task<ContentInfo> DescribeAsync(string region, string manifestId, CancellationToken cancellationToken) =>
-        await DescribeAsync(region, await LoadLiveAsync(region, manifestId, cancellationToken));
+    public async Task<ContentInfo> DescribeAsync(string region, string manifestId, CancellationToken cancellationToken)
+    {
+        var (manifest, holders) = await LoadLiveAsync(region, manifestId, cancellationToken);
+        return Describe(region, manifest, holders);
+    }
 
     /// <summary>The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most 1 MiB.</summary>
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(string region, string manifestId, long offset, long length,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         const int Piece = 1024 * 1024;
-        var manifest = await LoadLiveAsync(region, manifestId, cancellationToken);
+        var (manifest, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
         if (offset < 0 || length < 0 || offset > manifest.SizeBytes)
         {
             throw Fault.InvalidArgument("InvalidParameter", "offset", "The range must lie inside the content.");
@@ -272,13 +275,13 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
         logger.LogDebug("Released manifest {ManifestId} in {Region}", manifestId, region);
     }
 
-    internal async Task<Manifest> LoadLiveAsync(string region, string manifestId, CancellationToken cancellationToken)
+    /// <summary>A live manifest with its holder count (NotFound when it is not live).</summary>
+    internal async Task<(Manifest Manifest, int Holders)> LoadLiveAsync(string region, string manifestId, CancellationToken cancellationToken)
     {
-        if (manifestId.Length != 64 || !manifestId.All(char.IsAsciiHexDigitLower) || await index.GetManifestAsync(region, manifestId) is null)
-        {
-            throw ContentNotFound(manifestId);
-        }
-        return Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken));
+        var holders = manifestId.Length == 64 && manifestId.All(char.IsAsciiHexDigitLower) ? await index.HoldersAsync(region, manifestId) : null;
+        return holders is { } count
+            ? (Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken)), count)
+            : throw ContentNotFound(manifestId);
     }
 
     /// <summary>Reads chunk <paramref name="position"/>'s plaintext (zeros for a zero chunk), opening it when sealed.</summary>
@@ -314,23 +317,22 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
     private async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
         manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));
 
-    private async Task<ContentInfo> CommittedAsync(string region, Manifest manifest)
+    private ContentInfo Committed(string region, (Manifest Manifest, int Holders) committed)
     {
-        metrics.Committed(region, manifest);
-        return await DescribeAsync(region, manifest);
+        metrics.Committed(region, committed.Manifest);
+        return Describe(region, committed.Manifest, committed.Holders);
     }
 
-    private async Task<ContentInfo> DescribeAsync(string region, Manifest manifest)
+    private static ContentInfo Describe(string region, Manifest manifest, int holders)
     {
-        var fields = await index.GetManifestAsync(region, manifest.Id) ?? throw ContentNotFound(manifest.Id);
         var info = new ContentInfo
         {
             ManifestId = manifest.Id,
             RegionId = region,
             SizeBytes = manifest.SizeBytes,
-            StoredBytes = long.Parse(fields["stored"]),
+            StoredBytes = manifest.StoredBytes,
             ChunkCount = manifest.Count,
-            HolderCount = int.Parse(fields["holders"]),
+            HolderCount = holders,
             Digest = manifest.Digest(),
         };
         info.ChunkIds.AddRange(manifest.DistinctChunkNames());

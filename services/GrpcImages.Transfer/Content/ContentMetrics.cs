@@ -25,7 +25,7 @@ public sealed class ContentMetrics
     {
         var tag = new KeyValuePair<string, object?>("region", region);
         _manifests.Add(1, tag);
-        _referenced.Add(manifest.Stored.Sum(c => (long)manifest.ChunkLength(c.Index)), tag);
+        _referenced.Add(manifest.StoredBytes, tag);
     }
 
     public void Collected(string region, int chunks, long bytes)

@@ -67,6 +67,9 @@ public sealed class Manifest
 
     public byte[] Bytes { get; }
 
+    /// <summary>Bytes of non-zero content (what the stored chunks hold before sealing).</summary>
+    public long StoredBytes => Stored.Sum(c => (long)ChunkLength(c.Index));
+
     /// <summary>The stored chunk at a position, or null for a zero chunk.</summary>
     public byte[]? HashAt(int index)
     {

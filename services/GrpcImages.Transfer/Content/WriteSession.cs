@@ -55,8 +55,8 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
         }
     }
 
-    /// <summary>Writes the manifest, pins it and commits it with its first holder.</summary>
-    public async Task<Manifest> CommitAsync(long sizeBytes, ManifestEncryption? encryption, string holder, CancellationToken cancellationToken)
+    /// <summary>Writes the manifest, pins it and commits it with a holder; returns it with its holder count.</summary>
+    public async Task<(Manifest Manifest, int Holders)> CommitAsync(long sizeBytes, ManifestEncryption? encryption, string holder, CancellationToken cancellationToken)
     {
         await FlushSharedAsync(cancellationToken);
         var manifest = new Manifest(sizeBytes, _chunks, encryption);
@@ -64,8 +64,6 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
         var fields = new List<KeyValuePair<string, string>>
         {
             new("size", manifest.SizeBytes.ToString()),
-            new("stored", manifest.Stored.Sum(c => (long)manifest.ChunkLength(c.Index)).ToString()),
-            new("chunks", manifest.Count.ToString()),
             new("digest", manifest.Digest()),
         };
         if (encryption is not null)
@@ -73,9 +71,9 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
             fields.Add(new("account", encryption.AccountId));
             fields.Add(new("key", encryption.KmsKeyId));
         }
-        await index.CommitAsync(region, _id, manifest.Id, holder, fields);
+        var holders = await index.CommitAsync(region, _id, manifest.Id, holder, fields);
         _committed = true;
-        return manifest;
+        return (manifest, holders);
     }
 
     public async ValueTask DisposeAsync()

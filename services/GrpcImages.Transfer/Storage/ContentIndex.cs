@@ -21,7 +21,7 @@ public enum PinResult
 /// - gi:xfer:{blob:R}:refs              hash  blob name -> references (manifests or write sessions); -1 while being deleted
 /// - gi:xfer:{blob:R}:gc                zset  blob name -> ms when its count fell to 0
 /// - gi:xfer:{blob:R}:tomb              zset  blob name -> ms it was marked for deletion
-/// - gi:xfer:{blob:R}:man:&lt;id&gt;          hash  size, stored, chunks, digest, account, key of a live manifest
+/// - gi:xfer:{blob:R}:man:&lt;id&gt;          hash  size, digest, account, key of a live manifest (for operators; the manifest file has the rest)
 /// - gi:xfer:{blob:R}:holders:&lt;id&gt;      set   holders (snapshot, disk, image ids) keeping the manifest alive
 /// - gi:xfer:{blob:R}:dying:&lt;id&gt;:&lt;n&gt;    hash  a manifest whose last holder left, until its references are dropped
 /// - gi:xfer:{blob:R}:dying             zset  dying key -> ms
@@ -204,21 +204,15 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
             [Now, .. blobNames.Select(n => (RedisValue)n)]);
     }
 
-    public async Task<Dictionary<string, string>?> GetManifestAsync(string region, string manifestId)
+    /// <summary>How many holders a live manifest has, or null when it is not live: one pipelined round trip.</summary>
+    public async Task<int?> HoldersAsync(string region, string manifestId)
     {
         var k = new Keys(region);
         var batch = redis.CreateBatch();
-        var fields = batch.HashGetAllAsync(k.Manifest(manifestId));
+        var live = batch.KeyExistsAsync(k.Manifest(manifestId));
         var holders = batch.SetLengthAsync(k.Holders(manifestId));
         batch.Execute();
-        var entries = await fields;
-        if (entries.Length == 0)
-        {
-            return null;
-        }
-        var map = entries.ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
-        map["holders"] = (await holders).ToString();
-        return map;
+        return await live ? (int)await holders : null;
     }
 
     /// <summary>Marks up to <paramref name="limit"/> blobs unreferenced since before the cutoff for deletion.</summary>
