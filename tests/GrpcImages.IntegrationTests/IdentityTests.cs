@@ -206,6 +206,20 @@ public class IdentityTests(ClusterFixture fixture) : IClassFixture<ClusterFixtur
             root.IssueTokenAsync(new IssueTokenRequest { RamUser = new RamUserSubject { AccountId = account.AccountId, UserName = "builder" } }));
     }
 
+    [Fact]
+    public async Task R35_ARamUserCreatedWithAClientTokenIsCreatedOnce()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var root = account.Client<AccountService.AccountServiceClient>();
+        var request = new CreateRamUserRequest { AccountId = account.AccountId, UserName = "deployer", AllowedActions = { "ecs:*" }, ClientToken = Guid.NewGuid().ToString() };
+
+        var first = (await root.CreateRamUserAsync(request)).User;
+
+        Assert.Equal(first, (await root.CreateRamUserAsync(request)).User);
+        request.AllowedActions.Add("oss:*");
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "IdempotenceParamNotMatch", () => root.CreateRamUserAsync(request));
+    }
+
     [Theory]
     [InlineData("", "ecs:CreateImage", "user_name", "InvalidRamUser.Malformed")]
     [InlineData("has space", "ecs:CreateImage", "user_name", "InvalidRamUser.Malformed")]

@@ -171,4 +171,19 @@ public class InstanceTests(ClusterFixture fixture) : IClassFixture<ClusterFixtur
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidInstanceId.NotFound", () =>
             account.Instances().GetInstanceAsync(new GetInstanceRequest { RegionId = Hangzhou, InstanceId = first.InstanceId }));
     }
+
+    [Fact]
+    public async Task R35_ARetriedReplaceWithTheSameTokenMakesNoSecondDisk()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.StopAsync(await account.NewInstanceAsync());
+        var request = new ReplaceSystemDiskRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageId = WindowsServer, ClientToken = Guid.NewGuid().ToString() };
+
+        var first = (await account.Instances().ReplaceSystemDiskAsync(request)).Instance;
+        var retried = (await account.Instances().ReplaceSystemDiskAsync(request)).Instance;
+
+        Assert.Equal(first.SystemDisk.DiskId, retried.SystemDisk.DiskId);
+        request.ImageId = Ubuntu;
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "IdempotenceParamNotMatch", () => account.Instances().ReplaceSystemDiskAsync(request));
+    }
 }

@@ -57,4 +57,19 @@ public class SnapshotTests(ClusterFixture fixture) : IClassFixture<ClusterFixtur
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidDiskId.NotFound", () =>
             a.Snapshots().CreateSnapshotAsync(new CreateSnapshotRequest { RegionId = Shanghai, DiskId = instance.SystemDisk.DiskId }));
     }
+
+    [Fact]
+    public async Task R35_TheSameClientTokenReturnsTheFirstSnapshot()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
+        var request = new CreateSnapshotRequest { RegionId = Hangzhou, DiskId = instance.SystemDisk.DiskId, ClientToken = Guid.NewGuid().ToString() };
+
+        var first = (await account.Snapshots().CreateSnapshotAsync(request)).Snapshot;
+
+        Assert.Equal(first.SnapshotId, (await account.Snapshots().CreateSnapshotAsync(request)).Snapshot.SnapshotId);
+        request.DiskId = instance.DataDisks[0].DiskId;
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "IdempotenceParamNotMatch", () => account.Snapshots().CreateSnapshotAsync(request));
+        Assert.Single((await account.Snapshots().ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = Hangzhou })).Snapshots);
+    }
 }

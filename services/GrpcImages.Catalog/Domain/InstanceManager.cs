@@ -191,6 +191,12 @@ public sealed class InstanceManager(
         var region = regions.Require(request.RegionId);
         Check.ClientToken(request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
+        // R35: a retried replace returns the instance as the first one left it, not a third disk.
+        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
+        if (await store.FindClientTokenAsync(caller.RequireAccount(), "replace", request.ClientToken) is { HasValue: true } prior)
+        {
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+        }
         var stored = await RequireOwnAsync(caller, region, request.InstanceId);
         RequireStopped(stored.Instance);
         var image = await access.RequireAsync(caller, region, request.ImageId);
@@ -231,6 +237,7 @@ public sealed class InstanceManager(
             await store.UnregisterImageUseAsync(region, oldImage, instance.InstanceId);
         }
         await content.ReleaseAsync(region, [(stored.Manifests[oldDisk.DiskId], oldDisk.DiskId)]);
+        await store.RememberClientTokenAsync(instance.OwnerAccountId, "replace", request.ClientToken, fingerprint, instance.InstanceId);
         return instance;
     }
 

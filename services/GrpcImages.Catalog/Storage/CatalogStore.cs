@@ -292,6 +292,15 @@ public sealed class CatalogStore(IDatabase redis)
     public async Task<RedisValue> FindClientTokenAsync(string owner, string scope, string token) =>
         token.Length == 0 ? RedisValue.Null : await redis.StringGetAsync(CatalogKeys.ClientToken(owner, scope, token));
 
+    /// <summary>Records a client token's first result after a change that is not a create script (R35).</summary>
+    public async Task RememberClientTokenAsync(string owner, string scope, string token, string fingerprint, string resourceId)
+    {
+        if (token.Length > 0)
+        {
+            await redis.StringSetAsync(CatalogKeys.ClientToken(owner, scope, token), ClientTokens.Value(fingerprint, resourceId), ClientTokens.Lifetime, When.NotExists);
+        }
+    }
+
     public async Task<StoredPage> ListAsync(string index, string recordPrefix, string position, int limit,
         IReadOnlyCollection<int>? statuses = null, string name = "", string family = "")
     {
