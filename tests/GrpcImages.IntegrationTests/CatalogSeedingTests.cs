@@ -40,7 +40,6 @@ public class CatalogSeedingTests(ClusterFixture fixture) : IClassFixture<Cluster
     public async Task EachSeededImageHasItsOwnRealContent()
     {
         var cluster = fixture.Cluster;
-        var control = cluster.Client<ImageControlService.ImageControlServiceClient>(cluster.ServiceToken());
         var content = cluster.Client<ContentService.ContentServiceClient>(cluster.ServiceToken());
         var account = await cluster.NewAccountAsync();
         var all = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = CatalogSteps.Hangzhou, PageSize = 100 })).Images;
@@ -48,7 +47,7 @@ public class CatalogSeedingTests(ClusterFixture fixture) : IClassFixture<Cluster
         var digests = new HashSet<string>();
         foreach (var image in all)
         {
-            var disk = (await control.GetImageContentAsync(new GetImageContentRequest { RegionId = CatalogSteps.Hangzhou, ImageId = image.ImageId })).Disks.Single();
+            var disk = (await cluster.DisksOfAsync(CatalogSteps.Hangzhou, image.ImageId)).Single();
             var info = (await content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = CatalogSteps.Hangzhou, ManifestId = disk.ManifestId })).Content;
             Assert.Equal(image.SizeGib << 30, info.SizeBytes);
             Assert.InRange(info.StoredBytes, 1, 8 << 20); // a few MiB of data on a sparse disk

@@ -28,16 +28,7 @@ public class ContentTests(ClusterFixture fixture) : IClassFixture<ClusterFixture
         return (await call).Content;
     }
 
-    private async Task<byte[]> ReadAsync(string manifestId, long offset = 0, long length = 0)
-    {
-        using var call = Content.ReadContent(new ReadContentRequest { RegionId = Region, ManifestId = manifestId, Offset = offset, Length = length });
-        var bytes = new MemoryStream();
-        await foreach (var piece in call.ResponseStream.ReadAllAsync())
-        {
-            piece.Data.WriteTo(bytes);
-        }
-        return bytes.ToArray();
-    }
+    private Task<byte[]> ReadAsync(string manifestId, long offset = 0, long length = 0) => _cluster.ReadContentAsync(Region, manifestId, offset, length);
 
     [Fact]
     public async Task WrittenBytesComeBackAndZeroChunksAreNotStored()

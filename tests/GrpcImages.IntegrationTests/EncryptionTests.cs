@@ -19,20 +19,9 @@ public class EncryptionTests(ClusterFixture fixture) : IClassFixture<ClusterFixt
 
     private ContentService.ContentServiceClient Content => _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken());
 
-    private async Task<GetImageContentResponse> ContentOf(string imageId) =>
-        await _cluster.Client<ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken())
-            .GetImageContentAsync(new GetImageContentRequest { RegionId = Hangzhou, ImageId = imageId });
+    private Task<IReadOnlyList<DiskContent>> DisksOf(string imageId) => _cluster.DisksOfAsync(Hangzhou, imageId);
 
-    private async Task<byte[]> ReadAsync(string manifestId, long offset, int length)
-    {
-        using var call = Content.ReadContent(new ReadContentRequest { RegionId = Hangzhou, ManifestId = manifestId, Offset = offset, Length = length });
-        var bytes = new MemoryStream();
-        await foreach (var piece in call.ResponseStream.ReadAllAsync())
-        {
-            piece.Data.WriteTo(bytes);
-        }
-        return bytes.ToArray();
-    }
+    private Task<byte[]> ReadAsync(string manifestId, long offset, int length) => _cluster.ReadContentAsync(Hangzhou, manifestId, offset, length);
 
     private static EncryptionSpec With(Key key) => new() { Encrypted = true, KmsKeyId = key.KeyId };
 
@@ -49,7 +38,7 @@ public class EncryptionTests(ClusterFixture fixture) : IClassFixture<ClusterFixt
 
         var image = await account.NewImageAsync(instance.InstanceId);
         Assert.Equal((true, key.KeyId), (image.Encryption.Encrypted, image.Encryption.KmsKeyId)); // R20: the image of an encrypted disk is encrypted with its key
-        var disk = (await ContentOf(image.ImageId)).Disks[0];
+        var disk = (await DisksOf(image.ImageId))[0];
         var info = (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = disk.ManifestId })).Content;
         Assert.Equal(key.KeyId, info.Encryption.KmsKeyId);
 
@@ -59,7 +48,7 @@ public class EncryptionTests(ClusterFixture fixture) : IClassFixture<ClusterFixt
         var plaintextHead = await ReadAsync(disk.ManifestId, 0, 4096);
         Assert.Equal(header, plaintextHead[..header.Length]);
         Assert.Equal(identity, (await ReadAsync(disk.ManifestId, InstanceManagerIdentityOffset, identity.Length)));
-        var publicDisk = (await ContentOf(Ubuntu)).Disks[0];
+        var publicDisk = (await DisksOf(Ubuntu))[0];
         var knownData = await ReadAsync(publicDisk.ManifestId, 8192, 64); // pseudo-random seed bytes of the public image
 
         // On disk, none of it is there in plaintext.
@@ -91,7 +80,7 @@ public class EncryptionTests(ClusterFixture fixture) : IClassFixture<ClusterFixt
         var image = await account.WaitUntilAvailableAsync(created.ImageId);
 
         Assert.Equal((true, key.KeyId), (image.Encryption.Encrypted, image.Encryption.KmsKeyId));
-        var disks = (await ContentOf(image.ImageId)).Disks;
+        var disks = await DisksOf(image.ImageId);
         Assert.All(disks, d => Assert.Equal(key.KeyId, d.Encryption.KmsKeyId));
         var system = (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = disks[0].ManifestId })).Content;
         Assert.All(system.ChunkIds, chunk => Assert.Equal(-1, File.ReadAllBytes(_cluster.BlobPath(Hangzhou, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8)));

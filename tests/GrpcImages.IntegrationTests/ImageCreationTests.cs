@@ -255,9 +255,8 @@ public class ImageCreationTests(ClusterFixture fixture) : IClassFixture<ClusterF
         var account = await _cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
         var first = await account.NewImageAsync(instance.InstanceId);
-        var control = _cluster.Client<GrpcImages.Contracts.Catalog.V1.ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken());
         var content = _cluster.Client<GrpcImages.Contracts.Transfer.V1.ContentService.ContentServiceClient>(_cluster.ServiceToken());
-        var manifests = (await control.GetImageContentAsync(new GetImageContentRequest { RegionId = Hangzhou, ImageId = first.ImageId })).Disks
+        var manifests = (await _cluster.DisksOfAsync(Hangzhou, first.ImageId))
             .Select(d => d.ManifestId).ToList();
         async Task<List<int>> Holders() => [.. await Task.WhenAll(manifests.Select(async m =>
             (await content.GetContentInfoAsync(new GrpcImages.Contracts.Transfer.V1.GetContentInfoRequest { RegionId = Hangzhou, ManifestId = m })).Content.HolderCount))];

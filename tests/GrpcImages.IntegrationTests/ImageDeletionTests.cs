@@ -84,13 +84,12 @@ public class ImageDeletionTests(ClusterFixture fixture) : IClassFixture<ClusterF
         var account = await _cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var image = await account.NewImageAsync(instance.InstanceId);
-        var control = _cluster.Client<ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken("transfer"));
         var content = _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken("transfer"));
         async Task<IReadOnlyList<string>> ChunksOf(string imageId) =>
             (await content.GetContentInfoAsync(new GetContentInfoRequest
             {
                 RegionId = Hangzhou,
-                ManifestId = (await control.GetImageContentAsync(new GetImageContentRequest { RegionId = Hangzhou, ImageId = imageId })).Disks[0].ManifestId,
+                ManifestId = (await _cluster.DisksOfAsync(Hangzhou, imageId))[0].ManifestId,
             })).Content.ChunkIds;
         var publicChunks = await ChunksOf(Ubuntu);
         var own = (await ChunksOf(image.ImageId)).Except(publicChunks).ToList();

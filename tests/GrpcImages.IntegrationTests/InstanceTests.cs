@@ -29,19 +29,9 @@ public class InstanceTests(ClusterFixture fixture) : IClassFixture<ClusterFixtur
 
         // Its system disk holds the public image's bytes with the instance's identity written at 1 MiB.
         var image = await account.NewImageAsync(instance.InstanceId);
-        var control = _cluster.Client<ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken());
-        var disks = (await control.GetImageContentAsync(new GetImageContentRequest { RegionId = Hangzhou, ImageId = image.ImageId, AccountId = account.AccountId })).Disks;
+        var disks = await _cluster.DisksOfAsync(Hangzhou, image.ImageId);
         var content = _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken());
-        async Task<string> Read(string manifest, long offset, int length)
-        {
-            using var call = content.ReadContent(new ReadContentRequest { RegionId = Hangzhou, ManifestId = manifest, Offset = offset, Length = length });
-            var bytes = new List<byte>();
-            await foreach (var piece in call.ResponseStream.ReadAllAsync())
-            {
-                bytes.AddRange(piece.Data);
-            }
-            return Encoding.ASCII.GetString(bytes.ToArray());
-        }
+        async Task<string> Read(string manifest, long offset, int length) => Encoding.ASCII.GetString(await _cluster.ReadContentAsync(Hangzhou, manifest, offset, length));
         Assert.StartsWith($"GRPCIMAGES SEED DISK\nlabel: {Ubuntu}", await Read(disks[0].ManifestId, 0, 128));
         Assert.StartsWith($"GRPCIMAGES INSTANCE\ninstance-id: {instance.InstanceId}\n", await Read(disks[0].ManifestId, 1 << 20, 64));
         var info = (await content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = disks[2].ManifestId })).Content;

@@ -21,8 +21,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         var account = await _cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var image = await account.NewImageAsync(instance.InstanceId);
-        var manifest = (await _cluster.Client<ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken())
-            .GetImageContentAsync(new GetImageContentRequest { RegionId = Hangzhou, ImageId = image.ImageId })).Disks[0].ManifestId;
+        var manifest = (await _cluster.DisksOfAsync(Hangzhou, image.ImageId))[0].ManifestId;
         var content = _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken());
         async Task<int> Holders() => (await content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = manifest })).Content.HolderCount;
         Assert.Equal(3, await Holders()); // the instance's disk, the image's snapshot, the image

@@ -87,6 +87,24 @@ public sealed class TestCluster : IAsyncDisposable
                 Microsoft.Extensions.Options.Options.Create(new ServiceDefaults.Identity.IdentityOptions { SigningKey = SigningKey }), TimeProvider.System)
             .Issue(ServiceDefaults.Identity.Caller.Service(service), TimeSpan.FromHours(1), out _);
 
+    /// <summary>An image's disks with their manifests, asked as a service of the cluster would.</summary>
+    public async Task<IReadOnlyList<Contracts.Catalog.V1.DiskContent>> DisksOfAsync(string region, string imageId) =>
+        (await Client<Contracts.Catalog.V1.ImageControlService.ImageControlServiceClient>(ServiceToken())
+            .GetImageContentAsync(new Contracts.Catalog.V1.GetImageContentRequest { RegionId = region, ImageId = imageId })).Disks;
+
+    /// <summary>A manifest's plaintext bytes through the content layer (all of it when <paramref name="length"/> is 0).</summary>
+    public async Task<byte[]> ReadContentAsync(string region, string manifestId, long offset = 0, long length = 0)
+    {
+        using var call = Client<Contracts.Transfer.V1.ContentService.ContentServiceClient>(ServiceToken())
+            .ReadContent(new Contracts.Transfer.V1.ReadContentRequest { RegionId = region, ManifestId = manifestId, Offset = offset, Length = length });
+        var bytes = new MemoryStream();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            call.ResponseStream.Current.Data.WriteTo(bytes);
+        }
+        return bytes.ToArray();
+    }
+
     /// <summary>Where the transfer service keeps a blob of a region (tests look at the disk directly).</summary>
     public string BlobPath(string region, string name) =>
         name.StartsWith("m:", StringComparison.Ordinal)
