@@ -6,6 +6,7 @@ using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace GrpcImages.Catalog;
@@ -43,8 +44,9 @@ public static class CatalogHost
         services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<CatalogMetrics>();
-        services.AddSingleton<PendingReleases>();
-        services.AddHostedService<ReleaseRetrier>();
+        services.AddWorkQueue<Releases>(CatalogKeys.Root, CatalogQueues.Releases);
+        services.AddWorkQueue<CreationJobs>(CatalogKeys.Root, CatalogQueues.Jobs);
+        services.AddWorkQueue<CatalogSeeder>(CatalogKeys.Root, CatalogQueues.Seed, standing: sp => CatalogSeeder.Items(sp.GetRequiredService<Regions>()));
         services.AddSingleton<ContentClient>();
         services.AddSingleton<SharingClient>();
         services.AddSingleton<EncryptionPolicy>();
@@ -53,10 +55,7 @@ public static class CatalogHost
         services.AddSingleton<ImageManager>();
         services.AddSingleton<InstanceManager>();
         services.AddSingleton<SnapshotManager>();
-        services.AddSingleton<CreationJobs>();
-        services.AddHostedService(sp => sp.GetRequiredService<CreationJobs>());
-        services.AddSingleton<CatalogSeeder>();
-        services.AddHostedService(sp => sp.GetRequiredService<CatalogSeeder>());
+        services.AddSingleton<ImageControl>();
         services.AddHealthChecks().AddCheck<SeededHealthCheck>("seeded", HealthStatus.Unhealthy, ["ready"]);
         return builder;
     }

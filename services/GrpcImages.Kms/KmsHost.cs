@@ -2,6 +2,7 @@ using GrpcImages.Kms.Domain;
 using GrpcImages.Kms.Grpc;
 using GrpcImages.Kms.Storage;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Work;
 
 namespace GrpcImages.Kms;
 
@@ -22,7 +23,7 @@ public static class KmsHost
         builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<Roles>();
         builder.Services.AddSingleton<KeyManager>();
-        builder.Services.AddHostedService<KeyDeletionService>();
+        builder.Services.AddWorkQueue<KeyDeletions>(KeyStore.Root, KeyDeletions.Queue);
 
         var app = builder.Build();
         app.MapServiceDefaults();

@@ -2,6 +2,7 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Sharing.Domain;
 using GrpcImages.Sharing.Grpc;
 using GrpcImages.Sharing.Storage;
@@ -38,7 +39,7 @@ public static class SharingHost
         services.AddSingleton<QuotaStore>();
         services.AddSingleton<ShareManager>();
         services.AddSingleton<QuotaManager>();
-        services.AddHostedService<OutboxSweeper>();
+        services.AddWorkQueue<RecipientOutbox>(SharingKeys.Root, RecipientOutbox.Queue);
         return builder;
     }
 }

@@ -1,6 +1,7 @@
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Content;
 using GrpcImages.Transfer.Grpc;
 using GrpcImages.Transfer.Storage;
@@ -40,7 +41,8 @@ public static class TransferHost
         services.AddSingleton<ContentMetrics>();
         services.AddSingleton<ContentLibrary>();
         services.AddSingleton<GarbageCollector>();
-        services.AddHostedService<GarbageCollectionService>();
+        services.AddWorkQueue<GarbageCollection>(ContentIndex.Root, GarbageCollection.Queue,
+            standing: sp => sp.GetRequiredService<Regions>().All.Select(r => r.Id).ToList());
         return builder;
     }
 }

@@ -249,8 +249,8 @@ public class SharingTests(ClusterFixture fixture) : IClassFixture<ClusterFixture
         var listed = (await b.Sharing().ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = Hangzhou })).Images.Single();
         Assert.Equal((image.ImageId, a.AccountId), (listed.ImageId, listed.OwnerAccountId));
 
-        // As if the sharing service died after committing the grant: the index entry is missing,
-        // and the change waits in the owner's outbox.
+        // As if the sharing service died after committing the grant: the index entry is missing, the
+        // change waits in the owner's outbox, and the owner is queued (as each grant change queues it first).
         await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
         var db = redis.GetDatabase();
         var prefix = $"gi:share:{{{GrpcImages.ServiceDefaults.Validation.ResourceIds.OwnerTag(b.AccountId)}}}:";
@@ -258,12 +258,13 @@ public class SharingTests(ClusterFixture fixture) : IClassFixture<ClusterFixture
         await db.KeyDeleteAsync($"{prefix}recv:{b.AccountId}:{Hangzhou}");
         Assert.Empty(await b.OthersAsync());
         await db.ListRightPushAsync($"{ownerPrefix}outbox:{a.AccountId}", $"+|{b.AccountId}|{Hangzhou}|{a.AccountId}|{image.ImageId}|{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}");
-        await db.SetAddAsync("gi:share:{outbox}:owners", a.AccountId);
+        var outbox = new GrpcImages.ServiceDefaults.Work.WorkQueue(redis, "gi:share:", "outbox", new GrpcImages.ServiceDefaults.Work.WorkQueueOptions());
+        await outbox.EnqueueAsync(a.AccountId, a.AccountId, TimeSpan.FromMilliseconds(500));
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while ((await b.OthersAsync()).Count == 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the outbox sweeper did not repair the recipient's index");
+            Assert.True(DateTime.UtcNow < deadline, "the outbox queue did not repair the recipient's index");
             await Task.Delay(200);
         }
         Assert.Equal(image.ImageId, Assert.Single(await b.OthersAsync()).ImageId);

@@ -140,7 +140,8 @@ public sealed class TestCluster : IAsyncDisposable
             // Snapshots at 100 GiB/s: making an image of a 120 GiB instance takes about a second (R1).
             ["Catalog:SnapshotBytesPerSecond"] = (100L << 30).ToString(),
             ["Catalog:ProgressIntervalMilliseconds"] = "100",
-            ["Catalog:JobPollMilliseconds"] = "50",
+            // Recipient indexes are repaired half a second after a grant change whose request died.
+            ["Quotas:OutboxGuardMilliseconds"] = "500",
             ["Logging:Console:FormatterName"] = "simple",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

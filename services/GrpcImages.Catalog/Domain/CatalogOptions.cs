@@ -15,9 +15,6 @@ public sealed class CatalogOptions
     /// <summary>How often progress is recorded while a snapshot runs.</summary>
     public int ProgressIntervalMilliseconds { get; set; } = 200;
 
-    /// <summary>How often each replica looks for creation jobs to run.</summary>
-    public int JobPollMilliseconds { get; set; } = 100;
-
     /// <summary>Bytes of real data at the start of each seeded platform disk (the rest is zeros).</summary>
     public long SeedDataBytes { get; set; } = 2L << 20;
 }

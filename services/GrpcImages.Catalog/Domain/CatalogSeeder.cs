@@ -3,7 +3,7 @@ using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.ServiceDefaults.Hosting;
-using Medallion.Threading.Redis;
+using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -12,70 +12,45 @@ namespace GrpcImages.Catalog.Domain;
 
 /// <summary>
 /// Writes the platform catalog (public and marketplace images with real, deterministic content)
-/// into every region once: under a Redis lock, so replicas starting together seed it once, and
-/// marked per region and catalog version, so a restart seeds nothing twice.
+/// into every region once: each region is an item of the "seed" queue ("region|version"), queued by
+/// every replica as it starts, so replicas starting together seed it once, and a region marked with
+/// the catalog's version is never seeded again. Readiness waits for every region.
 /// </summary>
-public sealed class CatalogSeeder(
-    IDatabase redis,
+public sealed partial class CatalogSeeder(
     CatalogStore store,
     ContentClient content,
     Regions regions,
     IOptions<CatalogOptions> options,
-    ILogger<CatalogSeeder> logger) : BackgroundService
+    ILogger<CatalogSeeder> logger) : IWorkHandler
 {
     private static readonly DateTimeOffset Epoch = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private volatile bool _seeded;
+
+    /// <summary>The items that seed every region (queued whenever a catalog replica starts; a seeded region's item just ends).</summary>
+    public static IReadOnlyList<string> Items(Regions regions) => regions.All.Select(r => $"{r.Id}|{PlatformCatalog.Version}").ToList();
 
     /// <summary>Whether every configured region has the current catalog (readiness waits for it).</summary>
     public async Task<bool> IsSeededAsync()
     {
         if (!_seeded)
         {
-            var done = await redis.HashGetAllAsync(CatalogKeys.SeedDone);
-            var current = done.Where(e => (int)e.Value == PlatformCatalog.Version).Select(e => (string)e.Name!).ToHashSet();
-            _seeded = regions.All.All(r => current.Contains(r.Id));
+            var done = await store.SeededRegionsAsync();
+            _seeded = regions.All.All(r => done.TryGetValue(r.Id, out var version) && version == PlatformCatalog.Version);
         }
         return _seeded;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+        var region = lease.Id.Split('|')[0];
+        var done = await store.SeededRegionsAsync();
+        if (regions.Exists(region) && (!done.TryGetValue(region, out var version) || version != PlatformCatalog.Version))
         {
-            try
-            {
-                await SeedAsync(stoppingToken);
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Seeding the platform catalog failed (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 * attempt)), stoppingToken);
-            }
+            await SeedRegionAsync(region, cancellationToken);
+            await store.MarkSeededAsync(region, PlatformCatalog.Version);
+            LogSeeded(region);
         }
-    }
-
-    private async Task SeedAsync(CancellationToken cancellationToken)
-    {
-        if (await IsSeededAsync())
-        {
-            return;
-        }
-        var seedLock = new RedisDistributedLock(CatalogKeys.SeedLock, redis);
-        await using var handle = await seedLock.AcquireAsync(TimeSpan.FromMinutes(10), cancellationToken);
-        foreach (var region in regions.All)
-        {
-            // Another replica may have seeded the region while this one waited for the lock.
-            if ((int?)await redis.HashGetAsync(CatalogKeys.SeedDone, region.Id) == PlatformCatalog.Version)
-            {
-                continue;
-            }
-            await SeedRegionAsync(region.Id, cancellationToken);
-            await redis.HashSetAsync(CatalogKeys.SeedDone, region.Id, PlatformCatalog.Version);
-            await redis.StringIncrementAsync(CatalogKeys.SeedRuns);
-            logger.LogInformation("Seeded the platform catalog in {Region}", region.Id);
-        }
-        _seeded = true;
+        return WorkOutcome.Done;
     }
 
     private async Task SeedRegionAsync(string region, CancellationToken cancellationToken)
@@ -133,6 +108,9 @@ public sealed class CatalogSeeder(
             await store.PutPlatformImageAsync(image, indexOwner, snapshot, seeded.ManifestId, created.ToDateTimeOffset().ToUnixTimeMilliseconds());
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Seeded the platform catalog in {Region}")]
+    private partial void LogSeeded(string region);
 }
 
 /// <summary>The catalog is ready once its regions are seeded.</summary>
@@ -144,7 +122,7 @@ public sealed class SeededHealthCheck(CatalogSeeder seeder) : IHealthCheck
         {
             return await seeder.IsSeededAsync() ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The platform catalog is being seeded.");
         }
-        catch (RedisException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.");
         }

@@ -1,11 +1,10 @@
 using Google.Protobuf;
-using Grpc.Core;
 using GrpcImages.Contracts.Transfer.V1;
 
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>The transfer service's content layer as the catalog uses it: every disk, snapshot and image holds its bytes by name.</summary>
-public sealed class ContentClient(ContentService.ContentServiceClient content, PendingReleases pending, ILogger<ContentClient> logger)
+public sealed class ContentClient(ContentService.ContentServiceClient content, Releases releases)
 {
     public const long GiB = 1L << 30;
 
@@ -71,30 +70,6 @@ public sealed class ContentClient(ContentService.ContentServiceClient content, P
     public Task RetainAsync(string region, string manifestId, string holder) =>
         content.RetainContentAsync(new RetainContentRequest { RegionId = region, ManifestId = manifestId, HolderId = holder }).ResponseAsync;
 
-    /// <summary>Releases holds without failing the caller: one that cannot be released now is queued and retried.</summary>
-    public async Task ReleaseAsync(string region, IEnumerable<(string ManifestId, string Holder)> holds)
-    {
-        foreach (var (manifestId, holder) in holds)
-        {
-            if (!await TryReleaseAsync(region, manifestId, holder))
-            {
-                await pending.AddContentAsync(region, manifestId, holder);
-            }
-        }
-    }
-
-    /// <summary>Releases one hold; false when the transfer service could not be reached.</summary>
-    public async Task<bool> TryReleaseAsync(string region, string manifestId, string holder)
-    {
-        try
-        {
-            await content.ReleaseContentAsync(new ReleaseContentRequest { RegionId = region, ManifestId = manifestId, HolderId = holder });
-            return true;
-        }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled or StatusCode.Internal)
-        {
-            logger.LogWarning(ex, "Could not release {Holder}'s hold on {ManifestId} in {Region} now; it will be retried", holder, manifestId, region);
-            return false;
-        }
-    }
+    /// <summary>Releases holds without failing the caller: the releases queue retries one that cannot be released now.</summary>
+    public Task ReleaseAsync(string region, IEnumerable<(string ManifestId, string Holder)> holds) => releases.ReleaseContentAsync(region, holds);
 }

@@ -1,135 +1,50 @@
 using Google.Protobuf.WellKnownTypes;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>
-/// Runs the snapshots that make an image (R1) or stand alone, on whichever catalog replica takes
-/// the job's lease first. Progress is written as it goes, so a replica that takes over a dead
-/// one's job resumes where it stopped. The pace is <see cref="CatalogOptions.SnapshotBytesPerSecond"/>.
+/// Runs the snapshots that make an image (R1) or stand alone, as items of the "jobs" queue on
+/// whichever catalog replica claims them. Progress is written as it goes, so a replica that takes
+/// over a dead one's job resumes where it stopped; every write carries the claim's fencing token, so
+/// a replica that lost the job can no longer change the image. The pace is
+/// <see cref="CatalogOptions.SnapshotBytesPerSecond"/>.
 /// </summary>
-public sealed class CreationJobs(IDatabase redis, CatalogStore store, IOptions<CatalogOptions> options, TimeProvider time, ILogger<CreationJobs> logger)
-    : BackgroundService
+public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, IOptions<CatalogOptions> options, TimeProvider time,
+    ILogger<CreationJobs> logger) : IWorkHandler
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
-
-    private const string RenewScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-        return 0
-        """;
-
-    private const string FinishScript = """
-        if redis.call('GET', KEYS[2]) == ARGV[2] then
-          redis.call('DEL', KEYS[2])
-          redis.call('ZREM', KEYS[1], ARGV[1])
-        end
-        return 1
-        """;
-
-    private readonly string _replica = Guid.NewGuid().ToString("N");
-    private readonly HashSet<string> _running = [];
+    private const string ImagePrefix = "img|";
+    private const string SnapshotPrefix = "snap|";
     private readonly CatalogOptions _options = options.Value;
 
-    public static string ImageJob(string imageId) => $"img|{imageId}";
+    public static string ImageJob(string imageId) => ImagePrefix + imageId;
 
-    public static string SnapshotJob(string snapshotId) => $"snap|{snapshotId}";
+    public static string SnapshotJob(string snapshotId) => SnapshotPrefix + snapshotId;
 
-    public Task EnqueueAsync(string job) =>
-        redis.SortedSetAddAsync(CatalogKeys.JobsDue, job, time.GetUtcNow().ToUnixTimeMilliseconds());
+    public Task EnqueueAsync(string job) => queues.Get(CatalogQueues.Jobs).EnqueueAsync(job, job);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(10, _options.JobPollMilliseconds)));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        if (lease.Id.StartsWith(ImagePrefix, StringComparison.Ordinal))
         {
-            try
-            {
-                var due = await redis.SortedSetRangeByScoreAsync(CatalogKeys.JobsDue, double.NegativeInfinity,
-                    time.GetUtcNow().ToUnixTimeMilliseconds(), take: 32);
-                foreach (var job in due.Select(j => (string)j!))
-                {
-                    lock (_running)
-                    {
-                        if (_running.Contains(job))
-                        {
-                            continue;
-                        }
-                    }
-                    if (await redis.StringSetAsync(CatalogKeys.JobLease(job), _replica, Lease, When.NotExists))
-                    {
-                        lock (_running)
-                        {
-                            _running.Add(job);
-                        }
-                        _ = RunAsync(job, stoppingToken);
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                logger.LogWarning(ex, "Looking for creation jobs failed; will retry");
-            }
+            await RunImageAsync(lease.Id[ImagePrefix.Length..], lease.Fence, cancellationToken);
         }
-    }
-
-    private async Task RunAsync(string job, CancellationToken stoppingToken)
-    {
-        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var renewing = RenewAsync(job, renewal.Token);
-        try
+        else if (lease.Id.StartsWith(SnapshotPrefix, StringComparison.Ordinal))
         {
-            var bar = job.IndexOf('|');
-            var id = job[(bar + 1)..];
-            if (job.StartsWith("img|", StringComparison.Ordinal))
-            {
-                await RunImageAsync(id, stoppingToken);
-            }
-            else
-            {
-                await RunSnapshotAsync(id, stoppingToken);
-            }
-            await redis.ScriptEvaluateAsync(FinishScript, [CatalogKeys.JobsDue, CatalogKeys.JobLease(job)], [job, _replica]);
+            await RunSnapshotAsync(lease.Id[SnapshotPrefix.Length..], lease.Fence, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        else
         {
-            // The lease runs out and this or another replica tries again from the recorded progress.
-            logger.LogWarning(ex, "Creation job {Job} failed; it will be retried", job);
+            LogUnknownJob(lease.Id);
         }
-        finally
-        {
-            await renewal.CancelAsync();
-            await renewing;
-            lock (_running)
-            {
-                _running.Remove(job);
-            }
-        }
-    }
-
-    private async Task RenewAsync(string job, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(Lease / 3, cancellationToken);
-                await redis.ScriptEvaluateAsync(RenewScript, [CatalogKeys.JobLease(job)], [_replica, (long)Lease.TotalMilliseconds]);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (RedisException ex)
-        {
-            logger.LogWarning(ex, "Renewing the lease of {Job} failed", job);
-        }
+        return WorkOutcome.Done;
     }
 
     /// <summary>Paces the image's unfinished snapshots together, then makes them accomplished and the image Available.</summary>
-    private async Task RunImageAsync(string imageId, CancellationToken cancellationToken)
+    private async Task RunImageAsync(string imageId, long fence, CancellationToken cancellationToken)
     {
         var pace = new Pace(_options.SnapshotBytesPerSecond, time);
         while (true)
@@ -153,25 +68,27 @@ public sealed class CreationJobs(IDatabase redis, CatalogStore store, IOptions<C
             image.Progress = finished ? 100 : progress;
             image.Status = finished ? ImageStatus.Available : ImageStatus.Creating;
             image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            var writes = new List<RecordWrite> { new(CatalogKeys.Image(image.RegionId, imageId), stored.Version, CatalogStore.ImageFields(image)) };
-            foreach (var snapshot in pending)
+            var steps = pending.Select(snapshot =>
             {
                 var next = snapshot.Snapshot.Clone();
-                next.ImageIds.Clear();
                 next.Progress = image.Progress;
                 next.Status = finished ? SnapshotStatus.Accomplished : SnapshotStatus.Progressing;
-                writes.Add(new RecordWrite(CatalogKeys.Snapshot(next.SnapshotId), snapshot.Version, CatalogStore.SnapshotFields(next)));
-            }
-            if (await store.SaveAsync([.. writes]) && finished)
+                return (snapshot, next);
+            }).ToList();
+            switch (await store.SaveCreationStepAsync(stored, image, steps, fence))
             {
-                logger.LogInformation("Image {ImageId} is available", imageId);
-                return;
+                case SaveResult.Fenced:
+                    LogFenced(imageId);
+                    return;
+                case SaveResult.Saved when finished:
+                    LogAvailable(imageId);
+                    return;
             }
-            await Task.Delay(_options.ProgressIntervalMilliseconds, cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(_options.ProgressIntervalMilliseconds), time, cancellationToken);
         }
     }
 
-    private async Task RunSnapshotAsync(string snapshotId, CancellationToken cancellationToken)
+    private async Task RunSnapshotAsync(string snapshotId, long fence, CancellationToken cancellationToken)
     {
         var pace = new Pace(_options.SnapshotBytesPerSecond, time);
         while (true)
@@ -183,14 +100,17 @@ public sealed class CreationJobs(IDatabase redis, CatalogStore store, IOptions<C
             }
             var progress = pace.Progress(stored.Snapshot.Progress, stored.Snapshot.SourceDiskSizeGib * ContentClient.GiB);
             var next = stored.Snapshot.Clone();
-            next.ImageIds.Clear();
             next.Progress = Math.Min(progress, 100);
             next.Status = progress >= 100 ? SnapshotStatus.Accomplished : SnapshotStatus.Progressing;
-            if (await store.SaveAsync(new RecordWrite(CatalogKeys.Snapshot(snapshotId), stored.Version, CatalogStore.SnapshotFields(next))) && progress >= 100)
+            switch (await store.SaveSnapshotStepAsync(stored, next, fence))
             {
-                return;
+                case SaveResult.Fenced:
+                    LogFenced(snapshotId);
+                    return;
+                case SaveResult.Saved when progress >= 100:
+                    return;
             }
-            await Task.Delay(_options.ProgressIntervalMilliseconds, cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(_options.ProgressIntervalMilliseconds), time, cancellationToken);
         }
     }
 
@@ -214,4 +134,13 @@ public sealed class CreationJobs(IDatabase redis, CatalogStore store, IOptions<C
             return done >= totalBytes ? 100 : Math.Max(recorded, Math.Min(99, (int)(done * 100 / totalBytes)));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} is available")]
+    private partial void LogAvailable(string imageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Another replica took over the job of {Id}; this one stops")]
+    private partial void LogFenced(string id);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unknown creation job {Job}; dropped")]
+    private partial void LogUnknownJob(string job);
 }

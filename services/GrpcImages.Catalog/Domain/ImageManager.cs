@@ -36,17 +36,16 @@ public sealed class ImageManager(
             Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
         }
         Check.Tags(request.Tags);
-        Check.ClientToken(request.ClientToken);
+        var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.Encryption, "encryption");
         if (request.InstanceId.Length > 0 == request.DiskDeviceMappings.Count > 0)
         {
             throw Fault.InvalidArgument("InvalidParameter", "instance_id", "Give either instance_id or disk_device_mappings.");
         }
 
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync(account, "img", request.ClientToken) is { HasValue: true } prior)
+        if (token.Resolve(await store.FindClientTokenAsync(account, "img", token)) is { } prior)
         {
-            return await access.RequireAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+            return await access.RequireAsync(caller, region, prior);
         }
 
         var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
@@ -83,21 +82,21 @@ public sealed class ImageManager(
                 await content.RetainAsync(region, snapshot.ManifestId, image.ImageId);
                 retained.Add((snapshot.ManifestId, image.ImageId));
             }
-            var (result, detail) = await store.CreateImageAsync(image, account, snapshots, request.ClientToken, fingerprint);
+            var (result, detail) = await store.CreateImageAsync(image, account, snapshots, token);
             switch (result)
             {
-                case "ok":
+                case CreateResult.Created:
                     retained.Clear();
                     reserved = false;
                     break;
-                case "dup":
+                case CreateResult.DuplicateName:
                     throw CatalogErrors.NameDuplicated(image.ImageName);
-                case "snapmissing":
+                case CreateResult.SnapshotMissing:
                     throw CatalogErrors.SnapshotNotFound(detail);
-                case "snapnotready":
+                case CreateResult.SnapshotNotReady:
                     throw CatalogErrors.SnapshotNotReady(detail);
-                default: // another request with the same client token won the race
-                    return await access.RequireAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));
+                case CreateResult.TokenUsed: // another request with the same client token won the race
+                    return await access.RequireAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
             }
         }
         finally
@@ -126,7 +125,7 @@ public sealed class ImageManager(
             throw Fault.InvalidArgument("InvalidImageName.Malformed", "image_name", "A name filter is at most 128 characters and an optional '*'.");
         }
         var statuses = request.Statuses.Count == 0 ? [(int)ImageStatus.Available] : request.Statuses.Select(s => (int)s).Distinct().ToList();
-        var sources = Sources(request.OwnerAlias, caller, region);
+        var sources = Sources(request.OwnerAlias, caller);
         var position = PageToken.Decode(request.PageToken);
         var (sourceIndex, within) = (0, "");
         if (position.Length > 0)
@@ -144,14 +143,14 @@ public sealed class ImageManager(
         {
             var source = sources[sourceIndex];
             string next;
-            if (source.Index is null)
+            if (source.IndexOwner is null)
             {
                 (var shared, next) = await ListSharedAsync(region, size - images.Count, within, statuses, request.ImageName, request.ImageFamily);
                 images.AddRange(shared);
             }
             else
             {
-                var page = await store.ListAsync(source.Index, source.Prefix!, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
+                var page = await store.ListImagesAsync(source.IndexOwner, region, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
                 foreach (var bytes in page.Records)
                 {
                     var image = Image.Parser.ParseFrom(bytes);
@@ -205,7 +204,7 @@ public sealed class ImageManager(
         {
             Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
         }
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<Image>(async () =>
         {
             var stored = await access.RequireOwnedAsync(caller, region, request.ImageId);
             var image = stored.Image.Clone();
@@ -239,9 +238,10 @@ public sealed class ImageManager(
                     return image;
                 case SaveResult.DuplicateName:
                     throw CatalogErrors.NameDuplicated(image.ImageName);
+                default:
+                    return Attempt<Image>.Again;
             }
-        }
-        throw CatalogErrors.Conflict();
+        });
     }
 
     /// <summary>Deletes the caller's image; false when there was none (R33). R31: instances keep running after a forced delete.</summary>
@@ -249,7 +249,7 @@ public sealed class ImageManager(
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<bool>(async () =>
         {
             var stored = ResourceIds.IsValid(request.ImageId, 'm') ? await store.GetImageAsync(region, request.ImageId) : null;
             if (stored is null || stored.Image.RegionId != region)
@@ -302,16 +302,17 @@ public sealed class ImageManager(
                 .OfType<StoredSnapshot>().Select(s => (s.ManifestId, image.ImageId)).ToList();
             switch (await store.DeleteImageAsync(stored, request.Force))
             {
-                case "ok":
+                case DeleteResult.Deleted:
                     await content.ReleaseAsync(region, holds);
                     await sharing.ReleaseImageAsync(account, region, image.ImageId);
                     metrics.ImageDeleted(region, request.Force);
                     return true;
-                case "inuse":
+                case DeleteResult.InUse:
                     throw CatalogErrors.ImageUsingByInstance();
+                default:
+                    return Attempt<bool>.Again;
             }
-        }
-        throw CatalogErrors.Conflict();
+        });
     }
 
     /// <summary>R1: a snapshot of every disk of the instance; re-sealed content goes to <paramref name="held"/>.</summary>
@@ -443,29 +444,29 @@ public sealed class ImageManager(
         return ordered.Select(d => new ImageSnapshotRef(d.Snapshot.Snapshot.SnapshotId, null, d.Snapshot.ManifestId)).ToList();
     }
 
-    /// <summary>One place ListImages reads from: an index of this service, or (Index null) the sharing service.</summary>
-    private sealed record Source(string? Index, string? Prefix);
+    /// <summary>One place ListImages reads from: an owner's index of this service, or (null) the sharing service.</summary>
+    private sealed record Source(string? IndexOwner);
 
     /// <summary>
     /// Where to list from, in order: own images first (newest first), then those shared with the
     /// caller, public, marketplace.
     /// </summary>
-    private static List<Source> Sources(ImageOwnerAlias alias, Caller caller, string region)
+    private static List<Source> Sources(ImageOwnerAlias alias, Caller caller)
     {
         var sources = new List<Source>();
         if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Self && caller.IsAccount)
         {
-            sources.Add(new Source(CatalogKeys.Images(caller.AccountId, region), CatalogKeys.ImageRecordPrefix(caller.AccountId, region)));
+            sources.Add(new Source(caller.AccountId));
         }
         if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Others && caller.IsAccount)
         {
-            sources.Add(new Source(null, null));
+            sources.Add(new Source(null));
         }
         foreach (var (platform, owner) in new[] { (ImageOwnerAlias.System, CatalogKeys.SystemIndexOwner), (ImageOwnerAlias.Marketplace, CatalogKeys.MarketplaceIndexOwner) })
         {
             if (alias == ImageOwnerAlias.Unspecified || alias == platform)
             {
-                sources.Add(new Source(CatalogKeys.Images(owner, region), CatalogKeys.ImageRecordPrefix(owner, region)));
+                sources.Add(new Source(owner));
             }
         }
         return sources;

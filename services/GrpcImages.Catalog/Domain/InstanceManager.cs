@@ -26,6 +26,9 @@ public sealed class InstanceManager(
     TimeProvider time)
 {
     public const long IdentityOffset = 1L << 20;
+    public const long MinDiskGib = 20;
+    public const long MaxSystemDiskGib = 2048;
+    public const long MaxDataDiskGib = 32768;
 
     public async Task<Instance> CreateAsync(Caller caller, CreateInstanceRequest request)
     {
@@ -36,7 +39,7 @@ public sealed class InstanceManager(
             Check.Name(request.InstanceName, "instance_name", "InvalidInstanceName.Malformed");
         }
         Check.Tags(request.Tags);
-        Check.ClientToken(request.ClientToken);
+        var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
         if (request.DataDisks.Count > ImageManager.MaxDataDisks)
         {
@@ -53,18 +56,17 @@ public sealed class InstanceManager(
                 snapshot = await owned.RequireAccomplishedSnapshotAsync(account, region, spec.SnapshotId);
             }
             var size = spec.SizeGib == 0 && snapshot is not null ? snapshot.Snapshot.SourceDiskSizeGib : spec.SizeGib;
-            if (size is < 20 or > 32768 || size < (snapshot?.Snapshot.SourceDiskSizeGib ?? 0))
+            if (size is < MinDiskGib or > MaxDataDiskGib || size < (snapshot?.Snapshot.SourceDiskSizeGib ?? 0))
             {
                 throw Fault.InvalidArgument("InvalidDataDiskSize", $"data_disks[{i}].size_gib",
-                    "A data disk is 20-32768 GiB and at least as large as its snapshot.");
+                    $"A data disk is {MinDiskGib}-{MaxDataDiskGib} GiB and at least as large as its snapshot.");
             }
             dataSources.Add((size, snapshot));
         }
 
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync(account, "inst", request.ClientToken) is { HasValue: true } prior)
+        if (token.Resolve(await store.FindClientTokenAsync(account, "inst", token)) is { } prior)
         {
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+            return await GetAsync(caller, region, prior);
         }
 
         var image = await access.RequireAsync(caller, region, request.ImageId);
@@ -121,15 +123,15 @@ public sealed class InstanceManager(
                 instance.DataDisks.Add(disk);
             }
 
-            var (result, detail) = await store.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), request.ClientToken, fingerprint);
-            if (result == "ok")
+            var (result, detail) = await store.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
+            if (result == CreateResult.Created)
             {
                 manifests.Clear();
                 registered = false;
                 metrics.InstanceCreated(region);
                 return instance;
             }
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
         }
         finally
         {
@@ -148,8 +150,7 @@ public sealed class InstanceManager(
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await store.ListAsync(CatalogKeys.Instances(account, region), CatalogKeys.Prefix(ResourceIds.OwnerTag(account)) + "inst:",
-            PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        var page = await store.ListInstancesAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
         return (page.Records.Select(Instance.Parser.ParseFrom).ToList(), PageToken.Encode(page.Next));
     }
 
@@ -174,8 +175,7 @@ public sealed class InstanceManager(
         var old = instance.SystemDisk;
         var manifest = await NewContentAsync(instance, image, old.SizeGib, old.DiskId, old.Encryption ?? new EncryptionInfo());
         instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var saved = await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instance.InstanceId), stored.Version,
-            [.. CatalogStore.InstanceFields(instance), new($"m:{old.DiskId}", manifest)]));
+        var saved = await store.SaveInstanceAsync(stored, instance, new Dictionary<string, string> { [old.DiskId] = manifest });
         var oldManifest = stored.Manifests[old.DiskId];
         if (manifest != oldManifest)
         {
@@ -189,13 +189,12 @@ public sealed class InstanceManager(
     public async Task<Instance> ReplaceSystemDiskAsync(Caller caller, ReplaceSystemDiskRequest request)
     {
         var region = regions.Require(request.RegionId);
-        Check.ClientToken(request.ClientToken);
+        var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
         // R35: a retried replace returns the instance as the first one left it, not a third disk.
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync(caller.RequireAccount(), "replace", request.ClientToken) is { HasValue: true } prior)
+        if (token.Resolve(await store.FindClientTokenAsync(caller.RequireAccount(), "replace", token)) is { } prior)
         {
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+            return await GetAsync(caller, region, prior);
         }
         var stored = await RequireOwnAsync(caller, region, request.InstanceId);
         RequireStopped(stored.Instance);
@@ -216,8 +215,7 @@ public sealed class InstanceManager(
             instance.SystemDisk = await NewSystemDiskAsync(instance, image, size, ResourceIds.OwnerTag(instance.OwnerAccountId), systemEncryption, manifests);
             FollowImage(instance, image);
             instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            var fields = CatalogStore.InstanceFields(instance).Concat(manifests.Select(m => new KeyValuePair<string, StackExchange.Redis.RedisValue>($"m:{m.Key}", m.Value)));
-            if (!await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instance.InstanceId), stored.Version, [.. fields], [$"m:{oldDisk.DiskId}"])))
+            if (!await store.SaveInstanceAsync(stored, instance, manifests, [oldDisk.DiskId]))
             {
                 throw CatalogErrors.Conflict();
             }
@@ -237,7 +235,7 @@ public sealed class InstanceManager(
             await store.UnregisterImageUseAsync(region, oldImage, instance.InstanceId);
         }
         await content.ReleaseAsync(region, [(stored.Manifests[oldDisk.DiskId], oldDisk.DiskId)]);
-        await store.RememberClientTokenAsync(instance.OwnerAccountId, "replace", request.ClientToken, fingerprint, instance.InstanceId);
+        await store.RememberClientTokenAsync(instance.OwnerAccountId, "replace", token, instance.InstanceId);
         return instance;
     }
 
@@ -245,21 +243,21 @@ public sealed class InstanceManager(
     {
         var account = caller.RequireAccount();
         var region = regions.Require(regionId);
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<bool>(async () =>
         {
             var stored = await owned.FindInstanceAsync(account, region, instanceId);
             if (stored is null)
             {
                 return false;
             }
-            if (await store.DeleteInstanceAsync(stored) == "ok")
+            if (await store.DeleteInstanceAsync(stored) != DeleteResult.Deleted)
             {
-                await store.UnregisterImageUseAsync(region, stored.Instance.ImageId, instanceId);
-                await content.ReleaseAsync(region, stored.Manifests.Select(m => (m.Value, m.Key)));
-                return true;
+                return Attempt<bool>.Again;
             }
-        }
-        throw CatalogErrors.Conflict();
+            await store.UnregisterImageUseAsync(region, stored.Instance.ImageId, instanceId);
+            await content.ReleaseAsync(region, stored.Manifests.Select(m => (m.Value, m.Key)));
+            return true;
+        });
     }
 
     private Task<StoredInstance> RequireOwnAsync(Caller caller, string region, string instanceId) =>
@@ -268,7 +266,7 @@ public sealed class InstanceManager(
     private async Task<Instance> ChangeStatusAsync(Caller caller, string regionId, string instanceId, InstanceStatus from, InstanceStatus to)
     {
         var region = regions.Require(regionId);
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<Instance>(async () =>
         {
             var stored = await RequireOwnAsync(caller, region, instanceId);
             if (stored.Instance.Status != from)
@@ -278,12 +276,8 @@ public sealed class InstanceManager(
             var instance = stored.Instance.Clone();
             instance.Status = to;
             instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            if (await store.SaveAsync(new RecordWrite(CatalogKeys.Instance(instanceId), stored.Version, CatalogStore.InstanceFields(instance))))
-            {
-                return instance;
-            }
-        }
-        throw CatalogErrors.Conflict();
+            return await store.SaveInstanceAsync(stored, instance) ? instance : Attempt<Instance>.Again;
+        });
     }
 
     private async Task<Disk> NewSystemDiskAsync(Instance instance, Image image, long sizeGib, string tag, EncryptionInfo encryptionInfo,
@@ -325,9 +319,9 @@ public sealed class InstanceManager(
         }
         switch (await store.RegisterImageUseAsync(region, image.ImageId, instanceId, ImageStatus.Available))
         {
-            case "missing":
+            case RegisterUseResult.Missing:
                 throw CatalogErrors.ImageNotFound(image.ImageId);
-            case "status":
+            case RegisterUseResult.WrongStatus:
                 throw CatalogErrors.IncorrectImageStatus("Instances can only be made from an Available image.");
         }
     }
@@ -366,9 +360,9 @@ public sealed class InstanceManager(
         {
             throw Fault.InvalidArgument("InvalidSystemDiskSize.LessThanImageSize", field, $"The system disk must be at least the image's {imageSize} GiB.");
         }
-        if (size is < 20 or > 2048)
+        if (size is < MinDiskGib or > MaxSystemDiskGib)
         {
-            throw Fault.InvalidArgument("InvalidSystemDiskSize", field, "A system disk is 20-2048 GiB.");
+            throw Fault.InvalidArgument("InvalidSystemDiskSize", field, $"A system disk is {MinDiskGib}-{MaxSystemDiskGib} GiB.");
         }
         return size;
     }

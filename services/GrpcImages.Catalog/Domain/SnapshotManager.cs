@@ -28,11 +28,10 @@ public sealed class SnapshotManager(
         }
         Check.Description(request.Description, "description");
         Check.Tags(request.Tags);
-        Check.ClientToken(request.ClientToken);
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync(account, "snap", request.ClientToken) is { HasValue: true } prior)
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync(account, "snap", token)) is { } prior)
         {
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(prior, fingerprint));
+            return await GetAsync(caller, region, prior);
         }
 
         var instanceId = ResourceIds.IsValid(request.DiskId, 'd') ? await store.FindInstanceOfDiskAsync(request.DiskId) : null;
@@ -63,11 +62,11 @@ public sealed class SnapshotManager(
         };
 
         await content.RetainAsync(region, manifest, snapshot.SnapshotId);
-        var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), request.ClientToken, fingerprint);
-        if (result != "ok")
+        var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
+        if (result != CreateResult.Created)
         {
             await content.ReleaseAsync(region, [(manifest, snapshot.SnapshotId)]);
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, fingerprint));
+            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
         }
         await jobs.EnqueueAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId));
         return snapshot;
@@ -80,8 +79,7 @@ public sealed class SnapshotManager(
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await store.ListAsync(CatalogKeys.Snapshots(account, region), CatalogKeys.Prefix(ResourceIds.OwnerTag(account)) + "snap:",
-            PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        var page = await store.ListSnapshotsAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
         var snapshots = page.Records.Select(Snapshot.Parser.ParseFrom).ToList();
         await store.FillSnapshotImagesAsync(snapshots);
         return (snapshots, PageToken.Encode(page.Next));
@@ -91,7 +89,7 @@ public sealed class SnapshotManager(
     {
         var account = caller.RequireAccount();
         var region = regions.Require(regionId);
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<bool>(async () =>
         {
             var stored = await owned.FindSnapshotAsync(account, region, snapshotId);
             if (stored is null)
@@ -100,14 +98,15 @@ public sealed class SnapshotManager(
             }
             switch (await store.DeleteSnapshotAsync(stored))
             {
-                case "ok":
+                case DeleteResult.Deleted:
                     await content.ReleaseAsync(region, [(stored.ManifestId, snapshotId)]);
                     return true;
-                case "used":
+                case DeleteResult.InUse:
                     throw CatalogErrors.SnapshotCreatedImage();
+                default:
+                    return Attempt<bool>.Again;
             }
-        }
-        throw CatalogErrors.Conflict();
+        });
     }
 
     private Task<StoredSnapshot> RequireOwnAsync(Caller caller, string region, string snapshotId) =>

@@ -3,38 +3,46 @@ using GrpcImages.ServiceDefaults.Validation;
 namespace GrpcImages.Catalog.Storage;
 
 /// <summary>
-/// The catalog's Redis keys. Every key of an owner shares the owner's slot tag, which every id
-/// of that owner carries (ResourceIds), so a record is found from its id alone and an owner's
-/// changes are single scripts that also run on Redis Cluster.
+/// The catalog's Redis keys, every one of them. Every key of an owner shares the owner's slot tag,
+/// which every id of that owner carries (ResourceIds), so a record is found from its id alone and an
+/// owner's changes are single scripts that also run on Redis Cluster.
 /// <code>
-/// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, v=version
+/// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, v=version, fence=creation job's token
 /// - gi:cat:{p}:pimg:&lt;region&gt;:&lt;image&gt;        hash  a public (system) image, named like "ubuntu_22_04_x64_20G_alibase_20240101.vhd"
 /// - gi:cat:{t}:imgs:&lt;owner&gt;:&lt;region&gt;        zset  image ids by creation time (owner "system", "marketplace" under {p})
 /// - gi:cat:{t}:names:&lt;owner&gt;:&lt;region&gt;       hash  image name -> image id (names are unique per owner and region)
 /// - gi:cat:{t}:iusers:&lt;image&gt;               set   instances made from the image (R31)
-/// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version
+/// - gi:cat:{p}:iusers:&lt;region&gt;:&lt;image&gt;      set   instances made from a public image
+/// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence=job's token
 /// - gi:cat:{t}:snaps:&lt;owner&gt;:&lt;region&gt;       zset  snapshot ids by creation time
 /// - gi:cat:{t}:simgs:&lt;snapshot&gt;             set   images using the snapshot
 /// - gi:cat:{t}:inst:&lt;instance&gt;              hash  d=Instance, s=status, v=version, m:&lt;disk&gt;=manifest per disk
 /// - gi:cat:{t}:insts:&lt;owner&gt;:&lt;region&gt;       zset  instance ids by creation time
 /// - gi:cat:{t}:disk:&lt;disk&gt;                  string the instance a disk belongs to
-/// - gi:cat:{t}:ct:&lt;owner&gt;:&lt;scope&gt;:&lt;token&gt;   string "fingerprint|id" for 24 h (R35)
-/// - gi:cat:{jobs}:due                        zset  "img|&lt;id&gt;" / "snap|&lt;id&gt;" -> when to run (creation jobs)
-/// - gi:cat:{jobs}:lease:&lt;job&gt;               string the replica running the job (expires unless renewed)
-/// - gi:cat:{seed}:done                       hash  region -> seed version of the platform catalog
-/// - gi:cat:{seed}:runs                       string how many times a region was seeded (once each)
+/// - gi:cat:{t}:ct:&lt;owner&gt;:&lt;scope&gt;:&lt;token&gt;   string "fingerprint|id" for 24 h (R35); scopes img, inst, snap, replace
+/// - gi:cat:{seed}:done                       hash  region -> version of the platform catalog seeded there
+/// - gi:cat:{seed}:runs                       string how many region seedings ran (each region once per version)
+/// - gi:cat:{q:jobs}:*                        queue "img|&lt;id&gt;", "snap|&lt;id&gt;": images and snapshots being made (WorkQueue)
+/// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done
+/// - gi:cat:{q:seed}:*                        queue "&lt;region&gt;|&lt;version&gt;": seeding a region's platform catalog
 /// </code>
-/// {t} is the owner's tag, {p} the tag of the platform owner (public and marketplace images).
+/// {t} is the owner's tag, {p} the tag of the platform owner (public and marketplace images). The
+/// queues' own keys are listed in <see cref="ServiceDefaults.Work.WorkQueue"/>.
 /// </summary>
 public static class CatalogKeys
 {
+    public const string Root = "gi:cat:";
+
     public const string PlatformOwner = "platform";
     public const string SystemIndexOwner = "system";
     public const string MarketplaceIndexOwner = "marketplace";
 
+    /// <summary>The field prefix of a disk's manifest in an instance record.</summary>
+    public const string DiskManifestPrefix = "m:";
+
     public static readonly string PlatformTag = ResourceIds.OwnerTag(PlatformOwner);
 
-    public static string Prefix(string tag) => $"gi:cat:{{{tag}}}:";
+    public static string Prefix(string tag) => $"{Root}{{{tag}}}:";
 
     public static string OwnerTag(string owner) =>
         owner is SystemIndexOwner or MarketplaceIndexOwner or "" ? PlatformTag : ResourceIds.OwnerTag(owner);
@@ -50,6 +58,10 @@ public static class CatalogKeys
     /// <summary>The prefix the listing script puts before an index member to find its record.</summary>
     public static string ImageRecordPrefix(string indexOwner, string region) =>
         indexOwner == SystemIndexOwner ? $"{Prefix(PlatformTag)}pimg:{region}:" : $"{Prefix(OwnerTag(indexOwner))}img:";
+
+    public static string InstanceRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}inst:";
+
+    public static string SnapshotRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}snap:";
 
     public static string Images(string owner, string region) => $"{Prefix(OwnerTag(owner))}imgs:{owner}:{region}";
 
@@ -68,15 +80,12 @@ public static class CatalogKeys
 
     public static string Instances(string owner, string region) => $"{Prefix(OwnerTag(owner))}insts:{owner}:{region}";
 
+    public static string DiskManifestField(string diskId) => DiskManifestPrefix + diskId;
+
     public static string Disk(string diskId) => $"{Prefix(ResourceIds.TagOf(diskId))}disk:{diskId}";
 
     public static string ClientToken(string owner, string scope, string token) => $"{Prefix(OwnerTag(owner))}ct:{owner}:{scope}:{token}";
 
-    public const string JobsDue = "gi:cat:{jobs}:due";
-
-    public static string JobLease(string job) => $"gi:cat:{{jobs}}:lease:{job}";
-
-    public const string SeedDone = "gi:cat:{seed}:done";
-    public const string SeedRuns = "gi:cat:{seed}:runs";
-    public const string SeedLock = "gi:cat:{seed}:lock";
+    public const string SeedDone = Root + "{seed}:done";
+    public const string SeedRuns = Root + "{seed}:runs";
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Work;
 using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Storage;
@@ -15,14 +16,45 @@ public sealed record StoredInstance(Instance Instance, IReadOnlyDictionary<strin
 /// <summary>A snapshot an image creation makes (new) or uses (an accomplished one of the caller).</summary>
 public sealed record ImageSnapshotRef(string SnapshotId, Snapshot? New, string ManifestId);
 
-/// <summary>A record to save in one compare-and-set step: its key, the version read, the fields to write and to remove.</summary>
-public sealed record RecordWrite(string Key, long Version, IReadOnlyList<KeyValuePair<string, RedisValue>> Fields, IReadOnlyList<string>? Remove = null);
+/// <summary>What a create script did (numbers the scripts return).</summary>
+public enum CreateResult
+{
+    Created = 1,
+    /// <summary>The client token was used before: the detail is its stored value (R35).</summary>
+    TokenUsed = 2,
+    DuplicateName = 3,
+    /// <summary>A snapshot the image uses is gone: the detail is its id.</summary>
+    SnapshotMissing = 4,
+    /// <summary>A snapshot the image uses is not accomplished: the detail is its id.</summary>
+    SnapshotNotReady = 5,
+}
 
+/// <summary>What a versioned save did (numbers the scripts return).</summary>
 public enum SaveResult
 {
-    Saved,
-    Conflict,
-    DuplicateName,
+    /// <summary>The record changed since it was read (or is gone).</summary>
+    Conflict = 0,
+    Saved = 1,
+    DuplicateName = 2,
+    /// <summary>A queue worker with a newer fencing token wrote the record: this worker lost its job.</summary>
+    Fenced = 3,
+}
+
+/// <summary>What a delete script did (numbers the scripts return).</summary>
+public enum DeleteResult
+{
+    Conflict = 0,
+    Deleted = 1,
+    /// <summary>Instances use the image, or images use the snapshot.</summary>
+    InUse = 2,
+}
+
+/// <summary>What recording an instance's use of an image found.</summary>
+public enum RegisterUseResult
+{
+    Missing = 0,
+    Registered = 1,
+    WrongStatus = 2,
 }
 
 /// <summary>A page of a list: the records' bytes and the position to continue from ("" at the end).</summary>
@@ -31,25 +63,32 @@ public sealed record StoredPage(IReadOnlyList<byte[]> Records, string Next);
 /// <summary>
 /// The catalog's records in Redis (key layout: <see cref="CatalogKeys"/>). Reads are one round
 /// trip; every change is one script over keys with the owner's tag; updates compare the record's
-/// version ("v") so concurrent changes never overwrite each other.
+/// version ("v") so concurrent changes never overwrite each other. Records hold no view fields
+/// (an image's owner alias, a snapshot's image ids): those depend on the reader and are filled on read.
 /// </summary>
 public sealed class CatalogStore(IDatabase redis)
 {
-    public const string Accomplished = "2"; // SnapshotStatus.Accomplished
+    /// <summary>How many index entries one List call looks at before it returns a page (a shorter one, with a token).</summary>
+    public const int ListScanBudget = 1000;
 
-    private const string CreateImageScript = """
-        if ARGV[7] ~= '' then
-          local prior = redis.call('GET', KEYS[4])
-          if prior then return {'token', prior} end
-        end
-        if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then return {'dup'} end
+    private const string Accomplished = "2"; // SnapshotStatus.Accomplished
+
+    // KEYS: image, owner's image index, owner's names, client token, owner's snapshot index, then per snapshot: record, its images.
+    // ARGV: image bytes, status, name, family, score, id, fingerprint, token ttl, snapshot count,
+    //       then per snapshot: id, new (1/0), bytes, status, manifest.
+    // Returns {CreateResult, detail}: the token's stored value, or the snapshot that is missing or not ready.
+    private const string CreateImageScript = ClientTokens.Lua + """
+
+        local prior = prior_token(KEYS[4], ARGV[7])
+        if prior then return {2, prior} end
+        if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then return {3, ''} end
         local n = tonumber(ARGV[9])
         for i = 0, n - 1 do
           local a = 10 + i * 5
           if ARGV[a + 1] == '0' then
             local s = redis.call('HGET', KEYS[6 + i * 2], 's')
-            if not s then return {'snapmissing', ARGV[a]} end
-            if s ~= ARGV[a + 3] then return {'snapnotready', ARGV[a]} end
+            if not s then return {4, ARGV[a]} end
+            if s ~= ARGV[a + 3] then return {5, ARGV[a]} end
           end
         end
         for i = 0, n - 1 do
@@ -63,35 +102,39 @@ public sealed class CatalogStore(IDatabase redis)
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 'v', 1)
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
-        if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[7] .. '|' .. ARGV[6], 'EX', ARGV[8]) end
-        return {'ok'}
+        remember_token(KEYS[4], ARGV[7], ARGV[6], ARGV[8])
+        return {1, ''}
         """;
 
-    private const string CreateRecordScript = """
-        if ARGV[3] ~= '' then
-          local prior = redis.call('GET', KEYS[3])
-          if prior then return {'token', prior} end
-        end
+    // KEYS: record, index, client token, then the string keys to set. ARGV: id, score, fingerprint, token ttl,
+    // count of strings, their values, then the record's field/value pairs. Returns {CreateResult, token's stored value}.
+    private const string CreateRecordScript = ClientTokens.Lua + """
+
+        local prior = prior_token(KEYS[3], ARGV[3])
+        if prior then return {2, prior} end
         local n = tonumber(ARGV[5])
         for i = 1, n do redis.call('SET', KEYS[3 + i], ARGV[5 + i]) end
         redis.call('HSET', KEYS[1], 'v', 1, unpack(ARGV, 6 + n))
         redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-        if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3] .. '|' .. ARGV[1], 'EX', ARGV[4]) end
-        return {'ok'}
+        remember_token(KEYS[3], ARGV[3], ARGV[1], ARGV[4])
+        return {1, ''}
         """;
 
-    // KEYS: records. ARGV: count, then per record: version, fields to remove (n, names), pairs (n, name/value...).
-    private const string SaveScript = """
-        local count = tonumber(ARGV[1])
-        local a = 2
+    // KEYS: the records. ARGV: fencing token of a queue worker ('' for others; checked on KEYS[1]), count,
+    // then per record: version read, fields to remove (n, names), pairs (n, name/value...). Returns SaveResult.
+    private const string SaveScript = Fencing.Lua + """
+
+        local count = tonumber(ARGV[2])
+        local a = 3
         local plan = {}
         for k = 1, count do
-          if redis.call('HGET', KEYS[k], 'v') ~= ARGV[a] then return 'conflict' end
+          if redis.call('HGET', KEYS[k], 'v') ~= ARGV[a] then return 0 end
           local removes = tonumber(ARGV[a + 1])
           local pairs = tonumber(ARGV[a + 2 + removes])
           plan[k] = {a, removes, pairs}
           a = a + 3 + removes + pairs * 2
         end
+        if ARGV[1] ~= '' and not fenced(KEYS[1], ARGV[1]) then return 3 end
         for k = 1, count do
           local p = plan[k]
           local base, removes, pairs = p[1], p[2], p[3]
@@ -100,47 +143,53 @@ public sealed class CatalogStore(IDatabase redis)
           if pairs > 0 then redis.call('HSET', KEYS[k], unpack(ARGV, first, first + pairs * 2 - 1)) end
           redis.call('HSET', KEYS[k], 'v', tonumber(ARGV[base]) + 1)
         end
-        return 'ok'
+        return 1
         """;
 
+    // KEYS: image, owner's names. ARGV: version read, old name, new name, id, then field/value pairs. Returns SaveResult.
     private const string RenameScript = """
-        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 'conflict' end
-        if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) == 0 then return 'dup' end
+        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+        if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) == 0 then return 2 end
         if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[4] then redis.call('HDEL', KEYS[2], ARGV[2]) end
         redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[1]) + 1, unpack(ARGV, 5))
-        return 'ok'
+        return 1
         """;
 
+    // KEYS: image, owner's image index, owner's names, image users, then each snapshot's images.
+    // ARGV: version read, id, name, force (1/0). Returns DeleteResult.
     private const string DeleteImageScript = """
-        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 'conflict' end
-        if ARGV[4] == '0' and redis.call('SCARD', KEYS[4]) > 0 then return 'inuse' end
+        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+        if ARGV[4] == '0' and redis.call('SCARD', KEYS[4]) > 0 then return 2 end
         redis.call('DEL', KEYS[1], KEYS[4])
         redis.call('ZREM', KEYS[2], ARGV[2])
         if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[3], ARGV[3]) end
         for i = 5, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
-        return 'ok'
+        return 1
         """;
 
+    // KEYS: record, index, users (a set that must be empty when ARGV[3] is 1), then string keys to delete.
+    // ARGV: id, version read, check users (1/0). Returns DeleteResult.
     private const string DeleteRecordScript = """
-        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 'conflict' end
-        if ARGV[3] == '1' and redis.call('SCARD', KEYS[3]) > 0 then return 'used' end
+        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
+        if ARGV[3] == '1' and redis.call('SCARD', KEYS[3]) > 0 then return 2 end
         redis.call('DEL', KEYS[1])
         redis.call('ZREM', KEYS[2], ARGV[1])
         for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
         if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
-        return 'ok'
+        return 1
         """;
 
+    // KEYS: image, image users. ARGV: instance, then the statuses that allow use. Returns RegisterUseResult.
     private const string RegisterUseScript = """
         local s = redis.call('HGET', KEYS[1], 's')
-        if not s then return 'missing' end
+        if not s then return 0 end
         for i = 2, #ARGV do
           if s == ARGV[i] then
             redis.call('SADD', KEYS[2], ARGV[1])
-            return 'ok'
+            return 1
           end
         end
-        return 'status'
+        return 2
         """;
 
     // KEYS: index. ARGV: record prefix, cursor score ('' = start), cursor id, limit, statuses (',3,6,' or ''),
@@ -261,7 +310,7 @@ public sealed class CatalogStore(IDatabase redis)
             return null;
         }
         var map = entries.ToDictionary(e => (string)e.Name!, e => e.Value);
-        var manifests = map.Where(e => e.Key.StartsWith("m:", StringComparison.Ordinal))
+        var manifests = map.Where(e => e.Key.StartsWith(CatalogKeys.DiskManifestPrefix, StringComparison.Ordinal))
             .ToDictionary(e => e.Key[2..], e => (string)e.Value!);
         return new StoredInstance(Instance.Parser.ParseFrom((byte[])map["d"]!), manifests, (long)map["v"]);
     }
@@ -289,19 +338,31 @@ public sealed class CatalogStore(IDatabase redis)
         return existing;
     }
 
-    public async Task<RedisValue> FindClientTokenAsync(string owner, string scope, string token) =>
-        token.Length == 0 ? RedisValue.Null : await redis.StringGetAsync(CatalogKeys.ClientToken(owner, scope, token));
+    public async Task<RedisValue> FindClientTokenAsync(string owner, string scope, ClientToken token) =>
+        token.IsSet ? await redis.StringGetAsync(CatalogKeys.ClientToken(owner, scope, token.Token)) : RedisValue.Null;
 
     /// <summary>Records a client token's first result after a change that is not a create script (R35).</summary>
-    public async Task RememberClientTokenAsync(string owner, string scope, string token, string fingerprint, string resourceId)
+    public async Task RememberClientTokenAsync(string owner, string scope, ClientToken token, string resourceId)
     {
-        if (token.Length > 0)
+        if (token.IsSet)
         {
-            await redis.StringSetAsync(CatalogKeys.ClientToken(owner, scope, token), ClientTokens.Value(fingerprint, resourceId), ClientTokens.Lifetime, When.NotExists);
+            await redis.StringSetAsync(CatalogKeys.ClientToken(owner, scope, token.Token), ClientTokens.Value(token.Fingerprint, resourceId),
+                ClientTokens.Lifetime, When.NotExists);
         }
     }
 
-    public async Task<StoredPage> ListAsync(string index, string recordPrefix, string position, int limit,
+    /// <summary>A page of an owner's images (or the platform's), newest first, filtered in the script.</summary>
+    public Task<StoredPage> ListImagesAsync(string indexOwner, string region, string position, int limit,
+        IReadOnlyCollection<int> statuses, string name, string family) =>
+        ListAsync(CatalogKeys.Images(indexOwner, region), CatalogKeys.ImageRecordPrefix(indexOwner, region), position, limit, statuses, name, family);
+
+    public Task<StoredPage> ListInstancesAsync(string owner, string region, string position, int limit) =>
+        ListAsync(CatalogKeys.Instances(owner, region), CatalogKeys.InstanceRecordPrefix(owner), position, limit);
+
+    public Task<StoredPage> ListSnapshotsAsync(string owner, string region, string position, int limit) =>
+        ListAsync(CatalogKeys.Snapshots(owner, region), CatalogKeys.SnapshotRecordPrefix(owner), position, limit);
+
+    private async Task<StoredPage> ListAsync(string index, string recordPrefix, string position, int limit,
         IReadOnlyCollection<int>? statuses = null, string name = "", string family = "")
     {
         var (score, id) = SplitPosition(position);
@@ -310,7 +371,7 @@ public sealed class CatalogStore(IDatabase redis)
         [
             recordPrefix, score, id, limit,
             statuses is { Count: > 0 } ? "," + string.Join(',', statuses) + "," : "",
-            namePrefix ? name[..^1] : name, namePrefix ? "1" : "0", family, 1000,
+            namePrefix ? name[..^1] : name, namePrefix ? "1" : "0", family, ListScanBudget,
         ]))!;
         var next = (string)result[0]! == "" ? "" : $"{(string)result[0]!}:{(string)result[1]!}";
         return new StoredPage(result.Skip(2).Select(r => (byte[])r!).ToList(), next);
@@ -318,22 +379,22 @@ public sealed class CatalogStore(IDatabase redis)
 
     // ---- changes ----
 
-    /// <summary>Creates an image with the snapshots it makes or uses; "ok", "dup", ("snapmissing"|"snapnotready", id) or ("token", stored).</summary>
-    public async Task<(string Result, string Detail)> CreateImageAsync(Image image, string owner, IReadOnlyList<ImageSnapshotRef> snapshots,
-        string clientToken, string fingerprint)
+    /// <summary>Creates an image with the snapshots it makes or uses.</summary>
+    public async Task<(CreateResult Result, string Detail)> CreateImageAsync(Image image, string owner, IReadOnlyList<ImageSnapshotRef> snapshots,
+        ClientToken token)
     {
         var keys = new List<RedisKey>
         {
             CatalogKeys.Image(image.RegionId, image.ImageId),
             CatalogKeys.Images(owner, image.RegionId),
             CatalogKeys.Names(owner, image.RegionId),
-            CatalogKeys.ClientToken(owner, "img", clientToken),
+            CatalogKeys.ClientToken(owner, "img", token.Token),
             CatalogKeys.Snapshots(owner, image.RegionId),
         };
         var args = new List<RedisValue>
         {
-            image.ToByteArray(), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId,
-            fingerprint, (long)ClientTokens.Lifetime.TotalSeconds, snapshots.Count,
+            Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId,
+            token.Fingerprint, ClientTokens.LifetimeSeconds, snapshots.Count,
         };
         foreach (var snapshot in snapshots)
         {
@@ -341,52 +402,55 @@ public sealed class CatalogStore(IDatabase redis)
             keys.Add(CatalogKeys.SnapshotImages(snapshot.SnapshotId));
             args.Add(snapshot.SnapshotId);
             args.Add(snapshot.New is null ? "0" : "1");
-            args.Add(snapshot.New?.ToByteArray() ?? []);
+            args.Add(snapshot.New is null ? Array.Empty<byte>() : Bytes(snapshot.New));
             args.Add(snapshot.New is null ? Accomplished : ((int)snapshot.New.Status).ToString());
             args.Add(snapshot.ManifestId);
         }
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]))!;
-        return ((string)result[0]!, result.Length > 1 ? (string)result[1]! : "");
+        return Created((RedisResult[])(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]))!);
     }
 
-    public Task<(string Result, string Detail)> CreateInstanceAsync(StoredInstance instance, string clientToken, string fingerprint)
+    public Task<(CreateResult Result, string Detail)> CreateInstanceAsync(StoredInstance instance, ClientToken token)
     {
         var i = instance.Instance;
-        var disks = instance.Manifests.Keys.ToList();
-        var fields = new List<KeyValuePair<string, RedisValue>> { new("d", i.ToByteArray()), new("s", (int)i.Status) };
-        fields.AddRange(instance.Manifests.Select(m => new KeyValuePair<string, RedisValue>($"m:{m.Key}", m.Value)));
+        var fields = new List<KeyValuePair<string, RedisValue>> { new("d", Bytes(i)), new("s", (int)i.Status) };
+        fields.AddRange(instance.Manifests.Select(m => new KeyValuePair<string, RedisValue>(CatalogKeys.DiskManifestField(m.Key), m.Value)));
         return CreateRecordAsync(CatalogKeys.Instance(i.InstanceId), CatalogKeys.Instances(i.OwnerAccountId, i.RegionId),
-            CatalogKeys.ClientToken(i.OwnerAccountId, "inst", clientToken), i.InstanceId, Score(i.CreateTime), fingerprint,
-            disks.Select(d => (CatalogKeys.Disk(d), i.InstanceId)).ToList(), fields);
+            CatalogKeys.ClientToken(i.OwnerAccountId, "inst", token.Token), i.InstanceId, Score(i.CreateTime), token,
+            instance.Manifests.Keys.Select(d => (CatalogKeys.Disk(d), i.InstanceId)).ToList(), fields);
     }
 
-    public Task<(string Result, string Detail)> CreateSnapshotAsync(StoredSnapshot snapshot, string clientToken, string fingerprint)
+    public Task<(CreateResult Result, string Detail)> CreateSnapshotAsync(StoredSnapshot snapshot, ClientToken token)
     {
         var s = snapshot.Snapshot;
         return CreateRecordAsync(CatalogKeys.Snapshot(s.SnapshotId), CatalogKeys.Snapshots(s.OwnerAccountId, s.RegionId),
-            CatalogKeys.ClientToken(s.OwnerAccountId, "snap", clientToken), s.SnapshotId, Score(s.CreateTime), fingerprint, [],
-            [new("d", s.ToByteArray()), new("s", (int)s.Status), new("m", snapshot.ManifestId)]);
+            CatalogKeys.ClientToken(s.OwnerAccountId, "snap", token.Token), s.SnapshotId, Score(s.CreateTime), token, [],
+            [new("d", Bytes(s)), new("s", (int)s.Status), new("m", snapshot.ManifestId)]);
     }
 
-    /// <summary>Saves several records of one owner at once if none changed since it was read.</summary>
-    public async Task<bool> SaveAsync(params RecordWrite[] writes)
+    /// <summary>Saves a changed instance if unchanged since read; <paramref name="manifests"/> sets disks' content, <paramref name="removedDisks"/> drops disks.</summary>
+    public async Task<bool> SaveInstanceAsync(StoredInstance stored, Instance updated, IReadOnlyDictionary<string, string>? manifests = null,
+        IReadOnlyList<string>? removedDisks = null)
     {
-        var args = new List<RedisValue> { writes.Length };
-        foreach (var write in writes)
-        {
-            args.Add(write.Version);
-            args.Add(write.Remove?.Count ?? 0);
-            args.AddRange((write.Remove ?? []).Select(r => (RedisValue)r));
-            args.Add(write.Fields.Count);
-            foreach (var (name, value) in write.Fields)
-            {
-                args.Add(name);
-                args.Add(value);
-            }
-        }
-        var result = (string)(await redis.ScriptEvaluateAsync(SaveScript, writes.Select(w => (RedisKey)w.Key).ToArray(), [.. args]))!;
-        return result == "ok";
+        var fields = new List<KeyValuePair<string, RedisValue>> { new("d", Bytes(updated)), new("s", (int)updated.Status) };
+        fields.AddRange((manifests ?? new Dictionary<string, string>()).Select(m => new KeyValuePair<string, RedisValue>(CatalogKeys.DiskManifestField(m.Key), m.Value)));
+        return await SaveAsync(null, new RecordWrite(CatalogKeys.Instance(updated.InstanceId), stored.Version, fields,
+            removedDisks?.Select(CatalogKeys.DiskManifestField).ToList())) == SaveResult.Saved;
     }
+
+    /// <summary>
+    /// A creation job's step: the image and the snapshots it makes, written together if none changed
+    /// since read and no worker with a newer fencing token wrote the image.
+    /// </summary>
+    public Task<SaveResult> SaveCreationStepAsync(StoredImage stored, Image updated, IReadOnlyList<(StoredSnapshot Stored, Snapshot Updated)> snapshots, long fence)
+    {
+        var writes = new List<RecordWrite> { new(CatalogKeys.Image(updated.RegionId, updated.ImageId), stored.Version, ImageFields(updated)) };
+        writes.AddRange(snapshots.Select(s => new RecordWrite(CatalogKeys.Snapshot(s.Updated.SnapshotId), s.Stored.Version, SnapshotFields(s.Updated))));
+        return SaveAsync(fence, [.. writes]);
+    }
+
+    /// <summary>A snapshot job's step, fenced like <see cref="SaveCreationStepAsync"/>.</summary>
+    public Task<SaveResult> SaveSnapshotStepAsync(StoredSnapshot stored, Snapshot updated, long fence) =>
+        SaveAsync(fence, new RecordWrite(CatalogKeys.Snapshot(updated.SnapshotId), stored.Version, SnapshotFields(updated)));
 
     public async Task<SaveResult> SaveImageAsync(StoredImage stored, Image updated)
     {
@@ -394,7 +458,7 @@ public sealed class CatalogStore(IDatabase redis)
         var fields = ImageFields(updated);
         if (stored.Image.ImageName == updated.ImageName)
         {
-            return await SaveAsync(new RecordWrite(key, stored.Version, fields)) ? SaveResult.Saved : SaveResult.Conflict;
+            return await SaveAsync(null, new RecordWrite(key, stored.Version, fields));
         }
         var args = new List<RedisValue> { stored.Version, stored.Image.ImageName, updated.ImageName, updated.ImageId };
         foreach (var (name, value) in fields)
@@ -402,13 +466,11 @@ public sealed class CatalogStore(IDatabase redis)
             args.Add(name);
             args.Add(value);
         }
-        var result = (string)(await redis.ScriptEvaluateAsync(RenameScript,
-            [key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId)], [.. args]))!;
-        return result switch { "ok" => SaveResult.Saved, "dup" => SaveResult.DuplicateName, _ => SaveResult.Conflict };
+        return Map<SaveResult>(await redis.ScriptEvaluateAsync(RenameScript,
+            [key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId)], [.. args]));
     }
 
-    /// <summary>Deletes an image: "ok", "conflict" (changed or gone since read), or "inuse" (instances use it and not forced).</summary>
-    public async Task<string> DeleteImageAsync(StoredImage stored, bool force)
+    public async Task<DeleteResult> DeleteImageAsync(StoredImage stored, bool force)
     {
         var image = stored.Image;
         var keys = new List<RedisKey>
@@ -419,33 +481,33 @@ public sealed class CatalogStore(IDatabase redis)
             CatalogKeys.ImageUsers(image.RegionId, image.ImageId),
         };
         keys.AddRange(image.DiskDeviceMappings.Select(m => (RedisKey)CatalogKeys.SnapshotImages(m.SnapshotId)));
-        return (string)(await redis.ScriptEvaluateAsync(DeleteImageScript, [.. keys],
-            [stored.Version, image.ImageId, image.ImageName, force ? "1" : "0"]))!;
+        return Map<DeleteResult>(await redis.ScriptEvaluateAsync(DeleteImageScript, [.. keys],
+            [stored.Version, image.ImageId, image.ImageName, force ? "1" : "0"]));
     }
 
-    /// <summary>Deletes an instance and its disks' keys: "ok" or "conflict".</summary>
-    public async Task<string> DeleteInstanceAsync(StoredInstance stored)
+    /// <summary>Deletes an instance and its disks' keys.</summary>
+    public async Task<DeleteResult> DeleteInstanceAsync(StoredInstance stored)
     {
         var i = stored.Instance;
         var keys = new List<RedisKey> { CatalogKeys.Instance(i.InstanceId), CatalogKeys.Instances(i.OwnerAccountId, i.RegionId), CatalogKeys.Instance(i.InstanceId) };
         keys.AddRange(stored.Manifests.Keys.Select(d => (RedisKey)CatalogKeys.Disk(d)));
-        return (string)(await redis.ScriptEvaluateAsync(DeleteRecordScript, [.. keys], [i.InstanceId, stored.Version, "0"]))!;
+        return Map<DeleteResult>(await redis.ScriptEvaluateAsync(DeleteRecordScript, [.. keys], [i.InstanceId, stored.Version, "0"]));
     }
 
-    /// <summary>Deletes a snapshot no image uses: "ok", "used" or "conflict".</summary>
-    public async Task<string> DeleteSnapshotAsync(StoredSnapshot stored)
+    /// <summary>Deletes a snapshot no image uses.</summary>
+    public async Task<DeleteResult> DeleteSnapshotAsync(StoredSnapshot stored)
     {
         var s = stored.Snapshot;
-        return (string)(await redis.ScriptEvaluateAsync(DeleteRecordScript,
+        return Map<DeleteResult>(await redis.ScriptEvaluateAsync(DeleteRecordScript,
             [CatalogKeys.Snapshot(s.SnapshotId), CatalogKeys.Snapshots(s.OwnerAccountId, s.RegionId), CatalogKeys.SnapshotImages(s.SnapshotId)],
-            [s.SnapshotId, stored.Version, "1"]))!;
+            [s.SnapshotId, stored.Version, "1"]));
     }
 
-    /// <summary>Records that an instance uses an image, if the image exists in one of the states: "ok", "missing" or "status".</summary>
-    public async Task<string> RegisterImageUseAsync(string region, string imageId, string instanceId, params ImageStatus[] states) =>
-        (string)(await redis.ScriptEvaluateAsync(RegisterUseScript,
+    /// <summary>Records that an instance uses an image, if the image exists in one of the states.</summary>
+    public async Task<RegisterUseResult> RegisterImageUseAsync(string region, string imageId, string instanceId, params ImageStatus[] states) =>
+        Map<RegisterUseResult>(await redis.ScriptEvaluateAsync(RegisterUseScript,
             [CatalogKeys.Image(region, imageId), CatalogKeys.ImageUsers(region, imageId)],
-            [instanceId, .. states.Select(s => (RedisValue)(int)s)]))!;
+            [instanceId, .. states.Select(s => (RedisValue)(int)s)]));
 
     public Task UnregisterImageUseAsync(string region, string imageId, params string[] instanceIds) =>
         redis.SetRemoveAsync(CatalogKeys.ImageUsers(region, imageId), instanceIds.Select(i => (RedisValue)i).ToArray());
@@ -458,37 +520,98 @@ public sealed class CatalogStore(IDatabase redis)
         _ = tx.HashSetAsync(CatalogKeys.Image(image.RegionId, image.ImageId), [.. ImageFields(image).Select(f => new HashEntry(f.Key, f.Value)), new HashEntry("v", 1)]);
         _ = tx.SortedSetAddAsync(CatalogKeys.Images(indexOwner, image.RegionId), image.ImageId, score);
         _ = tx.HashSetAsync(CatalogKeys.Snapshot(snapshot.SnapshotId),
-            [new HashEntry("d", snapshot.ToByteArray()), new HashEntry("s", (int)snapshot.Status), new HashEntry("m", manifestId), new HashEntry("v", 1)]);
+            [new HashEntry("d", Bytes(snapshot)), new HashEntry("s", (int)snapshot.Status), new HashEntry("m", manifestId), new HashEntry("v", 1)]);
         _ = tx.SetAddAsync(CatalogKeys.SnapshotImages(snapshot.SnapshotId), image.ImageId);
         await tx.ExecuteAsync();
     }
 
-    public static IReadOnlyList<KeyValuePair<string, RedisValue>> ImageFields(Image image) =>
+    /// <summary>The regions seeded with each catalog version.</summary>
+    public async Task<IReadOnlyDictionary<string, int>> SeededRegionsAsync() =>
+        (await redis.HashGetAllAsync(CatalogKeys.SeedDone)).ToDictionary(e => (string)e.Name!, e => (int)e.Value);
+
+    /// <summary>Marks a region seeded with a catalog version and counts the seeding (tests check it happens once).</summary>
+    public async Task MarkSeededAsync(string region, int version)
+    {
+        var tx = redis.CreateTransaction();
+        _ = tx.HashSetAsync(CatalogKeys.SeedDone, region, version);
+        _ = tx.StringIncrementAsync(CatalogKeys.SeedRuns);
+        await tx.ExecuteAsync();
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, RedisValue>> ImageFields(Image image) =>
     [
-        new("d", image.ToByteArray()), new("s", (int)image.Status), new("n", image.ImageName), new("f", image.ImageFamily),
+        new("d", Bytes(image)), new("s", (int)image.Status), new("n", image.ImageName), new("f", image.ImageFamily),
     ];
 
-    public static IReadOnlyList<KeyValuePair<string, RedisValue>> SnapshotFields(Snapshot snapshot) =>
-        [new("d", snapshot.ToByteArray()), new("s", (int)snapshot.Status)];
+    private static IReadOnlyList<KeyValuePair<string, RedisValue>> SnapshotFields(Snapshot snapshot) =>
+        [new("d", Bytes(snapshot)), new("s", (int)snapshot.Status)];
 
-    public static IReadOnlyList<KeyValuePair<string, RedisValue>> InstanceFields(Instance instance) =>
-        [new("d", instance.ToByteArray()), new("s", (int)instance.Status)];
+    /// <summary>An image as stored: without its owner alias, which depends on who reads it.</summary>
+    private static byte[] Bytes(Image image)
+    {
+        if (image.OwnerAlias == ImageOwnerAlias.Unspecified)
+        {
+            return image.ToByteArray();
+        }
+        var stored = image.Clone();
+        stored.OwnerAlias = ImageOwnerAlias.Unspecified;
+        return stored.ToByteArray();
+    }
 
-    private async Task<(string Result, string Detail)> CreateRecordAsync(string recordKey, string indexKey, string tokenKey, string id, double score,
-        string fingerprint, IReadOnlyList<(string Key, string Value)> strings, IReadOnlyList<KeyValuePair<string, RedisValue>> fields)
+    /// <summary>A snapshot as stored: its image ids live in their own set.</summary>
+    private static byte[] Bytes(Snapshot snapshot)
+    {
+        if (snapshot.ImageIds.Count == 0)
+        {
+            return snapshot.ToByteArray();
+        }
+        var stored = snapshot.Clone();
+        stored.ImageIds.Clear();
+        return stored.ToByteArray();
+    }
+
+    private static byte[] Bytes(Instance instance) => instance.ToByteArray();
+
+    /// <summary>A record to save in one compare-and-set step: its key, the version read, the fields to write and to remove.</summary>
+    private sealed record RecordWrite(string Key, long Version, IReadOnlyList<KeyValuePair<string, RedisValue>> Fields, IReadOnlyList<string>? Remove = null);
+
+    /// <summary>Saves several records of one owner at once if none changed since read (and, for a worker, it still holds the job).</summary>
+    private async Task<SaveResult> SaveAsync(long? fence, params RecordWrite[] writes)
+    {
+        var args = new List<RedisValue> { fence?.ToString() ?? "", writes.Length };
+        foreach (var write in writes)
+        {
+            args.Add(write.Version);
+            args.Add(write.Remove?.Count ?? 0);
+            args.AddRange((write.Remove ?? []).Select(r => (RedisValue)r));
+            args.Add(write.Fields.Count);
+            foreach (var (name, value) in write.Fields)
+            {
+                args.Add(name);
+                args.Add(value);
+            }
+        }
+        return Map<SaveResult>(await redis.ScriptEvaluateAsync(SaveScript, writes.Select(w => (RedisKey)w.Key).ToArray(), [.. args]));
+    }
+
+    private async Task<(CreateResult Result, string Detail)> CreateRecordAsync(string recordKey, string indexKey, string tokenKey, string id, double score,
+        ClientToken token, List<(string Key, string Value)> strings, List<KeyValuePair<string, RedisValue>> fields)
     {
         var keys = new List<RedisKey> { recordKey, indexKey, tokenKey };
         keys.AddRange(strings.Select(s => (RedisKey)s.Key));
-        var args = new List<RedisValue> { id, score, fingerprint, (long)ClientTokens.Lifetime.TotalSeconds, strings.Count };
+        var args = new List<RedisValue> { id, score, token.Fingerprint, ClientTokens.LifetimeSeconds, strings.Count };
         args.AddRange(strings.Select(s => (RedisValue)s.Value));
         foreach (var (name, value) in fields)
         {
             args.Add(name);
             args.Add(value);
         }
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreateRecordScript, [.. keys], [.. args]))!;
-        return ((string)result[0]!, result.Length > 1 ? (string)result[1]! : "");
+        return Created((RedisResult[])(await redis.ScriptEvaluateAsync(CreateRecordScript, [.. keys], [.. args]))!);
     }
+
+    private static (CreateResult, string) Created(RedisResult[] result) => (Map<CreateResult>(result[0]), (string)result[1]!);
+
+    private static T Map<T>(RedisResult result) where T : struct, Enum => ScriptResults.Map<T>((int)result);
 
     private static double Score(Google.Protobuf.WellKnownTypes.Timestamp time) => time.ToDateTimeOffset().ToUnixTimeMilliseconds();
 

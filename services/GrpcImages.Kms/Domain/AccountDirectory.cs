@@ -39,12 +39,10 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
             throw Fault.InvalidArgument("InvalidOrganizationId.Malformed", "organization_id",
                 "An organization id is \"rd-\" followed by 6-32 lowercase letters or digits.");
         }
-        Check.ClientToken(request.ClientToken);
-
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync("acct", request.ClientToken) is { HasValue: true } prior)
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync("acct", token)) is { } prior)
         {
-            return await RequireAccountAsync(ClientTokens.ResolveStored(prior, fingerprint));
+            return await RequireAccountAsync(prior);
         }
 
         var account = new Account
@@ -55,12 +53,12 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
             OrganizationId = request.OrganizationId,
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
-        var result = await store.CreateAccountAsync(account, request.ClientToken, fingerprint);
-        return result switch
+        var (status, stored) = await store.CreateAccountAsync(account, token);
+        return status switch
         {
-            "ok" => account,
-            "exists" => throw Fault.AlreadyExists("InvalidAccount.AlreadyExists", $"The account {account.AccountId} already exists."),
-            _ => await RequireAccountAsync(ClientTokens.ResolveStored(result, fingerprint)),
+            CreateStatus.Created => account,
+            CreateStatus.AlreadyExists => throw Fault.AlreadyExists("InvalidAccount.AlreadyExists", $"The account {account.AccountId} already exists."),
+            _ => await RequireAccountAsync(ClientTokens.ResolveStored(stored, token.Fingerprint)),
         };
     }
 
@@ -89,12 +87,10 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         var account = await GetAccountAsync(caller, request.AccountId);
         var userName = RamUserName(request.UserName);
         var actions = Actions(request.AllowedActions);
-        Check.ClientToken(request.ClientToken);
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        var scope = $"ram:{account.AccountId}";
-        if (await store.FindClientTokenAsync(scope, request.ClientToken) is { HasValue: true } prior)
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync($"ram:{account.AccountId}", token)) is { } prior)
         {
-            return await RequireRamUserAsync(account.AccountId, ClientTokens.ResolveStored(prior, fingerprint));
+            return await RequireRamUserAsync(account.AccountId, prior);
         }
 
         var user = new RamUser
@@ -104,12 +100,12 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
         user.AllowedActions.AddRange(actions);
-        var result = await store.CreateRamUserAsync(user, request.ClientToken, fingerprint);
-        return result switch
+        var (status, stored) = await store.CreateRamUserAsync(user, token);
+        return status switch
         {
-            "ok" => user,
-            "exists" => throw Fault.AlreadyExists("InvalidRamUser.AlreadyExists", $"The account already has a user named {userName}."),
-            _ => await RequireRamUserAsync(account.AccountId, ClientTokens.ResolveStored(result, fingerprint)),
+            CreateStatus.Created => user,
+            CreateStatus.AlreadyExists => throw Fault.AlreadyExists("InvalidRamUser.AlreadyExists", $"The account already has a user named {userName}."),
+            _ => await RequireRamUserAsync(account.AccountId, ClientTokens.ResolveStored(stored, token.Fingerprint)),
         };
     }
 

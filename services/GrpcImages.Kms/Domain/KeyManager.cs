@@ -8,6 +8,7 @@ using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Validation;
+using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Options;
 
 namespace GrpcImages.Kms.Domain;
@@ -16,7 +17,8 @@ namespace GrpcImages.Kms.Domain;
 /// KMS keys (R20-R23): 256 random bits each, stored only sealed by the cluster's root key, never
 /// logged or returned. Data keys are sealed by a key's material (envelope encryption).
 /// </summary>
-public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOptions<KmsOptions> options, TimeProvider time, ILogger<KeyManager> logger)
+public sealed partial class KeyManager(KeyStore store, Roles roles, WorkQueues queues, Regions regions, IOptions<KmsOptions> options, TimeProvider time,
+    ILogger<KeyManager> logger)
 {
     public const string ServiceKeyAlias = "alias/acs/ecs";
     private static readonly byte[] BlobMagic = "GIDK1"u8.ToArray();
@@ -27,7 +29,7 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
         var account = caller.RequireAccount();
         if (await store.EnableAsync(account, regions.Require(regionId)))
         {
-            logger.LogInformation("KMS enabled for {Account} in {Region}", account, regionId);
+            LogEnabled(account, regionId);
         }
     }
 
@@ -41,16 +43,15 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
         {
             throw Fault.InvalidArgument("InvalidParameter.Description", "description", "A description is at most 256 characters.");
         }
-        Check.ClientToken(request.ClientToken);
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync(account, request.ClientToken) is { HasValue: true } prior)
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync(account, token)) is { } prior)
         {
-            return await RequireAsync(account, region, ClientTokens.ResolveStored(prior, fingerprint));
+            return await RequireAsync(account, region, prior);
         }
         await RequireEnabledAsync(account, region);
         var (key, material) = NewKey(account, region, serviceKey: false, request.Description);
-        var result = await store.CreateAsync(key, material, request.ClientToken, fingerprint);
-        return result == "ok" ? key : await RequireAsync(account, region, ClientTokens.ResolveStored(result, fingerprint));
+        var (status, detail) = await store.CreateAsync(key, material, token);
+        return status == CreateStatus.Created ? key : await RequireAsync(account, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
     }
 
     public async Task<Key> GetKeyAsync(Caller caller, string regionId, string keyId) =>
@@ -85,11 +86,13 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
             throw Fault.InvalidArgument("InvalidParameter.PendingWindowInDays", "pending_window_days", "The pending window is 7-30 days.");
         }
         var when = time.GetUtcNow().AddDays(request.PendingWindowDays);
-        var key = await ChangeAsync(caller, request.RegionId, request.KeyId, k => k.State == KeyState.PendingDeletion
+        var account = caller.RequireAccount();
+        // Queued first: if this request dies before the key changes, the item finds a key that is not pending and does nothing.
+        var item = DeletionItem(account, request.KeyId);
+        await Deletions.EnqueueAsync(item, item, when - time.GetUtcNow());
+        return await ChangeAsync(caller, request.RegionId, request.KeyId, k => k.State == KeyState.PendingDeletion
             ? throw KmsErrors.UnexpectedState("The key is already pending deletion.")
             : KeyState.PendingDeletion, k => k.DeletionTime = Timestamp.FromDateTimeOffset(when));
-        await store.ScheduleDeletionAsync(key.AccountId, key.KeyId, when);
-        return key;
     }
 
     public async Task<Key> CancelDeletionAsync(Caller caller, string regionId, string keyId)
@@ -97,7 +100,7 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
         var key = await ChangeAsync(caller, regionId, keyId, k => k.State == KeyState.PendingDeletion
             ? KeyState.Disabled
             : throw KmsErrors.UnexpectedState("The key is not pending deletion."), k => k.DeletionTime = null);
-        await store.CancelDeletionAsync(key.AccountId, key.KeyId);
+        await Deletions.RemoveAsync(DeletionItem(key.AccountId, key.KeyId), onlyIfWaiting: false);
         return key;
     }
 
@@ -199,23 +202,30 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
         return new DecryptDataKeyResponse { KeyId = key.KeyId, Plaintext = Google.Protobuf.ByteString.CopyFrom(plaintext) };
     }
 
-    /// <summary>Deletes keys whose pending window has passed; what they sealed is unreadable from then on.</summary>
-    public async Task DeleteDueAsync()
+    /// <summary>
+    /// Deletes a key whose pending window has passed (an item of the key-deletions queue); what it
+    /// sealed is unreadable from then on. A key no longer pending is left alone.
+    /// </summary>
+    public async Task<TimeSpan?> DeleteIfDueAsync(string account, string keyId)
     {
-        foreach (var (account, keyId) in await store.DueDeletionsAsync(time.GetUtcNow()))
+        var stored = await store.GetAsync(account, keyId);
+        if (stored is not { Key.State: KeyState.PendingDeletion })
         {
-            var stored = await store.GetAsync(account, keyId);
-            if (stored is { Key.State: KeyState.PendingDeletion } && stored.Key.DeletionTime.ToDateTimeOffset() <= time.GetUtcNow())
-            {
-                await store.DeleteAsync(stored.Key);
-                logger.LogInformation("Deleted KMS key {KeyId} of {Account}", keyId, account);
-            }
-            else
-            {
-                await store.CancelDeletionAsync(account, keyId);
-            }
+            return null;
         }
+        var left = stored.Key.DeletionTime.ToDateTimeOffset() - time.GetUtcNow();
+        if (left > TimeSpan.Zero)
+        {
+            return left;
+        }
+        await store.DeleteAsync(stored.Key);
+        LogDeleted(keyId, account);
+        return null;
     }
+
+    private WorkQueue Deletions => queues.Get(KeyDeletions.Queue);
+
+    private static string DeletionItem(string account, string keyId) => $"{account}|{keyId}";
 
     private async Task<Key> DefaultKeyAsync(string account, string region)
     {
@@ -224,8 +234,8 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
             return await RequireAsync(account, region, existing);
         }
         var (key, material) = NewKey(account, region, serviceKey: true, "Default key of the ECS service");
-        var result = await store.CreateAsync(key, material, "", "");
-        return result == "ok" ? key : await RequireAsync(account, region, result);
+        var (status, winner) = await store.CreateAsync(key, material, ClientToken.None);
+        return status == CreateStatus.Created ? key : await RequireAsync(account, region, winner);
     }
 
     private (Key Key, byte[] SealedMaterial) NewKey(string account, string region, bool serviceKey, string description)
@@ -265,7 +275,7 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
     {
         var account = caller.RequireAccount();
         var region = regions.Require(regionId);
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<Key>(async () =>
         {
             var stored = await RequireStoredAsync(account, region, keyId);
             if (stored.Key.ServiceKey)
@@ -275,12 +285,8 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
             var key = stored.Key.Clone();
             key.State = next(key);
             also?.Invoke(key);
-            if (await store.SaveAsync(stored, key))
-            {
-                return key;
-            }
-        }
-        throw Fault.Aborted("OperationConflict", "The key changed meanwhile; retry.");
+            return await store.SaveAsync(stored, key) ? key : Attempt<Key>.Again;
+        });
     }
 
     private async Task<Key> RequireAsync(string account, string region, string keyId) => (await RequireStoredAsync(account, region, keyId)).Key;
@@ -306,24 +312,22 @@ public sealed class KeyManager(KeyStore store, Roles roles, Regions regions, IOp
     private static string MaterialContext(Key key) => $"gi-kms-material|{key.AccountId}|{key.RegionId}|{key.KeyId}";
 
     private static string DataKeyContext(Key key) => $"gi-kms-datakey|{key.AccountId}|{key.RegionId}|{key.KeyId}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "KMS enabled for {Account} in {Region}")]
+    private partial void LogEnabled(string account, string region);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted KMS key {KeyId} of {Account}")]
+    private partial void LogDeleted(string keyId, string account);
 }
 
-/// <summary>Ends pending deletions when their window has passed.</summary>
-public sealed class KeyDeletionService(KeyManager keys, ILogger<KeyDeletionService> logger) : BackgroundService
+/// <summary>Ends pending key deletions when their window has passed: items "account|key" of the key-deletions queue, due at the window's end.</summary>
+public sealed class KeyDeletions(KeyManager keys) : IWorkHandler
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public const string Queue = "key-deletions";
+
+    public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await keys.DeleteDueAsync();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Deleting due keys failed; will retry");
-            }
-        }
+        var parts = lease.Id.Split('|');
+        return await keys.DeleteIfDueAsync(parts[0], parts[1]) is { } left ? WorkOutcome.Retry(left) : WorkOutcome.Done;
     }
 }

@@ -20,28 +20,25 @@ public sealed class DirectoryStore(IDatabase redis)
 {
     private const string Prefix = "gi:kms:{dir}:";
 
-    // KEYS: record, index, client-token key. ARGV: record bytes, index member, fingerprint ('' = no token), ttl seconds.
-    // Returns "ok", "exists", or the stored client-token value.
-    private static readonly LuaScript CreateScript = LuaScript.Prepare("""
-        if @fingerprint ~= '' then
-          local prior = redis.call('GET', @tokenKey)
-          if prior then return prior end
-        end
-        if redis.call('EXISTS', @recordKey) == 1 then return 'exists' end
+    // Named parameters: the record, index and client-token keys; the record bytes, index member,
+    // fingerprint ('' = no token) and token ttl. Returns {CreateStatus, the token's stored value}.
+    private static readonly LuaScript CreateScript = LuaScript.Prepare(ClientTokens.Lua + """
+
+        local prior = prior_token(@tokenKey, @fingerprint)
+        if prior then return {2, prior} end
+        if redis.call('EXISTS', @recordKey) == 1 then return {3, ''} end
         redis.call('SET', @recordKey, @record)
         redis.call('ZADD', @indexKey, 0, @member)
-        if @fingerprint ~= '' then
-          redis.call('SET', @tokenKey, @fingerprint .. '|' .. @member, 'EX', @ttl)
-        end
-        return 'ok'
+        remember_token(@tokenKey, @fingerprint, @member, @ttl)
+        return {1, ''}
         """);
 
-    public Task<string> CreateAccountAsync(Account account, string clientToken, string fingerprint) =>
-        CreateAsync(AccountKey(account.AccountId), Prefix + "accts", TokenKey("acct", clientToken), account, account.AccountId, fingerprint);
+    public Task<(CreateStatus Status, string Prior)> CreateAccountAsync(Account account, ClientToken token) =>
+        CreateAsync(AccountKey(account.AccountId), Prefix + "accts", TokenKey("acct", token.Token), account, account.AccountId, token);
 
-    public Task<string> CreateRamUserAsync(RamUser user, string clientToken, string fingerprint) =>
+    public Task<(CreateStatus Status, string Prior)> CreateRamUserAsync(RamUser user, ClientToken token) =>
         CreateAsync(RamKey(user.AccountId, user.UserName), RamIndexKey(user.AccountId),
-            TokenKey($"ram:{user.AccountId}", clientToken), user, user.UserName, fingerprint);
+            TokenKey($"ram:{user.AccountId}", token.Token), user, user.UserName, token);
 
     public async Task<Account?> GetAccountAsync(string accountId) =>
         await redis.StringGetAsync(AccountKey(accountId)) is { HasValue: true } value ? Account.Parser.ParseFrom((byte[])value!) : null;
@@ -74,22 +71,22 @@ public sealed class DirectoryStore(IDatabase redis)
     }
 
     /// <summary>The resource id a client token already names, or null.</summary>
-    public async Task<RedisValue> FindClientTokenAsync(string scope, string clientToken) =>
-        clientToken.Length == 0 ? RedisValue.Null : await redis.StringGetAsync(TokenKey(scope, clientToken));
+    public async Task<RedisValue> FindClientTokenAsync(string scope, ClientToken token) =>
+        token.IsSet ? await redis.StringGetAsync(TokenKey(scope, token.Token)) : RedisValue.Null;
 
-    private async Task<string> CreateAsync(string recordKey, string indexKey, string tokenKey, IMessage record, string member, string fingerprint)
+    private async Task<(CreateStatus, string)> CreateAsync(string recordKey, string indexKey, string tokenKey, IMessage record, string member, ClientToken token)
     {
-        var result = await redis.ScriptEvaluateAsync(CreateScript, new
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreateScript, new
         {
             recordKey = (RedisKey)recordKey,
             indexKey = (RedisKey)indexKey,
             tokenKey = (RedisKey)tokenKey,
             record = record.ToByteArray(),
             member,
-            fingerprint,
-            ttl = (long)ClientTokens.Lifetime.TotalSeconds,
-        });
-        return (string)result!;
+            fingerprint = token.Fingerprint,
+            ttl = ClientTokens.LifetimeSeconds,
+        }))!;
+        return (ScriptResults.Map<CreateStatus>((int)result[0]), (string)result[1]!);
     }
 
     private static string AccountKey(string accountId) => $"{Prefix}acct:{accountId}";

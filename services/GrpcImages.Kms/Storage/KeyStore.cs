@@ -17,34 +17,37 @@ public sealed record StoredKey(Key Key, byte[] SealedMaterial, long Version);
 /// - gi:kms:{t}:default:&lt;account&gt;:&lt;region&gt;       string the default service key's id (alias/acs/ecs)
 /// - gi:kms:{t}:roles:&lt;account&gt;                   hash   service role name -> ms created
 /// - gi:kms:{t}:ct:&lt;account&gt;:key:&lt;token&gt;         string "fingerprint|key id" for 24 h (R35)
-/// - gi:kms:{deletions}:due                      zset   "account|key" -> ms its pending deletion ends
+/// - gi:kms:{q:key-deletions}:*                  queue  "account|key", due when the key's pending deletion ends (WorkQueue)
 /// </code>
 /// </summary>
 public sealed class KeyStore(IDatabase redis)
 {
     // KEYS: key, index, default or token key. ARGV: id, record, material, ms, mode ('default' or fingerprint), ttl.
-    private const string CreateScript = """
+    // Returns {CreateStatus, detail}: TokenUsed with the token's stored value, AlreadyExists with the default key's id.
+    private const string CreateScript = ClientTokens.Lua + """
+
         if ARGV[5] == 'default' then
           local existing = redis.call('GET', KEYS[3])
-          if existing then return existing end
+          if existing then return {3, existing} end
           redis.call('SET', KEYS[3], ARGV[1])
-        elseif ARGV[5] ~= '' then
-          local prior = redis.call('GET', KEYS[3])
-          if prior then return prior end
-          redis.call('SET', KEYS[3], ARGV[5] .. '|' .. ARGV[1], 'EX', ARGV[6])
+        else
+          local prior = prior_token(KEYS[3], ARGV[5])
+          if prior then return {2, prior} end
+          remember_token(KEYS[3], ARGV[5], ARGV[1], ARGV[6])
         end
         redis.call('HSET', KEYS[1], 'd', ARGV[2], 'm', ARGV[3], 'v', 1)
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-        return 'ok'
+        return {1, ''}
         """;
 
+    // KEYS: key. ARGV: version read, record. Returns 1, or 0 when the key changed since it was read.
     private const string SaveScript = """
         if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', tonumber(ARGV[1]) + 1)
         return 1
         """;
 
-    public const string DeletionsDue = "gi:kms:{deletions}:due";
+    public const string Root = "gi:kms:";
 
     private static string P(string account) => $"gi:kms:{{{ResourceIds.OwnerTag(account)}}}:";
 
@@ -71,14 +74,15 @@ public sealed class KeyStore(IDatabase redis)
     public async Task<string?> DefaultKeyIdAsync(string account, string region) =>
         await redis.StringGetAsync(DefaultKey(account, region)) is { HasValue: true } v ? (string)v! : null;
 
-    /// <summary>Creates a key; returns "ok", or the existing default key's id / the client token's stored value.</summary>
-    public async Task<string> CreateAsync(Key key, byte[] sealedMaterial, string clientToken, string fingerprint)
+    /// <summary>Creates a key; or finds the client token's stored value, or (for the default service key) the existing key's id.</summary>
+    public async Task<(CreateStatus Status, string Detail)> CreateAsync(Key key, byte[] sealedMaterial, ClientToken token)
     {
-        var third = key.ServiceKey ? DefaultKey(key.AccountId, key.RegionId) : TokenKey(key.AccountId, clientToken);
-        return (string)(await redis.ScriptEvaluateAsync(CreateScript,
+        var third = key.ServiceKey ? DefaultKey(key.AccountId, key.RegionId) : TokenKey(key.AccountId, token.Token);
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreateScript,
             [KeyKey(key.AccountId, key.KeyId), Index(key.AccountId, key.RegionId), third],
             [key.KeyId, key.ToByteArray(), sealedMaterial, key.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(),
-             key.ServiceKey ? "default" : fingerprint, (long)ClientTokens.Lifetime.TotalSeconds]))!;
+             key.ServiceKey ? "default" : token.Fingerprint, ClientTokens.LifetimeSeconds]))!;
+        return (ScriptResults.Map<CreateStatus>((int)result[0]), (string)result[1]!);
     }
 
     /// <summary>Saves a key's new state if unchanged since read.</summary>
@@ -92,11 +96,10 @@ public sealed class KeyStore(IDatabase redis)
         _ = tx.KeyDeleteAsync(KeyKey(key.AccountId, key.KeyId));
         _ = tx.SortedSetRemoveAsync(Index(key.AccountId, key.RegionId), key.KeyId);
         await tx.ExecuteAsync();
-        await redis.SortedSetRemoveAsync(DeletionsDue, $"{key.AccountId}|{key.KeyId}");
     }
 
-    public async Task<RedisValue> FindClientTokenAsync(string account, string token) =>
-        token.Length == 0 ? RedisValue.Null : await redis.StringGetAsync(TokenKey(account, token));
+    public async Task<RedisValue> FindClientTokenAsync(string account, ClientToken token) =>
+        token.IsSet ? await redis.StringGetAsync(TokenKey(account, token.Token)) : RedisValue.Null;
 
     public async Task<(IReadOnlyList<StoredKey> Keys, string Next)> ListAsync(string account, string region, string after, int limit)
     {
@@ -112,15 +115,6 @@ public sealed class KeyStore(IDatabase redis)
         }
         return (keys, ids.Length > limit ? (string)ids[limit - 1]! : "");
     }
-
-    public Task ScheduleDeletionAsync(string account, string keyId, DateTimeOffset when) =>
-        redis.SortedSetAddAsync(DeletionsDue, $"{account}|{keyId}", when.ToUnixTimeMilliseconds());
-
-    public Task CancelDeletionAsync(string account, string keyId) => redis.SortedSetRemoveAsync(DeletionsDue, $"{account}|{keyId}");
-
-    public async Task<IReadOnlyList<(string Account, string KeyId)>> DueDeletionsAsync(DateTimeOffset now) =>
-        (await redis.SortedSetRangeByScoreAsync(DeletionsDue, double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: 100))
-        .Select(v => ((string)v!).Split('|')).Select(p => (p[0], p[1])).ToList();
 
     // ---- service roles ----
 

@@ -2,18 +2,53 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Validation;
 using StackExchange.Redis;
 
 namespace GrpcImages.ServiceDefaults.Storage;
 
 /// <summary>
-/// R35: a create call's client token maps to the first result for 24 hours. The stored value
-/// is "fingerprint|resource id"; the fingerprint is a hash of the request without its token,
-/// so the same token with another request is IdempotenceParamNotMatch.
+/// R35: a create call's client token, with the fingerprint of its request (a hash of the request
+/// without its token). Stores keep "fingerprint|resource id" for <see cref="ClientTokens.Lifetime"/>;
+/// the same token with another request is IdempotenceParamNotMatch.
 /// </summary>
+public readonly record struct ClientToken(string Token, string Fingerprint)
+{
+    public static ClientToken None => new("", "");
+
+    public bool IsSet => Token.Length > 0;
+
+    /// <summary>The request's checked token and its fingerprint (none when the request carries no token).</summary>
+    public static ClientToken Of(IMessage request, string token, string field = "client_token")
+    {
+        Check.ClientToken(token, field);
+        return token.Length == 0 ? None : new ClientToken(token, ClientTokens.Fingerprint(request));
+    }
+
+    /// <summary>The id the token's first request made, or null when the token is new; IdempotenceParamNotMatch when the request differs.</summary>
+    public string? Resolve(RedisValue stored) => stored.HasValue ? ClientTokens.ResolveStored(stored, Fingerprint) : null;
+}
+
 public static class ClientTokens
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    public static long LifetimeSeconds => (long)Lifetime.TotalSeconds;
+
+    /// <summary>
+    /// The Lua every create script shares: <c>prior_token(key, fingerprint)</c> is the stored value of
+    /// a token (false when none or no token was given); <c>remember_token(key, fingerprint, id, ttl)</c>
+    /// records the first result.
+    /// </summary>
+    public const string Lua = """
+        local function prior_token(key, fingerprint)
+          if fingerprint == '' then return false end
+          return redis.call('GET', key)
+        end
+        local function remember_token(key, fingerprint, id, ttl)
+          if fingerprint ~= '' then redis.call('SET', key, fingerprint .. '|' .. id, 'EX', ttl) end
+        end
+        """;
 
     /// <summary>A hash of the request with its client_token field cleared.</summary>
     public static string Fingerprint(IMessage request)

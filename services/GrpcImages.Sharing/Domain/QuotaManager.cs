@@ -14,7 +14,7 @@ namespace GrpcImages.Sharing.Domain;
 /// Quotas (R3, R14, R15) and requests to raise them: the shared-images quota is raised at once up
 /// to the self-service ceiling; other raises wait for an operator (the "ticket").
 /// </summary>
-public sealed class QuotaManager(QuotaStore store, Regions regions, IOptions<SharingOptions> options, TimeProvider time, ILogger<QuotaManager> logger)
+public sealed partial class QuotaManager(QuotaStore store, Regions regions, IOptions<SharingOptions> options, TimeProvider time, ILogger<QuotaManager> logger)
 {
     public const int MaxLimit = 100_000;
     private const string SelfService = "self-service";
@@ -56,11 +56,10 @@ public sealed class QuotaManager(QuotaStore store, Regions regions, IOptions<Sha
         {
             throw Fault.InvalidArgument("InvalidParameter.Reason", "reason", "A reason is at most 256 characters.");
         }
-        Check.ClientToken(request.ClientToken);
-        var fingerprint = request.ClientToken.Length > 0 ? ClientTokens.Fingerprint(request) : "";
-        if (await store.FindClientTokenAsync(account, request.ClientToken) is { HasValue: true } prior)
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync(account, token)) is { } prior)
         {
-            return await RequireRequestAsync(ClientTokens.ResolveStored(prior, fingerprint));
+            return await RequireRequestAsync(prior);
         }
         var current = Limit(await store.LimitsAsync(account), request.Kind, region);
         if (request.DesiredLimit <= current || request.DesiredLimit > MaxLimit)
@@ -80,10 +79,10 @@ public sealed class QuotaManager(QuotaStore store, Regions regions, IOptions<Sha
             State = QuotaRequestState.Pending,
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
-        var created = await store.CreateRequestAsync(quotaRequest, request.ClientToken, fingerprint);
-        if (created != "ok")
+        var (created, stored) = await store.CreateRequestAsync(quotaRequest, token);
+        if (created == CreateStatus.TokenUsed)
         {
-            return await RequireRequestAsync(ClientTokens.ResolveStored(created, fingerprint));
+            return await RequireRequestAsync(ClientTokens.ResolveStored(stored, token.Fingerprint));
         }
         // R14: an account raises its own shared-images quota up to the ceiling without a ticket.
         if (request.Kind == QuotaKind.SharedImages && request.DesiredLimit <= _defaults.SharedImagesSelfServiceCeiling)
@@ -135,7 +134,7 @@ public sealed class QuotaManager(QuotaStore store, Regions regions, IOptions<Sha
         {
             throw Fault.InvalidArgument("InvalidParameter.Comment", "comment", "A comment is at most 256 characters.");
         }
-        for (var attempt = 0; attempt < 5; attempt++)
+        return await ConflictRetry.RunAsync<QuotaRequest>(async () =>
         {
             var found = ResourceIds.IsValid(requestId, 'q') ? await store.GetRequestAsync(requestId) : null;
             if (found is not { } stored)
@@ -152,13 +151,13 @@ public sealed class QuotaManager(QuotaStore store, Regions regions, IOptions<Sha
             decided.Comment = comment;
             decided.DecideTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
             var field = state == QuotaRequestState.Approved ? LimitField(decided.Kind, decided.RegionId) : "";
-            if (await store.DecideAsync(stored.Stored, decided, field, decided.DesiredLimit))
+            if (!await store.DecideAsync(stored.Stored, decided, field, decided.DesiredLimit))
             {
-                logger.LogInformation("Quota request {RequestId} of {Account} {State} by {DecidedBy}", requestId, decided.AccountId, state, decidedBy);
-                return decided;
+                return Attempt<QuotaRequest>.Again;
             }
-        }
-        throw Fault.Aborted("OperationConflict", "The request changed while it was being decided; retry.");
+            LogDecided(requestId, decided.AccountId, state, decidedBy);
+            return decided;
+        });
     }
 
     private async Task<QuotaRequest> RequireRequestAsync(string requestId) =>
@@ -190,4 +189,7 @@ public sealed class QuotaManager(QuotaStore store, Regions regions, IOptions<Sha
         QuotaKind.SharedImages => "shared_images",
         _ => "accounts_per_image",
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Quota request {RequestId} of {Account} {State} by {DecidedBy}")]
+    private partial void LogDecided(string requestId, string account, QuotaRequestState state, string decidedBy);
 }

@@ -16,8 +16,9 @@ namespace GrpcImages.Sharing.Domain;
 /// state come from the catalog, the recipients' existence and sites from kms; the grant and both
 /// share quotas are one atomic step.
 /// </summary>
-public sealed class ShareManager(
+public sealed partial class ShareManager(
     ShareStore store,
+    RecipientOutbox outbox,
     ImageService.ImageServiceClient catalog,
     AccountService.AccountServiceClient accounts,
     RoleService.RoleServiceClient roles,
@@ -70,17 +71,18 @@ public sealed class ShareManager(
         }
 
         var limits = options.Value;
+        await outbox.ExpectAsync(owner);
         var change = await store.ModifyAsync(owner, image.ImageId, region, time.GetUtcNow().ToUnixTimeMilliseconds(),
             limits.AccountsPerImage, limits.SharedImages, caller.Actor, add, remove);
         switch (change.Result)
         {
-            case "quota_user":
+            case ShareResult.AccountsPerImageExceeded:
                 throw SharingErrors.AccountsPerImageQuota(change.Limit);
-            case "quota_image":
+            case ShareResult.SharedImagesExceeded:
                 throw SharingErrors.SharedImagesQuota(change.Limit);
         }
-        logger.LogInformation("Image {ImageId} of {Owner}: shared with {Added} accounts, unshared from {Removed}", image.ImageId, owner, change.Added.Count, change.Removed.Count);
-        await SyncRecipientsAsync(owner);
+        LogModified(image.ImageId, owner, change.Added.Count, change.Removed.Count);
+        await outbox.DrainAsync(owner);
         var (grants, _, total) = await store.GrantsAsync(owner, image.ImageId, "", 100);
         return (grants.Select(ToGrant).ToList(), (int)total);
     }
@@ -153,21 +155,15 @@ public sealed class ShareManager(
     public async Task<int> RevokeAllAsync(Caller caller, RevokeAllSharesRequest request)
     {
         Check.AccountId(request.OwnerAccountId, "owner_account_id");
+        await outbox.ExpectAsync(request.OwnerAccountId);
         var revoked = await store.RevokeAllAsync(request.OwnerAccountId, request.ImageId, regions.Require(request.RegionId),
             time.GetUtcNow().ToUnixTimeMilliseconds(), caller.IsAccount ? caller.Actor : $"service:{caller.ViaService ?? caller.Name}");
         if (revoked > 0)
         {
-            logger.LogInformation("Revoked {Count} shares of deleted image {ImageId}", revoked, request.ImageId);
-            await SyncRecipientsAsync(request.OwnerAccountId);
+            LogRevokedAll(revoked, request.ImageId);
+            await outbox.DrainAsync(request.OwnerAccountId);
         }
         return revoked;
-    }
-
-    /// <summary>Brings recipients' indexes in step with the grants just committed.</summary>
-    public async Task SyncRecipientsAsync(string owner)
-    {
-        await store.NoteOutboxAsync(owner);
-        await store.DrainOutboxAsync(owner);
     }
 
     /// <summary>R22: only CMK-encrypted images are shared, and only while the owner authorizes it with its role.</summary>
@@ -212,27 +208,10 @@ public sealed class ShareManager(
         AccountId = grant.Account,
         ShareTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(grant.SharedAtMs)),
     };
-}
 
-/// <summary>Finishes recipient-index changes whose owner's request stopped half way (the outbox's sweeper).</summary>
-public sealed class OutboxSweeper(ShareStore store, ILogger<OutboxSweeper> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                foreach (var owner in await store.OwnersWithOutboxAsync())
-                {
-                    await store.DrainOutboxAsync(owner);
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Sweeping share outboxes failed; will retry");
-            }
-        }
-    }
+    [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} of {Owner}: shared with {Added} accounts, unshared from {Removed}")]
+    private partial void LogModified(string imageId, string owner, int added, int removed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked {Count} shares of deleted image {ImageId}")]
+    private partial void LogRevokedAll(int count, string imageId);
 }

@@ -1,6 +1,6 @@
 namespace GrpcImages.Sharing.Domain;
 
-/// <summary>The "Quotas" configuration section: default limits and the self-service ceiling.</summary>
+/// <summary>The "Quotas" configuration section: default limits, the self-service ceiling, and the outbox's guard.</summary>
 public sealed class SharingOptions
 {
     public const string Section = "Quotas";
@@ -16,4 +16,7 @@ public sealed class SharingOptions
 
     /// <summary>How high an account may raise its shared-images quota itself (R14); beyond it an operator decides.</summary>
     public int SharedImagesSelfServiceCeiling { get; set; } = 500;
+
+    /// <summary>How long after a grant change a replica applies its recipient-index changes if the request that made it did not.</summary>
+    public int OutboxGuardMilliseconds { get; set; } = 10_000;
 }

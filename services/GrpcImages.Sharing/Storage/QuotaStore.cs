@@ -19,26 +19,27 @@ public sealed class QuotaStore(IDatabase redis)
         """;
 
     // KEYS: request, account's requests, client token. ARGV: id, record, ms, fingerprint, ttl.
-    private const string CreateRequestScript = """
-        if ARGV[4] ~= '' then
-          local prior = redis.call('GET', KEYS[3])
-          if prior then return prior end
-        end
+    // Returns {CreateStatus, the token's stored value}.
+    private const string CreateRequestScript = ClientTokens.Lua + """
+
+        local prior = prior_token(KEYS[3], ARGV[4])
+        if prior then return {2, prior} end
         redis.call('SET', KEYS[1], ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-        if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4] .. '|' .. ARGV[1], 'EX', ARGV[5]) end
-        return 'ok'
+        remember_token(KEYS[3], ARGV[4], ARGV[1], ARGV[5])
+        return {1, ''}
         """;
 
     // KEYS: request, limits. ARGV: record as read, decided record, limit field ('' = none), new limit.
+    // Returns 1, or 0 when the request changed since it was read.
     private const string DecideScript = """
-        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'conflict' end
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('SET', KEYS[1], ARGV[2])
         if ARGV[3] ~= '' then
           local current = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or 0)
           if tonumber(ARGV[4]) > current then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
         end
-        return 'ok'
+        return 1
         """;
 
     public async Task<(bool Granted, int Used, int Limit)> ReserveAsync(string account, string region, string holder, string limitField, int defaultLimit)
@@ -73,22 +74,23 @@ public sealed class QuotaStore(IDatabase redis)
         return ((int)await images, sharedImages.Length, (int)most);
     }
 
-    /// <summary>Stores a new request; returns "ok" or the client token's stored value.</summary>
-    public async Task<string> CreateRequestAsync(QuotaRequest request, string clientToken, string fingerprint)
+    /// <summary>Stores a new request; when the client token was used before, returns its stored value instead.</summary>
+    public async Task<(CreateStatus Status, string Prior)> CreateRequestAsync(QuotaRequest request, ClientToken token)
     {
         var ms = request.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds();
-        var result = (string)(await redis.ScriptEvaluateAsync(CreateRequestScript,
-            [SharingKeys.Request(request.RequestId), SharingKeys.Requests(request.AccountId), SharingKeys.ClientToken(request.AccountId, "quota", clientToken)],
-            [request.RequestId, request.ToByteArray(), ms, fingerprint, (long)ClientTokens.Lifetime.TotalSeconds]))!;
-        if (result == "ok")
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreateRequestScript,
+            [SharingKeys.Request(request.RequestId), SharingKeys.Requests(request.AccountId), SharingKeys.ClientToken(request.AccountId, "quota", token.Token)],
+            [request.RequestId, request.ToByteArray(), ms, token.Fingerprint, ClientTokens.LifetimeSeconds]))!;
+        var status = ScriptResults.Map<CreateStatus>((int)result[0]);
+        if (status == CreateStatus.Created)
         {
             await redis.SortedSetAddAsync(SharingKeys.AllRequests, request.RequestId, ms);
         }
-        return result;
+        return (status, (string)result[1]!);
     }
 
-    public async Task<RedisValue> FindClientTokenAsync(string account, string token) =>
-        token.Length == 0 ? RedisValue.Null : await redis.StringGetAsync(SharingKeys.ClientToken(account, "quota", token));
+    public async Task<RedisValue> FindClientTokenAsync(string account, ClientToken token) =>
+        token.IsSet ? await redis.StringGetAsync(SharingKeys.ClientToken(account, "quota", token.Token)) : RedisValue.Null;
 
     public async Task<(QuotaRequest Request, byte[] Stored)?> GetRequestAsync(string requestId) =>
         await redis.StringGetAsync(SharingKeys.Request(requestId)) is { HasValue: true } v
@@ -97,9 +99,9 @@ public sealed class QuotaStore(IDatabase redis)
 
     /// <summary>Replaces a request if unchanged since read, raising the limit when <paramref name="limitField"/> is set.</summary>
     public async Task<bool> DecideAsync(byte[] stored, QuotaRequest decided, string limitField, int newLimit) =>
-        (string)(await redis.ScriptEvaluateAsync(DecideScript,
+        (int)await redis.ScriptEvaluateAsync(DecideScript,
             [SharingKeys.Request(decided.RequestId), SharingKeys.Limits(decided.AccountId)],
-            [stored, decided.ToByteArray(), limitField, newLimit]))! == "ok";
+            [stored, decided.ToByteArray(), limitField, newLimit]) == 1;
 
     /// <summary>A page of request ids, newest first, from an account's index or the operators' one.</summary>
     public async Task<(IReadOnlyList<QuotaRequest> Page, string Next)> ListRequestsAsync(string? account, QuotaRequestState state, string position, int limit)

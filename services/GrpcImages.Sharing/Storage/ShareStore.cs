@@ -1,9 +1,21 @@
+using System.Globalization;
+using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
 
 namespace GrpcImages.Sharing.Storage;
 
+/// <summary>What a grant change did (numbers the script returns).</summary>
+public enum ShareResult
+{
+    Changed = 1,
+    /// <summary>R15: the image would be shared with more accounts than its limit.</summary>
+    AccountsPerImageExceeded = 2,
+    /// <summary>R14: the owner would have more images shared than its limit.</summary>
+    SharedImagesExceeded = 3,
+}
+
 /// <summary>The outcome of a grant change.</summary>
-public sealed record ShareChange(string Result, int Limit, IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
+public sealed record ShareChange(ShareResult Result, int Limit, IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
 
 /// <summary>A grant as the recipient's index holds it.</summary>
 public sealed record ReceivedShare(string Owner, string ImageId, long SharedAtMs);
@@ -18,36 +30,44 @@ public sealed record AuditEntry(string Id, string ImageId, string Region, string
 /// </summary>
 public sealed class ShareStore(IDatabase redis)
 {
+    /// <summary>About how many grant and revoke records each owner's audit keeps.</summary>
+    public const int AuditLength = 10_000;
+
+    /// <summary>Outbox entries applied per read.</summary>
+    private const int OutboxBatch = 100;
+
     // KEYS: grants, shared, where, limits, outbox, audit.
-    // ARGV: image, owner, region, now, default accounts per image, default shared images, actor, count of adds, adds..., removes...
+    // ARGV: image, owner, region, now, default accounts per image, default shared images, actor, audit length,
+    //       count of adds, adds..., removes...
+    // Returns {ShareResult, limit, count of adds, added..., removed...}.
     private const string ModifyScript = """
-        local nadd = tonumber(ARGV[8])
+        local nadd = tonumber(ARGV[9])
         local added, removed = {}, {}
-        for i = 9 + nadd, #ARGV do
+        for i = 10 + nadd, #ARGV do
           if redis.call('ZSCORE', KEYS[1], ARGV[i]) then removed[#removed + 1] = ARGV[i] end
         end
-        for i = 9, 8 + nadd do
+        for i = 10, 9 + nadd do
           if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then added[#added + 1] = ARGV[i] end
         end
         local after = redis.call('ZCARD', KEYS[1]) - #removed + #added
         if #added > 0 then
           local perImage = tonumber(redis.call('HGET', KEYS[4], 'accounts_per_image') or ARGV[5])
-          if after > perImage then return {'quota_user', perImage} end
+          if after > perImage then return {2, perImage} end
         end
         local isShared = redis.call('ZSCORE', KEYS[2], ARGV[1])
         if after > 0 and not isShared then
           local shared = tonumber(redis.call('HGET', KEYS[4], 'shared_images') or ARGV[6])
-          if redis.call('ZCARD', KEYS[2]) + 1 > shared then return {'quota_image', shared} end
+          if redis.call('ZCARD', KEYS[2]) + 1 > shared then return {3, shared} end
         end
         for _, a in ipairs(removed) do
           redis.call('ZREM', KEYS[1], a)
           redis.call('RPUSH', KEYS[5], '-|' .. a .. '|' .. ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
-          redis.call('XADD', KEYS[6], 'MAXLEN', '~', 10000, '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '2', 'actor', ARGV[7], 'time', ARGV[4])
+          redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '2', 'actor', ARGV[7], 'time', ARGV[4])
         end
         for _, a in ipairs(added) do
           redis.call('ZADD', KEYS[1], ARGV[4], a)
           redis.call('RPUSH', KEYS[5], '+|' .. a .. '|' .. ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
-          redis.call('XADD', KEYS[6], 'MAXLEN', '~', 10000, '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '1', 'actor', ARGV[7], 'time', ARGV[4])
+          redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '1', 'actor', ARGV[7], 'time', ARGV[4])
         end
         if after > 0 then
           if not isShared then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
@@ -56,18 +76,18 @@ public sealed class ShareStore(IDatabase redis)
           redis.call('ZREM', KEYS[2], ARGV[1])
           redis.call('DEL', KEYS[3])
         end
-        local out = {'ok', 0, #added}
+        local out = {1, 0, #added}
         for _, a in ipairs(added) do out[#out + 1] = a end
         for _, a in ipairs(removed) do out[#out + 1] = a end
         return out
         """;
 
-    // KEYS: grants, shared, where, outbox, audit. ARGV: image, owner, region, now, actor.
+    // KEYS: grants, shared, where, outbox, audit. ARGV: image, owner, region, now, actor, audit length. Returns the recipients revoked.
     private const string RevokeAllScript = """
         local recipients = redis.call('ZRANGE', KEYS[1], 0, -1)
         for _, a in ipairs(recipients) do
           redis.call('RPUSH', KEYS[4], '-|' .. a .. '|' .. ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
-          redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '3', 'actor', ARGV[5], 'time', ARGV[4])
+          redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'image', ARGV[1], 'region', ARGV[3], 'account', a, 'action', '3', 'actor', ARGV[5], 'time', ARGV[4])
         end
         redis.call('DEL', KEYS[1], KEYS[3])
         redis.call('ZREM', KEYS[2], ARGV[1])
@@ -84,12 +104,12 @@ public sealed class ShareStore(IDatabase redis)
         ];
         RedisValue[] args =
         [
-            imageId, owner, region, nowMs, defaultPerImage, defaultShared, actor, add.Count,
+            imageId, owner, region, nowMs, defaultPerImage, defaultShared, actor, AuditLength, add.Count,
             .. add.Select(a => (RedisValue)a), .. remove.Select(a => (RedisValue)a),
         ];
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ModifyScript, keys, args))!;
-        var status = (string)result[0]!;
-        if (status != "ok")
+        var status = ScriptResults.Map<ShareResult>((int)result[0]);
+        if (status != ShareResult.Changed)
         {
             return new ShareChange(status, (int)result[1], [], []);
         }
@@ -101,7 +121,7 @@ public sealed class ShareStore(IDatabase redis)
     public async Task<int> RevokeAllAsync(string owner, string imageId, string region, long nowMs, string actor) =>
         (int)await redis.ScriptEvaluateAsync(RevokeAllScript,
             [SharingKeys.Grants(owner, imageId), SharingKeys.Shared(owner), SharingKeys.Where(owner, imageId), SharingKeys.Outbox(owner), SharingKeys.Audit(owner)],
-            [imageId, owner, region, nowMs, actor]);
+            [imageId, owner, region, nowMs, actor, AuditLength]);
 
     /// <summary>When the image was shared with the account, or null: one Redis read (the access check of R19).</summary>
     public async Task<long?> GrantedAtAsync(string owner, string imageId, string account) =>
@@ -163,16 +183,9 @@ public sealed class ShareStore(IDatabase redis)
         var key = SharingKeys.Outbox(owner);
         while (true)
         {
-            var entries = await redis.ListRangeAsync(key, 0, 99);
+            var entries = await redis.ListRangeAsync(key, 0, OutboxBatch - 1);
             if (entries.Length == 0)
             {
-                await redis.SetRemoveAsync(SharingKeys.OutboxOwners, owner);
-                // A change may have arrived after the read: keep the owner listed if so.
-                if (await redis.ListLengthAsync(key) > 0)
-                {
-                    await redis.SetAddAsync(SharingKeys.OutboxOwners, owner);
-                    continue;
-                }
                 return;
             }
             foreach (var entry in entries)
@@ -181,7 +194,7 @@ public sealed class ShareStore(IDatabase redis)
                 var (recipient, region, member) = (parts[1], parts[2], $"{parts[3]}|{parts[4]}");
                 if (parts[0] == "+")
                 {
-                    await redis.SortedSetAddAsync(SharingKeys.Received(recipient, region), member, long.Parse(parts[5]));
+                    await redis.SortedSetAddAsync(SharingKeys.Received(recipient, region), member, long.Parse(parts[5], CultureInfo.InvariantCulture));
                 }
                 else
                 {
@@ -191,11 +204,6 @@ public sealed class ShareStore(IDatabase redis)
             }
         }
     }
-
-    public Task NoteOutboxAsync(string owner) => redis.SetAddAsync(SharingKeys.OutboxOwners, owner);
-
-    public async Task<IReadOnlyList<string>> OwnersWithOutboxAsync() =>
-        (await redis.SetMembersAsync(SharingKeys.OutboxOwners)).Select(v => (string)v!).ToList();
 
     /// <summary>A page of the owner's audit, newest first, before the stream id <paramref name="before"/>.</summary>
     public async Task<(IReadOnlyList<AuditEntry> Page, string Next)> AuditAsync(string owner, string imageId, string before, int limit)

@@ -19,8 +19,8 @@ namespace GrpcImages.Sharing.Storage;
 /// - gi:share:{t}:reqs:&lt;account&gt;                zset   the account's quota requests -> ms
 /// - gi:share:{t}:ct:&lt;account&gt;:&lt;scope&gt;:&lt;token&gt;  string "fingerprint|id" for 24 h (R35)
 /// - gi:share:{r}:recv:&lt;recipient&gt;:&lt;region&gt;    zset   "owner|image" -> ms shared, under the recipient's tag {r}
-/// - gi:share:{outbox}:owners                  set    owners whose outbox may hold work
 /// - gi:share:{requests}:all                   zset   every quota request id -> ms (for operators)
+/// - gi:share:{q:outbox}:*                     queue  owners whose outbox may hold changes (WorkQueue), queued before each grant change
 /// </code>
 /// </summary>
 public static class SharingKeys
@@ -39,6 +39,6 @@ public static class SharingKeys
     public static string ClientToken(string account, string scope, string token) => $"{Prefix(account)}ct:{account}:{scope}:{token}";
     public static string Received(string recipient, string region) => $"{Prefix(recipient)}recv:{recipient}:{region}";
 
-    public const string OutboxOwners = "gi:share:{outbox}:owners";
+    public const string Root = "gi:share:";
     public const string AllRequests = "gi:share:{requests}:all";
 }

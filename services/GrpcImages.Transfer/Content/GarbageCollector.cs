@@ -1,4 +1,4 @@
-using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Storage;
 
 namespace GrpcImages.Transfer.Content;
@@ -20,7 +20,7 @@ public sealed class BlobOptions
 /// finishes manifests whose dropper died, then marks, deletes and forgets unreferenced blobs.
 /// Safe while other work runs: a marked blob cannot be pinned, and writers write it again.
 /// </summary>
-public sealed class GarbageCollector(IBlobStore blobs, ContentIndex index, ContentLibrary library, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
+public sealed partial class GarbageCollector(IBlobStore blobs, ContentIndex index, ContentLibrary library, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
     ContentMetrics metrics, TimeProvider time, ILogger<GarbageCollector> logger)
 {
     private const int Batch = 500;
@@ -63,32 +63,26 @@ public sealed class GarbageCollector(IBlobStore blobs, ContentIndex index, Conte
         if (chunks > 0)
         {
             metrics.Collected(region, chunks, bytes);
-            logger.LogInformation("Collected {Chunks} chunks ({Bytes} bytes) in {Region}", chunks, bytes, region);
+            LogCollected(chunks, bytes, region);
         }
         return (chunks, bytes);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Collected {Chunks} chunks ({Bytes} bytes) in {Region}")]
+    private partial void LogCollected(int chunks, long bytes, string region);
 }
 
-/// <summary>Runs the collector over every region now and then.</summary>
-public sealed class GarbageCollectionService(GarbageCollector collector, Regions regions, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
-    ILogger<GarbageCollectionService> logger) : BackgroundService
+/// <summary>
+/// Collects each region now and then: one standing item per region in the "gc" queue, so one
+/// replica at a time collects a region, and a region's collection survives any replica's death.
+/// </summary>
+public sealed class GarbageCollection(GarbageCollector collector, Microsoft.Extensions.Options.IOptions<BlobOptions> options) : IWorkHandler
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public const string Queue = "gc";
+
+    public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.GcIntervalSeconds)));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            foreach (var region in regions.All)
-            {
-                try
-                {
-                    await collector.CollectAsync(region.Id, stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning(ex, "Collecting garbage in {Region} failed; will retry", region.Id);
-                }
-            }
-        }
+        await collector.CollectAsync(lease.Id, cancellationToken);
+        return WorkOutcome.Retry(TimeSpan.FromSeconds(Math.Max(1, options.Value.GcIntervalSeconds)));
     }
 }

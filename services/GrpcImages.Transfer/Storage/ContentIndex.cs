@@ -34,6 +34,8 @@ public enum PinResult
 /// </summary>
 public sealed class ContentIndex(IDatabase redis, TimeProvider time)
 {
+    public const string Root = "gi:xfer:";
+
     private const string PinScript = """
         redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
         local out = {}
