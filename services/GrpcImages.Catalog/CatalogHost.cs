@@ -15,14 +15,18 @@ public static class CatalogHost
 {
     public const int DefaultPort = 5101;
 
-    /// <summary>Builds the catalog service; tests pass <paramref name="configure"/> to point it at their own Redis and ports.</summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Builds the catalog service. Tests pass <paramref name="configure"/> to point it at their own Redis and
+    /// ports, and <paramref name="overrideServices"/> to replace services after the host registered its own.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? overrideServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("catalog", DefaultPort);
         builder.AddCatalogServices();
 
+        overrideServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults();
         app.MapGrpcService<ImageGrpcService>();
@@ -37,11 +41,11 @@ public static class CatalogHost
     {
         var services = builder.Services;
         services.Configure<CatalogOptions>(builder.Configuration.GetSection(CatalogOptions.Section));
-        services.AddPeerClient<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
-        services.AddPeerClient<SharingService.SharingServiceClient>(builder.Configuration, "Sharing");
-        services.AddPeerClient<QuotaService.QuotaServiceClient>(builder.Configuration, "Sharing");
-        services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
-        services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
+        services.AddPeerClient<ContentService.ContentServiceClient>("Transfer");
+        services.AddPeerClient<SharingService.SharingServiceClient>("Sharing");
+        services.AddPeerClient<QuotaService.QuotaServiceClient>("Sharing");
+        services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
+        services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<CatalogMetrics>();
         services.AddWorkQueue<Releases>(CatalogKeys.Root, CatalogQueues.Releases);

@@ -10,8 +10,11 @@ public static class KmsHost
 {
     public const int DefaultPort = 5104;
 
-    /// <summary>Builds the kms service; tests pass <paramref name="configure"/> to point it at their own Redis and ports.</summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Builds the kms service. Tests pass <paramref name="configure"/> to point it at their own Redis and
+    /// ports, and <paramref name="overrideServices"/> to replace services after the host registered its own.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? overrideServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
@@ -25,6 +28,7 @@ public static class KmsHost
         builder.Services.AddSingleton<KeyManager>();
         builder.Services.AddWorkQueue<KeyDeletions>(KeyStore.Root, KeyDeletions.Queue);
 
+        overrideServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults();
         app.MapGrpcService<AccountGrpcService>();

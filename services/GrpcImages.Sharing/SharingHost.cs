@@ -13,14 +13,18 @@ public static class SharingHost
 {
     public const int DefaultPort = 5103;
 
-    /// <summary>Builds the sharing service; tests pass <paramref name="configure"/> to point it at their own Redis and ports.</summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Builds the sharing service. Tests pass <paramref name="configure"/> to point it at their own Redis and
+    /// ports, and <paramref name="overrideServices"/> to replace services after the host registered its own.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? overrideServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("sharing", DefaultPort);
         builder.AddSharingServices();
 
+        overrideServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults();
         app.MapGrpcService<SharingGrpcService>();
@@ -32,9 +36,9 @@ public static class SharingHost
     {
         var services = builder.Services;
         services.Configure<SharingOptions>(builder.Configuration.GetSection(SharingOptions.Section));
-        services.AddPeerClient<ImageService.ImageServiceClient>(builder.Configuration, "Catalog");
-        services.AddPeerClient<AccountService.AccountServiceClient>(builder.Configuration, "Kms");
-        services.AddPeerClient<RoleService.RoleServiceClient>(builder.Configuration, "Kms");
+        services.AddPeerClient<ImageService.ImageServiceClient>("Catalog");
+        services.AddPeerClient<AccountService.AccountServiceClient>("Kms");
+        services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
         services.AddSingleton<ShareStore>();
         services.AddSingleton<QuotaStore>();
         services.AddSingleton<ShareManager>();

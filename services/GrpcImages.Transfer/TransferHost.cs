@@ -12,14 +12,18 @@ public static class TransferHost
 {
     public const int DefaultPort = 5102;
 
-    /// <summary>Builds the transfer service; tests pass <paramref name="configure"/> to point it at their own Redis and ports.</summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Builds the transfer service. Tests pass <paramref name="configure"/> to point it at their own Redis and
+    /// ports, and <paramref name="overrideServices"/> to replace services after the host registered its own.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? overrideServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("transfer", DefaultPort);
         builder.AddTransferServices();
 
+        overrideServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults();
         app.MapGrpcService<TransferGrpcService>();
@@ -36,7 +40,7 @@ public static class TransferHost
         services.AddSingleton<FileBlobStore>();
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileBlobStore>());
         services.AddSingleton<ContentIndex>();
-        services.AddPeerClient<KeyService.KeyServiceClient>(builder.Configuration, "Kms");
+        services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
         services.AddSingleton<DataKeys>();
         services.AddSingleton<ContentMetrics>();
         services.AddSingleton<ContentLibrary>();

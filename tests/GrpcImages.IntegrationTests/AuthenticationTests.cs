@@ -12,7 +12,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Every RPC of every service needs a token signed by the cluster (R36).</summary>
-public class AuthenticationTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class AuthenticationTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -2,11 +2,12 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 using StackExchange.Redis;
+using Xunit.Abstractions;
 
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>The platform catalog is seeded with real content, once per region, whatever the number of replicas.</summary>
-public class CatalogSeedingTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class CatalogSeedingTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     [Fact]
     public async Task TwoCatalogReplicasStartingTogetherSeedEachRegionOnce()
@@ -16,7 +17,7 @@ public class CatalogSeedingTests(ClusterFixture fixture) : IClassFixture<Cluster
             ["Regions:0:Id"] = "cn-hangzhou",
             ["Regions:1:Id"] = "ap-northeast-1",
         };
-        await using var cluster = await TestCluster.StartAsync(regions, [ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer]);
+        await using var cluster = await TestCluster.StartAsync(regions, [ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer], output: Output);
 
         var ports = await Task.WhenAll(cluster.StartReplicaAsync(ServiceKind.Catalog), cluster.StartReplicaAsync(ServiceKind.Catalog));
         await Task.WhenAll(ports.Select(p => cluster.WaitUntilServingAsync(p)));
@@ -39,7 +40,7 @@ public class CatalogSeedingTests(ClusterFixture fixture) : IClassFixture<Cluster
     [Fact]
     public async Task EachSeededImageHasItsOwnRealContent()
     {
-        var cluster = fixture.Cluster;
+        var cluster = Cluster;
         var content = cluster.Client<ContentService.ContentServiceClient>(cluster.ServiceToken());
         var account = await cluster.NewAccountAsync();
         var all = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = CatalogSteps.Hangzhou, PageSize = 100 })).Images;

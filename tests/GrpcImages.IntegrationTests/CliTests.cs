@@ -6,7 +6,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>imgctl against the running cluster, as a user would type it.</summary>
-public class CliTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

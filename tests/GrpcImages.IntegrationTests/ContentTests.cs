@@ -7,7 +7,7 @@ using GrpcImages.Testing;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>The content layer (transfer's ContentService): chunks, manifests, holders and collection (R34).</summary>
-public class ContentTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private const string Region = "cn-shanghai";
     private const int MiB = 1024 * 1024;

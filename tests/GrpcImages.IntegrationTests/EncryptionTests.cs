@@ -10,7 +10,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Encrypted disks and images, for real (R20, R22, R23).</summary>
-public class EncryptionTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     // Where an instance's first boot writes its identity on its system disk.
     private const long InstanceManagerIdentityOffset = 1L << 20;

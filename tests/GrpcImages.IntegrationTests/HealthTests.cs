@@ -7,7 +7,7 @@ using GrpcImages.Testing;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Health (grpc.health.v1, reporting Redis) and reflection answer without a token.</summary>
-public class HealthTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class HealthTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 
@@ -48,11 +48,17 @@ public class HealthTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
     [Fact]
     public async Task WhenRedisIsDownHealthSaysSoAndCallsAreUnavailableWithoutInternals()
     {
-        await using var cluster = await TestCluster.StartAsync();
+        // Short client timeouts: the test waits for Redis to be found gone, not for the defaults to run out.
+        await using var redis = await RedisServer.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?>
+        {
+            ["Redis:Configuration"] = $"{redis.ConnectionString},syncTimeout=500,asyncTimeout=500,connectTimeout=500",
+            ["Regions:0:Id"] = "cn-hangzhou",
+        }, output: Output);
         var operatorToken = await cluster.OperatorTokenAsync();
         var accounts = cluster.Client<AccountService.AccountServiceClient>(operatorToken);
 
-        cluster.Redis.Stop();
+        redis.Stop();
 
         var health = new Health.HealthClient(cluster.Invoker(ServiceKind.Kms, null));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await health.CheckAsync(new HealthCheckRequest())).Status);
@@ -60,7 +66,7 @@ public class HealthTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
             (await health.CheckAsync(new HealthCheckRequest { Service = "liveness" })).Status);
         var ex = await RpcAssert.FailsAsync(StatusCode.Unavailable, "ServiceUnavailable", () =>
             accounts.GetAccountAsync(new GetAccountRequest { AccountId = "1234567890123456" }));
-        Assert.DoesNotContain(cluster.Redis.Port.ToString(), ex.Status.Detail);
+        Assert.DoesNotContain(redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Status.Detail);
         Assert.DoesNotContain("Exception", ex.Status.Detail);
     }
 }

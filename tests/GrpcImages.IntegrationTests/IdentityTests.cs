@@ -6,7 +6,7 @@ using GrpcImages.Testing;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Accounts, RAM users and tokens in the kms service (R36).</summary>
-public class IdentityTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -7,7 +7,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Creating custom images from instances (R1) and from snapshots (R2).</summary>
-public class ImageCreationTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -7,7 +7,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Updating and deleting images: force and its consequences (R31), states (R33), freed bytes (R34).</summary>
-public class ImageDeletionTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

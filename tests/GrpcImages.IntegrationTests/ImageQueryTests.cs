@@ -7,7 +7,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>GetImage and ListImages: regions (R4), owner aliases (R19), filters, pages, visibility (R36).</summary>
-public class ImageQueryTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -9,7 +9,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Instances: made from visible images with their disks' bytes, states, re-initialize, replace the system disk (R28).</summary>
-public class InstanceTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -7,7 +7,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>The kms service's keys, data keys and service roles (R20-R23).</summary>
-public class KmsKeyTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -7,7 +7,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>The quotas (R3, R14, R15), exact under concurrency, and the requests that raise them.</summary>
-public class QuotaTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

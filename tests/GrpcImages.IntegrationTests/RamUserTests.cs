@@ -8,7 +8,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>RAM users act on their account's resources within their allowed actions, in every service (R36).</summary>
-public class RamUserTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class RamUserTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

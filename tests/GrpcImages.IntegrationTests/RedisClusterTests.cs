@@ -11,7 +11,7 @@ namespace GrpcImages.IntegrationTests;
 /// The whole cluster on a 3-node Redis Cluster: every multi-key step uses keys of one hash tag,
 /// so creates, quota races, grants and collection work unchanged.
 /// </summary>
-public sealed class RedisClusterTests : IAsyncLifetime
+public sealed class RedisClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private TestCluster _cluster = null!;
 
@@ -20,7 +20,7 @@ public sealed class RedisClusterTests : IAsyncLifetime
         {
             ["Regions:0:Id"] = Hangzhou,
             ["Regions:1:Id"] = Shanghai,
-        }, topology: RedisTopology.Cluster);
+        }, topology: RedisTopology.Cluster, output: output);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

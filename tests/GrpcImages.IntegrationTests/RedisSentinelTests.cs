@@ -5,12 +5,12 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>The cluster on Redis behind Sentinel, through a failover of the master.</summary>
-public sealed class RedisSentinelTests : IAsyncLifetime
+public sealed class RedisSentinelTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync() =>
-        _cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, topology: RedisTopology.Sentinel);
+        _cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, topology: RedisTopology.Sentinel, output: output);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

@@ -6,12 +6,12 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>What happens while a peer is down: nothing is lost (R34).</summary>
-public sealed class ResilienceTests : IAsyncLifetime
+public sealed class ResilienceTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync() =>
-        _cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou });
+        _cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, output: output);
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

@@ -8,7 +8,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Grants and what they allow (R13, R16-R19), revokes (R32), the audit.</summary>
-public class SharingTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -6,7 +6,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>Snapshots of disks: progressing then accomplished; kept while an image uses them.</summary>
-public class SnapshotTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public class SnapshotTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 

@@ -26,3 +26,30 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Settings of the shared cluster, chosen so that long operations take a moment, not minutes.</summary>
     public static readonly IDictionary<string, string?> SharedSettings = new Dictionary<string, string?>();
 }
+
+/// <summary>
+/// A test class on the shared cluster: while each of its tests runs, the services' logs go to the
+/// test's output, which xUnit shows when the test fails.
+/// </summary>
+public abstract class ClusterTest : IClassFixture<ClusterFixture>, IDisposable
+{
+    private readonly IDisposable _logs;
+
+    protected ClusterTest(ClusterFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        Cluster = fixture.Cluster;
+        Output = output;
+        _logs = fixture.Cluster.Logs.Attach(output);
+    }
+
+    protected TestCluster Cluster { get; }
+
+    /// <summary>Where a test's own clusters should log (pass it to TestCluster.StartAsync).</summary>
+    protected Xunit.Abstractions.ITestOutputHelper Output { get; }
+
+    public void Dispose()
+    {
+        _logs.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -11,7 +12,10 @@ using GrpcImages.Sharing;
 using GrpcImages.Transfer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using GrpcImages.ServiceDefaults.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace GrpcImages.Testing;
 
@@ -42,22 +46,29 @@ public sealed class TestCluster : IAsyncDisposable
     public const string OperatorCredential = "test-operator-credential";
 
     private readonly List<WebApplication> _apps = [];
+    private readonly List<ServiceProcess> _processes = [];
     private readonly Dictionary<int, WebApplication> _byPort = [];
-    private readonly Dictionary<ServiceKind, int> _ports;
+    private readonly Dictionary<ServiceKind, int> _ports = [];
     private readonly ConcurrentDictionary<int, GrpcChannel> _channels = new();
-    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly LiveSettings _settings;
+    private readonly Action<ServiceKind, IServiceCollection>? _overrideServices;
+    private readonly IDisposable? _attached;
     private string? _operatorToken;
 
     private TestCluster(RedisServer? redis, RedisClusterServer? redisCluster, RedisSentinelServer? sentinel, string dataDirectory,
-        IReadOnlyDictionary<string, string?> settings, Dictionary<ServiceKind, int> ports)
+        IDictionary<string, string?> settings, Action<ServiceKind, IServiceCollection>? overrideServices, ITestOutputHelper? output)
     {
         _redis = redis;
         RedisCluster = redisCluster;
         RedisSentinel = sentinel;
         DataDirectory = dataDirectory;
-        _settings = settings;
-        _ports = ports;
+        _settings = new LiveSettings(settings);
+        _overrideServices = overrideServices;
+        _attached = output is null ? null : Logs.Attach(output);
     }
+
+    /// <summary>Every service's log lines (sent to the outputs of attached tests).</summary>
+    public TestLogs Logs { get; } = new();
 
     private readonly RedisServer? _redis;
 
@@ -71,15 +82,19 @@ public sealed class TestCluster : IAsyncDisposable
     public RedisSentinelServer? RedisSentinel { get; }
 
     /// <summary>What the services were given as Redis:Configuration.</summary>
-    public string RedisConfiguration => _settings["Redis:Configuration"]!;
+    public string RedisConfiguration => _settings.Get("Redis:Configuration")!;
 
     /// <summary>The data directory of the transfer service (blob and object stores).</summary>
     public string DataDirectory { get; }
 
     /// <summary>The cluster's token signing key (base64), for tests that forge or expire tokens.</summary>
-    public string SigningKey => _settings["Identity:SigningKey"]!;
+    public string SigningKey => _settings.Get("Identity:SigningKey")!;
 
     public int Port(ServiceKind service) => _ports[service];
+
+    /// <summary>The meter factory of a service's in-process primary replica: its meters carry it as their scope.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory MeterFactory(ServiceKind service) =>
+        _byPort[_ports[service]].Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
 
     /// <summary>A token of a cluster service, for tests that call internal RPCs as another service would.</summary>
     public string ServiceToken(string service = "test") =>
@@ -111,34 +126,36 @@ public sealed class TestCluster : IAsyncDisposable
             ? Path.Combine(DataDirectory, "blobs", region, "manifests", name[2..])
             : Path.Combine(DataDirectory, "blobs", region, "chunks", name[..2], name);
 
-    /// <summary>Starts Redis and the four services. <paramref name="settings"/> add to or override every service's configuration.</summary>
+    /// <summary>
+    /// Starts Redis and the four services. <paramref name="settings"/> add to or override every
+    /// service's configuration; <paramref name="overrideServices"/> replaces services of a host after it
+    /// registered its own; with <paramref name="output"/>, the services' logs go to the test's output.
+    /// </summary>
     public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null, IReadOnlyCollection<ServiceKind>? services = null,
-        RedisTopology topology = RedisTopology.Single)
+        RedisTopology topology = RedisTopology.Single, Action<ServiceKind, IServiceCollection>? overrideServices = null, ITestOutputHelper? output = null)
     {
         services ??= Enum.GetValues<ServiceKind>();
-        var redis = topology == RedisTopology.Single ? await RedisServer.StartAsync() : null;
+        // A test that brings its own Redis names it in Redis:Configuration.
+        var own = settings?.ContainsKey("Redis:Configuration") == true;
+        var redis = topology == RedisTopology.Single && !own ? await RedisServer.StartAsync() : null;
         var cluster3 = topology == RedisTopology.Cluster ? await RedisClusterServer.StartAsync() : null;
         var sentinel = topology == RedisTopology.Sentinel ? await RedisSentinelServer.StartAsync() : null;
         var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
-        var ports = Enum.GetValues<ServiceKind>().ToDictionary(s => s, _ => RedisServer.FreePort());
         var merged = new Dictionary<string, string?>
         {
-            ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3?.ConnectionString ?? sentinel!.ConnectionString,
+            ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3?.ConnectionString ?? sentinel?.ConnectionString,
             ["Identity:SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Kms:RootKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Operator:Name"] = OperatorName,
             ["Operator:Credential"] = OperatorCredential,
             ["Data:Directory"] = dataDirectory,
-            ["Peers:Kms"] = $"http://127.0.0.1:{ports[ServiceKind.Kms]}",
-            ["Peers:Catalog"] = $"http://127.0.0.1:{ports[ServiceKind.Catalog]}",
-            ["Peers:Transfer"] = $"http://127.0.0.1:{ports[ServiceKind.Transfer]}",
-            ["Peers:Sharing"] = $"http://127.0.0.1:{ports[ServiceKind.Sharing]}",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:GrpcImages"] = "Information",
             // Readiness probes before seeding is done are expected failures, not news.
             ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
             ["Blobs:GcGraceSeconds"] = "0",
             // Snapshots at 100 GiB/s: making an image of a 120 GiB instance takes about a second (R1).
-            ["Catalog:SnapshotBytesPerSecond"] = (100L << 30).ToString(),
+            ["Catalog:SnapshotBytesPerSecond"] = (100L << 30).ToString(CultureInfo.InvariantCulture),
             ["Catalog:ProgressIntervalMilliseconds"] = "100",
             // Recipient indexes are repaired half a second after a grant change whose request died.
             ["Quotas:OutboxGuardMilliseconds"] = "500",
@@ -149,17 +166,18 @@ public sealed class TestCluster : IAsyncDisposable
             merged[key] = value;
         }
 
-        var cluster = new TestCluster(redis, cluster3, sentinel, dataDirectory, merged, ports);
+        var cluster = new TestCluster(redis, cluster3, sentinel, dataDirectory, merged, overrideServices, output);
         try
         {
+            // In dependency order: each service's peers listen before it starts (the catalog seeds through transfer at once).
             var order = new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog }.Where(services.Contains).ToList();
             foreach (var service in order)
             {
-                await cluster.StartServiceAsync(service, ports[service]);
+                await cluster.StartServiceAsync(service, port: 0, primary: true);
             }
             foreach (var service in order)
             {
-                await cluster.WaitUntilServingAsync(ports[service]);
+                await cluster.WaitUntilServingAsync(cluster._ports[service]);
             }
         }
         catch
@@ -170,12 +188,52 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts one more replica of a service on a new port, sharing the cluster's Redis and data; returns its port.</summary>
+    /// <summary>
+    /// Starts one more replica of a service in this process, sharing the cluster's Redis and data; returns
+    /// its port. The first replica of a service the cluster was started without is the one peers reach.
+    /// </summary>
     public async Task<int> StartReplicaAsync(ServiceKind service, IDictionary<string, string?>? overrides = null)
     {
-        var port = RedisServer.FreePort();
-        await StartServiceAsync(service, port, overrides);
-        return port;
+        bool primary;
+        lock (_ports)
+        {
+            primary = !_ports.ContainsKey(service);
+            if (primary)
+            {
+                _ports[service] = 0; // claimed: a replica starting beside this one is not primary
+            }
+        }
+        return (await StartServiceAsync(service, port: 0, primary, overrides)).ListeningPort();
+    }
+
+    /// <summary>
+    /// Starts a replica of a service in a process of its own (for real kills and freezes), with the
+    /// cluster's configuration and <paramref name="overrides"/>. With <paramref name="primary"/>, peers
+    /// reach the service there (for a service the cluster was started without).
+    /// </summary>
+    public async Task<ServiceProcess> StartProcessAsync(ServiceKind service, IDictionary<string, string?>? overrides = null, bool primary = false)
+    {
+        var settings = _settings.Snapshot();
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        var process = await ServiceProcess.StartAsync(service, settings, Logs);
+        _processes.Add(process);
+        if (primary)
+        {
+            _ports[service] = process.Port;
+            _settings.Set($"Peers:{service}", $"http://127.0.0.1:{process.Port}");
+        }
+        await WaitUntilServingAsync(process.Port);
+        return process;
+    }
+
+    /// <summary>Makes the replica on <paramref name="port"/> the one clients and peers reach (after its predecessor was killed).</summary>
+    public void UsePrimary(ServiceKind service, int port)
+    {
+        _ports[service] = port;
+        _settings.Set($"Peers:{service}", $"http://127.0.0.1:{port}");
     }
 
     /// <summary>Waits until a service's readiness (gRPC health "") says SERVING: for the catalog, once its regions are seeded.</summary>
@@ -218,7 +276,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Starts a stopped service again on its port and waits until it is ready.</summary>
     public async Task RestartAsync(ServiceKind service)
     {
-        await StartServiceAsync(service, _ports[service]);
+        await StartServiceAsync(service, _ports[service], primary: true);
         await WaitUntilServingAsync(_ports[service]);
     }
 
@@ -277,6 +335,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
         foreach (var app in Enumerable.Reverse(_apps))
         {
             try
@@ -312,6 +374,7 @@ public sealed class TestCluster : IAsyncDisposable
         catch (IOException)
         {
         }
+        _attached?.Dispose();
     }
 
     public static ServiceKind ServiceOf<T>()
@@ -327,29 +390,85 @@ public sealed class TestCluster : IAsyncDisposable
         };
     }
 
-    private async Task<WebApplication> StartServiceAsync(ServiceKind service, int port, IDictionary<string, string?>? overrides = null)
+    private async Task<WebApplication> StartServiceAsync(ServiceKind service, int port, bool primary, IDictionary<string, string?>? overrides = null)
     {
-        var settings = new Dictionary<string, string?>(_settings) { ["Service:Port"] = port.ToString() };
+        var local = new Dictionary<string, string?> { ["Service:Port"] = port.ToString(CultureInfo.InvariantCulture) };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
-            settings[key] = value;
+            local[key] = value;
         }
         void Configure(WebApplicationBuilder builder)
         {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            // The cluster's settings are live: peers' addresses are filled in as peers start.
+            ((IConfigurationBuilder)builder.Configuration).Add(_settings);
+            builder.Configuration.AddInMemoryCollection(local);
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(Logs.Provider(service.ToString().ToLowerInvariant()));
         }
+        void Override(IServiceCollection services) => _overrideServices?.Invoke(service, services);
         var app = service switch
         {
-            ServiceKind.Kms => KmsHost.Build([], Configure),
-            ServiceKind.Catalog => CatalogHost.Build([], Configure),
-            ServiceKind.Transfer => TransferHost.Build([], Configure),
-            _ => SharingHost.Build([], Configure),
+            ServiceKind.Kms => KmsHost.Build([], Configure, Override),
+            ServiceKind.Catalog => CatalogHost.Build([], Configure, Override),
+            ServiceKind.Transfer => TransferHost.Build([], Configure, Override),
+            _ => SharingHost.Build([], Configure, Override),
         };
         await app.StartAsync();
+        var bound = app.ListeningPort();
         _apps.Add(app);
-        _byPort[port] = app;
+        _byPort[bound] = app;
+        if (primary)
+        {
+            _ports[service] = bound;
+            _settings.Set($"Peers:{service}", $"http://127.0.0.1:{bound}");
+        }
         return app;
+    }
+
+    /// <summary>Configuration every service of the cluster shares, one provider instance, so a change (a peer's address) reaches all.</summary>
+    private sealed class LiveSettings(IDictionary<string, string?> initial) : ConfigurationProvider, IConfigurationSource
+    {
+        private readonly object _gate = new();
+
+        public override void Load()
+        {
+            lock (_gate)
+            {
+                if (Data.Count == 0)
+                {
+                    foreach (var (key, value) in initial)
+                    {
+                        Data[key] = value;
+                    }
+                }
+            }
+        }
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+        public string? Get(string key)
+        {
+            Load();
+            return TryGet(key, out var value) ? value : null;
+        }
+
+        public new void Set(string key, string? value)
+        {
+            Load();
+            lock (_gate)
+            {
+                base.Set(key, value);
+            }
+        }
+
+        public Dictionary<string, string?> Snapshot()
+        {
+            Load();
+            lock (_gate)
+            {
+                return new Dictionary<string, string?>(Data, StringComparer.OrdinalIgnoreCase);
+            }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Grpc.AspNetCore.HealthChecks;
 using GrpcImages.ServiceDefaults.Errors;
@@ -5,6 +6,8 @@ using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
@@ -89,11 +92,32 @@ public static class ServiceDefaultsExtensions
         ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Critical",
     };
 
-    /// <summary>Maps gRPC health (grpc.health.v1) and server reflection, both without a token.</summary>
+    /// <summary>
+    /// Maps gRPC health (grpc.health.v1) and server reflection, both without a token. With
+    /// "Service:PortFile" set, the port the service listens on is written there once it listens
+    /// (so "Service:Port" may be 0: tests and scripts let the kernel pick).
+    /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
+        if (app.Configuration["Service:PortFile"] is { Length: > 0 } portFile)
+        {
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                var temp = portFile + ".tmp";
+                File.WriteAllText(temp, ListeningPort(app).ToString(CultureInfo.InvariantCulture));
+                File.Move(temp, portFile, overwrite: true);
+            });
+        }
         return app;
+    }
+
+    /// <summary>The port the service listens on (the kernel's pick when "Service:Port" was 0).</summary>
+    public static int ListeningPort(this WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("The service is not listening yet.");
+        return new Uri(address).Port;
     }
 }

@@ -5,26 +5,26 @@ using GrpcImages.ServiceDefaults.Identity;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace GrpcImages.ServiceDefaults.Peers;
 
 public static class PeerClients
 {
     /// <summary>
-    /// A typed client of another service of the cluster at "Peers:{peer}". Calls carry the
-    /// incoming call's token (or this service's own when there is none), this service's token
-    /// in x-grpcimages-service, and the incoming call's deadline and cancellation.
+    /// A typed client of another service of the cluster at "Peers:{peer}" (read when the client is
+    /// first made). Calls carry the incoming call's token (or this service's own when there is none),
+    /// this service's token in x-grpcimages-service, and the incoming call's deadline and cancellation.
     /// </summary>
-    public static IHttpClientBuilder AddPeerClient<TClient>(this IServiceCollection services, IConfiguration configuration, string peer)
+    public static IHttpClientBuilder AddPeerClient<TClient>(this IServiceCollection services, string peer)
         where TClient : ClientBase
     {
-        var address = configuration[$"Peers:{peer}"]
-            ?? throw new InvalidOperationException($"Set Peers:{peer} to the address of the {peer} service.");
         services.AddHttpContextAccessor();
-        services.AddSingleton<ServiceTokenSource>();
-        services.AddSingleton<ForwardIdentityInterceptor>();
+        services.TryAddSingleton<ServiceTokenSource>();
+        services.TryAddSingleton<ForwardIdentityInterceptor>();
         return services
-            .AddGrpcClient<TClient>(o => o.Address = new Uri(address))
+            .AddGrpcClient<TClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IConfiguration>()[$"Peers:{peer}"]
+                ?? throw new InvalidOperationException($"Set Peers:{peer} to the address of the {peer} service.")))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
