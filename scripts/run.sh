@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the cluster locally: Redis with AOF under .data/, then the four services on
 # loopback ports; waits until every health check passes. Ctrl-C stops everything it started.
+# The processes it started are listed in $DATA/pids ("name pid" per line).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -23,6 +24,8 @@ log "building (Release)"
 dotnet build "$ROOT/GrpcImages.sln" -c Release -v quiet -nologo >/dev/null
 
 PIDS=()
+PIDFILE="$DATA/pids"
+: >"$PIDFILE"
 cleanup() {
   trap - INT TERM EXIT
   log "stopping"
@@ -36,6 +39,7 @@ log "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF in .data/redis)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --appendfsync everysec \
   --save "" --daemonize no --logfile "$DATA/logs/redis.log" &
 PIDS+=($!)
+echo "redis $!" >>"$PIDFILE"
 
 for svc in kms sharing transfer catalog; do
   name="GrpcImages.${svc^}"
@@ -52,6 +56,7 @@ for svc in kms sharing transfer catalog; do
     exec dotnet "$name.dll" >>"$DATA/logs/$svc.log" 2>&1
   ) &
   PIDS+=($!)
+  echo "$svc $!" >>"$PIDFILE"
 done
 
 health() { "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{}' "http://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | grep -q '"SERVING"'; }

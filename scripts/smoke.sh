@@ -62,7 +62,12 @@ ENDPOINTS=(--catalog "http://127.0.0.1:$((GI_PORT_BASE + 1))" --sharing "http://
 check "imgctl lists the seeded public images" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' images list --alias System | grep -q ubuntu_22_04_x64"
 check "imgctl makes an instance" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' instances create --image ubuntu_22_04_x64_20G_alibase_20240101.vhd | grep -q Running"
 
+started="$(awk '{print $2}' "$GI_DATA/pids" 2>/dev/null | tr '\n' ' ')"
 kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null
-check "Ctrl-C (TERM) stops every process run.sh started" bash -c "! pgrep -f '[r]edis-server.*:$REDIS_PORT' && ! pgrep -f '[G]rpcImages[.].*[.]dll'"
+gone() { # gone pid...: none of the processes is alive
+  local pid; for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 1; done; return 0
+}
+check "run.sh listed the processes it started" test "$(wc -w <<<"$started")" -eq 5
+check "Ctrl-C (TERM) stops every process run.sh started" gone $started
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
-# Runs every test: buf lint and format of protos/, yamllint of the manifests, every test
-# project of the solution (real redis-server, real gRPC over loopback), and the smoke test of
-# scripts/run.sh. Ends with one line "N passed, N failed" summed over all of them (the TRX
-# counters for dotnet test). Exits non-zero when anything failed.
+# Runs every test, tier by tier, and ends with one line "N passed, N failed" summed over all of
+# them (the TRX counters of each dotnet test run, plus the checks of the other tiers). Exits
+# non-zero when anything failed. One tier (or a few): scripts/test.sh --tier integration [--tier smoke]
+#
+#   lint         buf lint and format of protos/, yamllint of the manifests, dotnet format
+#   unit         fast tests: shared rules, the work queue, domain rules, deployment manifests
+#   integration  the whole cluster over loopback with real Redis (each rule proven end to end)
+#   reliability  services killed (SIGKILL) and frozen (SIGSTOP) in processes of their own
+#   smoke        scripts/run.sh brought up and used as an outside client would
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+
+ALL=(lint unit integration reliability smoke)
+tiers=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tier) tiers+=("${2:-}"); shift 2 ;;
+    *) echo "usage: scripts/test.sh [--tier lint|unit|integration|reliability|smoke]..." >&2; exit 2 ;;
+  esac
+done
+[ ${#tiers[@]} -eq 0 ] && tiers=("${ALL[@]}")
+for tier in "${tiers[@]}"; do
+  [[ " ${ALL[*]} " == *" $tier "* ]] || { echo "unknown tier '$tier' (tiers: ${ALL[*]})" >&2; exit 2; }
+done
+wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
 ensure_packages redis-server:redis-server qemu-img:qemu-utils yamllint:yamllint jq:jq
 ensure_buf
@@ -16,37 +35,61 @@ check() { # check "what" command...
   if "$@"; then passed=$((passed + 1)); log "ok: $what"; else failed=$((failed + 1)); log "FAILED: $what"; fi
 }
 
-check "buf lint protos/" bash -c "cd protos && '$BUF' lint"
-check "buf format protos/" bash -c "cd protos && '$BUF' format --diff --exit-code"
-yaml=()
-for dir in k8s helm; do [ -d "$dir" ] && yaml+=("$dir"); done
-[ -f docker-compose.yml ] && yaml+=(docker-compose.yml)
-[ ${#yaml[@]} -gt 0 ] && check "yamllint ${yaml[*]}" yamllint -s "${yaml[@]}"
-
-rm -rf TestResults
-log "dotnet test GrpcImages.sln"
-dotnet test GrpcImages.sln -nologo -v quiet --logger "trx;LogFilePrefix=results" --logger "console;verbosity=minimal" \
-  --results-directory TestResults --blame-hang-timeout 10m
-shopt -s nullglob
-trx=(TestResults/*.trx)
-if [ ${#trx[@]} -eq 0 ]; then
-  failed=$((failed + 1)); log "FAILED: dotnet test wrote no results (build error?)"
+if wants lint; then
+  check "buf lint protos/" bash -c "cd protos && '$BUF' lint"
+  check "buf format protos/" bash -c "cd protos && '$BUF' format --diff --exit-code"
+  yaml=()
+  for dir in k8s helm; do [ -d "$dir" ] && yaml+=("$dir"); done
+  [ -f docker-compose.yml ] && yaml+=(docker-compose.yml)
+  [ ${#yaml[@]} -gt 0 ] && check "yamllint ${yaml[*]}" yamllint -s "${yaml[@]}"
+  check "dotnet format --verify-no-changes" dotnet format GrpcImages.sln --verify-no-changes -v quiet
 fi
-for file in "${trx[@]}"; do
-  counters="$(grep -o '<Counters [^>]*>' "$file")"
-  p="$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")"
-  f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-done
 
-log "smoke test of scripts/run.sh"
-smoke="$(bash scripts/smoke.sh 2>&1)"
-echo "$smoke" | sed 's/^/    /'
-summary="$(tail -n 1 <<<"$smoke")"
-if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
-else
-  failed=$((failed + 1))
+declare -A PROJECTS=(
+  [unit]="tests/GrpcImages.ServiceDefaults.Tests tests/GrpcImages.Domain.Tests tests/GrpcImages.DeploymentTests"
+  [integration]="tests/GrpcImages.IntegrationTests"
+  [reliability]="tests/GrpcImages.ReliabilityTests"
+)
+dotnet_tiers=()
+for tier in unit integration reliability; do wants "$tier" && dotnet_tiers+=("$tier"); done
+if [ ${#dotnet_tiers[@]} -gt 0 ]; then
+  rm -rf TestResults
+  log "dotnet build GrpcImages.sln"
+  if ! dotnet build GrpcImages.sln -nologo -v quiet; then
+    failed=$((failed + 1)); log "FAILED: dotnet build"
+  else
+    # One project at a time: the machine has two cores, and fault tests must not fight another suite for them.
+    for tier in "${dotnet_tiers[@]}"; do
+      for project in ${PROJECTS[$tier]}; do
+        name="$(basename "$project")"
+        log "dotnet test $name ($tier)"
+        dotnet test "$project" --no-build -nologo -v quiet --logger "trx;LogFilePrefix=$name" \
+          --logger "console;verbosity=minimal" --results-directory TestResults --blame-hang-timeout 10m
+        if ! compgen -G "TestResults/${name}*.trx" >/dev/null; then
+          failed=$((failed + 1)); log "FAILED: $name wrote no results"
+        fi
+      done
+    done
+    shopt -s nullglob
+    for file in TestResults/*.trx; do
+      counters="$(grep -o '<Counters [^>]*>' "$file")"
+      p="$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+      f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+      passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    done
+  fi
+fi
+
+if wants smoke; then
+  log "smoke test of scripts/run.sh"
+  smoke="$(bash scripts/smoke.sh 2>&1)"
+  echo "$smoke" | sed 's/^/    /'
+  summary="$(tail -n 1 <<<"$smoke")"
+  if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+  else
+    failed=$((failed + 1))
+  fi
 fi
 
 echo "$passed passed, $failed failed"

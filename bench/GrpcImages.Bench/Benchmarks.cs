@@ -11,6 +11,8 @@ namespace GrpcImages.Bench;
 /// <summary>Starts a real cluster in this process and measures it; the load comes from a child process.</summary>
 public static class Benchmarks
 {
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     public static async Task<int> RunAsync(string[] args)
     {
         var seconds = Option(args, "--seconds", 10.0);
@@ -64,7 +66,7 @@ public static class Benchmarks
 
         Directory.CreateDirectory("bench/results");
         var file = Path.Combine("bench/results", $"bench-{DateTime.UtcNow:yyyyMMddTHHmmss}.json");
-        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(results, Indented));
         Console.WriteLine($"Results in {file}");
         return 0;
     }

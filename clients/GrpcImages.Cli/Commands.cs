@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Duration = Google.Protobuf.WellKnownTypes.Duration;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Contracts.Sharing.V1;
+using Duration = Google.Protobuf.WellKnownTypes.Duration;
 
 namespace GrpcImages.Cli;
 

@@ -20,25 +20,35 @@ public class ComposeAndDockerfileTests
     }
 
     [Fact]
-    public void EachComposeServiceBuildsItsOwnDockerfileAndPublishesItsPort()
+    public void EachComposeServiceBuildsTheDockerfileForItselfAndPublishesItsPort()
     {
         var text = Repo.Read("docker-compose.yml");
         var services = Compose()["services"]!.AsObject();
         foreach (var (name, port) in Ports)
         {
-            var project = $"GrpcImages.{char.ToUpperInvariant(name[0])}{name[1..]}";
-            Assert.Contains($"dockerfile: services/{project}/Dockerfile", text);
+            var project = $"{char.ToUpperInvariant(name[0])}{name[1..]}";
+            var build = services[name]!["build"]!;
+            Assert.Equal(".", build["context"]!.ToString());
+            Assert.Equal(project, build["args"]!["SERVICE"]!.ToString());
+            Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), build["args"]!["PORT"]!.ToString());
+            Assert.True(Directory.Exists(Repo.PathOf("services", $"GrpcImages.{project}")), $"no project for {name}");
             Assert.Contains($"\"{port}:{port}\"", text);
             Assert.Contains($"http://{name}:{port}", text);
-
-            var dockerfile = Repo.Read("services", project, "Dockerfile");
-            Assert.Contains($"dotnet publish services/{project}/{project}.csproj", dockerfile);
-            Assert.Contains($"ENTRYPOINT [\"dotnet\", \"{project}.dll\"]", dockerfile);
-            Assert.Contains($"Service__Port={port}", dockerfile);
-            Assert.Contains("USER $APP_UID", dockerfile);
-            Assert.NotNull(services[name]);
         }
-        Assert.Contains("qemu-utils", Repo.Read("services", "GrpcImages.Transfer", "Dockerfile"));
+    }
+
+    [Fact]
+    public void TheDockerfileRestoresBeforeItCopiesSourcesAndRunsAsNonRoot()
+    {
+        var dockerfile = Repo.Read("Dockerfile");
+        var restore = dockerfile.IndexOf("RUN dotnet restore services/GrpcImages.${SERVICE}/GrpcImages.${SERVICE}.csproj", StringComparison.Ordinal);
+        var sources = dockerfile.IndexOf("COPY services/GrpcImages.${SERVICE}/ services/", StringComparison.Ordinal);
+        Assert.True(restore > 0 && sources > restore, "restore must come before the sources are copied");
+        Assert.Contains("dotnet publish services/GrpcImages.${SERVICE}/GrpcImages.${SERVICE}.csproj -c Release --no-restore", dockerfile);
+        Assert.Contains("USER $APP_UID", dockerfile);
+        Assert.Contains("Service__Port=${PORT}", dockerfile);
+        Assert.Contains("exec dotnet \\\"GrpcImages.${SERVICE}.dll\\\"", dockerfile);
+        Assert.Contains("qemu-utils", dockerfile); // for the transfer service's imports and exports
     }
 
     [Fact]

@@ -48,7 +48,7 @@ internal static class Repo
         return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
-    private static JsonNode? Plain(string value) => value switch
+    private static JsonValue? Plain(string value) => value switch
     {
         "" or "~" or "null" => null,
         "true" => JsonValue.Create(true),

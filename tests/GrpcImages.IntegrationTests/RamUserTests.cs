@@ -12,7 +12,7 @@ public class RamUserTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 {
     private readonly TestCluster _cluster = fixture.Cluster;
 
-    private async Task<TestAccount> RamUserAsync(TestAccount account, string name, params string[] actions)
+    private static async Task<TestAccount> RamUserAsync(TestAccount account, string name, params string[] actions)
     {
         var root = account.Client<AccountService.AccountServiceClient>();
         await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = name, AllowedActions = { actions } });

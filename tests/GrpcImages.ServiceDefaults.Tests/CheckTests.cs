@@ -1,8 +1,8 @@
+using Google.Protobuf.Collections;
 using Grpc.Core;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Validation;
-using Google.Protobuf.Collections;
 
 namespace GrpcImages.ServiceDefaults.Tests;
 

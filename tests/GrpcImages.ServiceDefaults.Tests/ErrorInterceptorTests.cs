@@ -1,7 +1,7 @@
+using System.Diagnostics.Metrics;
 using Google.Rpc;
 using Grpc.Core;
 using GrpcImages.ServiceDefaults.Errors;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;

@@ -52,7 +52,7 @@ public sealed class RedisClusterServer : IAsyncDisposable
                 await WaitForAsync(() => Cli(port, "ping") == "PONG");
             }
             var create = new ProcessStartInfo("redis-cli") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in new[] { "--cluster", "create" }.Concat(ports.Select(p => $"127.0.0.1:{p}")).Concat(["--cluster-replicas", "0", "--cluster-yes"]))
+            foreach (var argument in ((string[])["--cluster", "create"]).Concat(ports.Select(p => $"127.0.0.1:{p}")).Concat(["--cluster-replicas", "0", "--cluster-yes"]))
             {
                 create.ArgumentList.Add(argument);
             }

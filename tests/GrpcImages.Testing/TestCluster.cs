@@ -8,11 +8,11 @@ using GrpcImages.Catalog;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Kms;
+using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.Sharing;
 using GrpcImages.Transfer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
-using GrpcImages.ServiceDefaults.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
@@ -22,7 +22,7 @@ namespace GrpcImages.Testing;
 /// <summary>How the test cluster's Redis is deployed.</summary>
 public enum RedisTopology
 {
-    Single,
+    Standalone,
     Cluster,
     Sentinel,
 }
@@ -132,12 +132,12 @@ public sealed class TestCluster : IAsyncDisposable
     /// registered its own; with <paramref name="output"/>, the services' logs go to the test's output.
     /// </summary>
     public static async Task<TestCluster> StartAsync(IDictionary<string, string?>? settings = null, IReadOnlyCollection<ServiceKind>? services = null,
-        RedisTopology topology = RedisTopology.Single, Action<ServiceKind, IServiceCollection>? overrideServices = null, ITestOutputHelper? output = null)
+        RedisTopology topology = RedisTopology.Standalone, Action<ServiceKind, IServiceCollection>? overrideServices = null, ITestOutputHelper? output = null)
     {
         services ??= Enum.GetValues<ServiceKind>();
         // A test that brings its own Redis names it in Redis:Configuration.
         var own = settings?.ContainsKey("Redis:Configuration") == true;
-        var redis = topology == RedisTopology.Single && !own ? await RedisServer.StartAsync() : null;
+        var redis = topology == RedisTopology.Standalone && !own ? await RedisServer.StartAsync() : null;
         var cluster3 = topology == RedisTopology.Cluster ? await RedisClusterServer.StartAsync() : null;
         var sentinel = topology == RedisTopology.Sentinel ? await RedisSentinelServer.StartAsync() : null;
         var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;

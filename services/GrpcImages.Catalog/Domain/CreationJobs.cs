@@ -46,7 +46,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
     /// <summary>Paces the image's unfinished snapshots together, then makes them accomplished and the image Available.</summary>
     private async Task RunImageAsync(string imageId, long fence, CancellationToken cancellationToken)
     {
-        var pace = new Pace(_options.SnapshotBytesPerSecond, time);
+        var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
             var stored = await store.GetImageAsync("", imageId);
@@ -90,7 +90,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
 
     private async Task RunSnapshotAsync(string snapshotId, long fence, CancellationToken cancellationToken)
     {
-        var pace = new Pace(_options.SnapshotBytesPerSecond, time);
+        var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
             var stored = await store.GetSnapshotAsync(snapshotId);
@@ -111,27 +111,6 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
                     return;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(_options.ProgressIntervalMilliseconds), time, cancellationToken);
-        }
-    }
-
-    /// <summary>
-    /// Progress at a steady pace from where this run found it: the run's own elapsed time counts,
-    /// so integer percentages never stall, and a run that takes over resumes from the recorded one.
-    /// </summary>
-    private sealed class Pace(long bytesPerSecond, TimeProvider time)
-    {
-        private readonly long _start = time.GetTimestamp();
-        private int? _initial;
-
-        public int Progress(int recorded, long totalBytes)
-        {
-            _initial ??= recorded;
-            if (totalBytes <= 0)
-            {
-                return 100;
-            }
-            var done = totalBytes * (_initial.Value / 100.0) + bytesPerSecond * time.GetElapsedTime(_start).TotalSeconds;
-            return done >= totalBytes ? 100 : Math.Max(recorded, Math.Min(99, (int)(done * 100 / totalBytes)));
         }
     }
 

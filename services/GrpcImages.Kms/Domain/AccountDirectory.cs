@@ -251,7 +251,7 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         return name;
     }
 
-    private static IReadOnlyList<string> Actions(IEnumerable<string> actions)
+    private static List<string> Actions(IEnumerable<string> actions)
     {
         var list = actions.ToList();
         for (var i = 0; i < list.Count; i++)

@@ -10,7 +10,7 @@ namespace GrpcImages.ServiceDefaults.Errors;
 /// The one place where exceptions become gRPC statuses: domain errors carry ErrorInfo
 /// (and BadRequest), peers' statuses pass through, anything else is INTERNAL without its text.
 /// </summary>
-public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IMeterFactory meters) : Interceptor
+public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IMeterFactory meters) : Interceptor
 {
     public const string MeterName = "GrpcImages.Rpc";
 
@@ -86,19 +86,28 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IMeterFac
         switch (ex)
         {
             case DomainException domain:
-                logger.LogDebug("{Method} refused: {Reason}", context.Method, domain.Reason);
+                LogRefused(context.Method, domain.Reason);
                 return domain.ToRpcException();
             case RedisConnectionException or RedisTimeoutException:
-                logger.LogWarning(ex, "{Method} failed: Redis unavailable", context.Method);
+                LogRedisUnavailable(ex, context.Method);
                 return Fault.Unavailable("ServiceUnavailable", "The state store is unavailable; retry later.").ToRpcException();
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return context.Deadline <= DateTime.UtcNow
                     ? new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline exceeded."))
                     : new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
             default:
-                logger.LogError(ex, "{Method} failed unexpectedly", context.Method);
+                LogUnexpected(ex, context.Method);
                 return new DomainException(StatusCode.Internal, "InternalError",
                     "The request failed because of an internal error.").ToRpcException();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} refused: {Reason}")]
+    private partial void LogRefused(string method, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} failed: Redis unavailable")]
+    private partial void LogRedisUnavailable(Exception exception, string method);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} failed unexpectedly")]
+    private partial void LogUnexpected(Exception exception, string method);
 }

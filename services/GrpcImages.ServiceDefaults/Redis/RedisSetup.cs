@@ -6,7 +6,7 @@ using StackExchange.Redis;
 
 namespace GrpcImages.ServiceDefaults.Redis;
 
-public static class RedisSetup
+public static partial class RedisSetup
 {
     /// <summary>
     /// The Redis connection from "Redis:Configuration": "host:port", a Sentinel string
@@ -21,13 +21,19 @@ public static class RedisSetup
             options.ClientName ??= configuration["Service:Name"];
             var connection = ConnectionMultiplexer.Connect(options);
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("GrpcImages.Redis");
-            connection.ConnectionFailed += (_, e) => logger.LogWarning("Redis connection to {Endpoint} failed: {FailureType}", e.EndPoint, e.FailureType);
-            connection.ConnectionRestored += (_, e) => logger.LogInformation("Redis connection to {Endpoint} restored", e.EndPoint);
+            connection.ConnectionFailed += (_, e) => LogConnectionFailed(logger, e.EndPoint, e.FailureType);
+            connection.ConnectionRestored += (_, e) => LogConnectionRestored(logger, e.EndPoint);
             return connection;
         });
         services.AddSingleton(sp => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase());
         return services;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection to {Endpoint} failed: {FailureType}")]
+    private static partial void LogConnectionFailed(ILogger logger, System.Net.EndPoint? endpoint, ConnectionFailureType failureType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection to {Endpoint} restored")]
+    private static partial void LogConnectionRestored(ILogger logger, System.Net.EndPoint? endpoint);
 }
 
 /// <summary>Healthy when Redis answers a PING.</summary>

@@ -5,6 +5,7 @@ namespace GrpcImages.ServiceDefaults.Storage;
 /// <summary>One pass of a read-modify-write: finished with a value, or to run again because the record changed meanwhile.</summary>
 public readonly record struct Attempt<T>(bool Finished, T Value)
 {
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1000", Justification = "Attempt<T>.Again reads as what it means at the call site.")]
     public static Attempt<T> Again => default;
 
     public static implicit operator Attempt<T>(T value) => new(true, value);

@@ -1,6 +1,6 @@
+using Google.Protobuf.Collections;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.ServiceDefaults.Errors;
-using Google.Protobuf.Collections;
 
 namespace GrpcImages.ServiceDefaults.Validation;
 

@@ -190,7 +190,7 @@ public sealed partial class ShareManager(
         return image.OwnerAccountId == caller.AccountId ? image : throw SharingErrors.ImageNotFound(imageId);
     }
 
-    private static List<string> Accounts(IList<string> ids, string field)
+    private static List<string> Accounts(Google.Protobuf.Collections.RepeatedField<string> ids, string field)
     {
         if (ids.Count > MaxAccountsPerCall)
         {

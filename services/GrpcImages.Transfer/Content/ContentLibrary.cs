@@ -7,7 +7,7 @@ using GrpcImages.Transfer.Storage;
 namespace GrpcImages.Transfer.Content;
 
 /// <summary>The content layer's operations on a region's blob store (R23, R34).</summary>
-public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKeys dataKeys, ContentMetrics metrics, ILogger<ContentLibrary> logger)
+public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKeys dataKeys, ContentMetrics metrics, ILogger<ContentLibrary> logger)
 {
     public const long MaxSizeBytes = 32L * 1024 * 1024 * 1024 * 1024; // 32 TiB, the largest data disk
 
@@ -272,7 +272,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
         var manifestId = ContentIndex.ManifestIdOfDyingKey(dyingKey);
         var manifest = Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken));
         await index.DropReferencesAsync(region, dyingKey, [.. manifest.DistinctChunkNames(), manifest.BlobName]);
-        logger.LogDebug("Released manifest {ManifestId} in {Region}", manifestId, region);
+        LogReleased(manifestId, region);
     }
 
     /// <summary>A live manifest with its holder count (NotFound when it is not live).</summary>
@@ -361,4 +361,7 @@ public sealed class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKey
 
     private static DomainException ContentNotFound(string manifestId) =>
         Fault.NotFound("InvalidContent.NotFound", $"No content {manifestId} in this region.");
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Released manifest {ManifestId} in {Region}")]
+    private partial void LogReleased(string manifestId, string region);
 }
