@@ -26,7 +26,7 @@ public static class KmsHost
         builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<Roles>();
         builder.Services.AddSingleton<KeyManager>();
-        builder.Services.AddWorkQueue<KeyDeletions>(KeyStore.Root, KeyDeletions.Queue);
+        builder.Services.AddWorkQueue<KeyDeletions>(KmsKeys.Root, KeyDeletions.Queue);
 
         overrideServices?.Invoke(builder.Services);
         var app = builder.Build();

@@ -5,21 +5,9 @@ using StackExchange.Redis;
 
 namespace GrpcImages.Kms.Storage;
 
-/// <summary>
-/// Accounts and RAM users in Redis. Every key sits under the {dir} hash tag: the directory
-/// is small, and a create with its index and client token is one script (Cluster-safe).
-/// <code>
-/// - gi:kms:{dir}:acct:&lt;account&gt;              string  Account (protobuf)
-/// - gi:kms:{dir}:accts                       zset    account ids (score 0, lexical order)
-/// - gi:kms:{dir}:ram:&lt;account&gt;:&lt;user&gt;        string  RamUser (protobuf)
-/// - gi:kms:{dir}:rams:&lt;account&gt;              zset    user names of the account (score 0)
-/// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;  string  "fingerprint|id" for 24 h (R35)
-/// </code>
-/// </summary>
+/// <summary>Accounts and RAM users in Redis (key layout: <see cref="KmsKeys"/>).</summary>
 public sealed class DirectoryStore(IDatabase redis)
 {
-    private const string Prefix = "gi:kms:{dir}:";
-
     // Named parameters: the record, index and client-token keys; the record bytes, index member,
     // fingerprint ('' = no token) and token ttl. Returns {CreateStatus, the token's stored value}.
     private static readonly LuaScript CreateScript = LuaScript.Prepare(ClientTokens.Lua + """
@@ -34,26 +22,26 @@ public sealed class DirectoryStore(IDatabase redis)
         """);
 
     public Task<(CreateStatus Status, string Prior)> CreateAccountAsync(Account account, ClientToken token) =>
-        CreateAsync(AccountKey(account.AccountId), Prefix + "accts", TokenKey("acct", token.Token), account, account.AccountId, token);
+        CreateAsync(KmsKeys.Account(account.AccountId), KmsKeys.Accounts, KmsKeys.DirectoryClientToken("acct", token.Token), account, account.AccountId, token);
 
     public Task<(CreateStatus Status, string Prior)> CreateRamUserAsync(RamUser user, ClientToken token) =>
-        CreateAsync(RamKey(user.AccountId, user.UserName), RamIndexKey(user.AccountId),
-            TokenKey($"ram:{user.AccountId}", token.Token), user, user.UserName, token);
+        CreateAsync(KmsKeys.RamUser(user.AccountId, user.UserName), KmsKeys.RamUsers(user.AccountId),
+            KmsKeys.DirectoryClientToken($"ram:{user.AccountId}", token.Token), user, user.UserName, token);
 
     public async Task<Account?> GetAccountAsync(string accountId) =>
-        await redis.StringGetAsync(AccountKey(accountId)) is { HasValue: true } value ? Account.Parser.ParseFrom((byte[])value!) : null;
+        await redis.StringGetAsync(KmsKeys.Account(accountId)) is { HasValue: true } value ? Account.Parser.ParseFrom((byte[])value!) : null;
 
     public async Task<RamUser?> GetRamUserAsync(string accountId, string userName) =>
-        await redis.StringGetAsync(RamKey(accountId, userName)) is { HasValue: true } value ? RamUser.Parser.ParseFrom((byte[])value!) : null;
+        await redis.StringGetAsync(KmsKeys.RamUser(accountId, userName)) is { HasValue: true } value ? RamUser.Parser.ParseFrom((byte[])value!) : null;
 
     public Task<bool> ReplaceRamUserAsync(RamUser user) =>
-        redis.StringSetAsync(RamKey(user.AccountId, user.UserName), user.ToByteArray(), when: When.Exists);
+        redis.StringSetAsync(KmsKeys.RamUser(user.AccountId, user.UserName), user.ToByteArray(), when: When.Exists);
 
     public async Task<bool> DeleteRamUserAsync(string accountId, string userName)
     {
         var tx = redis.CreateTransaction();
-        var deleted = tx.KeyDeleteAsync(RamKey(accountId, userName));
-        _ = tx.SortedSetRemoveAsync(RamIndexKey(accountId), userName);
+        var deleted = tx.KeyDeleteAsync(KmsKeys.RamUser(accountId, userName));
+        _ = tx.SortedSetRemoveAsync(KmsKeys.RamUsers(accountId), userName);
         await tx.ExecuteAsync();
         return await deleted;
     }
@@ -61,18 +49,18 @@ public sealed class DirectoryStore(IDatabase redis)
     /// <summary>A page of accounts after <paramref name="after"/> (exclusive), by id.</summary>
     public async Task<(IReadOnlyList<Account> Page, string Next)> ListAccountsAsync(string after, int pageSize)
     {
-        var ids = await redis.SortedSetRangeByValueAsync(Prefix + "accts",
+        var ids = await redis.SortedSetRangeByValueAsync(KmsKeys.Accounts,
             after.Length == 0 ? default : (RedisValue)after, default, after.Length == 0 ? Exclude.None : Exclude.Start,
             Order.Ascending, 0, pageSize + 1);
         var page = ids.Take(pageSize).ToArray();
-        var values = page.Length == 0 ? [] : await redis.StringGetAsync(page.Select(id => (RedisKey)AccountKey(id!)).ToArray());
+        var values = page.Length == 0 ? [] : await redis.StringGetAsync(page.Select(id => (RedisKey)KmsKeys.Account(id!)).ToArray());
         var accounts = values.Where(v => v.HasValue).Select(v => Account.Parser.ParseFrom((byte[])v!)).ToList();
         return (accounts, ids.Length > pageSize ? (string)page[^1]! : "");
     }
 
     /// <summary>The resource id a client token already names, or null.</summary>
     public async Task<RedisValue> FindClientTokenAsync(string scope, ClientToken token) =>
-        token.IsSet ? await redis.StringGetAsync(TokenKey(scope, token.Token)) : RedisValue.Null;
+        token.IsSet ? await redis.StringGetAsync(KmsKeys.DirectoryClientToken(scope, token.Token)) : RedisValue.Null;
 
     private async Task<(CreateStatus, string)> CreateAsync(string recordKey, string indexKey, string tokenKey, IMessage record, string member, ClientToken token)
     {
@@ -88,12 +76,4 @@ public sealed class DirectoryStore(IDatabase redis)
         }))!;
         return (ScriptResults.Map<CreateStatus>((int)result[0]), (string)result[1]!);
     }
-
-    private static string AccountKey(string accountId) => $"{Prefix}acct:{accountId}";
-
-    private static string RamKey(string accountId, string userName) => $"{Prefix}ram:{accountId}:{userName}";
-
-    private static string RamIndexKey(string accountId) => $"{Prefix}rams:{accountId}";
-
-    private static string TokenKey(string scope, string clientToken) => $"{Prefix}ct:{scope}:{clientToken}";
 }

@@ -14,6 +14,11 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
 {
     private const int PinBatch = 256;
 
+    /// <summary>How many times a chunk is written again while the collector keeps deleting it before the write gives up.</summary>
+    private const int MaxPinAttempts = 50;
+
+    private static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(20);
+
     private readonly string _id = Guid.NewGuid().ToString("N");
     private readonly List<ChunkRef> _chunks = [];
     private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
@@ -95,13 +100,13 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
                 _pinned.Add(name);
                 return;
             }
-            if (attempt >= 50)
+            if (attempt >= MaxPinAttempts)
             {
                 throw Fault.Aborted("ContentBusy", "The blob store is busy collecting the same content; retry.");
             }
             if (result == PinResult.Busy)
             {
-                await Task.Delay(20, cancellationToken);
+                await Task.Delay(BusyPause, cancellationToken);
             }
             wrote = await blobs.WriteAsync(region, name, data, force: true, cancellationToken);
         }

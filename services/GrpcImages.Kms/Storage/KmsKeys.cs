@@ -1,0 +1,52 @@
+using GrpcImages.ServiceDefaults.Validation;
+
+namespace GrpcImages.Kms.Storage;
+
+/// <summary>
+/// The kms service's Redis keys, every one of them. Accounts and RAM users sit under the {dir} tag
+/// (the directory is small, and a create with its index and client token is one script); KMS state
+/// sits under each account's slot tag {t}.
+/// <code>
+/// - gi:kms:{dir}:acct:&lt;account&gt;                 string  Account (protobuf)
+/// - gi:kms:{dir}:accts                          zset    account ids (score 0, lexical order)
+/// - gi:kms:{dir}:ram:&lt;account&gt;:&lt;user&gt;           string  RamUser (protobuf)
+/// - gi:kms:{dir}:rams:&lt;account&gt;                 zset    user names of the account (score 0)
+/// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;     string  "fingerprint|id" for 24 h (R35); scopes acct, ram:&lt;account&gt;
+/// - gi:kms:{t}:enabled:&lt;account&gt;               set     regions where KMS is enabled
+/// - gi:kms:{t}:key:&lt;account&gt;:&lt;key&gt;            hash    d=Key, m=material sealed by the root key, v=version
+/// - gi:kms:{t}:keys:&lt;account&gt;:&lt;region&gt;        zset    key ids by creation time
+/// - gi:kms:{t}:default:&lt;account&gt;:&lt;region&gt;     string  the default service key's id (alias/acs/ecs)
+/// - gi:kms:{t}:roles:&lt;account&gt;                 hash    service role name -> ms created
+/// - gi:kms:{t}:ct:&lt;account&gt;:key:&lt;token&gt;       string  "fingerprint|key id" for 24 h (R35)
+/// - gi:kms:{q:key-deletions}:*                queue   "account|key", due when the key's pending deletion ends (WorkQueue)
+/// </code>
+/// </summary>
+public static class KmsKeys
+{
+    public const string Root = "gi:kms:";
+    private const string Directory = Root + "{dir}:";
+
+    public const string Accounts = Directory + "accts";
+
+    public static string Account(string accountId) => $"{Directory}acct:{accountId}";
+
+    public static string RamUser(string accountId, string userName) => $"{Directory}ram:{accountId}:{userName}";
+
+    public static string RamUsers(string accountId) => $"{Directory}rams:{accountId}";
+
+    public static string DirectoryClientToken(string scope, string token) => $"{Directory}ct:{scope}:{token}";
+
+    private static string Prefix(string account) => $"{Root}{{{ResourceIds.OwnerTag(account)}}}:";
+
+    public static string Enabled(string account) => $"{Prefix(account)}enabled:{account}";
+
+    public static string Key(string account, string keyId) => $"{Prefix(account)}key:{account}:{keyId}";
+
+    public static string Keys(string account, string region) => $"{Prefix(account)}keys:{account}:{region}";
+
+    public static string DefaultKey(string account, string region) => $"{Prefix(account)}default:{account}:{region}";
+
+    public static string Roles(string account) => $"{Prefix(account)}roles:{account}";
+
+    public static string KeyClientToken(string account, string token) => $"{Prefix(account)}ct:{account}:key:{token}";
+}
