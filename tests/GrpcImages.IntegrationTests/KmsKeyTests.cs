@@ -2,6 +2,8 @@ using Google.Protobuf;
 using Grpc.Core;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 
 namespace GrpcImages.IntegrationTests;
@@ -26,6 +28,45 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         Assert.False((await account.Keys().GetKmsStatusAsync(new GetKmsStatusRequest { RegionId = Shanghai })).Enabled);
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidParameter.KmsNotEnabled", () =>
             account.Keys().CreateKeyAsync(new CreateKeyRequest { RegionId = Shanghai }));
+    }
+
+    [Fact]
+    public async Task R23_AKeyIsDeletedWhenItsPendingWindowEndsAndACancelledDeletionNeverHappens()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, [ServiceKind.Kms],
+            overrideServices: (_, services) => services.AddSingleton<TimeProvider>(clock), output: Output);
+        var account = await cluster.NewAccountAsync();
+        var doomed = await account.NewCmkAsync();
+        var kept = (await account.Keys().CreateKeyAsync(new CreateKeyRequest { RegionId = Hangzhou })).Key;
+        foreach (var key in new[] { doomed, kept })
+        {
+            await account.Keys().ScheduleKeyDeletionAsync(new ScheduleKeyDeletionRequest { RegionId = Hangzhou, KeyId = key.KeyId, PendingWindowDays = 7 });
+        }
+        await account.Keys().CancelKeyDeletionAsync(new CancelKeyDeletionRequest { RegionId = Hangzhou, KeyId = kept.KeyId });
+
+        clock.Advance(TimeSpan.FromDays(8));
+
+        // Tokens are checked against the same (advanced) clock: get fresh ones.
+        var accounts = cluster.Client<AccountService.AccountServiceClient>(null);
+        var operatorToken = (await accounts.IssueTokenAsync(new IssueTokenRequest { OperatorName = TestCluster.OperatorName, OperatorCredential = TestCluster.OperatorCredential })).Token;
+        var token = (await cluster.Client<AccountService.AccountServiceClient>(operatorToken).IssueTokenAsync(new IssueTokenRequest { AccountId = account.AccountId })).Token;
+        var keys = cluster.Client<KeyService.KeyServiceClient>(token);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await keys.GetKeyAsync(new GetKeyRequest { RegionId = Hangzhou, KeyId = doomed.KeyId });
+                Assert.True(DateTime.UtcNow < deadline, "the key was not deleted after its pending window");
+                await Task.Delay(100);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+                break;
+            }
+        }
+        Assert.Equal(KeyState.Disabled, (await keys.GetKeyAsync(new GetKeyRequest { RegionId = Hangzhou, KeyId = kept.KeyId })).Key.State);
     }
 
     [Fact]
