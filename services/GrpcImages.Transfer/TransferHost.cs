@@ -37,16 +37,21 @@ public static class TransferHost
     {
         var services = builder.Services;
         services.Configure<BlobOptions>(builder.Configuration.GetSection(BlobOptions.Section));
-        services.AddSingleton<FileBlobStore>();
-        services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileBlobStore>());
+        services.Configure<TransferOptions>(builder.Configuration.GetSection(TransferOptions.Section));
+        services.AddSingleton<FileBlobStores>();
+        services.AddSingleton<IBlobStores>(sp => sp.GetRequiredService<FileBlobStores>());
         services.AddSingleton<ContentIndex>();
         services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
         services.AddSingleton<DataKeys>();
         services.AddSingleton<ContentMetrics>();
         services.AddSingleton<ContentLibrary>();
         services.AddSingleton<GarbageCollector>();
-        services.AddWorkQueue<GarbageCollection>(ContentIndex.Root, GarbageCollection.Queue,
-            standing: sp => sp.GetRequiredService<Regions>().All.Select(r => r.Id).ToList());
+        // One collection queue per region this instance serves, with one standing item: the region.
+        var served = builder.Configuration.GetSection(TransferOptions.Section).Get<TransferOptions>() ?? new TransferOptions();
+        foreach (var region in served.ServedRegions(new Regions(builder.Configuration)))
+        {
+            services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
+        }
         return builder;
     }
 }

@@ -52,7 +52,7 @@ public class CatalogSeedingTests(ClusterFixture fixture, ITestOutputHelper outpu
             var info = (await content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = CatalogSteps.Hangzhou, ManifestId = disk.ManifestId })).Content;
             Assert.Equal(image.SizeGib << 30, info.SizeBytes);
             Assert.InRange(info.StoredBytes, 1, 8 << 20); // a few MiB of data on a sparse disk
-            Assert.All(info.ChunkIds, chunk => Assert.True(File.Exists(cluster.BlobPath(CatalogSteps.Hangzhou, chunk))));
+            Assert.All((await cluster.ChunkIdsAsync(CatalogSteps.Hangzhou, info)), chunk => Assert.True(File.Exists(cluster.BlobPath(CatalogSteps.Hangzhou, chunk))));
             digests.Add(info.Digest);
         }
         Assert.Equal(all.Count, digests.Count); // every image's bytes differ

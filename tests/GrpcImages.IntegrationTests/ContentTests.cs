@@ -37,9 +37,9 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         var info = await WriteAsync(data, 24 * MiB, Holder());
 
         Assert.Equal(6, info.ChunkCount);
-        Assert.Equal(3, info.ChunkIds.Count); // 9 MiB of data in 4 MiB chunks; the rest is zeros
+        Assert.Equal(3, (await _cluster.ChunkIdsAsync(Region, info)).Count); // 9 MiB of data in 4 MiB chunks; the rest is zeros
         Assert.Equal(12 * MiB, info.StoredBytes);
-        Assert.All(info.ChunkIds, id => Assert.True(File.Exists(_cluster.BlobPath(Region, id))));
+        Assert.All((await _cluster.ChunkIdsAsync(Region, info)), id => Assert.True(File.Exists(_cluster.BlobPath(Region, id))));
         var back = await ReadAsync(info.ManifestId);
         Assert.Equal(24 * MiB, back.Length);
         Assert.Equal(data, back[..data.Length]);
@@ -57,7 +57,7 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 
         Assert.Equal(first.ManifestId, second.ManifestId);
         Assert.Equal(2, second.HolderCount);
-        Assert.Empty(first.ChunkIds.Intersect(other.ChunkIds)); // another label, other bytes
+        Assert.Empty((await _cluster.ChunkIdsAsync(Region, first)).Intersect((await _cluster.ChunkIdsAsync(Region, other)))); // another label, other bytes
         Assert.StartsWith($"GRPCIMAGES SEED DISK\nlabel: {label}\n", System.Text.Encoding.ASCII.GetString(await ReadAsync(first.ManifestId, 0, 128)));
     }
 
@@ -74,9 +74,9 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         })).Content;
 
         Assert.NotEqual(source.ManifestId, patched.ManifestId);
-        Assert.Equal(source.ChunkIds[0], patched.ChunkIds[0]);
-        Assert.Equal(source.ChunkIds[2], patched.ChunkIds[2]);
-        Assert.NotEqual(source.ChunkIds[1], patched.ChunkIds[1]);
+        Assert.Equal((await _cluster.ChunkIdsAsync(Region, source))[0], (await _cluster.ChunkIdsAsync(Region, patched))[0]);
+        Assert.Equal((await _cluster.ChunkIdsAsync(Region, source))[2], (await _cluster.ChunkIdsAsync(Region, patched))[2]);
+        Assert.NotEqual((await _cluster.ChunkIdsAsync(Region, source))[1], (await _cluster.ChunkIdsAsync(Region, patched))[1]);
         var expected = (byte[])data.Clone();
         identity.CopyTo(expected, 4 * MiB + 100);
         Assert.Equal(expected, await ReadAsync(patched.ManifestId));
@@ -94,8 +94,8 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         {
             RegionId = Region, ManifestId = source.ManifestId, Offset = 0, Data = ByteString.CopyFromUtf8("hello"), HolderId = patchHolder,
         })).Content;
-        var unique = patched.ChunkIds.Except(source.ChunkIds).Single();
-        var shared = patched.ChunkIds.Intersect(source.ChunkIds).Single();
+        var unique = (await _cluster.ChunkIdsAsync(Region, patched)).Except((await _cluster.ChunkIdsAsync(Region, source))).Single();
+        var shared = (await _cluster.ChunkIdsAsync(Region, patched)).Intersect((await _cluster.ChunkIdsAsync(Region, source))).Single();
 
         var released = await Content.ReleaseContentAsync(new ReleaseContentRequest { RegionId = Region, ManifestId = patched.ManifestId, HolderId = patchHolder });
         await Content.CollectGarbageAsync(new CollectGarbageRequest { RegionId = Region });
@@ -132,7 +132,7 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 
         foreach (var content in live)
         {
-            Assert.All(content.ChunkIds, id => Assert.True(File.Exists(_cluster.BlobPath(Region, id)), $"chunk {id} is gone"));
+            Assert.All((await _cluster.ChunkIdsAsync(Region, content)), id => Assert.True(File.Exists(_cluster.BlobPath(Region, id)), $"chunk {id} is gone"));
             Assert.Equal(data, await ReadAsync(content.ManifestId));
         }
     }

@@ -52,8 +52,8 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
         var knownData = await ReadAsync(publicDisk.ManifestId, 8192, 64); // pseudo-random seed bytes of the public image
 
         // On disk, none of it is there in plaintext.
-        Assert.NotEmpty(info.ChunkIds);
-        foreach (var chunk in info.ChunkIds)
+        Assert.NotEmpty((await _cluster.ChunkIdsAsync(Hangzhou, info)));
+        foreach (var chunk in (await _cluster.ChunkIdsAsync(Hangzhou, info)))
         {
             var stored = await File.ReadAllBytesAsync(_cluster.BlobPath(Hangzhou, chunk));
             Assert.Equal(-1, stored.AsSpan().IndexOf(header));
@@ -62,7 +62,7 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
             Assert.Equal(-1, stored.AsSpan().IndexOf(Encoding.ASCII.GetBytes("GRPCIMAGES")));
         }
         // The public image's own chunks are plaintext: the check above looks at the right place.
-        var plainChunk = await File.ReadAllBytesAsync(_cluster.BlobPath(Hangzhou, (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = publicDisk.ManifestId })).Content.ChunkIds[0]));
+        var plainChunk = await File.ReadAllBytesAsync(_cluster.BlobPath(Hangzhou, (await _cluster.ChunkIdsAsync(Hangzhou, (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = publicDisk.ManifestId })).Content))[0]));
         Assert.NotEqual(-1, plainChunk.AsSpan().IndexOf(knownData));
     }
 
@@ -83,7 +83,7 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
         var disks = await DisksOf(image.ImageId);
         Assert.All(disks, d => Assert.Equal(key.KeyId, d.Encryption.KmsKeyId));
         var system = (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = disks[0].ManifestId })).Content;
-        Assert.All(system.ChunkIds, chunk => Assert.Equal(-1, File.ReadAllBytes(_cluster.BlobPath(Hangzhou, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8)));
+        Assert.All((await _cluster.ChunkIdsAsync(Hangzhou, system)), chunk => Assert.Equal(-1, File.ReadAllBytes(_cluster.BlobPath(Hangzhou, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8)));
         // The instance's own disk stays as it was.
         Assert.False((await account.Instances().GetInstanceAsync(new GetInstanceRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId })).Instance.SystemDisk.Encryption.Encrypted);
     }

@@ -86,11 +86,11 @@ public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output
         var image = await account.NewImageAsync(instance.InstanceId);
         var content = _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken("transfer"));
         async Task<IReadOnlyList<string>> ChunksOf(string imageId) =>
-            (await content.GetContentInfoAsync(new GetContentInfoRequest
+            (await _cluster.ChunkIdsAsync(Hangzhou, (await content.GetContentInfoAsync(new GetContentInfoRequest
             {
                 RegionId = Hangzhou,
                 ManifestId = (await _cluster.DisksOfAsync(Hangzhou, imageId))[0].ManifestId,
-            })).Content.ChunkIds;
+            })).Content));
         var publicChunks = await ChunksOf(Ubuntu);
         var own = (await ChunksOf(image.ImageId)).Except(publicChunks).ToList();
         Assert.Single(own); // the chunk where the instance wrote its identity

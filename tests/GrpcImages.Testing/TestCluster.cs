@@ -120,6 +120,22 @@ public sealed class TestCluster : IAsyncDisposable
         return bytes.ToArray();
     }
 
+    /// <summary>The distinct names of a manifest's stored chunks in position order (ListContentChunks, page by page).</summary>
+    public async Task<IReadOnlyList<string>> ChunkIdsAsync(string region, Contracts.Transfer.V1.ContentInfo content)
+    {
+        var client = Client<Contracts.Transfer.V1.ContentService.ContentServiceClient>(ServiceToken());
+        var names = new List<string>();
+        var token = "";
+        do
+        {
+            var page = await client.ListContentChunksAsync(new Contracts.Transfer.V1.ListContentChunksRequest { RegionId = region, ManifestId = content.ManifestId, PageToken = token });
+            names.AddRange(page.Chunks.Select(c => c.Name));
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+        return names.Distinct().ToList();
+    }
+
     /// <summary>Where the transfer service keeps a blob of a region (tests look at the disk directly).</summary>
     public string BlobPath(string region, string name) =>
         name.StartsWith("m:", StringComparison.Ordinal)

@@ -125,6 +125,9 @@ public static class Check
         return requested == 0 ? 10 : Math.Min(requested, 100);
     }
 
+    /// <summary>Input as an error message may repeat it: cut to <paramref name="max"/> characters, so a huge value never swells a reply.</summary>
+    public static string Echo(string value, int max = 64) => value.Length <= max ? value : value[..max] + "...";
+
     public static Site Site(Site site, string field)
     {
         if (site is not (Contracts.Common.V1.Site.Cn or Contracts.Common.V1.Site.Intl or Contracts.Common.V1.Site.Jp))

@@ -1,15 +1,18 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Storage;
 
 namespace GrpcImages.Transfer.Content;
 
-/// <summary>The content layer's operations on a region's blob store (R23, R34).</summary>
-public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index, DataKeys dataKeys, ContentMetrics metrics, ILogger<ContentLibrary> logger)
+/// <summary>The content layer's operations on the blob stores of the regions this instance serves (R23, R34).</summary>
+public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex index, DataKeys dataKeys, ContentMetrics metrics, ILogger<ContentLibrary> logger)
 {
     public const long MaxSizeBytes = 32L * 1024 * 1024 * 1024 * 1024; // 32 TiB, the largest data disk
+    public const int MaxHolderLength = 128;
 
     public async Task<ContentInfo> SeedAsync(string region, string label, long sizeBytes, long dataBytes, string holder, CancellationToken cancellationToken)
     {
@@ -21,7 +24,7 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
-            await using var session = new WriteSession(region, blobs, index);
+            await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes);
             for (var i = 0; (long)i * Manifest.ChunkSize < dataBytes; i++)
             {
                 var offset = (long)i * Manifest.ChunkSize;
@@ -42,7 +45,7 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
     {
         CheckSize(sizeBytes);
         var sealing = encryption is null ? null : (await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken)).Encryption;
-        await using var session = new WriteSession(region, blobs, index);
+        await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes);
         return Committed(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
     }
 
@@ -53,46 +56,13 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         CheckSize(sizeBytes);
         var (key, sealing) = encryption is null ? (null, null) : await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken);
         using var cipher = key is null ? null : new ChunkCipher(key);
-        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
-        try
+        await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes, cipher);
+        var position = 0;
+        await foreach (var chunk in Chunker.ChunksAsync(data, sizeBytes, cancellationToken))
         {
-            await using var session = new WriteSession(region, blobs, index, cipher);
-            long total = 0;
-            var filled = 0;
-            var position = 0;
-            await foreach (var piece in data.WithCancellation(cancellationToken))
-            {
-                var remaining = piece;
-                while (remaining.Length > 0)
-                {
-                    if (total + remaining.Length > sizeBytes)
-                    {
-                        throw Fault.InvalidArgument("InvalidParameter", "size_bytes", "The stream is longer than size_bytes.");
-                    }
-                    var take = Math.Min(remaining.Length, Manifest.ChunkSize - filled);
-                    remaining[..take].CopyTo(buffer.AsMemory(filled));
-                    filled += take;
-                    total += take;
-                    remaining = remaining[take..];
-                    if (filled == Manifest.ChunkSize)
-                    {
-                        await session.AddAsync(position++, buffer.AsMemory(0, filled), cancellationToken);
-                        filled = 0;
-                    }
-                }
-            }
-            if (filled > 0)
-            {
-                var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - (long)position * Manifest.ChunkSize);
-                buffer.AsSpan(filled, length - filled).Clear();
-                await session.AddAsync(position, buffer.AsMemory(0, length), cancellationToken);
-            }
-            return Committed(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
+            await session.AddAsync(position++, chunk, cancellationToken);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return Committed(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
     }
 
     /// <summary>Copy-on-write: a new manifest with <paramref name="data"/> written at <paramref name="offset"/>.</summary>
@@ -118,22 +88,15 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
-            await using var session = new WriteSession(region, blobs, index, cipher);
+            await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, size, cipher);
             // The source's last chunk is rewritten when it was short and the content grows.
             var lastSource = source.Count - 1;
             var rewriteLast = source.ChunkLength(Math.Max(lastSource, 0)) != target.ChunkLength(Math.Max(lastSource, 0)) && source.HashAt(lastSource) is not null;
-            var touched = Enumerable.Range(first, Math.Max(0, last - first + 1))
-                .Concat(rewriteLast ? [lastSource] : [])
-                .ToHashSet();
-            var positions = source.Stored.Select(c => c.Index).Concat(touched).Distinct().Order();
-            foreach (var i in positions)
+            var touched = Enumerable.Range(first, Math.Max(0, last - first + 1)).Concat(rewriteLast ? [lastSource] : []).ToHashSet();
+            await ShareAsync(session, source.Stored.Where(c => !touched.Contains(c.Index)).Select(c => (c.Index, c.Name)).ToList(), cancellationToken);
+            foreach (var i in touched.Order())
             {
                 var existing = source.HashAt(i);
-                if (!touched.Contains(i))
-                {
-                    await session.AddSharedAsync(i, existing!, cancellationToken);
-                    continue;
-                }
                 var length = target.ChunkLength(i);
                 var chunk = buffer.AsMemory(0, length);
                 chunk.Span.Clear();
@@ -159,9 +122,9 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
     }
 
     /// <summary>
-    /// Re-writes content under another encryption and/or into another region: plaintext is sealed,
-    /// sealed content is re-sealed with a new data key; encryption is never removed (R21, R23).
-    /// Chunks the destination already has are not written again.
+    /// Re-writes content of this instance's region under another encryption and/or into another region it
+    /// serves: plaintext is sealed, sealed content is re-sealed with a new data key; encryption is never
+    /// removed (R21, R23). Plaintext chunks the destination has already are shared, not written again.
     /// </summary>
     public async Task<ContentInfo> TransformAsync(string region, string manifestId, string destinationRegion, ContentEncryption? encryption,
         long sizeBytes, string holder, CancellationToken cancellationToken)
@@ -183,15 +146,15 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
         try
         {
-            await using var session = new WriteSession(destinationRegion, blobs, index, cipher);
+            await using var session = await WriteSession.OpenAsync(stores.InRegion(destinationRegion), index, size, cipher);
             var growsLast = new Manifest(size, [], null).ChunkLength(source.Count - 1) != source.ChunkLength(source.Count - 1);
-            foreach (var chunk in source.Stored)
+            var plain = cipher is null && sourceCipher is null;
+            var shared = plain ? source.Stored.Where(c => !(growsLast && c.Index == source.Count - 1)).Select(c => (c.Index, c.Name)).ToList() : [];
+            var missing = destinationRegion == region ? await ShareAsync(session, shared, cancellationToken) : await session.AddExistingAsync(shared, cancellationToken);
+            var rewrite = plain ? missing.Select(m => m.Index).Concat(growsLast && source.HashAt(source.Count - 1) is not null ? [source.Count - 1] : []).ToHashSet()
+                : source.Stored.Select(c => c.Index).ToHashSet();
+            foreach (var chunk in source.Stored.Where(c => rewrite.Contains(c.Index)))
             {
-                if (cipher is null && sourceCipher is null && destinationRegion == region && !(growsLast && chunk.Index == source.Count - 1))
-                {
-                    await session.AddSharedAsync(chunk.Index, chunk.Hash, cancellationToken);
-                    continue;
-                }
                 var length = (int)Math.Min(Manifest.ChunkSize, size - (long)chunk.Index * Manifest.ChunkSize);
                 var plaintext = buffer.AsMemory(0, length);
                 plaintext.Span.Clear();
@@ -209,27 +172,76 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
     public async Task<int> RetainAsync(string region, string manifestId, string holder)
     {
         CheckHolder(holder);
-        var count = await index.RetainAsync(region, manifestId, holder);
+        stores.InRegion(region);
+        var count = IsManifestId(manifestId) ? await index.RetainAsync(region, manifestId, holder) : -1;
         return count >= 0 ? count : throw ContentNotFound(manifestId);
     }
 
-    /// <summary>Removes a holder; the last one out drops the manifest's references to its chunks (R34).</summary>
-    public async Task<(int Left, bool Deleted)> ReleaseAsync(string region, string manifestId, string holder, CancellationToken cancellationToken)
+    /// <summary>Removes a holder; the last one out drops the manifest's references to its chunks (R34). Releasing what is not held succeeds.</summary>
+    public async Task<(int Left, bool Deleted)> ReleaseAsync(string region, string manifestId, string holder)
     {
         CheckHolder(holder);
-        var (left, dying) = await index.ReleaseAsync(region, manifestId, holder);
-        if (dying is null)
+        stores.InRegion(region);
+        if (!IsManifestId(manifestId))
         {
-            return (Math.Max(left, 0), false);
+            return (0, false);
         }
-        await DropAsync(region, dying, cancellationToken);
-        return (0, true);
+        var (left, dropped) = await index.ReleaseAsync(region, manifestId, holder);
+        if (dropped)
+        {
+            LogReleased(manifestId, region);
+        }
+        return (left, dropped);
     }
 
     public async Task<ContentInfo> DescribeAsync(string region, string manifestId, CancellationToken cancellationToken)
     {
         var (manifest, holders) = await LoadLiveAsync(region, manifestId, cancellationToken);
         return Describe(region, manifest, holders);
+    }
+
+    /// <summary>A page of a manifest's stored chunks from position <paramref name="from"/>; the next position to ask for, or -1 at the end.</summary>
+    public async Task<(IReadOnlyList<ChunkRef> Chunks, int Next)> ListChunksAsync(string region, string manifestId, int from, int pageSize, CancellationToken cancellationToken)
+    {
+        var (manifest, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
+        var page = manifest.Stored.Where(c => c.Index >= from).Take(pageSize + 1).ToList();
+        return page.Count > pageSize ? (page[..pageSize], page[pageSize].Index) : (page, -1);
+    }
+
+    /// <summary>Chunks of a manifest at the positions asked: stored bytes as they are, or opened to plaintext.</summary>
+    public async IAsyncEnumerable<(int Index, ReadOnlyMemory<byte> Data, string Sha256)> PullAsync(string region, string manifestId, IReadOnlyList<int> positions,
+        bool plaintext, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (manifest, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
+        using var cipher = plaintext ? await CipherAsync(manifest, region, cancellationToken) : null;
+        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize + ChunkCipher.Overhead);
+        try
+        {
+            foreach (var position in positions)
+            {
+                if (position < 0 || position >= manifest.Count || manifest.HashAt(position) is not { } hash)
+                {
+                    continue;
+                }
+                ReadOnlyMemory<byte> data;
+                if (plaintext)
+                {
+                    var chunk = buffer.AsMemory(0, manifest.ChunkLength(position));
+                    await ReadChunkAsync(region, hash, position, cipher, chunk, cancellationToken);
+                    data = chunk;
+                }
+                else
+                {
+                    var read = await stores.InRegion(region).ReadAsync(Convert.ToHexStringLower(hash), 0, buffer, cancellationToken);
+                    data = buffer.AsMemory(0, read);
+                }
+                yield return (position, data, Convert.ToHexStringLower(SHA256.HashData(data.Span)));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most 1 MiB.</summary>
@@ -266,26 +278,18 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         }
     }
 
-    /// <summary>Finishes dropping a dying manifest: its chunks' and its own references go.</summary>
-    internal async Task DropAsync(string region, string dyingKey, CancellationToken cancellationToken)
-    {
-        var manifestId = ContentIndex.ManifestIdOfDyingKey(dyingKey);
-        var manifest = Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken));
-        await index.DropReferencesAsync(region, dyingKey, [.. manifest.DistinctChunkNames(), manifest.BlobName]);
-        LogReleased(manifestId, region);
-    }
-
     /// <summary>A live manifest with its holder count (NotFound when it is not live).</summary>
-    internal async Task<(Manifest Manifest, int Holders)> LoadLiveAsync(string region, string manifestId, CancellationToken cancellationToken)
+    public async Task<(Manifest Manifest, int Holders)> LoadLiveAsync(string region, string manifestId, CancellationToken cancellationToken)
     {
-        var holders = manifestId.Length == 64 && manifestId.All(char.IsAsciiHexDigitLower) ? await index.HoldersAsync(region, manifestId) : null;
-        return holders is { } count
-            ? (Manifest.Parse(await blobs.ReadAllAsync(region, $"m:{manifestId}", cancellationToken)), count)
+        var store = stores.InRegion(region);
+        var record = IsManifestId(manifestId) ? await index.GetAsync(region, manifestId) : null;
+        return record is { State: ManifestState.Live }
+            ? (Manifest.Parse(await store.ReadAllAsync($"m:{manifestId}", cancellationToken)), record.Holders)
             : throw ContentNotFound(manifestId);
     }
 
     /// <summary>Reads chunk <paramref name="position"/>'s plaintext (zeros for a zero chunk), opening it when sealed.</summary>
-    private async Task ReadChunkAsync(string region, byte[]? hash, int position, ChunkCipher? cipher, Memory<byte> plaintext, CancellationToken cancellationToken)
+    public async Task ReadChunkAsync(string region, byte[]? hash, int position, ChunkCipher? cipher, Memory<byte> plaintext, CancellationToken cancellationToken)
     {
         if (hash is null)
         {
@@ -293,9 +297,10 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
             return;
         }
         var name = Convert.ToHexStringLower(hash);
+        var store = stores.InRegion(region);
         if (cipher is null)
         {
-            var read = await blobs.ReadAsync(region, name, plaintext, cancellationToken);
+            var read = await store.ReadAsync(name, 0, plaintext, cancellationToken);
             if (read != plaintext.Length)
             {
                 throw new InvalidDataException($"Chunk {name} in {region} has {read} bytes, expected {plaintext.Length}.");
@@ -305,7 +310,7 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         var sealedChunk = ArrayPool<byte>.Shared.Rent(plaintext.Length + ChunkCipher.Overhead);
         try
         {
-            var read = await blobs.ReadAsync(region, name, sealedChunk.AsMemory(0, plaintext.Length + ChunkCipher.Overhead), cancellationToken);
+            var read = await store.ReadAsync(name, 0, sealedChunk.AsMemory(0, plaintext.Length + ChunkCipher.Overhead), cancellationToken);
             cipher.Open(sealedChunk.AsSpan(0, read), position, plaintext.Span);
         }
         finally
@@ -314,13 +319,26 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         }
     }
 
-    private async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
+    public async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
         manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));
 
-    private ContentInfo Committed(string region, (Manifest Manifest, int Holders) committed)
+    public ContentInfo Committed(string region, (Manifest Manifest, int Holders) committed)
     {
         metrics.Committed(region, committed.Manifest);
         return Describe(region, committed.Manifest, committed.Holders);
+    }
+
+    public static bool IsManifestId(string manifestId) => manifestId.Length == 64 && manifestId.All(char.IsAsciiHexDigitLower);
+
+    /// <summary>Shares chunks of a live manifest of the same region; they must still be there (else the source changed under the copy).</summary>
+    private static async Task<IReadOnlyList<(int Index, string Name)>> ShareAsync(WriteSession session, IReadOnlyList<(int Index, string Name)> chunks,
+        CancellationToken cancellationToken)
+    {
+        if ((await session.AddExistingAsync(chunks, cancellationToken)).Count > 0)
+        {
+            throw Fault.Aborted("ContentChanged", "The source content was released while it was being copied; retry.");
+        }
+        return [];
     }
 
     private static ContentInfo Describe(string region, Manifest manifest, int holders)
@@ -332,10 +350,10 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
             SizeBytes = manifest.SizeBytes,
             StoredBytes = manifest.StoredBytes,
             ChunkCount = manifest.Count,
+            StoredChunkCount = manifest.Stored.Count,
             HolderCount = holders,
             Digest = manifest.Digest(),
         };
-        info.ChunkIds.AddRange(manifest.DistinctChunkNames());
         if (manifest.Encryption is not null)
         {
             info.Encryption = new ContentEncryption { AccountId = manifest.Encryption.AccountId, KmsKeyId = manifest.Encryption.KmsKeyId };
@@ -343,7 +361,7 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
         return info;
     }
 
-    private static void CheckSize(long sizeBytes)
+    public static void CheckSize(long sizeBytes)
     {
         if (sizeBytes <= 0 || sizeBytes > MaxSizeBytes)
         {
@@ -353,14 +371,14 @@ public sealed partial class ContentLibrary(IBlobStore blobs, ContentIndex index,
 
     private static void CheckHolder(string holder)
     {
-        if (holder.Length is 0 or > 128)
+        if (holder.Length is 0 or > MaxHolderLength)
         {
-            throw Fault.InvalidArgument("InvalidParameter", "holder_id", "A holder id is 1-128 characters.");
+            throw Fault.InvalidArgument("InvalidParameter", "holder_id", $"A holder id is 1-{MaxHolderLength} characters.");
         }
     }
 
     private static DomainException ContentNotFound(string manifestId) =>
-        Fault.NotFound("InvalidContent.NotFound", $"No content {manifestId} in this region.");
+        Fault.NotFound("InvalidContent.NotFound", $"No content {Check.Echo(manifestId)} in this region.");
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Released manifest {ManifestId} in {Region}")]
     private partial void LogReleased(string manifestId, string region);

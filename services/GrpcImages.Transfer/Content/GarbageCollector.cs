@@ -1,5 +1,6 @@
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Storage;
+using Microsoft.Extensions.Options;
 
 namespace GrpcImages.Transfer.Content;
 
@@ -11,53 +12,63 @@ public sealed class BlobOptions
     /// <summary>How long a blob stays unreferenced before it is deleted (a window for writers that want it back).</summary>
     public int GcGraceSeconds { get; set; } = 60;
 
-    /// <summary>How often every replica collects (they may overlap safely).</summary>
+    /// <summary>How often each region is collected.</summary>
     public int GcIntervalSeconds { get; set; } = 30;
+
+    /// <summary>How often the blob store is searched for blobs nothing ever referenced (their writer died before pinning them).</summary>
+    public int OrphanSweepIntervalSeconds { get; set; } = 3600;
 }
 
 /// <summary>
-/// Deletes a region's blobs that nothing references (R34): drops the pins of dead writers,
-/// finishes manifests whose dropper died, then marks, deletes and forgets unreferenced blobs.
-/// Safe while other work runs: a marked blob cannot be pinned, and writers write it again.
+/// Deletes a region's blobs that nothing references (R34): drops the pins of dead writers, finishes
+/// manifests whose dropper died, then, shard by shard, marks, deletes and forgets unreferenced blobs;
+/// now and then it also deletes blobs on disk that nothing ever referenced. Safe while other work
+/// runs: a marked blob cannot be pinned, and writers pin before they rely on a blob.
 /// </summary>
-public sealed partial class GarbageCollector(IBlobStore blobs, ContentIndex index, ContentLibrary library, Microsoft.Extensions.Options.IOptions<BlobOptions> options,
+public sealed partial class GarbageCollector(IBlobStores stores, ContentIndex index, IOptions<BlobOptions> options,
     ContentMetrics metrics, TimeProvider time, ILogger<GarbageCollector> logger)
 {
     private const int Batch = 500;
+    private readonly Dictionary<string, DateTimeOffset> _swept = new(StringComparer.Ordinal);
 
     public async Task<(int Chunks, long Bytes)> CollectAsync(string region, CancellationToken cancellationToken)
     {
         foreach (var session in await index.ExpiredSessionsAsync(region))
         {
-            await index.AbortAsync(region, session);
+            await index.AbortSessionAsync(region, session);
         }
-        foreach (var dying in await index.StaleDyingAsync(region))
+        await index.FinishStaleDropsAsync(region);
+        if (DueForSweep(region))
         {
-            await library.DropAsync(region, dying, cancellationToken);
+            await MarkOrphansAsync(region, cancellationToken);
         }
 
+        var store = stores.InRegion(region);
         var cutoff = time.GetUtcNow() - TimeSpan.FromSeconds(options.Value.GcGraceSeconds);
         var chunks = 0;
         long bytes = 0;
-        while (true)
+        foreach (var shard in TransferKeys.Shards)
         {
-            var marked = await index.MarkForDeletionAsync(region, cutoff, Batch);
-            if (marked.Count == 0)
+            while (true)
             {
-                break;
-            }
-            foreach (var name in marked)
-            {
-                bytes += blobs.Delete(region, name);
-                if (!name.StartsWith("m:", StringComparison.Ordinal))
+                var marked = await index.MarkForDeletionAsync(region, shard, cutoff, Batch);
+                if (marked.Count == 0)
                 {
-                    chunks++;
+                    break;
                 }
-            }
-            await index.FinishDeletionAsync(region, marked);
-            if (marked.Count < Batch)
-            {
-                break;
+                foreach (var name in marked)
+                {
+                    bytes += await store.DeleteAsync(name, cancellationToken);
+                    if (!name.StartsWith("m:", StringComparison.Ordinal))
+                    {
+                        chunks++;
+                    }
+                }
+                await index.FinishDeletionAsync(region, shard, marked);
+                if (marked.Count < Batch)
+                {
+                    break;
+                }
             }
         }
         if (chunks > 0)
@@ -68,15 +79,57 @@ public sealed partial class GarbageCollector(IBlobStore blobs, ContentIndex inde
         return (chunks, bytes);
     }
 
+    /// <summary>Marks blobs on disk that no reference ever named, older than the grace period (the next pass deletes them).</summary>
+    private async Task MarkOrphansAsync(string region, CancellationToken cancellationToken)
+    {
+        var old = time.GetUtcNow() - TimeSpan.FromSeconds(options.Value.GcGraceSeconds);
+        var candidates = new Dictionary<char, List<string>>();
+        await foreach (var blob in stores.InRegion(region).ListAsync(cancellationToken))
+        {
+            if (blob.Written < old)
+            {
+                var shard = TransferKeys.ShardOf(blob.Name);
+                if (!candidates.TryGetValue(shard, out var list))
+                {
+                    candidates[shard] = list = [];
+                }
+                list.Add(blob.Name);
+                if (list.Count >= Batch)
+                {
+                    await index.MarkOrphansAsync(region, shard, list);
+                    list.Clear();
+                }
+            }
+        }
+        foreach (var (shard, list) in candidates)
+        {
+            await index.MarkOrphansAsync(region, shard, list);
+        }
+    }
+
+    private bool DueForSweep(string region)
+    {
+        lock (_swept)
+        {
+            var now = time.GetUtcNow();
+            if (_swept.TryGetValue(region, out var last) && now - last < TimeSpan.FromSeconds(options.Value.OrphanSweepIntervalSeconds))
+            {
+                return false;
+            }
+            _swept[region] = now;
+            return true;
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Collected {Chunks} chunks ({Bytes} bytes) in {Region}")]
     private partial void LogCollected(int chunks, long bytes, string region);
 }
 
 /// <summary>
-/// Collects each region now and then: one standing item per region in the "gc" queue, so one
-/// replica at a time collects a region, and a region's collection survives any replica's death.
+/// Collects each region this instance serves now and then: one standing item per region in the "gc"
+/// queue, so one replica at a time collects a region, and a region's collection survives any replica's death.
 /// </summary>
-public sealed class GarbageCollection(GarbageCollector collector, Microsoft.Extensions.Options.IOptions<BlobOptions> options) : IWorkHandler
+public sealed class GarbageCollection(GarbageCollector collector, IOptions<BlobOptions> options) : IWorkHandler
 {
     public const string Queue = "gc";
 

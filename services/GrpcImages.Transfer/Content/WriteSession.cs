@@ -5,70 +5,116 @@ using GrpcImages.Transfer.Storage;
 namespace GrpcImages.Transfer.Content;
 
 /// <summary>
-/// Builds one manifest: stores its new chunks, pins every chunk it uses (new or shared with
-/// another manifest) so the collector leaves them alone, and commits the manifest with a holder.
-/// A session that is not committed drops its pins when disposed (or, if its process dies,
-/// when it expires).
+/// Builds one manifest in a region: pins every chunk it uses before relying on it (then writes the
+/// chunk unless the store has it), records each stored position in Redis as it goes (the session's
+/// checkpoint, so a writer that died is continued by another with the same session id), and commits
+/// the manifest with a holder. A session that is neither committed nor kept is aborted when disposed;
+/// if its process dies, its pins are dropped when it expires.
 /// </summary>
-public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex index, ChunkCipher? cipher = null) : IAsyncDisposable
+public sealed class WriteSession : IAsyncDisposable
 {
-    private const int PinBatch = 256;
-
-    /// <summary>How many times a chunk is written again while the collector keeps deleting it before the write gives up.</summary>
+    /// <summary>How many times a chunk is pinned again while the collector keeps deleting it before the write gives up.</summary>
     private const int MaxPinAttempts = 50;
 
     private static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan RenewEvery = TimeSpan.FromMinutes(1);
 
-    private readonly string _id = Guid.NewGuid().ToString("N");
-    private readonly List<ChunkRef> _chunks = [];
-    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
-    private readonly List<string> _pendingShared = [];
-    private bool _committed;
+    private readonly IBlobStore _blobs;
+    private readonly ContentIndex _index;
+    private readonly ChunkCipher? _cipher;
+    private readonly SortedDictionary<int, string> _chunks;
+    private DateTimeOffset _renewed = DateTimeOffset.UtcNow;
+    private bool _ended;
+
+    private WriteSession(IBlobStore blobs, ContentIndex index, ChunkCipher? cipher, string id, IReadOnlyDictionary<int, string> recorded)
+    {
+        _blobs = blobs;
+        _index = index;
+        _cipher = cipher;
+        Id = id;
+        _chunks = new SortedDictionary<int, string>(recorded.ToDictionary(c => c.Key, c => c.Value));
+    }
+
+    /// <summary>The session's id: a writer that resumes another's work opens the same id.</summary>
+    public string Id { get; }
+
+    /// <summary>The positions stored so far (after a resume, the dead writer's too), with their chunk names.</summary>
+    public IReadOnlyDictionary<int, string> Stored => _chunks;
+
+    /// <summary>Opens a new session, or reopens <paramref name="sessionId"/> where its last writer stopped.</summary>
+    public static async Task<WriteSession> OpenAsync(IBlobStore blobs, ContentIndex index, long sizeBytes, ChunkCipher? cipher = null, string? sessionId = null)
+    {
+        var id = sessionId ?? Guid.NewGuid().ToString("N");
+        var recorded = await index.OpenSessionAsync(blobs.Region, id, sizeBytes);
+        return new WriteSession(blobs, index, cipher, id, recorded);
+    }
 
     /// <summary>
-    /// Puts new plaintext at chunk position <paramref name="index"/> (positions ascend): sealed first
-    /// when the session encrypts; an all-zero chunk stores nothing.
+    /// Puts new plaintext at chunk position <paramref name="index"/>: sealed first when the session
+    /// encrypts; an all-zero chunk stores nothing.
     /// </summary>
     public async Task AddAsync(int index, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
     {
         if (plaintext.Span.IndexOfAnyExcept((byte)0) < 0)
         {
+            _chunks.Remove(index);
             return;
         }
-        var data = cipher is null ? plaintext : cipher.Seal(plaintext.Span, index);
-        var hash = SHA256.HashData(data.Span);
-        var name = Convert.ToHexStringLower(hash);
-        _chunks.Add(new ChunkRef(index, hash));
-        if (!_pinned.Contains(name))
-        {
-            await StoreAndPinAsync(name, data, cancellationToken);
-        }
+        var data = _cipher is null ? plaintext : _cipher.Seal(plaintext.Span, index);
+        await AddStoredAsync(index, Convert.ToHexStringLower(SHA256.HashData(data.Span)), data, cancellationToken);
     }
 
-    /// <summary>Puts a chunk another live manifest already stores at position <paramref name="index"/>.</summary>
-    public async Task AddSharedAsync(int index, byte[] hash, CancellationToken cancellationToken)
+    /// <summary>Puts stored bytes (sealed as this content is, or plaintext) whose name the caller has checked at a position.</summary>
+    public async Task AddStoredAsync(int index, string name, ReadOnlyMemory<byte> stored, CancellationToken cancellationToken)
     {
-        _chunks.Add(new ChunkRef(index, hash));
-        var name = Convert.ToHexStringLower(hash);
-        if (_pinned.Add(name))
+        for (var attempt = 0; ; attempt++)
         {
-            _pendingShared.Add(name);
-            if (_pendingShared.Count >= PinBatch)
+            var result = (await _index.PinAsync(_blobs.Region, Id, [name]))[0];
+            if (result == PinResult.Pinned)
             {
-                await FlushSharedAsync(cancellationToken);
+                break;
             }
+            if (attempt >= MaxPinAttempts)
+            {
+                throw Fault.Aborted("ContentBusy", "The blob store is busy collecting the same content; retry.");
+            }
+            await Task.Delay(BusyPause, cancellationToken);
         }
+        await _blobs.WriteAsync(name, stored, force: false, cancellationToken);
+        await RecordAsync([(index, name)], cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts chunks the region already stores (another manifest's), by name, at their positions. Returns
+    /// those that turned out not to be there: the caller supplies their bytes with <see cref="AddStoredAsync"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Index, string Name)>> AddExistingAsync(IReadOnlyList<(int Index, string Name)> chunks, CancellationToken cancellationToken)
+    {
+        if (chunks.Count == 0)
+        {
+            return [];
+        }
+        var names = chunks.Select(c => c.Name).Distinct().ToList();
+        var results = await _index.PinAsync(_blobs.Region, Id, names);
+        var busy = names.Where((_, i) => results[i] == PinResult.Busy).ToHashSet(StringComparer.Ordinal);
+        var exists = await _blobs.ExistAsync(names, cancellationToken);
+        var missing = names.Where((n, i) => !exists[i] || busy.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        var present = chunks.Where(c => !missing.Contains(c.Name)).ToList();
+        await RecordAsync(present, cancellationToken);
+        return chunks.Where(c => missing.Contains(c.Name)).ToList();
     }
 
     /// <summary>Writes the manifest, pins it and commits it with a holder; returns it with its holder count.</summary>
     public async Task<(Manifest Manifest, int Holders)> CommitAsync(long sizeBytes, ManifestEncryption? encryption, string holder, CancellationToken cancellationToken)
     {
-        await FlushSharedAsync(cancellationToken);
-        var manifest = new Manifest(sizeBytes, _chunks, encryption);
-        await StoreAndPinAsync(manifest.BlobName, manifest.Bytes, cancellationToken);
+        var manifest = new Manifest(sizeBytes, _chunks.Select(c => new ChunkRef(c.Key, Convert.FromHexString(c.Value))).ToList(), encryption);
+        await AddStoredAsync(-1, manifest.BlobName, manifest.Bytes, cancellationToken);
         var fields = new List<KeyValuePair<string, string>>
         {
-            new("size", manifest.SizeBytes.ToString()),
+            new("size", manifest.SizeBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("stored", manifest.StoredBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("chunks", manifest.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("storedchunks", manifest.Stored.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("digest", manifest.Digest()),
         };
         if (encryption is not null)
@@ -76,55 +122,36 @@ public sealed class WriteSession(string region, IBlobStore blobs, ContentIndex i
             fields.Add(new("account", encryption.AccountId));
             fields.Add(new("key", encryption.KmsKeyId));
         }
-        var holders = await index.CommitAsync(region, _id, manifest.Id, holder, fields);
-        _committed = true;
+        var holders = await _index.CommitAsync(_blobs.Region, Id, manifest.Id, holder, fields);
+        _ended = true;
         return (manifest, holders);
     }
 
+    /// <summary>Leaves the session as it is for a writer that resumes it (its pins stay until it expires).</summary>
+    public void Keep() => _ended = true;
+
     public async ValueTask DisposeAsync()
     {
-        if (!_committed && _pinned.Count > 0)
+        if (!_ended)
         {
-            await index.AbortAsync(region, _id);
+            _ended = true;
+            await _index.AbortSessionAsync(_blobs.Region, Id);
         }
     }
 
-    private async Task StoreAndPinAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private async Task RecordAsync(IReadOnlyList<(int Index, string Name)> chunks, CancellationToken cancellationToken)
     {
-        var wrote = await blobs.WriteAsync(region, name, data, force: false, cancellationToken);
-        for (var attempt = 0; ; attempt++)
+        var positions = chunks.Where(c => c.Index >= 0).ToList();
+        await _index.RecordChunksAsync(_blobs.Region, Id, positions);
+        foreach (var (index, name) in positions)
         {
-            var result = (await index.PinAsync(region, _id, [(name, wrote)]))[0];
-            if (result == PinResult.Pinned)
-            {
-                _pinned.Add(name);
-                return;
-            }
-            if (attempt >= MaxPinAttempts)
-            {
-                throw Fault.Aborted("ContentBusy", "The blob store is busy collecting the same content; retry.");
-            }
-            if (result == PinResult.Busy)
-            {
-                await Task.Delay(BusyPause, cancellationToken);
-            }
-            wrote = await blobs.WriteAsync(region, name, data, force: true, cancellationToken);
+            _chunks[index] = name;
         }
-    }
-
-    private async Task FlushSharedAsync(CancellationToken cancellationToken)
-    {
-        if (_pendingShared.Count == 0)
+        if (DateTimeOffset.UtcNow - _renewed > RenewEvery)
         {
-            return;
+            await _index.RenewSessionAsync(_blobs.Region, Id);
+            _renewed = DateTimeOffset.UtcNow;
         }
-        var results = await index.PinAsync(region, _id, _pendingShared.Select(n => (n, false)).ToList());
-        if (results.Any(r => r != PinResult.Pinned))
-        {
-            // The source manifest lost its last holder meanwhile: its bytes may be going.
-            throw Fault.Aborted("ContentChanged", "The source content was released while it was being copied; retry.");
-        }
-        _pendingShared.Clear();
         cancellationToken.ThrowIfCancellationRequested();
     }
 }

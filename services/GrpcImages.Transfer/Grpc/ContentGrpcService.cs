@@ -5,6 +5,7 @@ using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Content;
 
 namespace GrpcImages.Transfer.Grpc;
@@ -13,6 +14,8 @@ namespace GrpcImages.Transfer.Grpc;
 [InternalRpc]
 public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector collector, Regions regions) : ContentService.ContentServiceBase
 {
+    public const int MaxPullChunks = 4096;
+
     public override async Task<SeedContentResponse> SeedContent(SeedContentRequest request, ServerCallContext context) => new()
     {
         Content = await library.SeedAsync(regions.Require(request.RegionId), request.Label, request.SizeBytes, request.DataBytes,
@@ -63,7 +66,7 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
 
     public override async Task<ReleaseContentResponse> ReleaseContent(ReleaseContentRequest request, ServerCallContext context)
     {
-        var (left, deleted) = await library.ReleaseAsync(regions.Require(request.RegionId), request.ManifestId, request.HolderId, context.CancellationToken);
+        var (left, deleted) = await library.ReleaseAsync(regions.Require(request.RegionId), request.ManifestId, request.HolderId);
         return new ReleaseContentResponse { HolderCount = left, ManifestDeleted = deleted };
     }
 
@@ -78,6 +81,38 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
                            context.CancellationToken))
         {
             await responseStream.WriteAsync(new ReadContentResponse { Data = UnsafeByteOperations.UnsafeWrap(piece) });
+        }
+    }
+
+    public override async Task<ListContentChunksResponse> ListContentChunks(ListContentChunksRequest request, ServerCallContext context)
+    {
+        var size = request.PageSize switch
+        {
+            < 0 => throw Fault.InvalidArgument("InvalidArgument", "page_size", "The page size cannot be negative."),
+            0 => 1000,
+            _ => Math.Min(request.PageSize, 10_000),
+        };
+        var from = request.PageToken.Length == 0 ? 0 : int.TryParse(PageToken.Decode(request.PageToken), out var position) ? position : -1;
+        if (from < 0)
+        {
+            throw Fault.InvalidArgument("InvalidNextToken", "page_token", "The page token is not one this service returned.");
+        }
+        var (chunks, next) = await library.ListChunksAsync(regions.Require(request.RegionId), request.ManifestId, from, size, context.CancellationToken);
+        var response = new ListContentChunksResponse { NextPageToken = next < 0 ? "" : PageToken.Encode(next.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+        response.Chunks.AddRange(chunks.Select(c => new ContentChunk { Index = c.Index, Name = c.Name }));
+        return response;
+    }
+
+    public override async Task PullChunks(PullChunksRequest request, IServerStreamWriter<PullChunksResponse> responseStream, ServerCallContext context)
+    {
+        if (request.Indexes.Count > MaxPullChunks)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "indexes", $"At most {MaxPullChunks} chunks a call.");
+        }
+        await foreach (var (index, data, sha256) in library.PullAsync(regions.Require(request.RegionId), request.ManifestId, request.Indexes, request.Plaintext,
+                           context.CancellationToken))
+        {
+            await responseStream.WriteAsync(new PullChunksResponse { Index = index, Data = ByteString.CopyFrom(data.Span), Sha256 = sha256 });
         }
     }
 

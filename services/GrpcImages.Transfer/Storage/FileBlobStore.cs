@@ -1,59 +1,77 @@
+using System.Runtime.CompilerServices;
+using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Validation;
+using Microsoft.Extensions.Options;
 
 namespace GrpcImages.Transfer.Storage;
 
 /// <summary>
-/// Blobs under "Data:Directory": &lt;dir&gt;/blobs/&lt;region&gt;/chunks/&lt;first two hex&gt;/&lt;sha256&gt; and
-/// &lt;dir&gt;/blobs/&lt;region&gt;/manifests/&lt;id&gt;. Writes go to a temporary file renamed into place.
+/// Blob stores on the filesystem under "Data:Directory": &lt;dir&gt;/blobs/&lt;region&gt;/chunks/&lt;first two
+/// hex&gt;/&lt;sha256&gt; and &lt;dir&gt;/blobs/&lt;region&gt;/manifests/&lt;id&gt;, for the regions in
+/// "Transfer:Regions" (all regions when it is empty).
 /// </summary>
-public sealed class FileBlobStore : IBlobStore
+public sealed class FileBlobStores : IBlobStores
 {
-    private readonly string _root;
-    private readonly Regions _regions;
+    private readonly Dictionary<string, FileBlobStore> _stores;
 
-    public FileBlobStore(IConfiguration configuration, Regions regions)
+    public FileBlobStores(IConfiguration configuration, Regions regions, IOptions<TransferOptions> options)
     {
         var data = configuration["Data:Directory"]
             ?? throw new InvalidOperationException("Set Data:Directory to where the transfer service keeps its blobs.");
-        _root = Path.Combine(Path.GetFullPath(data), "blobs");
-        _regions = regions;
+        var root = Path.Combine(Path.GetFullPath(data), "blobs");
+        _stores = options.Value.ServedRegions(regions).ToDictionary(r => r, r => new FileBlobStore(Path.Combine(root, r), r), StringComparer.Ordinal);
     }
 
+    public bool Serves(string region) => _stores.ContainsKey(region);
+
+    public IBlobStore InRegion(string region) =>
+        _stores.TryGetValue(region, out var store)
+            ? store
+            : throw Fault.FailedPrecondition("InvalidRegionId.NotServedHere", $"This transfer instance does not keep the bytes of region {Check.Echo(region)}.");
+
     /// <summary>Where a blob lives on disk (tests look at the disk directly).</summary>
-    public string PathOf(string region, string name)
+    public string PathOf(string region, string name) => ((FileBlobStore)InRegion(region)).PathOf(name);
+}
+
+/// <summary>One region's blobs in a directory. Writes go to a temporary file, flushed to disk, then renamed into place.</summary>
+public sealed class FileBlobStore(string directory, string region) : IBlobStore
+{
+    private const string TempSuffix = ".tmp";
+
+    public string Region => region;
+
+    public string PathOf(string name)
     {
-        if (!_regions.Exists(region))
-        {
-            throw new ArgumentException($"Unknown region '{region}'.", nameof(region));
-        }
         var manifest = name.StartsWith("m:", StringComparison.Ordinal);
         var id = manifest ? name[2..] : name;
         if (id.Length != 64 || !id.All(char.IsAsciiHexDigitLower))
         {
             throw new ArgumentException($"'{name}' is not a blob name.", nameof(name));
         }
-        return manifest
-            ? Path.Combine(_root, region, "manifests", id)
-            : Path.Combine(_root, region, "chunks", id[..2], id);
+        return manifest ? Path.Combine(directory, "manifests", id) : Path.Combine(directory, "chunks", id[..2], id);
     }
 
-    public bool Exists(string region, string name) => File.Exists(PathOf(region, name));
+    public ValueTask<bool> ExistsAsync(string name, CancellationToken cancellationToken) => ValueTask.FromResult(File.Exists(PathOf(name)));
 
-    public async ValueTask<bool> WriteAsync(string region, string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<bool>> ExistAsync(IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<bool>>(names.Select(n => File.Exists(PathOf(n))).ToList());
+
+    public async ValueTask<bool> WriteAsync(string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken)
     {
-        var path = PathOf(region, name);
+        var path = PathOf(name);
         if (!force && File.Exists(path))
         {
             return false;
         }
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         try
         {
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
                 await file.WriteAsync(data, cancellationToken);
-                await file.FlushAsync(cancellationToken);
+                file.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
         }
@@ -64,30 +82,55 @@ public sealed class FileBlobStore : IBlobStore
         return true;
     }
 
-    public async ValueTask<int> ReadAsync(string region, string name, Memory<byte> buffer, CancellationToken cancellationToken)
+    public async ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(PathOf(region, name), FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous);
+        using var file = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
         var total = 0;
         int read;
-        while ((read = await file.ReadAsync(buffer[total..], cancellationToken)) > 0)
+        while (total < buffer.Length && (read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken)) > 0)
         {
             total += read;
         }
         return total;
     }
 
-    public async ValueTask<byte[]> ReadAllAsync(string region, string name, CancellationToken cancellationToken) =>
-        await File.ReadAllBytesAsync(PathOf(region, name), cancellationToken);
+    public async ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken) =>
+        await File.ReadAllBytesAsync(PathOf(name), cancellationToken);
 
-    public long Delete(string region, string name)
+    public ValueTask<long> DeleteAsync(string name, CancellationToken cancellationToken)
     {
-        var file = new FileInfo(PathOf(region, name));
+        var file = new FileInfo(PathOf(name));
         if (!file.Exists)
         {
-            return 0;
+            return ValueTask.FromResult(0L);
         }
         var length = file.Length;
         file.Delete();
-        return length;
+        return ValueTask.FromResult(length);
+    }
+
+    public async IAsyncEnumerable<BlobEntry> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var (folder, prefix) in new[] { ("chunks", ""), ("manifests", "m:") })
+        {
+            var path = Path.Combine(directory, folder);
+            if (!Directory.Exists(path))
+            {
+                continue;
+            }
+            foreach (var file in new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (file.Name.Length == 64 && !file.Name.EndsWith(TempSuffix, StringComparison.Ordinal))
+                {
+                    yield return new BlobEntry(prefix + file.Name, file.Length, file.LastWriteTimeUtc);
+                }
+                else if (file.Name.EndsWith(TempSuffix, StringComparison.Ordinal) && file.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1))
+                {
+                    file.Delete(); // a writer died between writing and renaming it
+                }
+            }
+            await Task.Yield();
+        }
     }
 }

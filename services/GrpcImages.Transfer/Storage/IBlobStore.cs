@@ -1,21 +1,43 @@
 namespace GrpcImages.Transfer.Storage;
 
+/// <summary>A blob as listed: its name and when it was last written.</summary>
+public readonly record struct BlobEntry(string Name, long Length, DateTimeOffset Written);
+
 /// <summary>
-/// A region's bytes: chunks named by the lowercase hex SHA-256 of what is stored, and manifests
-/// named "m:&lt;id&gt;". The filesystem store is the default; an S3-compatible store can replace it.
+/// One region's bytes: chunks named by the lowercase hex SHA-256 of what is stored, and manifests
+/// named "m:&lt;id&gt;". Writes are atomic and durable before they return (a reader never sees a part
+/// of a blob). The filesystem store is the default; an S3-compatible store can replace it.
 /// </summary>
 public interface IBlobStore
 {
-    bool Exists(string region, string name);
+    string Region { get; }
 
-    /// <summary>Writes a blob unless it is there already (or <paramref name="force"/>); true when it wrote. Writes are atomic.</summary>
-    ValueTask<bool> WriteAsync(string region, string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken);
+    ValueTask<bool> ExistsAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Reads a whole blob into <paramref name="buffer"/>; returns its length.</summary>
-    ValueTask<int> ReadAsync(string region, string name, Memory<byte> buffer, CancellationToken cancellationToken);
+    /// <summary>Which of the blobs exist, in the order asked.</summary>
+    Task<IReadOnlyList<bool>> ExistAsync(IReadOnlyList<string> names, CancellationToken cancellationToken);
 
-    ValueTask<byte[]> ReadAllAsync(string region, string name, CancellationToken cancellationToken);
+    /// <summary>Writes a blob unless it is there already (or <paramref name="force"/>); true when it wrote.</summary>
+    ValueTask<bool> WriteAsync(string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken);
+
+    /// <summary>Reads up to <paramref name="buffer"/>'s length from <paramref name="offset"/>; returns the bytes read.</summary>
+    ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken);
+
+    ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>Deletes a blob; returns the bytes freed (0 when it was not there).</summary>
-    long Delete(string region, string name);
+    ValueTask<long> DeleteAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Every blob of the region (chunks and manifests), for collecting ones nothing ever referenced.</summary>
+    IAsyncEnumerable<BlobEntry> ListAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The blob stores of the regions this transfer instance serves.</summary>
+public interface IBlobStores
+{
+    /// <summary>Whether this instance keeps the region's bytes.</summary>
+    bool Serves(string region);
+
+    /// <summary>The region's store; only for a region this instance serves.</summary>
+    IBlobStore InRegion(string region);
 }
