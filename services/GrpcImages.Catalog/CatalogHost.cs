@@ -41,7 +41,7 @@ public static class CatalogHost
     {
         var services = builder.Services;
         services.Configure<CatalogOptions>(builder.Configuration.GetSection(CatalogOptions.Section));
-        services.AddPeerClient<ContentService.ContentServiceClient>("Transfer");
+        services.AddRegionPeerClients<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
         services.AddPeerClient<SharingService.SharingServiceClient>("Sharing");
         services.AddPeerClient<QuotaService.QuotaServiceClient>("Sharing");
         services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
@@ -60,6 +60,7 @@ public static class CatalogHost
         services.AddSingleton<InstanceManager>();
         services.AddSingleton<SnapshotManager>();
         services.AddSingleton<ImageControl>();
+        services.AddSingleton<PendingResources>();
         services.AddHealthChecks().AddCheck<SeededHealthCheck>("seeded", HealthStatus.Unhealthy, ["ready"]);
         return builder;
     }

@@ -62,6 +62,35 @@ public static class CatalogErrors
     public static DomainException KmsNotEnabled() =>
         Fault.PermissionDenied("InvalidParameter.KmsNotEnabled", "KMS is not enabled for this account in this region.");
 
+    /// <summary>R9, R33: the image is the source or destination of a running copy.</summary>
+    public static DomainException ImageCopying() =>
+        Fault.FailedPrecondition("OperationDenied.ImageCopying", "The image is being copied (it is the source or the destination of a running copy) and cannot be deleted.");
+
+    /// <summary>R33.</summary>
+    public static DomainException ImageImporting() =>
+        Fault.FailedPrecondition("ImageIsImporting", "The image is being imported and cannot be deleted; cancel its import task instead.");
+
+    /// <summary>R33.</summary>
+    public static DomainException ImageExporting() =>
+        Fault.FailedPrecondition("ImageIsExporting", "The image is being exported and cannot be deleted until the export ends.");
+
+    /// <summary>R9: the same source image is already being copied.</summary>
+    public static DomainException ImageCopyConflict() =>
+        Fault.Aborted("OperationDenied.ImageCopyConflict", "The image is already being copied; wait for that copy to end.");
+
+    /// <summary>R12.</summary>
+    public static DomainException NotPublished() =>
+        Fault.FailedPrecondition("OperationDenied.NotPublished",
+            "The operation is denied because corresponding marketplace image is not published in destination region.");
+
+    /// <summary>A task's worker with an older fencing token than one already seen: another worker has the task now.</summary>
+    public static DomainException TaskFenced() =>
+        Fault.Aborted("TaskFenced", "Another worker has taken this task over; this one may no longer change its resources.");
+
+    /// <summary>The resource is not pending for the task named.</summary>
+    public static DomainException NotPending(string resourceId) =>
+        Fault.FailedPrecondition("IncorrectImageStatus", $"{resourceId} is not being made by this task.");
+
     public static DomainException Conflict() =>
         Fault.Aborted("OperationConflict", "The resource changed while the request ran; retry.");
 }

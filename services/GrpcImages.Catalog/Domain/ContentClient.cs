@@ -1,28 +1,29 @@
 using Google.Protobuf;
 using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Peers;
 
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>The transfer service's content layer as the catalog uses it: every disk, snapshot and image holds its bytes by name.</summary>
-public sealed class ContentClient(ContentService.ContentServiceClient content, Releases releases)
+public sealed class ContentClient(RegionPeers<ContentService.ContentServiceClient> transfers, Releases releases)
 {
     public const long GiB = 1L << 30;
 
     public async Task<ContentInfo> SeedAsync(string region, string label, long sizeBytes, long dataBytes, string holder, CancellationToken cancellationToken) =>
-        (await content.SeedContentAsync(new SeedContentRequest
+        (await transfers.In(region).SeedContentAsync(new SeedContentRequest
         {
             RegionId = region, Label = label, SizeBytes = sizeBytes, DataBytes = dataBytes, HolderId = holder,
         }, cancellationToken: cancellationToken)).Content;
 
     public async Task<string> BlankAsync(string region, long sizeGib, string holder, ContentEncryption? encryption) =>
-        (await content.CreateBlankContentAsync(new CreateBlankContentRequest
+        (await transfers.In(region).CreateBlankContentAsync(new CreateBlankContentRequest
         {
             RegionId = region, SizeBytes = sizeGib * GiB, HolderId = holder, Encryption = encryption,
         })).Content.ManifestId;
 
     /// <summary>The content re-sealed under <paramref name="encryption"/> (R20, R23), grown to <paramref name="sizeGib"/>.</summary>
     public async Task<string> TransformAsync(string region, string manifestId, long sizeGib, ContentEncryption? encryption, string holder) =>
-        (await content.TransformContentAsync(new TransformContentRequest
+        (await transfers.In(region).TransformContentAsync(new TransformContentRequest
         {
             RegionId = region, ManifestId = manifestId, SizeBytes = sizeGib * GiB, Encryption = encryption, HolderId = holder,
         })).Content.ManifestId;
@@ -57,7 +58,7 @@ public sealed class ContentClient(ContentService.ContentServiceClient content, R
 
     /// <summary>A copy of <paramref name="manifestId"/> grown to <paramref name="sizeGib"/>, with <paramref name="data"/> written at <paramref name="offset"/>.</summary>
     public async Task<string> PatchAsync(string region, string manifestId, long sizeGib, long offset, ReadOnlyMemory<byte> data, string holder) =>
-        (await content.PatchContentAsync(new PatchContentRequest
+        (await transfers.In(region).PatchContentAsync(new PatchContentRequest
         {
             RegionId = region,
             ManifestId = manifestId,
@@ -68,8 +69,11 @@ public sealed class ContentClient(ContentService.ContentServiceClient content, R
         })).Content.ManifestId;
 
     public Task RetainAsync(string region, string manifestId, string holder) =>
-        content.RetainContentAsync(new RetainContentRequest { RegionId = region, ManifestId = manifestId, HolderId = holder }).ResponseAsync;
+        transfers.In(region).RetainContentAsync(new RetainContentRequest { RegionId = region, ManifestId = manifestId, HolderId = holder }).ResponseAsync;
 
     /// <summary>Releases holds without failing the caller: the releases queue retries one that cannot be released now.</summary>
     public Task ReleaseAsync(string region, IEnumerable<(string ManifestId, string Holder)> holds) => releases.ReleaseContentAsync(region, holds);
+
+    /// <summary>Releases everything the holders hold in the region (for resources that end without knowing what they held).</summary>
+    public Task ReleaseHoldersAsync(string region, IEnumerable<string> holders) => releases.ReleaseHoldersAsync(region, holders);
 }

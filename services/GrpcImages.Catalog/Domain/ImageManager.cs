@@ -269,7 +269,13 @@ public sealed class ImageManager(
             }
             if (image.Status is ImageStatus.Creating or ImageStatus.Waiting)
             {
-                throw CatalogErrors.IncorrectImageStatus("The image is still being created and cannot be deleted yet.");
+                // R9, R33: a copy's or an import's destination goes with its task (cancel it), even with force.
+                throw image.SourceKind switch
+                {
+                    ImageSourceKind.Copy => CatalogErrors.ImageCopying(),
+                    ImageSourceKind.Import => CatalogErrors.ImageImporting(),
+                    _ => CatalogErrors.IncorrectImageStatus("The image is still being created and cannot be deleted yet."),
+                };
             }
 
             var users = await store.ImageUsersAsync(region, image.ImageId);
@@ -300,8 +306,11 @@ public sealed class ImageManager(
             // The snapshots outlive the image; read their content before the image lets them go.
             var holds = (await store.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList()))
                 .OfType<StoredSnapshot>().Select(s => (s.ManifestId, image.ImageId)).ToList();
-            switch (await store.DeleteImageAsync(stored, request.Force))
+            var (deleted, holdKind) = await store.DeleteImageAsync(stored, request.Force);
+            switch (deleted)
             {
+                case DeleteResult.Held:
+                    throw (ImageHoldKind)holdKind == ImageHoldKind.Export ? CatalogErrors.ImageExporting() : CatalogErrors.ImageCopying();
                 case DeleteResult.Deleted:
                     await content.ReleaseAsync(region, holds);
                     await sharing.ReleaseImageAsync(account, region, image.ImageId);

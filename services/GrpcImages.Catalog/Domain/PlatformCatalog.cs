@@ -53,15 +53,5 @@ public static class PlatformCatalog
     /// <summary>The image a product code belongs to (R12: where a marketplace-derived image may go).</summary>
     public static PlatformImage? ByProductCode(string productCode) => Images.FirstOrDefault(i => i.ProductCode == productCode);
 
-    internal static string StableId(char kind, string seed)
-    {
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(seed));
-        var tail = new char[20 - ResourceIds.TagLength];
-        for (var i = 0; i < tail.Length; i++)
-        {
-            tail[i] = alphabet[hash[i] % alphabet.Length];
-        }
-        return $"{kind}-{CatalogKeys.PlatformTag}{new string(tail)}";
-    }
+    internal static string StableId(char kind, string seed) => ResourceIds.Derived(kind, CatalogKeys.PlatformTag, seed);
 }

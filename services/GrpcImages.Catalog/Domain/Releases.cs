@@ -13,7 +13,7 @@ namespace GrpcImages.Catalog.Domain;
 /// passed): one that fails, or whose process dies, is retried by the queue until it succeeds, so
 /// nothing stays held for ever. Releases are idempotent.
 /// </summary>
-public sealed partial class Releases(WorkQueues queues, ContentService.ContentServiceClient content, QuotaService.QuotaServiceClient quotas,
+public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentService.ContentServiceClient> transfers, QuotaService.QuotaServiceClient quotas,
     ILogger<Releases> logger) : IWorkHandler
 {
     /// <summary>How long a recorded release waits before the queue tries it, when the first try never reported back.</summary>
@@ -28,6 +28,14 @@ public sealed partial class Releases(WorkQueues queues, ContentService.ContentSe
         foreach (var (manifestId, holder) in holds)
         {
             await ReleaseAsync($"content|{region}|{manifestId}|{holder}");
+        }
+    }
+
+    public async Task ReleaseHoldersAsync(string region, IEnumerable<string> holders)
+    {
+        foreach (var holder in holders)
+        {
+            await ReleaseAsync($"holder|{region}|{holder}");
         }
     }
 
@@ -62,7 +70,11 @@ public sealed partial class Releases(WorkQueues queues, ContentService.ContentSe
         switch (parts[0])
         {
             case "content":
-                await content.ReleaseContentAsync(new ReleaseContentRequest { RegionId = parts[1], ManifestId = parts[2], HolderId = parts[3] },
+                await transfers.In(parts[1]).ReleaseContentAsync(new ReleaseContentRequest { RegionId = parts[1], ManifestId = parts[2], HolderId = parts[3] },
+                    deadline: deadline, cancellationToken: cancellationToken);
+                break;
+            case "holder":
+                await transfers.In(parts[1]).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = parts[1], HolderId = parts[2] },
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
             case "quota":

@@ -7,13 +7,16 @@ namespace GrpcImages.Catalog.Storage;
 /// which every id of that owner carries (ResourceIds), so a record is found from its id alone and an
 /// owner's changes are single scripts that also run on Redis Cluster.
 /// <code>
-/// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, v=version, fence=creation job's token
+/// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, v=version, fence=highest worker token seen,
+///                                                  task=the task making it while pending, donetask=the task that ended that
+/// - gi:cat:{t}:holds:&lt;image&gt;                hash  task -> hold kind (1 copy source, 2 export): what keeps the image from deletion (R9, R33)
+/// - gi:cat:{t}:taskres:&lt;task&gt;               string the image or snapshot a task's pending step made (one per task)
 /// - gi:cat:{p}:pimg:&lt;region&gt;:&lt;image&gt;        hash  a public (system) image, named like "ubuntu_22_04_x64_20G_alibase_20240101.vhd"
 /// - gi:cat:{t}:imgs:&lt;owner&gt;:&lt;region&gt;        zset  image ids by creation time (owner "system", "marketplace" under {p})
 /// - gi:cat:{t}:names:&lt;owner&gt;:&lt;region&gt;       hash  image name -> image id (names are unique per owner and region)
 /// - gi:cat:{t}:iusers:&lt;image&gt;               set   instances made from the image (R31)
 /// - gi:cat:{p}:iusers:&lt;region&gt;:&lt;image&gt;      set   instances made from a public image
-/// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence=job's token
+/// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence, task, donetask (as images)
 /// - gi:cat:{t}:snaps:&lt;owner&gt;:&lt;region&gt;       zset  snapshot ids by creation time
 /// - gi:cat:{t}:simgs:&lt;snapshot&gt;             set   images using the snapshot
 /// - gi:cat:{t}:inst:&lt;instance&gt;              hash  d=Instance, s=status, v=version, m:&lt;disk&gt;=manifest per disk
@@ -83,6 +86,10 @@ public static class CatalogKeys
     public static string DiskManifestField(string diskId) => DiskManifestPrefix + diskId;
 
     public static string Disk(string diskId) => $"{Prefix(ResourceIds.TagOf(diskId))}disk:{diskId}";
+
+    public static string Holds(string imageId) => $"{Prefix(ResourceIds.TagOf(imageId))}holds:{imageId}";
+
+    public static string TaskResource(string taskId) => $"{Prefix(ResourceIds.TagOf(taskId))}taskres:{taskId}";
 
     public static string ClientToken(string owner, string scope, string token) => $"{Prefix(OwnerTag(owner))}ct:{owner}:{scope}:{token}";
 

@@ -1,14 +1,17 @@
 using Google.Protobuf;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.ServiceDefaults.Work;
 using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Storage;
 
-public sealed record StoredImage(Image Image, long Version);
+/// <summary>An image with its version and, while a task makes it, that task.</summary>
+public sealed record StoredImage(Image Image, long Version, string? Task = null);
 
-public sealed record StoredSnapshot(Snapshot Snapshot, string ManifestId, long Version);
+/// <summary>A snapshot with its content ("" while a task copies it), version and, while a task makes it, that task.</summary>
+public sealed record StoredSnapshot(Snapshot Snapshot, string ManifestId, long Version, string? Task = null);
 
 /// <summary>An instance with the manifest of each of its disks (disk id -> manifest id).</summary>
 public sealed record StoredInstance(Instance Instance, IReadOnlyDictionary<string, string> Manifests, long Version);
@@ -38,6 +41,12 @@ public enum SaveResult
     DuplicateName = 2,
     /// <summary>A queue worker with a newer fencing token wrote the record: this worker lost its job.</summary>
     Fenced = 3,
+    /// <summary>The record is not pending for the task named (another task's, or none).</summary>
+    NotPending = 4,
+    /// <summary>The task named ended the record's pending state already (a retry of a step that succeeded).</summary>
+    AlreadyDone = 5,
+    /// <summary>There is no such record (a cancelled one is deleted).</summary>
+    Absent = 6,
 }
 
 /// <summary>What a delete script did (numbers the scripts return).</summary>
@@ -47,6 +56,8 @@ public enum DeleteResult
     Deleted = 1,
     /// <summary>Instances use the image, or images use the snapshot.</summary>
     InUse = 2,
+    /// <summary>A running copy or export holds the image (R9, R33).</summary>
+    Held = 3,
 }
 
 /// <summary>What recording an instance's use of an image found.</summary>
@@ -66,7 +77,7 @@ public sealed record StoredPage(IReadOnlyList<byte[]> Records, string Next);
 /// version ("v") so concurrent changes never overwrite each other. Records hold no view fields
 /// (an image's owner alias, a snapshot's image ids): those depend on the reader and are filled on read.
 /// </summary>
-public sealed class CatalogStore(IDatabase redis)
+public sealed partial class CatalogStore(IDatabase redis)
 {
     /// <summary>How many index entries one List call looks at before it returns a page (a shorter one, with a token).</summary>
     public const int ListScanBudget = 1000;
@@ -155,16 +166,17 @@ public sealed class CatalogStore(IDatabase redis)
         return 1
         """;
 
-    // KEYS: image, owner's image index, owner's names, image users, then each snapshot's images.
-    // ARGV: version read, id, name, force (1/0). Returns DeleteResult.
+    // KEYS: image, owner's image index, owner's names, image users, holds, then each snapshot's images.
+    // ARGV: version read, id, name, force (1/0). Returns {DeleteResult, the kind of a hold that refused it}.
     private const string DeleteImageScript = """
-        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
-        if ARGV[4] == '0' and redis.call('SCARD', KEYS[4]) > 0 then return 2 end
+        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return {0, 0} end
+        for _, kind in ipairs(redis.call('HVALS', KEYS[5])) do return {3, tonumber(kind)} end
+        if ARGV[4] == '0' and redis.call('SCARD', KEYS[4]) > 0 then return {2, 0} end
         redis.call('DEL', KEYS[1], KEYS[4])
         redis.call('ZREM', KEYS[2], ARGV[2])
         if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[3], ARGV[3]) end
-        for i = 5, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
-        return 1
+        for i = 6, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
+        return {1, 0}
         """;
 
     // KEYS: record, index, users (a set that must be empty when ARGV[3] is 1), then string keys to delete.
@@ -258,8 +270,10 @@ public sealed class CatalogStore(IDatabase redis)
 
     public async Task<StoredImage?> GetImageAsync(string region, string imageId)
     {
-        var values = await redis.HashGetAsync(CatalogKeys.Image(region, imageId), ["d", "v"]);
-        return values[0].HasValue ? new StoredImage(Image.Parser.ParseFrom((byte[])values[0]!), (long)values[1]) : null;
+        var values = await redis.HashGetAsync(CatalogKeys.Image(region, imageId), ["d", "v", "task"]);
+        return values[0].HasValue
+            ? new StoredImage(Image.Parser.ParseFrom((byte[])values[0]!), (long)values[1], values[2].HasValue ? (string)values[2]! : null)
+            : null;
     }
 
     public async Task<StoredSnapshot?> GetSnapshotAsync(string snapshotId) => (await GetSnapshotsAsync([snapshotId]))[0];
@@ -268,13 +282,19 @@ public sealed class CatalogStore(IDatabase redis)
     public async Task<IReadOnlyList<StoredSnapshot?>> GetSnapshotsAsync(IReadOnlyList<string> snapshotIds)
     {
         var batch = redis.CreateBatch();
-        var reads = snapshotIds.Select(id => (
-            Fields: batch.HashGetAsync(CatalogKeys.Snapshot(id), ["d", "m", "v"]),
-            Images: batch.SetMembersAsync(CatalogKeys.SnapshotImages(id)))).ToList();
+        // A pending image's disks name no snapshot yet: those read as missing.
+        var reads = snapshotIds.Select(id => ResourceIds.IsValid(id, 's') ? (
+            Fields: batch.HashGetAsync(CatalogKeys.Snapshot(id), ["d", "m", "v", "task"]),
+            Images: batch.SetMembersAsync(CatalogKeys.SnapshotImages(id))) : (null, null)).ToList();
         batch.Execute();
         var snapshots = new List<StoredSnapshot?>(reads.Count);
         foreach (var (fields, images) in reads)
         {
+            if (fields is null || images is null)
+            {
+                snapshots.Add(null);
+                continue;
+            }
             var values = await fields;
             if (!values[0].HasValue)
             {
@@ -284,7 +304,8 @@ public sealed class CatalogStore(IDatabase redis)
             var snapshot = Snapshot.Parser.ParseFrom((byte[])values[0]!);
             snapshot.ImageIds.Clear();
             snapshot.ImageIds.AddRange((await images).Select(v => (string)v!).Order(StringComparer.Ordinal));
-            snapshots.Add(new StoredSnapshot(snapshot, (string)values[1]!, (long)values[2]));
+            snapshots.Add(new StoredSnapshot(snapshot, values[1].HasValue ? (string)values[1]! : "", (long)values[2],
+                values[3].HasValue ? (string)values[3]! : null));
         }
         return snapshots;
     }
@@ -470,7 +491,8 @@ public sealed class CatalogStore(IDatabase redis)
             [key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId)], [.. args]));
     }
 
-    public async Task<DeleteResult> DeleteImageAsync(StoredImage stored, bool force)
+    /// <summary>Deletes an image unless instances use it (and not forced) or a copy or export holds it (then with the hold's kind).</summary>
+    public async Task<(DeleteResult Result, int HoldKind)> DeleteImageAsync(StoredImage stored, bool force)
     {
         var image = stored.Image;
         var keys = new List<RedisKey>
@@ -479,10 +501,12 @@ public sealed class CatalogStore(IDatabase redis)
             CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
             CatalogKeys.Names(image.OwnerAccountId, image.RegionId),
             CatalogKeys.ImageUsers(image.RegionId, image.ImageId),
+            CatalogKeys.Holds(image.ImageId),
         };
-        keys.AddRange(image.DiskDeviceMappings.Select(m => (RedisKey)CatalogKeys.SnapshotImages(m.SnapshotId)));
-        return Map<DeleteResult>(await redis.ScriptEvaluateAsync(DeleteImageScript, [.. keys],
-            [stored.Version, image.ImageId, image.ImageName, force ? "1" : "0"]));
+        keys.AddRange(image.DiskDeviceMappings.Where(m => m.SnapshotId.Length > 0).Select(m => (RedisKey)CatalogKeys.SnapshotImages(m.SnapshotId)));
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(DeleteImageScript, [.. keys],
+            [stored.Version, image.ImageId, image.ImageName, force ? "1" : "0"]))!;
+        return (Map<DeleteResult>(result[0]), (int)result[1]);
     }
 
     /// <summary>Deletes an instance and its disks' keys.</summary>

@@ -11,20 +11,48 @@ namespace GrpcImages.ServiceDefaults.Peers;
 
 public static class PeerClients
 {
+    /// <summary>The largest message a peer may send: a 4 MiB chunk of content with its envelope.</summary>
+    public const int MaxMessageBytes = 16 * 1024 * 1024;
+
     /// <summary>
     /// A typed client of another service of the cluster at "Peers:{peer}" (read when the client is
     /// first made). Calls carry the incoming call's token (or this service's own when there is none),
     /// this service's token in x-grpcimages-service, and the incoming call's deadline and cancellation.
     /// </summary>
     public static IHttpClientBuilder AddPeerClient<TClient>(this IServiceCollection services, string peer)
+        where TClient : ClientBase =>
+        Configure(services, services.AddGrpcClient<TClient>((sp, o) => o.Address = Address(sp, $"Peers:{peer}", peer)));
+
+    /// <summary>
+    /// Clients of a service whose instances each serve some regions (the transfer service keeps each
+    /// region's bytes): the one for a region is at "Peers:{peer}ByRegion:&lt;region&gt;", else "Peers:{peer}".
+    /// </summary>
+    public static IServiceCollection AddRegionPeerClients<TClient>(this IServiceCollection services, IConfiguration configuration, string peer)
         where TClient : ClientBase
+    {
+        foreach (var region in new Hosting.Regions(configuration).All)
+        {
+            Configure(services, services.AddGrpcClient<TClient>(RegionClientName(peer, region.Id), (sp, o) =>
+            {
+                var settings = sp.GetRequiredService<IConfiguration>();
+                o.Address = settings[$"Peers:{peer}ByRegion:{region.Id}"] is { Length: > 0 } address ? new Uri(address) : Address(sp, $"Peers:{peer}", peer);
+            }));
+        }
+        services.TryAddSingleton(sp => new RegionPeers<TClient>(sp.GetRequiredService<GrpcClientFactory>(), peer));
+        return services;
+    }
+
+    internal static string RegionClientName(string peer, string region) => $"{peer}:{region}";
+
+    private static Uri Address(IServiceProvider services, string key, string peer) =>
+        new(services.GetRequiredService<IConfiguration>()[key] ?? throw new InvalidOperationException($"Set {key} to the address of the {peer} service."));
+
+    private static IHttpClientBuilder Configure(IServiceCollection services, IHttpClientBuilder client)
     {
         services.AddHttpContextAccessor();
         services.TryAddSingleton<ServiceTokenSource>();
         services.TryAddSingleton<ForwardIdentityInterceptor>();
-        return services
-            .AddGrpcClient<TClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IConfiguration>()[$"Peers:{peer}"]
-                ?? throw new InvalidOperationException($"Set Peers:{peer} to the address of the {peer} service.")))
+        return client
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
@@ -33,9 +61,17 @@ public static class PeerClients
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
                 ConnectTimeout = TimeSpan.FromSeconds(5),
             })
+            .ConfigureChannel(o => o.MaxReceiveMessageSize = MaxMessageBytes)
             .AddInterceptor<ForwardIdentityInterceptor>(InterceptorScope.Channel)
             .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true);
     }
+}
+
+/// <summary>The clients of a peer service by region.</summary>
+public sealed class RegionPeers<TClient>(GrpcClientFactory factory, string peer) where TClient : ClientBase
+{
+    /// <summary>The client of the instance that serves <paramref name="region"/>.</summary>
+    public TClient In(string region) => factory.CreateClient<TClient>(PeerClients.RegionClientName(peer, region));
 }
 
 /// <summary>This service's own token, minted with the cluster key and renewed before it expires.</summary>

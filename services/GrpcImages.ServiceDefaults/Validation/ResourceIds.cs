@@ -31,6 +31,21 @@ public static class ResourceIds
     public static string New(char kind, string ownerTag) =>
         $"{kind}-{ownerTag}{RandomNumberGenerator.GetString(Alphabet, 20 - TagLength)}";
 
+    /// <summary>
+    /// An id derived from a seed (the same seed gives the same id): what a retried step makes is the
+    /// same resource, so holds and quota units it took are the same too.
+    /// </summary>
+    public static string Derived(char kind, string ownerTag, string seed)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(seed));
+        Span<char> tail = stackalloc char[20 - TagLength];
+        for (var i = 0; i < tail.Length; i++)
+        {
+            tail[i] = Alphabet[hash[i] % Alphabet.Length];
+        }
+        return $"{kind}-{ownerTag}{tail}";
+    }
+
     /// <summary>A random id with no owner tag (tasks, requests).</summary>
     public static string NewRandom(char kind) => $"{kind}-{RandomNumberGenerator.GetString(Alphabet, 20)}";
 

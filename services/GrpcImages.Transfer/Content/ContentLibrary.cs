@@ -194,6 +194,19 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         return (left, dropped);
     }
 
+    /// <summary>Removes a holder from every manifest it holds in the region; returns how many it held.</summary>
+    public async Task<int> ReleaseHolderAsync(string region, string holder)
+    {
+        CheckHolder(holder);
+        stores.InRegion(region);
+        var manifests = await index.HeldByAsync(region, holder);
+        foreach (var manifestId in manifests)
+        {
+            await index.ReleaseAsync(region, manifestId, holder);
+        }
+        return manifests.Count;
+    }
+
     public async Task<ContentInfo> DescribeAsync(string region, string manifestId, CancellationToken cancellationToken)
     {
         var (manifest, holders) = await LoadLiveAsync(region, manifestId, cancellationToken);

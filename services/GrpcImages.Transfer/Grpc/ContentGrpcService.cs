@@ -70,6 +70,11 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
         return new ReleaseContentResponse { HolderCount = left, ManifestDeleted = deleted };
     }
 
+    public override async Task<ReleaseHolderResponse> ReleaseHolder(ReleaseHolderRequest request, ServerCallContext context) => new()
+    {
+        Released = await library.ReleaseHolderAsync(regions.Require(request.RegionId), request.HolderId),
+    };
+
     public override async Task<GetContentInfoResponse> GetContentInfo(GetContentInfoRequest request, ServerCallContext context) => new()
     {
         Content = await library.DescribeAsync(regions.Require(request.RegionId), request.ManifestId, context.CancellationToken),

@@ -243,6 +243,7 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
     public async Task<int> CommitAsync(string region, string session, string manifestId, string holder, IReadOnlyList<KeyValuePair<string, string>> fields)
     {
         await redis.HashSetAsync(TransferKeys.SessionRecord(region, session), "manifest", manifestId);
+        await redis.SetAddAsync(TransferKeys.Held(region, holder), manifestId);
         for (var attempt = 0; ; attempt++)
         {
             var args = new List<RedisValue> { session, holder };
@@ -292,8 +293,16 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
     }
 
     /// <summary>Adds a holder; returns the holder count, or -1 when there is no such live manifest.</summary>
-    public async Task<int> RetainAsync(string region, string manifestId, string holder) =>
-        (int)await redis.ScriptEvaluateAsync(RetainScript, [TransferKeys.ManifestRecord(region, manifestId), TransferKeys.Holders(region, manifestId)], [holder]);
+    public async Task<int> RetainAsync(string region, string manifestId, string holder)
+    {
+        await redis.SetAddAsync(TransferKeys.Held(region, holder), manifestId);
+        var count = (int)await redis.ScriptEvaluateAsync(RetainScript, [TransferKeys.ManifestRecord(region, manifestId), TransferKeys.Holders(region, manifestId)], [holder]);
+        if (count < 0)
+        {
+            await redis.SetRemoveAsync(TransferKeys.Held(region, holder), manifestId);
+        }
+        return count;
+    }
 
     /// <summary>Removes a holder; the last one out drops the manifest's references (R34). Returns the holders left and whether it was dropped.</summary>
     public async Task<(int Left, bool Dropped)> ReleaseAsync(string region, string manifestId, string holder)
@@ -305,11 +314,17 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
         if ((int)result[1] == 1)
         {
             await DropAsync(region, manifestId);
+            await redis.SetRemoveAsync(TransferKeys.Held(region, holder), manifestId);
             return (0, true);
         }
         await redis.SortedSetRemoveAsync(TransferKeys.Dying(region), manifestId);
+        await redis.SetRemoveAsync(TransferKeys.Held(region, holder), manifestId);
         return (Math.Max(0, (int)result[0]), false);
     }
+
+    /// <summary>The manifests a holder may hold in a region.</summary>
+    public async Task<IReadOnlyList<string>> HeldByAsync(string region, string holder) =>
+        (await redis.SetMembersAsync(TransferKeys.Held(region, holder))).Select(v => (string)v!).ToList();
 
     /// <summary>A manifest's record (one round trip), or null when there is none.</summary>
     public async Task<ManifestRecord?> GetAsync(string region, string manifestId)

@@ -16,6 +16,7 @@ namespace GrpcImages.Transfer.Storage;
 /// - gi:xfer:{m:R:&lt;id&gt;}:man             hash  state (1 committing, 2 live, 3 dying), session, size, digest, stored, chunks, account, key
 /// - gi:xfer:{m:R:&lt;id&gt;}:holders         set   holders (disk, snapshot, image, task ids) keeping the manifest alive
 /// - gi:xfer:{m:R:&lt;id&gt;}:shards          set   shards where the manifest has pins
+/// - gi:xfer:{h:R:&lt;holder&gt;}:held        set   manifests a holder may hold (added before the hold, removed after the release)
 /// - gi:xfer:{w:R:&lt;id&gt;}:sess            hash  a write session: size, manifest it commits
 /// - gi:xfer:{w:R:&lt;id&gt;}:chunks          hash  position -> chunk name: what the session has stored (its checkpoint)
 /// - gi:xfer:{w:R:&lt;id&gt;}:shards          set   shards where the session has pins
@@ -65,6 +66,8 @@ public static class TransferKeys
     public static RedisKey SessionChunks(string region, string id) => Session(region, id) + "chunks";
 
     public static RedisKey SessionShards(string region, string id) => Session(region, id) + "shards";
+
+    public static RedisKey Held(string region, string holder) => $"{Root}{{h:{region}:{holder}}}:held";
 
     public static RedisKey Sessions(string region) => $"{Root}{{r:{region}}}:sessions";
 

@@ -1,0 +1,210 @@
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Work;
+using StackExchange.Redis;
+
+namespace GrpcImages.Catalog.Storage;
+
+/// <summary>What holding an image for a copy or export found (numbers the script returns).</summary>
+public enum HoldResult
+{
+    Missing = 0,
+    Held = 1,
+    /// <summary>The image is not Available.</summary>
+    WrongStatus = 2,
+    /// <summary>Another copy of the image runs (R9).</summary>
+    CopyConflict = 3,
+}
+
+/// <summary>
+/// Pending images and snapshots: made by a task of the transfer service, every change of them names
+/// the task and carries its claim's fencing token (a change with an older token is refused).
+/// </summary>
+public sealed partial class CatalogStore
+{
+    // The check every pending step makes first: the record is pending for this task, the version is the
+    // one read, and the token is not older than one seen. Leaves SaveResult codes for the caller to return.
+    private const string PendingCheckLua = Fencing.Lua + """
+
+        local function pending_check(key, task, fence, version)
+          if redis.call('EXISTS', key) == 0 then return 6 end
+          if redis.call('HGET', key, 'task') ~= task then
+            if redis.call('HGET', key, 'donetask') == task then return 5 end
+            return 4
+          end
+          if redis.call('HGET', key, 'v') ~= version then return 0 end
+          if not fenced(key, fence) then return 3 end
+          return 1
+        end
+        """;
+
+    // KEYS: record, index, task's resource, then for images the owner's names. ARGV: bytes, status, name, family, score, id, task.
+    // Returns {CreateResult, the resource a task made before (TokenUsed)}.
+    private const string CreatePendingScript = """
+        local prior = redis.call('GET', KEYS[3])
+        if prior then return {2, prior} end
+        if KEYS[4] and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return {3, ''} end
+        redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 'v', 1, 'task', ARGV[7], 'fence', 0)
+        redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+        if KEYS[4] then redis.call('HSET', KEYS[4], ARGV[3], ARGV[6]) end
+        redis.call('SET', KEYS[3], ARGV[6])
+        return {1, ''}
+        """;
+
+    // KEYS: record. ARGV: task, fence, version read, done (1: the task's pending state ends), field/value pairs. Returns SaveResult.
+    private const string SavePendingScript = PendingCheckLua + """
+
+        local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+        if checked ~= 1 then return checked end
+        if ARGV[4] == '1' then
+          redis.call('HDEL', KEYS[1], 'task')
+          redis.call('HSET', KEYS[1], 'donetask', ARGV[1])
+        end
+        redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 5))
+        return 1
+        """;
+
+    // KEYS: image, owner's snapshot index, then per snapshot: record, its images.
+    // ARGV: task, fence, version read, image id, score, count of image field pairs, the pairs, then per snapshot: id, bytes, manifest.
+    // Returns SaveResult.
+    private const string CompleteImageScript = PendingCheckLua + """
+
+        local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+        if checked ~= 1 then return checked end
+        local pairs = tonumber(ARGV[6])
+        local a = 7 + pairs * 2
+        local k = 3
+        while a <= #ARGV do
+          redis.call('HSET', KEYS[k], 'd', ARGV[a + 1], 's', 2, 'm', ARGV[a + 2], 'v', 1)
+          redis.call('ZADD', KEYS[2], ARGV[5], ARGV[a])
+          redis.call('SADD', KEYS[k + 1], ARGV[4])
+          a = a + 3
+          k = k + 2
+        end
+        redis.call('HDEL', KEYS[1], 'task')
+        redis.call('HSET', KEYS[1], 'donetask', ARGV[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 7, 6 + pairs * 2))
+        return 1
+        """;
+
+    // KEYS: record, index, then for images the owner's names and the image's holds. ARGV: task, fence, version read, id, name.
+    // Returns SaveResult.
+    private const string DeletePendingScript = PendingCheckLua + """
+
+        local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+        if checked ~= 1 then return checked end
+        redis.call('DEL', KEYS[1])
+        redis.call('ZREM', KEYS[2], ARGV[4])
+        if KEYS[3] then
+          if redis.call('HGET', KEYS[3], ARGV[5]) == ARGV[4] then redis.call('HDEL', KEYS[3], ARGV[5]) end
+          redis.call('DEL', KEYS[4])
+        end
+        return 1
+        """;
+
+    // KEYS: image, holds. ARGV: task, kind, the status that allows it. Returns HoldResult.
+    private const string HoldScript = """
+        local s = redis.call('HGET', KEYS[1], 's')
+        if not s then return 0 end
+        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 1 end
+        if s ~= ARGV[3] then return 2 end
+        if ARGV[2] == '1' then
+          for _, kind in ipairs(redis.call('HVALS', KEYS[2])) do
+            if kind == '1' then return 3 end
+          end
+        end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>Creates a pending image (Waiting) for a task, or finds the one the task made before.</summary>
+    public async Task<(CreateResult Result, string Prior)> CreatePendingImageAsync(Image image, string taskId)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreatePendingScript,
+            [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
+             CatalogKeys.TaskResource(taskId), CatalogKeys.Names(image.OwnerAccountId, image.RegionId)],
+            [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId]))!;
+        return Created(result);
+    }
+
+    /// <summary>Creates a pending snapshot (progressing) for a task, or finds the one the task made before.</summary>
+    public async Task<(CreateResult Result, string Prior)> CreatePendingSnapshotAsync(Snapshot snapshot, string taskId)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreatePendingScript,
+            [CatalogKeys.Snapshot(snapshot.SnapshotId), CatalogKeys.Snapshots(snapshot.OwnerAccountId, snapshot.RegionId), CatalogKeys.TaskResource(taskId)],
+            [Bytes(snapshot), (int)snapshot.Status, "", "", Score(snapshot.CreateTime), snapshot.SnapshotId, taskId]))!;
+        return Created(result);
+    }
+
+    /// <summary>Saves a pending image's new state for its task; with <paramref name="done"/> its pending state ends (failed).</summary>
+    public async Task<SaveResult> SavePendingImageAsync(StoredImage stored, Image updated, string taskId, long fence, bool done = false) =>
+        Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Image(updated.RegionId, updated.ImageId)],
+            [taskId, fence, stored.Version, done ? "1" : "0", .. Pairs(ImageFields(updated))]));
+
+    /// <summary>Saves a pending snapshot's new state; with <paramref name="manifestId"/> it gets its content.</summary>
+    public async Task<SaveResult> SavePendingSnapshotAsync(StoredSnapshot stored, Snapshot updated, string taskId, long fence, bool done, string? manifestId = null)
+    {
+        var fields = SnapshotFields(updated).ToList();
+        if (manifestId is not null)
+        {
+            fields.Add(new("m", manifestId));
+        }
+        return Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Snapshot(updated.SnapshotId)],
+            [taskId, fence, stored.Version, done ? "1" : "0", .. Pairs(fields)]));
+    }
+
+    /// <summary>Makes a pending image Available with an accomplished snapshot per disk, in one step.</summary>
+    public async Task<SaveResult> CompletePendingImageAsync(StoredImage stored, Image updated, IReadOnlyList<(Snapshot Snapshot, string ManifestId)> snapshots,
+        string taskId, long fence)
+    {
+        var keys = new List<RedisKey> { CatalogKeys.Image(updated.RegionId, updated.ImageId), CatalogKeys.Snapshots(updated.OwnerAccountId, updated.RegionId) };
+        var fields = ImageFields(updated);
+        var args = new List<RedisValue> { taskId, fence, stored.Version, updated.ImageId, Score(updated.UpdateTime), fields.Count };
+        args.AddRange(Pairs(fields));
+        foreach (var (snapshot, manifestId) in snapshots)
+        {
+            keys.Add(CatalogKeys.Snapshot(snapshot.SnapshotId));
+            keys.Add(CatalogKeys.SnapshotImages(snapshot.SnapshotId));
+            args.Add(snapshot.SnapshotId);
+            args.Add(Bytes(snapshot));
+            args.Add(manifestId);
+        }
+        return Map<SaveResult>(await redis.ScriptEvaluateAsync(CompleteImageScript, [.. keys], [.. args]));
+    }
+
+    /// <summary>Deletes a pending image of a cancelled task.</summary>
+    public async Task<SaveResult> DeletePendingImageAsync(StoredImage stored, string taskId, long fence)
+    {
+        var image = stored.Image;
+        return Map<SaveResult>(await redis.ScriptEvaluateAsync(DeletePendingScript,
+            [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
+             CatalogKeys.Names(image.OwnerAccountId, image.RegionId), CatalogKeys.Holds(image.ImageId)],
+            [taskId, fence, stored.Version, image.ImageId, image.ImageName]));
+    }
+
+    /// <summary>Deletes a pending snapshot of a cancelled task.</summary>
+    public async Task<SaveResult> DeletePendingSnapshotAsync(StoredSnapshot stored, string taskId, long fence)
+    {
+        var snapshot = stored.Snapshot;
+        return Map<SaveResult>(await redis.ScriptEvaluateAsync(DeletePendingScript,
+            [CatalogKeys.Snapshot(snapshot.SnapshotId), CatalogKeys.Snapshots(snapshot.OwnerAccountId, snapshot.RegionId)],
+            [taskId, fence, stored.Version, snapshot.SnapshotId, ""]));
+    }
+
+    /// <summary>The image or snapshot a task made (null when it made none yet).</summary>
+    public async Task<string?> TaskResourceAsync(string taskId) =>
+        await redis.StringGetAsync(CatalogKeys.TaskResource(taskId)) is { HasValue: true } id ? (string)id! : null;
+
+    /// <summary>Holds an Available image for a task (a second copy of a source is refused, R9).</summary>
+    public async Task<HoldResult> HoldImageAsync(string region, string imageId, string taskId, ImageHoldKind kind) =>
+        Map<HoldResult>(await redis.ScriptEvaluateAsync(HoldScript, [CatalogKeys.Image(region, imageId), CatalogKeys.Holds(imageId)],
+            [taskId, (int)kind, (int)ImageStatus.Available]));
+
+    public Task ReleaseHoldAsync(string imageId, string taskId) => redis.HashDeleteAsync(CatalogKeys.Holds(imageId), taskId);
+
+    /// <summary>The tasks holding an image, with the kind of each hold.</summary>
+    public async Task<IReadOnlyDictionary<string, ImageHoldKind>> HoldsAsync(string imageId) =>
+        (await redis.HashGetAllAsync(CatalogKeys.Holds(imageId))).ToDictionary(e => (string)e.Name!, e => (ImageHoldKind)(int)e.Value);
+
+    private static IEnumerable<RedisValue> Pairs(IEnumerable<KeyValuePair<string, RedisValue>> fields) =>
+        fields.SelectMany(f => new[] { (RedisValue)f.Key, f.Value });
+}
