@@ -1,8 +1,11 @@
+using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Grpc;
 using GrpcImages.Transfer.Storage;
 
@@ -42,15 +45,35 @@ public static class TransferHost
         services.AddSingleton<IBlobStores>(sp => sp.GetRequiredService<FileBlobStores>());
         services.AddSingleton<ContentIndex>();
         services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
+        services.AddPeerClient<ImageControlService.ImageControlServiceClient>("Catalog");
+        services.AddRegionPeerClients<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
         services.AddSingleton<DataKeys>();
         services.AddSingleton<ContentMetrics>();
         services.AddSingleton<ContentLibrary>();
         services.AddSingleton<GarbageCollector>();
-        // One collection queue per region this instance serves, with one standing item: the region.
-        var served = builder.Configuration.GetSection(TransferOptions.Section).Get<TransferOptions>() ?? new TransferOptions();
-        foreach (var region in served.ServedRegions(new Regions(builder.Configuration)))
+        services.AddSingleton<ContentCopier>();
+        services.AddSingleton<TaskStore>();
+        services.AddSingleton<TaskQueues>();
+        services.AddSingleton<TaskManager>();
+        services.AddSingleton<CopyRequests>();
+
+        // Every region's task queues can take tasks here; this instance runs those of the regions it serves,
+        // and collects their garbage (one standing item per region).
+        var options = builder.Configuration.GetSection(TransferOptions.Section).Get<TransferOptions>() ?? new TransferOptions();
+        var regions = new Regions(builder.Configuration);
+        var served = options.ServedRegions(regions).ToHashSet(StringComparer.Ordinal);
+        foreach (var region in regions.All.Select(r => r.Id))
         {
-            services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
+            var copies = new WorkQueueOptions { Limit = options.CopyLimit, MaxInFlight = options.CopyLimit };
+            if (served.Contains(region))
+            {
+                services.AddWorkQueue<CopyWorker>(TransferKeys.Root, TaskQueues.Name(TaskAction.CopyImage, region), copies);
+                services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
+            }
+            else
+            {
+                services.AddWorkQueueWithoutRunner(TransferKeys.Root, TaskQueues.Name(TaskAction.CopyImage, region), copies);
+            }
         }
         return builder;
     }

@@ -20,8 +20,11 @@ public static class PeerClients
     /// this service's token in x-grpcimages-service, and the incoming call's deadline and cancellation.
     /// </summary>
     public static IHttpClientBuilder AddPeerClient<TClient>(this IServiceCollection services, string peer)
-        where TClient : ClientBase =>
-        Configure(services, services.AddGrpcClient<TClient>((sp, o) => o.Address = Address(sp, $"Peers:{peer}", peer)));
+        where TClient : ClientBase
+    {
+        services.TryAddSingleton<PeerClient<TClient>>();
+        return Configure(services, services.AddGrpcClient<TClient>((sp, o) => o.Address = Address(sp, $"Peers:{peer}", peer)));
+    }
 
     /// <summary>
     /// Clients of a service whose instances each serve some regions (the transfer service keeps each
@@ -65,6 +68,15 @@ public static class PeerClients
             .AddInterceptor<ForwardIdentityInterceptor>(InterceptorScope.Channel)
             .EnableCallContextPropagation(o => o.SuppressContextNotFoundErrors = true);
     }
+}
+
+/// <summary>
+/// A peer's client made when it is used rather than when its user is made: for services that start
+/// before their peer is known (each service of the cluster may call the other).
+/// </summary>
+public sealed class PeerClient<TClient>(GrpcClientFactory factory) where TClient : ClientBase
+{
+    public TClient Client => factory.CreateClient<TClient>(typeof(TClient).Name);
 }
 
 /// <summary>The clients of a peer service by region.</summary>

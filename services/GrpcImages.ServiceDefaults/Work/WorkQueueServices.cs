@@ -36,6 +36,14 @@ public sealed class WorkQueues
 
 public static class WorkQueueServices
 {
+    /// <summary>A queue this replica puts items in but does not run (another replica, or another deployment, runs it).</summary>
+    public static IServiceCollection AddWorkQueueWithoutRunner(this IServiceCollection services, string prefix, string name, WorkQueueOptions? defaults = null)
+    {
+        services.AddSingleton(new WorkQueueRegistration(prefix, name, defaults ?? new WorkQueueOptions()));
+        services.TryAddSingleton<WorkQueues>();
+        return services;
+    }
+
     /// <summary>
     /// A queue named <paramref name="name"/> under the service's key prefix, and a runner on this
     /// replica that hands its items to <typeparamref name="THandler"/>; <paramref name="standing"/>
@@ -45,8 +53,7 @@ public static class WorkQueueServices
         Func<IServiceProvider, IReadOnlyList<string>>? standing = null)
         where THandler : class, IWorkHandler
     {
-        services.AddSingleton(new WorkQueueRegistration(prefix, name, defaults ?? new WorkQueueOptions()));
-        services.TryAddSingleton<WorkQueues>();
+        services.AddWorkQueueWithoutRunner(prefix, name, defaults);
         services.TryAddSingleton<THandler>();
         services.AddSingleton<IHostedService>(sp => new WorkQueueRunner(
             sp.GetRequiredService<WorkQueues>().Get(name),

@@ -194,6 +194,9 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         return (left, dropped);
     }
 
+    /// <summary>Drops a write session that will not be committed (its pins go; chunks only it held become collectable).</summary>
+    public Task AbortSessionAsync(string region, string session) => index.AbortSessionAsync(region, session);
+
     /// <summary>Removes a holder from every manifest it holds in the region; returns how many it held.</summary>
     public async Task<int> ReleaseHolderAsync(string region, string holder)
     {
@@ -331,6 +334,10 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
             ArrayPool<byte>.Shared.Return(sealedChunk);
         }
     }
+
+    /// <summary>Reads a chunk's stored bytes (sealed as stored) into <paramref name="buffer"/>; returns their length.</summary>
+    public async Task<int> ReadStoredAsync(string region, byte[] hash, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        await stores.InRegion(region).ReadAsync(Convert.ToHexStringLower(hash), 0, buffer, cancellationToken);
 
     public async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
         manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));

@@ -9,7 +9,7 @@ namespace GrpcImages.Transfer.Content;
 /// chunk unless the store has it), records each stored position in Redis as it goes (the session's
 /// checkpoint, so a writer that died is continued by another with the same session id), and commits
 /// the manifest with a holder. A session that is neither committed nor kept is aborted when disposed;
-/// if its process dies, its pins are dropped when it expires.
+/// if its process dies, its pins are dropped when it expires. Chunks may be added from several tasks at once.
 /// </summary>
 public sealed class WriteSession : IAsyncDisposable
 {
@@ -23,6 +23,7 @@ public sealed class WriteSession : IAsyncDisposable
     private readonly ContentIndex _index;
     private readonly ChunkCipher? _cipher;
     private readonly SortedDictionary<int, string> _chunks;
+    private readonly Lock _gate = new();
     private DateTimeOffset _renewed = DateTimeOffset.UtcNow;
     private bool _ended;
 
@@ -39,7 +40,16 @@ public sealed class WriteSession : IAsyncDisposable
     public string Id { get; }
 
     /// <summary>The positions stored so far (after a resume, the dead writer's too), with their chunk names.</summary>
-    public IReadOnlyDictionary<int, string> Stored => _chunks;
+    public IReadOnlyDictionary<int, string> Stored
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<int, string>(_chunks);
+            }
+        }
+    }
 
     /// <summary>Opens a new session, or reopens <paramref name="sessionId"/> where its last writer stopped.</summary>
     public static async Task<WriteSession> OpenAsync(IBlobStore blobs, ContentIndex index, long sizeBytes, ChunkCipher? cipher = null, string? sessionId = null)
@@ -57,7 +67,10 @@ public sealed class WriteSession : IAsyncDisposable
     {
         if (plaintext.Span.IndexOfAnyExcept((byte)0) < 0)
         {
-            _chunks.Remove(index);
+            lock (_gate)
+            {
+                _chunks.Remove(index);
+            }
             return;
         }
         var data = _cipher is null ? plaintext : _cipher.Seal(plaintext.Span, index);
@@ -107,7 +120,12 @@ public sealed class WriteSession : IAsyncDisposable
     /// <summary>Writes the manifest, pins it and commits it with a holder; returns it with its holder count.</summary>
     public async Task<(Manifest Manifest, int Holders)> CommitAsync(long sizeBytes, ManifestEncryption? encryption, string holder, CancellationToken cancellationToken)
     {
-        var manifest = new Manifest(sizeBytes, _chunks.Select(c => new ChunkRef(c.Key, Convert.FromHexString(c.Value))).ToList(), encryption);
+        List<ChunkRef> chunks;
+        lock (_gate)
+        {
+            chunks = _chunks.Select(c => new ChunkRef(c.Key, Convert.FromHexString(c.Value))).ToList();
+        }
+        var manifest = new Manifest(sizeBytes, chunks, encryption);
         await AddStoredAsync(-1, manifest.BlobName, manifest.Bytes, cancellationToken);
         var fields = new List<KeyValuePair<string, string>>
         {
@@ -143,14 +161,22 @@ public sealed class WriteSession : IAsyncDisposable
     {
         var positions = chunks.Where(c => c.Index >= 0).ToList();
         await _index.RecordChunksAsync(_blobs.Region, Id, positions);
-        foreach (var (index, name) in positions)
+        bool renew;
+        lock (_gate)
         {
-            _chunks[index] = name;
+            foreach (var (index, name) in positions)
+            {
+                _chunks[index] = name;
+            }
+            renew = DateTimeOffset.UtcNow - _renewed > RenewEvery;
+            if (renew)
+            {
+                _renewed = DateTimeOffset.UtcNow;
+            }
         }
-        if (DateTimeOffset.UtcNow - _renewed > RenewEvery)
+        if (renew)
         {
             await _index.RenewSessionAsync(_blobs.Region, Id);
-            _renewed = DateTimeOffset.UtcNow;
         }
         cancellationToken.ThrowIfCancellationRequested();
     }

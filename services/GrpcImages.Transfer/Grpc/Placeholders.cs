@@ -3,10 +3,6 @@ using GrpcImages.ServiceDefaults.Identity;
 
 namespace GrpcImages.Transfer.Grpc;
 
-// Not built yet: every RPC of these answers UNIMPLEMENTED (the generated base classes do).
-public sealed class TransferGrpcService : TransferService.TransferServiceBase;
-
-public sealed class TaskGrpcService : TaskService.TaskServiceBase;
-
+// Not built yet: every RPC of this answers UNIMPLEMENTED (the generated base class does).
 [RamProduct("oss")]
 public sealed class ObjectStoreGrpcService : ObjectStoreService.ObjectStoreServiceBase;

@@ -1,0 +1,332 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
+using GrpcImages.Transfer.Storage;
+
+namespace GrpcImages.Transfer.Domain;
+
+/// <summary>
+/// Copy requests (R5-R12, R17, R20, R21, R35): checked at once, so a refusal comes back with its rule's
+/// code; accepted ones become a task in the destination region's copy queue and an image (or snapshot)
+/// in the destination that exists from the first moment. The task is written first (with a guard delay
+/// in its queue): if the request dies before it is accepted, a worker later finds the task half made
+/// and undoes it, so nothing stays held.
+/// </summary>
+public sealed class CopyRequests(
+    TaskStore store,
+    TaskQueues queues,
+    PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
+    KeyService.KeyServiceClient kms,
+    RegionPeers<ContentService.ContentServiceClient> transfers,
+    Regions regions,
+    TimeProvider time)
+{
+    /// <summary>R11: images larger than this copy faster as snapshots.</summary>
+    public const long LargeImageGib = 2048;
+
+    /// <summary>How long a task waits, while its request sets it up, before a worker may find it abandoned.</summary>
+    public static readonly TimeSpan SetupGuard = TimeSpan.FromSeconds(30);
+
+    private const string CopyScope = "copy";
+    private const string SnapshotCopyScope = "snapcopy";
+
+    public async Task<CopyImageResponse> CopyImageAsync(Caller caller, CopyImageRequest request)
+    {
+        var account = caller.RequireAccount();
+        var sourceRegion = regions.Require(request.RegionId);
+        var destination = regions.Require(request.DestinationRegionId, "destination_region_id");
+        if (request.DestinationImageName.Length > 0)
+        {
+            Check.Name(request.DestinationImageName, "destination_image_name", "InvalidImageName.Malformed");
+        }
+        Check.Description(request.DestinationDescription, "destination_description");
+        Check.Tags(request.Tags);
+        CheckEncryptionShape(request.Encryption);
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync(account, CopyScope, token)) is { } prior)
+        {
+            var existing = await RequireOwnAsync(account, prior);
+            return new CopyImageResponse { ImageId = existing.Task.ResourceId, Task = existing.Task };
+        }
+        if (!IsImageId(request.ImageId))
+        {
+            throw Fault.NotFound("InvalidImageId.NotFound", $"The specified image {Check.Echo(request.ImageId)} does not exist in this region.");
+        }
+
+        // R4, R7, R36: what the caller sees (its own images, or images shared with it).
+        var content = await catalogPeer.Client.GetImageContentAsync(new GetImageContentRequest { RegionId = sourceRegion, ImageId = request.ImageId, AccountId = account });
+        var image = content.Image;
+        if (image.OwnerAccountId.Length == 0)
+        {
+            throw TransferErrors.OnlyCustomImages(); // R6: public and marketplace images
+        }
+        RequireCopyable(image.Status, "image");
+        var encryption = await DecideEncryptionAsync(account, destination, request.Encryption, image.Encryption);
+        var disks = await DiskPlansAsync(sourceRegion, content.Disks);
+
+        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        var task = new TransferTask
+        {
+            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
+            OwnerAccountId = account,
+            Action = TaskAction.CopyImage,
+            Status = TaskStatus.Waiting,
+            RegionId = destination,
+            SourceResourceId = image.ImageId,
+            SourceRegionId = sourceRegion,
+            BytesTotal = disks.Sum(d => d.StoredBytes),
+            Cancellable = true,
+            Advice = image.SizeGib > LargeImageGib
+                ? "This image is larger than 2 TiB: copying its snapshots (CopySnapshot) and making the image from the copies in the destination region is faster."
+                : "",
+            CreateTime = now,
+            UpdateTime = now,
+        };
+        var plan = new TaskPlan
+        {
+            Kind = "image", SourceRegion = sourceRegion, SourceId = image.ImageId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
+        };
+        var queue = queues.For(TaskAction.CopyImage, destination);
+        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), CopyScope, token);
+        if (created == CreateStatus.TokenUsed)
+        {
+            var existing = await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint));
+            return new CopyImageResponse { ImageId = existing.Task.ResourceId, Task = existing.Task };
+        }
+        await queue.EnqueueAsync(task.TaskId, task.TaskId, SetupGuard);
+        try
+        {
+            // R9: a second copy of the same source is refused here, and the source cannot be deleted while held.
+            await catalogPeer.Client.HoldImageAsync(new HoldImageRequest
+            {
+                RegionId = sourceRegion, ImageId = image.ImageId, Kind = ImageHoldKind.CopySource, TaskId = task.TaskId, AccountId = account,
+            });
+            var pending = await catalogPeer.Client.CreatePendingImageAsync(new CreatePendingImageRequest
+            {
+                OwnerAccountId = account,
+                RegionId = destination,
+                ImageName = request.DestinationImageName,
+                Description = request.DestinationDescription,
+                ImageFamily = image.ImageFamily,
+                Tags = { request.Tags },
+                SourceKind = ImageSourceKind.Copy,
+                SourceImageId = image.ImageId,
+                SourceRegionId = sourceRegion,
+                TaskId = task.TaskId,
+                OsType = image.OsType,
+                OsName = image.OsName,
+                Architecture = image.Architecture,
+                LicenseType = image.LicenseType,
+                ProductCode = image.ProductCode, // R12: the catalog refuses regions without the product
+                Encryption = ToInfo(encryption),
+                SizeGib = image.SizeGib,
+                DiskDeviceMappings = { image.DiskDeviceMappings.Select(m => new DiskDeviceMapping { DiskType = m.DiskType, Device = m.Device, SizeGib = m.SizeGib, ContentBytes = m.ContentBytes }) },
+            });
+            plan.DestinationId = pending.Image.ImageId;
+        }
+        catch (Exception ex) when (ex is RpcException or DomainException)
+        {
+            await Detached.RunAsync(() => UndoAsync(task, token, image.ImageId, sourceRegion));
+            throw;
+        }
+        var accepted = await AcceptAsync(task, plan, queue);
+        return new CopyImageResponse { ImageId = plan.DestinationId, Task = accepted };
+    }
+
+    public async Task<CopySnapshotResponse> CopySnapshotAsync(Caller caller, CopySnapshotRequest request)
+    {
+        var account = caller.RequireAccount();
+        var sourceRegion = regions.Require(request.RegionId);
+        var destination = regions.Require(request.DestinationRegionId, "destination_region_id");
+        if (request.DestinationSnapshotName.Length > 0)
+        {
+            Check.Name(request.DestinationSnapshotName, "destination_snapshot_name", "InvalidSnapshotName.Malformed");
+        }
+        Check.Description(request.DestinationDescription, "destination_description");
+        CheckEncryptionShape(request.Encryption);
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync(account, SnapshotCopyScope, token)) is { } prior)
+        {
+            var existing = await RequireOwnAsync(account, prior);
+            return new CopySnapshotResponse { SnapshotId = existing.Task.ResourceId, Task = existing.Task };
+        }
+        if (!ResourceIds.IsValid(request.SnapshotId, 's'))
+        {
+            throw Fault.NotFound("InvalidSnapshotId.NotFound", $"The specified snapshot {Check.Echo(request.SnapshotId)} does not exist in this region.");
+        }
+        var content = await catalogPeer.Client.GetSnapshotContentAsync(new GetSnapshotContentRequest { RegionId = sourceRegion, SnapshotId = request.SnapshotId, AccountId = account });
+        var snapshot = content.Snapshot;
+        var encryption = await DecideEncryptionAsync(account, destination, request.Encryption, snapshot.Encryption);
+        var disks = await DiskPlansAsync(sourceRegion, [content.Disk]);
+        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        var task = new TransferTask
+        {
+            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
+            OwnerAccountId = account,
+            Action = TaskAction.CopySnapshot,
+            Status = TaskStatus.Waiting,
+            RegionId = destination,
+            SourceResourceId = snapshot.SnapshotId,
+            SourceRegionId = sourceRegion,
+            BytesTotal = disks.Sum(d => d.StoredBytes),
+            Cancellable = true,
+            CreateTime = now,
+            UpdateTime = now,
+        };
+        var plan = new TaskPlan
+        {
+            Kind = "snapshot", SourceRegion = sourceRegion, SourceId = snapshot.SnapshotId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
+        };
+        var queue = queues.For(TaskAction.CopySnapshot, destination);
+        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), SnapshotCopyScope, token);
+        if (created == CreateStatus.TokenUsed)
+        {
+            var existing = await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint));
+            return new CopySnapshotResponse { SnapshotId = existing.Task.ResourceId, Task = existing.Task };
+        }
+        await queue.EnqueueAsync(task.TaskId, task.TaskId, SetupGuard);
+        try
+        {
+            var pending = await catalogPeer.Client.CreatePendingSnapshotAsync(new CreatePendingSnapshotRequest
+            {
+                OwnerAccountId = account,
+                RegionId = destination,
+                SnapshotName = request.DestinationSnapshotName,
+                Description = request.DestinationDescription,
+                SourceSnapshotId = snapshot.SnapshotId,
+                SourceRegionId = sourceRegion,
+                TaskId = task.TaskId,
+                DiskType = snapshot.SourceDiskType,
+                DiskSizeGib = snapshot.SourceDiskSizeGib,
+                ContentBytes = snapshot.ContentBytes,
+                ProductCode = snapshot.ProductCode,
+                Encryption = ToInfo(encryption),
+                Tags = { snapshot.Tags },
+            });
+            plan.DestinationId = pending.Snapshot.SnapshotId;
+        }
+        catch (Exception ex) when (ex is RpcException or DomainException)
+        {
+            await Detached.RunAsync(() => UndoAsync(task, token, "", sourceRegion));
+            throw;
+        }
+        var accepted = await AcceptAsync(task, plan, queue);
+        return new CopySnapshotResponse { SnapshotId = plan.DestinationId, Task = accepted };
+    }
+
+    /// <summary>R8: at most N copies run per destination region; this one starts when its turn comes.</summary>
+    private async Task<TransferTask> AcceptAsync(TransferTask task, TaskPlan plan, ServiceDefaults.Work.WorkQueue queue)
+    {
+        plan.Phase = TaskPhase.Queued;
+        return await ConflictRetry.RunAsync<TransferTask>(async () =>
+        {
+            var stored = await store.GetAsync(task.TaskId) ?? throw TransferErrors.TaskNotFound(task.TaskId);
+            var accepted = stored.Task.Clone();
+            accepted.ResourceId = plan.DestinationId;
+            if (stored.Task.Status == TaskStatus.Waiting)
+            {
+                accepted.QueuePosition = (await queue.SnapshotAsync()).Waiting.Count; // behind everything waiting now
+            }
+            if (await store.SaveAsync(stored, accepted, plan: plan.Serialize()) != TaskSaveResult.Saved)
+            {
+                return Attempt<TransferTask>.Again;
+            }
+            await queue.EnqueueAsync(task.TaskId, task.TaskId); // its turn in line now, not after the guard
+            await queues.RefreshPositionsAsync(queue);
+            return (await store.GetAsync(task.TaskId))?.Task ?? accepted;
+        });
+    }
+
+    /// <summary>Undoes what a refused request made: the source's hold, the task, its queue item and its client token.</summary>
+    private async Task UndoAsync(TransferTask task, ClientToken token, string heldImage, string sourceRegion)
+    {
+        if (heldImage.Length > 0)
+        {
+            await catalogPeer.Client.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = sourceRegion, ImageId = heldImage, TaskId = task.TaskId });
+        }
+        await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
+        await store.DeleteAsync(task, task.Action == TaskAction.CopySnapshot ? SnapshotCopyScope : CopyScope, token);
+    }
+
+    /// <summary>R20, R21, R7: a copy may add encryption, never remove it; the key must be usable in the destination.</summary>
+    private async Task<EncryptionPlan?> DecideEncryptionAsync(string account, string destination, EncryptionSpec? requested, EncryptionInfo? source)
+    {
+        if (source is { Encrypted: true } && requested is not { Encrypted: true })
+        {
+            throw TransferErrors.EncryptionRemoved();
+        }
+        if (requested is not { Encrypted: true })
+        {
+            return null;
+        }
+        var decided = await kms.ResolveEncryptionAsync(new ResolveEncryptionRequest
+        {
+            AccountId = account,
+            RegionId = destination,
+            Encrypted = true,
+            KmsKeyId = requested.KmsKeyId,
+            SourceEncrypted = source?.Encrypted ?? false,
+            SourceKmsKeyId = source?.KmsKeyId ?? "",
+            SourceKeyForeign = true,
+        });
+        return new EncryptionPlan { AccountId = account, KmsKeyId = decided.KmsKeyId, ServiceKey = decided.ServiceKey };
+    }
+
+    private async Task<List<DiskPlan>> DiskPlansAsync(string region, IEnumerable<DiskContent> disks)
+    {
+        var plans = new List<DiskPlan>();
+        foreach (var disk in disks)
+        {
+            var info = (await transfers.In(region).GetContentInfoAsync(new GetContentInfoRequest { RegionId = region, ManifestId = disk.ManifestId })).Content;
+            plans.Add(new DiskPlan
+            {
+                DiskType = (int)disk.DiskType,
+                Device = disk.Device,
+                SizeGib = disk.SizeGib,
+                ContentBytes = disk.ContentBytes,
+                SourceManifest = disk.ManifestId,
+                StoredBytes = info.StoredBytes,
+            });
+        }
+        return plans;
+    }
+
+    private async Task<StoredTask> RequireOwnAsync(string account, string taskId) =>
+        await store.GetAsync(taskId) is { } stored && stored.Task.OwnerAccountId == account ? stored : throw TransferErrors.TaskNotFound(taskId);
+
+    /// <summary>R6: only an Available image copies; a deprecated one does not.</summary>
+    private static void RequireCopyable(ImageStatus status, string what)
+    {
+        if (status == ImageStatus.Deprecated)
+        {
+            throw TransferErrors.IncorrectImageStatus($"A deprecated {what} cannot be copied.");
+        }
+        if (status != ImageStatus.Available)
+        {
+            throw TransferErrors.IncorrectImageStatus($"Only an Available {what} can be copied; this one is {status}.");
+        }
+    }
+
+    private static void CheckEncryptionShape(EncryptionSpec? spec)
+    {
+        if (spec is { Encrypted: false, KmsKeyId.Length: > 0 })
+        {
+            throw TransferErrors.EncryptedIllegal("encryption.kms_key_id");
+        }
+    }
+
+    private static bool IsImageId(string imageId) =>
+        ResourceIds.IsValid(imageId, 'm') || (imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'));
+
+    public static EncryptionInfo ToInfo(EncryptionPlan? plan) =>
+        plan is null ? new EncryptionInfo() : new EncryptionInfo { Encrypted = true, KmsKeyId = plan.KmsKeyId, ServiceKey = plan.ServiceKey, KmsKeyOwnerAccountId = plan.AccountId };
+}

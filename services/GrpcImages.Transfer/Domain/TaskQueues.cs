@@ -1,0 +1,72 @@
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Work;
+using GrpcImages.Transfer.Storage;
+
+namespace GrpcImages.Transfer.Domain;
+
+/// <summary>
+/// The task queues: one per action and region ("copy:&lt;region&gt;" for image and snapshot copies,
+/// "import:&lt;region&gt;", "export:&lt;region&gt;"), each with its limit of running tasks across every
+/// replica (R8, R24). Waiting tasks show their place in line (queue_position, on the task and the image).
+/// </summary>
+public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer, ILogger<TaskQueues> logger)
+{
+    public static string Name(TaskAction action, string region) => action switch
+    {
+        TaskAction.CopyImage or TaskAction.CopySnapshot => $"copy:{region}",
+        TaskAction.ImportImage => $"import:{region}",
+        TaskAction.ExportImage => $"export:{region}",
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+
+    public static IEnumerable<string> Names(Regions regions) =>
+        regions.All.SelectMany(r => new[] { $"copy:{r.Id}", $"import:{r.Id}", $"export:{r.Id}" });
+
+    public WorkQueue For(TaskAction action, string region) => queues.Get(Name(action, region));
+
+    /// <summary>Where a waiting task stands: how many start before it.</summary>
+    public async Task<int> PositionAsync(WorkQueue queue, string taskId)
+    {
+        var waiting = await queue.SnapshotAsync();
+        var position = waiting.Waiting.ToList().IndexOf(taskId);
+        return Math.Max(0, position);
+    }
+
+    /// <summary>Brings the queue positions of a queue's waiting tasks (and their images) up to date, after the line moved.</summary>
+    public async Task RefreshPositionsAsync(WorkQueue queue)
+    {
+        try
+        {
+            var snapshot = await queue.SnapshotAsync();
+            for (var position = 0; position < snapshot.Waiting.Count; position++)
+            {
+                var stored = await store.GetAsync(snapshot.Waiting[position]);
+                if (stored is not { Task.Status: TaskStatus.Waiting } || stored.Task.QueuePosition == position)
+                {
+                    continue;
+                }
+                var task = stored.Task.Clone();
+                task.QueuePosition = position;
+                if (await store.SaveAsync(stored, task) == TaskSaveResult.Saved && task.ResourceId.Length > 0)
+                {
+                    await catalogPeer.Client.UpdatePendingAsync(new UpdatePendingRequest
+                    {
+                        ResourceId = task.ResourceId, TaskId = task.TaskId, Fence = stored.Fence, Status = ImageStatus.Waiting, QueuePosition = position,
+                    });
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // Positions are advisory; the next move of the line brings them up to date.
+            LogPositionsFailed(ex, queue.Name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not update the queue positions of {Queue}")]
+    private partial void LogPositionsFailed(Exception exception, string queue);
+}

@@ -1,0 +1,19 @@
+using Grpc.Core;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.Transfer.Domain;
+
+namespace GrpcImages.Transfer.Grpc;
+
+/// <summary>Copies (R5-R12). Imports and exports are not built yet: they answer UNIMPLEMENTED.</summary>
+public sealed class TransferGrpcService(CopyRequests copies, TaskManager tasks) : TransferService.TransferServiceBase
+{
+    public override Task<CopyImageResponse> CopyImage(CopyImageRequest request, ServerCallContext context) =>
+        copies.CopyImageAsync(context.GetCaller(), request);
+
+    public override async Task<CancelCopyImageResponse> CancelCopyImage(CancelCopyImageRequest request, ServerCallContext context) =>
+        new() { Task = await tasks.CancelCopyAsync(context.GetCaller(), request) };
+
+    public override Task<CopySnapshotResponse> CopySnapshot(CopySnapshotRequest request, ServerCallContext context) =>
+        copies.CopySnapshotAsync(context.GetCaller(), request);
+}
