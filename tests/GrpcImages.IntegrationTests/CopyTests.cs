@@ -4,6 +4,7 @@ using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 using static GrpcImages.IntegrationTests.CatalogSteps;
+using static GrpcImages.IntegrationTests.KmsSteps;
 
 namespace GrpcImages.IntegrationTests;
 
@@ -91,5 +92,163 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         request.DestinationRegionId = Shanghai;
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "IdempotenceParamNotMatch", () => account.Transfers().CopyImageAsync(request));
         await account.WaitForTaskAsync(first.Task.TaskId);
+    }
+
+    [Fact]
+    public async Task R7_R17_ARecipientCopiesASharedImageToAnotherRegionAndSharesTheCopyThere()
+    {
+        var owner = await _cluster.NewAccountAsync();
+        var recipient = await _cluster.NewAccountAsync();
+        var third = await _cluster.NewAccountAsync();
+        var shared = await owner.NewImageAsync((await owner.NewInstanceAsync()).InstanceId);
+        await owner.ShareAsync(shared.ImageId, recipient.AccountId);
+
+        var copy = await recipient.CopyAsync(shared.ImageId, Hangzhou, Tokyo);
+        Assert.Equal(TaskStatus.Finished, (await recipient.WaitForTaskAsync(copy.Task.TaskId)).Status);
+        var mine = await recipient.ImageInAsync(Tokyo, copy.ImageId);
+        Assert.Equal((recipient.AccountId, ImageOwnerAlias.Self), (mine.OwnerAccountId, mine.OwnerAlias));
+        await recipient.ShareInAsync(Tokyo, mine.ImageId, third.AccountId);
+
+        Assert.Contains(await third.OthersAsync(Tokyo), i => i.ImageId == mine.ImageId);
+        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, shared.ImageId), await _cluster.DigestsAsync(Tokyo, mine.ImageId));
+        // The owner never sees the recipient's copy; a stranger cannot copy what was not shared with it.
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () => owner.Images().GetImageAsync(new GetImageRequest { RegionId = Tokyo, ImageId = mine.ImageId }));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () => third.CopyAsync(shared.ImageId, Hangzhou, Tokyo));
+    }
+
+    [Fact]
+    public async Task R5_ACopyIntoTheSameRegionIsANewImageSharingTheSameBytes()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var source = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
+
+        var copy = await account.CopyAsync(source.ImageId, Hangzhou, Hangzhou);
+        var task = await account.WaitForTaskAsync(copy.Task.TaskId);
+
+        Assert.Equal(TaskStatus.Finished, task.Status);
+        Assert.Equal(task.BytesTotal, task.BytesSkipped); // every chunk is in the region already: nothing is written again
+        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, source.ImageId), await _cluster.DigestsAsync(Hangzhou, copy.ImageId));
+    }
+
+    [Fact]
+    public async Task R8_ACopyOfAnImageSharingMostChunksWithOneInTheDestinationMovesOnlyTheDifference()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var seeds = Enumerable.Range(1000, 10).ToList();
+        var first = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(seeds));
+        var changed = seeds.Take(9).Append(7777).ToList(); // nine chunks in common, one new
+        var second = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(changed));
+
+        var firstTask = await account.WaitForTaskAsync((await account.CopyAsync(first.ImageId, Hangzhou, Shanghai)).Task.TaskId);
+        var secondCopy = await account.CopyAsync(second.ImageId, Hangzhou, Shanghai);
+        var secondTask = await account.WaitForTaskAsync(secondCopy.Task.TaskId);
+
+        Assert.Equal(0, firstTask.BytesSkipped);
+        Assert.Equal(10L * ContentImages.ChunkBytes, secondTask.BytesTotal);
+        Assert.Equal(9L * ContentImages.ChunkBytes, secondTask.BytesSkipped);
+        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, second.ImageId), await _cluster.DigestsAsync(Shanghai, secondCopy.ImageId));
+    }
+
+    [Fact]
+    public async Task R11_ACopiedSnapshotMakesAnImageInTheDestinationAndLargeImagesGetTheAdvice()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.NewInstanceAsync();
+        var snapshot = await account.SnapshotOfAsync(instance.SystemDisk.DiskId);
+
+        var copy = await account.Transfers().CopySnapshotAsync(new CopySnapshotRequest { RegionId = Hangzhou, SnapshotId = snapshot.SnapshotId, DestinationRegionId = Tokyo });
+        Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(copy.Task.TaskId)).Status);
+        var copied = (await account.Snapshots().GetSnapshotAsync(new GetSnapshotRequest { RegionId = Tokyo, SnapshotId = copy.SnapshotId })).Snapshot;
+        Assert.Equal((SnapshotStatus.Accomplished, snapshot.SnapshotId, Hangzhou), (copied.Status, copied.SourceSnapshotId, copied.SourceRegionId));
+        var image = (await account.Images().CreateImageAsync(new CreateImageRequest
+        {
+            RegionId = Tokyo, ImageName = UniqueName(), DiskDeviceMappings = { new DiskDeviceMappingSpec { SnapshotId = copied.SnapshotId } },
+        })).Image;
+        Assert.Equal(ImageStatus.Available, (await account.WaitUntilAvailableAsync(image.ImageId, Tokyo)).Status);
+
+        var large = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([1]), sizeGib: 3000);
+        var largeCopy = await account.CopyAsync(large.ImageId, Hangzhou, Tokyo);
+        Assert.Contains("CopySnapshot", largeCopy.Task.Advice);
+        Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(largeCopy.Task.TaskId)).Status);
+    }
+
+    [Fact]
+    public async Task R12_AMarketplaceDerivedImageCopiesOnlyWhereItsProductIsPublished()
+    {
+        var account = await _cluster.NewAccountAsync();
+        const string sqlServer = "sqlserver2019_std_win2019_40G";
+        var marketplace = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, PageSize = 100 }))
+            .Images.Single(i => i.ImageName == sqlServer);
+        var derived = await account.NewImageAsync((await account.NewInstanceAsync(marketplace.ImageId)).InstanceId);
+
+        var refused = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "OperationDenied.NotPublished", () => account.CopyAsync(derived.ImageId, Hangzhou, "cn-beijing"));
+        Assert.Contains("not published in destination region", refused.Status.Detail);
+        var copy = await account.CopyAsync(derived.ImageId, Hangzhou, Shanghai);
+        Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(copy.Task.TaskId)).Status);
+        Assert.Equal(marketplace.ProductCode, (await account.ImageInAsync(Shanghai, copy.ImageId)).ProductCode);
+        Assert.Empty((await account.Tasks().ListTasksAsync(new ListTasksRequest { RegionId = "cn-beijing" })).Tasks);
+    }
+
+    [Fact]
+    public async Task R20_R21_CopyAndEncryptNeedsKmsAndAUsableKeyAndNeverDropsEncryption()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var plain = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
+
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidParameter.KmsNotEnabled", () =>
+            account.CopyAsync(plain.ImageId, Hangzhou, Hangzhou, new EncryptionSpec { Encrypted = true }));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter.EncryptedIllegal", () =>
+            account.CopyAsync(plain.ImageId, Hangzhou, Hangzhou, new EncryptionSpec { KmsKeyId = Guid.NewGuid().ToString() }));
+        var key = await account.NewCmkAsync(Shanghai);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidParameter.KMSKeyId.NotFound", () =>
+            account.CopyAsync(plain.ImageId, Hangzhou, Shanghai, new EncryptionSpec { Encrypted = true, KmsKeyId = Guid.NewGuid().ToString() }));
+        await account.Keys().DisableKeyAsync(new Contracts.Kms.V1.DisableKeyRequest { RegionId = Shanghai, KeyId = key.KeyId });
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidParameter.KMSKeyId.CMKNotEnabled", () =>
+            account.CopyAsync(plain.ImageId, Hangzhou, Shanghai, new EncryptionSpec { Encrypted = true, KmsKeyId = key.KeyId }));
+        await account.Keys().EnableKeyAsync(new Contracts.Kms.V1.EnableKeyRequest { RegionId = Shanghai, KeyId = key.KeyId });
+
+        var encrypted = await account.CopyAsync(plain.ImageId, Hangzhou, Shanghai, new EncryptionSpec { Encrypted = true, KmsKeyId = key.KeyId });
+        Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(encrypted.Task.TaskId)).Status);
+        var image = await account.ImageInAsync(Shanghai, encrypted.ImageId);
+        Assert.Equal((true, key.KeyId), (image.Encryption.Encrypted, image.Encryption.KmsKeyId));
+        // Sealed for real (R23): the same plaintext, other stored bytes.
+        var source = (await _cluster.DisksOfAsync(Hangzhou, plain.ImageId))[0];
+        var sealedDisk = (await _cluster.DisksOfAsync(Shanghai, image.ImageId))[0];
+        Assert.Equal(await _cluster.ReadContentAsync(Hangzhou, source.ManifestId, 0, 4 << 20), await _cluster.ReadContentAsync(Shanghai, sealedDisk.ManifestId, 0, 4 << 20));
+        var chunk = (await _cluster.ChunkIdsAsync(Shanghai, new ContentInfo { ManifestId = sealedDisk.ManifestId }))[0];
+        Assert.Equal(-1, File.ReadAllBytes(_cluster.BlobPath(Shanghai, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8));
+
+        // R21: a copy of the encrypted image must stay encrypted.
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "OperationDeined.EncryptedSnapshot", () => account.CopyAsync(image.ImageId, Shanghai, Hangzhou));
+    }
+
+    [Fact]
+    public async Task WatchTaskStreamsTheTaskUntilItEndsAndAReconnectMissesNothing()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var source = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(2000, 8).ToList()));
+        var copy = await account.CopyAsync(source.ImageId, Hangzhou, Tokyo);
+
+        var seen = new List<TransferTask>();
+        using (var watch = account.Tasks().WatchTask(new WatchTaskRequest { TaskId = copy.Task.TaskId }))
+        {
+            while (await watch.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                seen.Add(watch.ResponseStream.Current.Task);
+            }
+        }
+
+        Assert.Equal(TaskStatus.Finished, seen[^1].Status);
+        Assert.Equal(seen.Select(t => t.Revision).Order(), seen.Select(t => t.Revision));
+        Assert.Equal(seen.Count, seen.Select(t => t.Revision).Distinct().Count());
+        Assert.Equal(seen.Select(t => t.Progress).Order(), seen.Select(t => t.Progress));
+        using var again = account.Tasks().WatchTask(new WatchTaskRequest { TaskId = copy.Task.TaskId, AfterRevision = seen[^1].Revision });
+        Assert.False(await again.ResponseStream.MoveNext(CancellationToken.None)); // nothing newer: the stream ends
+        using var late = account.Tasks().WatchTask(new WatchTaskRequest { TaskId = copy.Task.TaskId, AfterRevision = 1 });
+        Assert.True(await late.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(seen[^1], late.ResponseStream.Current.Task);
+        var stranger = await _cluster.NewAccountAsync();
+        using var foreign = stranger.Tasks().WatchTask(new WatchTaskRequest { TaskId = copy.Task.TaskId });
+        Assert.Equal("InvalidTaskId.NotFound", RpcAssert.Reason(await Assert.ThrowsAsync<RpcException>(() => foreign.ResponseStream.MoveNext(CancellationToken.None))));
     }
 }

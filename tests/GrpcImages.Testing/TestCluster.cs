@@ -245,6 +245,9 @@ public sealed class TestCluster : IAsyncDisposable
         return process;
     }
 
+    /// <summary>Changes a setting every service of the cluster reads (e.g. where a region's transfer instance is).</summary>
+    public void SetSetting(string key, string? value) => _settings.Set(key, value);
+
     /// <summary>Makes the replica on <paramref name="port"/> the one clients and peers reach (after its predecessor was killed).</summary>
     public void UsePrimary(ServiceKind service, int port)
     {

@@ -85,7 +85,7 @@ public sealed class CopyRequests(
             SourceRegionId = sourceRegion,
             BytesTotal = disks.Sum(d => d.StoredBytes),
             Cancellable = true,
-            Advice = image.SizeGib > LargeImageGib
+            Advice = image.DiskDeviceMappings.Sum(m => m.SizeGib) > LargeImageGib
                 ? "This image is larger than 2 TiB: copying its snapshots (CopySnapshot) and making the image from the copies in the destination region is faster."
                 : "",
             CreateTime = now,
