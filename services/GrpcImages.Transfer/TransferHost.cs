@@ -65,14 +65,17 @@ public static class TransferHost
         foreach (var region in regions.All.Select(r => r.Id))
         {
             var copies = new WorkQueueOptions { Limit = options.CopyLimit, MaxInFlight = options.CopyLimit };
-            if (served.Contains(region))
+            if (served.Contains(region) && options.RunTasks)
             {
                 services.AddWorkQueue<CopyWorker>(TransferKeys.Root, TaskQueues.Name(TaskAction.CopyImage, region), copies);
-                services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
             }
             else
             {
                 services.AddWorkQueueWithoutRunner(TransferKeys.Root, TaskQueues.Name(TaskAction.CopyImage, region), copies);
+            }
+            if (served.Contains(region))
+            {
+                services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
             }
         }
         return builder;

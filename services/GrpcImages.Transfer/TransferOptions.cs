@@ -13,6 +13,9 @@ public sealed class TransferOptions
     /// </summary>
     public List<string> Regions { get; set; } = [];
 
+    /// <summary>Whether this replica runs tasks (copies, imports, exports); false makes an API-only replica that only accepts them.</summary>
+    public bool RunTasks { get; set; } = true;
+
     /// <summary>Copies running at once per destination region, across every replica (R8).</summary>
     public int CopyLimit { get; set; } = 5;
 

@@ -59,37 +59,45 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
         {
-            await foreach (var piece in channel.Reader.ReadAllAsync(stop.Token))
+            try
             {
-                using (piece)
+                await foreach (var piece in channel.Reader.ReadAllAsync(stop.Token))
                 {
-                    if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(piece.Data.Span)), piece.Sha256, StringComparison.Ordinal))
+                    using (piece)
                     {
-                        throw new InvalidDataException($"Chunk {piece.Index} of {order.ManifestId} arrived damaged (its SHA-256 differs).");
+                        if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(piece.Data.Span)), piece.Sha256, StringComparison.Ordinal))
+                        {
+                            throw new InvalidDataException($"Chunk {piece.Index} of {order.ManifestId} arrived damaged (its SHA-256 differs).");
+                        }
+                        if (reseal)
+                        {
+                            await session.AddAsync(piece.Index, piece.Data, stop.Token);
+                        }
+                        else
+                        {
+                            await session.AddStoredAsync(piece.Index, piece.Sha256, piece.Data, stop.Token);
+                        }
+                        var now = Interlocked.Add(ref done, piece.Length);
+                        await throttle.WaitAsync(piece.Length, stop.Token);
+                        await progress(new CopyProgress(now, Interlocked.Read(ref skipped), total));
                     }
-                    if (reseal)
-                    {
-                        await session.AddAsync(piece.Index, piece.Data, stop.Token);
-                    }
-                    else
-                    {
-                        await session.AddStoredAsync(piece.Index, piece.Sha256, piece.Data, stop.Token);
-                    }
-                    var now = Interlocked.Add(ref done, piece.Length);
-                    await throttle.WaitAsync(piece.Length, stop.Token);
-                    await progress(new CopyProgress(now, Interlocked.Read(ref skipped), total));
                 }
             }
-        }, stop.Token)).ToList();
+            catch
+            {
+                await stop.CancelAsync(); // the reader stops too
+                throw;
+            }
+        }, CancellationToken.None)).ToList();
 
         try
         {
-            await foreach (var page in source.PagesAsync(Page, cancellationToken))
+            await foreach (var page in source.PagesAsync(Page, stop.Token))
             {
                 var remaining = page.Where(c => !resumed.ContainsKey(c.Index)).ToList();
                 if (!reseal && remaining.Count > 0)
                 {
-                    var missing = (await session.AddExistingAsync(remaining.Select(c => (c.Index, c.Name)).ToList(), cancellationToken)).ToHashSet();
+                    var missing = (await session.AddExistingAsync(remaining.Select(c => (c.Index, c.Name)).ToList(), stop.Token)).ToHashSet();
                     var found = remaining.Count - missing.Count;
                     if (found > 0)
                     {
@@ -99,20 +107,39 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
                     }
                     remaining = remaining.Where(c => missing.Contains((c.Index, c.Name))).ToList();
                 }
-                await foreach (var piece in source.PullAsync(remaining.Select(c => c.Index).ToList(), reseal, cancellationToken))
+                await foreach (var piece in source.PullAsync(remaining.Select(c => c.Index).ToList(), reseal, stop.Token))
                 {
-                    await channel.Writer.WriteAsync(piece, cancellationToken);
+                    await channel.Writer.WriteAsync(piece, stop.Token);
                 }
             }
             channel.Writer.Complete();
             await Task.WhenAll(writers);
         }
-        catch
+        catch (Exception ex)
         {
             channel.Writer.TryComplete();
             await stop.CancelAsync();
-            await Task.WhenAll(writers.Select(w => w.ContinueWith(_ => { }, TaskScheduler.Default)));
+            var failures = new List<Exception>();
+            foreach (var writer in writers)
+            {
+                try
+                {
+                    await writer;
+                }
+                catch (Exception failure) when (failure is not OperationCanceledException)
+                {
+                    failures.Add(failure);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
             session.Keep(); // a retry resumes from what was recorded
+            // A writer's own failure says why; the reader's cancellation is only its echo.
+            if (failures.Count > 0 && ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+            }
             throw;
         }
         var committed = await session.CommitAsync(source.SizeBytes, order.Sealing, order.Holder, cancellationToken);

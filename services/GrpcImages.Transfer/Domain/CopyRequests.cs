@@ -232,16 +232,12 @@ public sealed class CopyRequests(
             var stored = await store.GetAsync(task.TaskId) ?? throw TransferErrors.TaskNotFound(task.TaskId);
             var accepted = stored.Task.Clone();
             accepted.ResourceId = plan.DestinationId;
-            if (stored.Task.Status == TaskStatus.Waiting)
-            {
-                accepted.QueuePosition = (await queue.SnapshotAsync()).Waiting.Count; // behind everything waiting now
-            }
             if (await store.SaveAsync(stored, accepted, plan: plan.Serialize()) != TaskSaveResult.Saved)
             {
                 return Attempt<TransferTask>.Again;
             }
             await queue.EnqueueAsync(task.TaskId, task.TaskId); // its turn in line now, not after the guard
-            await queues.RefreshPositionsAsync(queue);
+            await queues.RefreshPositionsAsync(queue); // its place in line, on the task and the image
             return (await store.GetAsync(task.TaskId))?.Task ?? accepted;
         });
     }

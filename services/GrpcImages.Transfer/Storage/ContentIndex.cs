@@ -213,9 +213,17 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
     public Task RenewSessionAsync(string region, string session) =>
         redis.SortedSetAddAsync(TransferKeys.Sessions(region), session, Now + (long)SessionLifetime.TotalMilliseconds);
 
-    /// <summary>Pins blobs in a session: first the shards it touches are recorded, then each shard pins in one script.</summary>
-    public Task<IReadOnlyList<PinResult>> PinAsync(string region, string session, IReadOnlyList<string> names) =>
-        PinAsync(region, TransferKeys.SessionOwner(session), TransferKeys.SessionShards(region, session), names);
+    /// <summary>
+    /// Pins blobs in a session: first the shards it touches are recorded, then each shard pins in one
+    /// script, then the session's expiry is renewed (so pins of a session the collector dropped while its
+    /// writer was frozen are dropped again, never leaked).
+    /// </summary>
+    public async Task<IReadOnlyList<PinResult>> PinAsync(string region, string session, IReadOnlyList<string> names)
+    {
+        var results = await PinAsync(region, TransferKeys.SessionOwner(session), TransferKeys.SessionShards(region, session), names);
+        await RenewSessionAsync(region, session);
+        return results;
+    }
 
     /// <summary>Records positions the session has stored (its checkpoint), once their blobs are pinned and written.</summary>
     public Task RecordChunksAsync(string region, string session, IReadOnlyList<(int Index, string Name)> chunks) =>
