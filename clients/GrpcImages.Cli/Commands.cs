@@ -8,10 +8,10 @@ using Duration = Google.Protobuf.WellKnownTypes.Duration;
 namespace GrpcImages.Cli;
 
 /// <summary>The command tree. Each action is a thin call of one or two typed clients.</summary>
-internal static class Commands
+internal static partial class Commands
 {
     public static IEnumerable<Command> All(TextWriter output) =>
-        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Quotas(output), Kms(output)];
+        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Quotas(output), Kms(output)];
 
     private static Command Cmd(string name, string description, TextWriter output, Func<ParseResult, Connection, Output, Task> action, params Symbol[] symbols)
     {
@@ -207,6 +207,8 @@ internal static class Commands
                 });
                 o.Message(deleted, ("deleted", () => deleted.Deleted ? "yes" : "no such image"));
             }, imageId, force),
+            CopyImage(output),
+            CancelCopy(output),
             Cmd("share", "Share an image with accounts, or stop sharing it (R13).", output, async (p, c, o) =>
             {
                 var response = await c.Sharing<SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest
@@ -313,7 +315,8 @@ internal static class Commands
                 var deleted = await c.Catalog<SnapshotService.SnapshotServiceClient>().DeleteSnapshotAsync(
                     new DeleteSnapshotRequest { RegionId = p.GetValue(ImgCtl.Region)!, SnapshotId = p.GetValue(snapshotId)! });
                 o.Message(deleted, ("deleted", () => deleted.Deleted ? "yes" : "no such snapshot"));
-            }, snapshotId));
+            }, snapshotId),
+            CopySnapshot(output));
     }
 
     // ---- quotas and KMS ----

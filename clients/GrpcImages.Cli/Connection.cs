@@ -5,13 +5,15 @@ using Grpc.Net.Client;
 namespace GrpcImages.Cli;
 
 /// <summary>Where the services are and which token to send: options first, then IMGCTL_* environment variables, then the local defaults of scripts/run.sh.</summary>
-public sealed class Connection(string catalog, string sharing, string kms, string? token) : IDisposable
+public sealed class Connection(string catalog, string transfer, string sharing, string kms, string? token) : IDisposable
 {
     private readonly Dictionary<string, GrpcChannel> _channels = [];
 
     public string? Token { get; } = token;
 
     public T Catalog<T>() where T : ClientBase<T> => Client<T>(catalog);
+
+    public T Transfer<T>() where T : ClientBase<T> => Client<T>(transfer);
 
     public T Sharing<T>() where T : ClientBase<T> => Client<T>(sharing);
 

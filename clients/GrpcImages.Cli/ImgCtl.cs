@@ -19,6 +19,7 @@ public static class ImgCtl
     };
     internal static readonly Option<bool> Json = new("--json") { Description = "Print protobuf JSON", Recursive = true };
     internal static readonly Option<string> CatalogUrl = Endpoint("--catalog", "IMGCTL_CATALOG", 5101);
+    internal static readonly Option<string> TransferUrl = Endpoint("--transfer", "IMGCTL_TRANSFER", 5102);
     internal static readonly Option<string> SharingUrl = Endpoint("--sharing", "IMGCTL_SHARING", 5103);
     internal static readonly Option<string> KmsUrl = Endpoint("--kms", "IMGCTL_KMS", 5104);
 
@@ -26,7 +27,7 @@ public static class ImgCtl
     {
         var root = new RootCommand("imgctl: the command line of a GrpcImages cluster.")
         {
-            Options = { Token, Region, Json, CatalogUrl, SharingUrl, KmsUrl },
+            Options = { Token, Region, Json, CatalogUrl, TransferUrl, SharingUrl, KmsUrl },
         };
         foreach (var command in Commands.All(output))
         {
@@ -47,7 +48,7 @@ public static class ImgCtl
     }
 
     internal static Connection Connect(ParseResult parse) => new(
-        parse.GetValue(CatalogUrl)!, parse.GetValue(SharingUrl)!, parse.GetValue(KmsUrl)!,
+        parse.GetValue(CatalogUrl)!, parse.GetValue(TransferUrl)!, parse.GetValue(SharingUrl)!, parse.GetValue(KmsUrl)!,
         parse.GetValue(Token) ?? Environment.GetEnvironmentVariable("IMGCTL_TOKEN"));
 
     internal static Output Out(ParseResult parse, TextWriter writer) => new(writer, parse.GetValue(Json));

@@ -7,6 +7,7 @@ namespace GrpcImages.Cli;
 public sealed class Output(TextWriter writer, bool json)
 {
     private readonly IAnsiConsole _console = Console(writer);
+    private readonly bool _terminal = ReferenceEquals(writer, System.Console.Out) && !System.Console.IsOutputRedirected;
 
     public void Message(IMessage message, params (string Name, Func<string> Value)[] rows)
     {
@@ -39,6 +40,35 @@ public sealed class Output(TextWriter writer, bool json)
     }
 
     public void Line(string text) => writer.WriteLine(text);
+
+    /// <summary>A task's progress: redrawn in place on a terminal, a line per change otherwise (nothing with --json).</summary>
+    public void Progress(string what, string status, int percent, long bytesDone, long bytesTotal, TimeSpan? left)
+    {
+        if (json)
+        {
+            return;
+        }
+        const int Width = 30;
+        var filled = Math.Clamp(percent, 0, 100) * Width / 100;
+        var line = $"{what}  {status,-11} [{new string('#', filled)}{new string('.', Width - filled)}] {percent,3}%  " +
+                   $"{bytesDone / 1048576.0:F1}/{bytesTotal / 1048576.0:F1} MiB" + (left is { } l ? $"  {l.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture)} left" : "");
+        if (_terminal)
+        {
+            writer.Write($"\r{line}");
+        }
+        else
+        {
+            writer.WriteLine(line);
+        }
+    }
+
+    public void EndProgress()
+    {
+        if (_terminal && !json)
+        {
+            writer.WriteLine();
+        }
+    }
 
     private static IAnsiConsole Console(TextWriter writer)
     {

@@ -15,6 +15,7 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
         var endpoints = new[]
         {
             "--catalog", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Catalog)}",
+            "--transfer", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Transfer)}",
             "--sharing", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Sharing)}",
             "--kms", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Kms)}",
         };
@@ -81,5 +82,25 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
         Assert.Equal(1, badName.Exit);
         Assert.Contains("InvalidArgument InvalidInstanceName.Malformed", badName.Error);
         Assert.Contains("(field: instance_name)", badName.Error);
+    }
+
+    [Fact]
+    public async Task ImgctlCopiesAnImageFollowingItsProgressAndListsTheTask()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
+
+        var copied = await Run(account.Token, "images", "copy", image.ImageId, "--to", Tokyo, "--name", "cli-copy", "--wait");
+
+        Assert.True(copied.Exit == 0, copied.Error);
+        Assert.Contains("Finished 100%", copied.Out); // the task at the end
+        Assert.Contains("[##############################] 100%", copied.Out); // the progress drawn from WatchTask
+        var tasks = (await Run(account.Token, "tasks", "list", "--region", Tokyo)).Out;
+        Assert.Contains("CopyImage", tasks);
+        Assert.Contains(image.ImageId, tasks);
+        var copy = (await account.Images().ListImagesAsync(new Contracts.Catalog.V1.ListImagesRequest { RegionId = Tokyo, ImageName = "cli-copy" })).Images.Single();
+        var again = await Run(account.Token, "images", "cancel-copy", copy.ImageId, "--region", Tokyo);
+        Assert.Equal(1, again.Exit);
+        Assert.StartsWith("error: FailedPrecondition IncorrectImageStatus:", again.Error);
     }
 }
