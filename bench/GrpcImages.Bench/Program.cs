@@ -1,5 +1,8 @@
 using GrpcImages.Bench;
 
-return args.FirstOrDefault() == "load"
-    ? await LoadGenerator.RunAsync(args[1..])
-    : await Benchmarks.RunAsync(args);
+return args.FirstOrDefault() switch
+{
+    "load" => await LoadGenerator.RunAsync(args[1..]),
+    "copy" => await CopyBench.RunAsync(args[1..]),
+    _ => await Benchmarks.RunAsync(args),
+};

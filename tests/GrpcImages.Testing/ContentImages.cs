@@ -27,8 +27,16 @@ public static class ContentImages
     }
 
     /// <summary>An Available image of the account whose system disk holds exactly <paramref name="bytes"/> (a multiple of 4 MiB).</summary>
-    public static async Task<Image> NewImageWithContentAsync(this TestCluster cluster, TestAccount account, string region, byte[] bytes, string? name = null,
-        long sizeGib = 0)
+    public static Task<Image> NewImageWithContentAsync(this TestCluster cluster, TestAccount account, string region, byte[] bytes, string? name = null,
+        long sizeGib = 0) =>
+        cluster.NewImageAsync(account, region, bytes.Length, Pieces(bytes), name, sizeGib);
+
+    /// <summary>An Available image whose system disk holds the chunks made from <paramref name="chunkSeeds"/>, made one chunk at a time (any size, flat memory).</summary>
+    public static Task<Image> NewImageWithChunksAsync(this TestCluster cluster, TestAccount account, string region, IReadOnlyList<int> chunkSeeds, string? name = null) =>
+        cluster.NewImageAsync(account, region, (long)chunkSeeds.Count * ChunkBytes, Generated(chunkSeeds), name, 0);
+
+    private static async Task<Image> NewImageAsync(this TestCluster cluster, TestAccount account, string region, long length, IEnumerable<ReadOnlyMemory<byte>> pieces,
+        string? name, long sizeGib)
     {
         var token = cluster.ServiceToken("test");
         var content = cluster.Client<ContentService.ContentServiceClient>(token);
@@ -38,16 +46,16 @@ public static class ContentImages
         using var write = content.WriteContent();
         await write.RequestStream.WriteAsync(new WriteContentRequest
         {
-            Header = new WriteContentHeader { RegionId = region, SizeBytes = bytes.Length, HolderId = taskId },
+            Header = new WriteContentHeader { RegionId = region, SizeBytes = length, HolderId = taskId },
         });
-        for (var offset = 0; offset < bytes.Length; offset += ChunkBytes)
+        foreach (var piece in pieces)
         {
-            await write.RequestStream.WriteAsync(new WriteContentRequest { Data = ByteString.CopyFrom(bytes, offset, Math.Min(ChunkBytes, bytes.Length - offset)) });
+            await write.RequestStream.WriteAsync(new WriteContentRequest { Data = ByteString.CopyFrom(piece.Span) });
         }
         await write.RequestStream.CompleteAsync();
         var manifest = (await write).Content;
 
-        sizeGib = Math.Max(sizeGib, Math.Max(20, (bytes.Length + (1L << 30) - 1) >> 30));
+        sizeGib = Math.Max(sizeGib, Math.Max(20, (length + (1L << 30) - 1) >> 30));
         var image = (await control.CreatePendingImageAsync(new CreatePendingImageRequest
         {
             OwnerAccountId = account.AccountId,
@@ -58,17 +66,36 @@ public static class ContentImages
             OsType = OsType.Linux,
             OsName = "Test Linux",
             SizeGib = sizeGib,
-            DiskDeviceMappings = { new DiskDeviceMapping { DiskType = DiskType.System, Device = "/dev/xvda", SizeGib = sizeGib, ContentBytes = bytes.Length } },
+            DiskDeviceMappings = { new DiskDeviceMapping { DiskType = DiskType.System, Device = "/dev/xvda", SizeGib = sizeGib, ContentBytes = length } },
         })).Image;
         await control.CompletePendingAsync(new CompletePendingRequest
         {
             ResourceId = image.ImageId,
             TaskId = taskId,
-            Disks = { new DiskContent { DiskType = DiskType.System, Device = "/dev/xvda", SizeGib = sizeGib, ManifestId = manifest.ManifestId, ContentBytes = bytes.Length } },
+            Disks = { new DiskContent { DiskType = DiskType.System, Device = "/dev/xvda", SizeGib = sizeGib, ManifestId = manifest.ManifestId, ContentBytes = length } },
         });
         await content.ReleaseContentAsync(new ReleaseContentRequest { RegionId = region, ManifestId = manifest.ManifestId, HolderId = taskId });
         return (await cluster.Client<ImageService.ImageServiceClient>(account.Token).GetImageAsync(new GetImageRequest { RegionId = region, ImageId = image.ImageId })).Image;
     }
 
-    private static void Fill(int seed, Span<byte> chunk) => new Random(seed).NextBytes(chunk);
+    private static IEnumerable<ReadOnlyMemory<byte>> Pieces(byte[] bytes)
+    {
+        for (var offset = 0; offset < bytes.Length; offset += ChunkBytes)
+        {
+            yield return bytes.AsMemory(offset, Math.Min(ChunkBytes, bytes.Length - offset));
+        }
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> Generated(IReadOnlyList<int> chunkSeeds)
+    {
+        var chunk = new byte[ChunkBytes];
+        foreach (var seed in chunkSeeds)
+        {
+            Fill(seed, chunk);
+            yield return chunk;
+        }
+    }
+
+    /// <summary>The bytes of one chunk made from its seed.</summary>
+    public static void Fill(int seed, Span<byte> chunk) => new Random(seed).NextBytes(chunk);
 }

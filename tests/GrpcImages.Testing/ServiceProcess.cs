@@ -27,7 +27,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static async Task<ServiceProcess> StartAsync(ServiceKind kind, IReadOnlyDictionary<string, string?> settings, TestLogs logs)
+    public static async Task<ServiceProcess> StartAsync(ServiceKind kind, IReadOnlyDictionary<string, string?> settings, TestLogs logs, int port = 0)
     {
         var name = $"GrpcImages.{kind}";
         var portFile = Path.Combine(Path.GetTempPath(), $"gi-port-{Guid.NewGuid():N}");
@@ -43,7 +43,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
-        start.Environment["Service__Port"] = "0";
+        start.Environment["Service__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Service__PortFile"] = portFile;
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["DOTNET_gcServer"] = "0";
@@ -64,9 +64,9 @@ public sealed class ServiceProcess : IAsyncDisposable
             }
             await Task.Delay(50);
         }
-        var port = int.Parse(await File.ReadAllTextAsync(portFile), System.Globalization.CultureInfo.InvariantCulture);
+        var bound = int.Parse(await File.ReadAllTextAsync(portFile), System.Globalization.CultureInfo.InvariantCulture);
         File.Delete(portFile);
-        return new ServiceProcess(kind, process, port);
+        return new ServiceProcess(kind, process, bound);
     }
 
     /// <summary>kill -9: the process ends at once, finishing nothing.</summary>

@@ -227,14 +227,14 @@ public sealed class TestCluster : IAsyncDisposable
     /// cluster's configuration and <paramref name="overrides"/>. With <paramref name="primary"/>, peers
     /// reach the service there (for a service the cluster was started without).
     /// </summary>
-    public async Task<ServiceProcess> StartProcessAsync(ServiceKind service, IDictionary<string, string?>? overrides = null, bool primary = false)
+    public async Task<ServiceProcess> StartProcessAsync(ServiceKind service, IDictionary<string, string?>? overrides = null, bool primary = false, int port = 0)
     {
         var settings = _settings.Snapshot();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
-        var process = await ServiceProcess.StartAsync(service, settings, Logs);
+        var process = await ServiceProcess.StartAsync(service, settings, Logs, port);
         _processes.Add(process);
         if (primary)
         {

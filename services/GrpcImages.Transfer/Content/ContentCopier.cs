@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -37,7 +36,9 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
     /// <summary>Chunks buffered between the reader and the writers (16 MiB).</summary>
     private const int InFlight = 4;
 
-    private const int Writers = 2;
+    private const int Writers = 4;
+
+    private readonly ChunkBuffers _buffers = new(keep: InFlight + Writers + 1);
 
     public async Task<ContentInfo> CopyAsync(CopyOrder order, Func<CopyProgress, Task> progress, CancellationToken cancellationToken)
     {
@@ -65,13 +66,17 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
                 {
                     using (piece)
                     {
-                        if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(piece.Data.Span)), piece.Sha256, StringComparison.Ordinal))
+                        if (!piece.Verified && !string.Equals(Convert.ToHexStringLower(SHA256.HashData(piece.Data.Span)), piece.Sha256, StringComparison.Ordinal))
                         {
                             throw new InvalidDataException($"Chunk {piece.Index} of {order.ManifestId} arrived damaged (its SHA-256 differs).");
                         }
                         if (reseal)
                         {
                             await session.AddAsync(piece.Index, piece.Data, stop.Token);
+                        }
+                        else if (piece.From is { } from)
+                        {
+                            await session.CopyStoredAsync(piece.Index, piece.Sha256, from, stop.Token);
                         }
                         else
                         {
@@ -134,6 +139,14 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
                 {
                 }
             }
+            try
+            {
+                await session.FlushAsync();
+            }
+            catch (Exception flush) when (flush is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                // Unrecorded chunks are only copied again.
+            }
             session.Keep(); // a retry resumes from what was recorded
             // A writer's own failure says why; the reader's cancellation is only its echo.
             if (failures.Count > 0 && ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -153,29 +166,59 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
         if (stores.Serves(region))
         {
             var (manifest, _) = await library.LoadLiveAsync(region, manifestId, cancellationToken);
-            return new LocalSource(library, region, manifest);
+            return new LocalSource(library, stores.InRegion(region), manifest, _buffers);
         }
         var client = transfers.In(region);
         var info = (await client.GetContentInfoAsync(new GetContentInfoRequest { RegionId = region, ManifestId = manifestId }, cancellationToken: cancellationToken)).Content;
         return new RemoteSource(client, region, info);
     }
 
-    /// <summary>A chunk on its way: its position, bytes (as stored, or plaintext), their SHA-256, and the buffer to give back.</summary>
-    private sealed class Piece(int index, ReadOnlyMemory<byte> data, string sha256, byte[]? rented) : IDisposable
+    /// <summary>
+    /// A chunk on its way: its position, bytes (as stored, or plaintext), their SHA-256, whether they need
+    /// checking (bytes received from another instance do; our own store's do not, and sealed chunks open
+    /// only when whole), and the buffer to give back. A chunk kept as stored between two of this
+    /// instance's stores carries no bytes, only the store to copy it from (the copy stays in the kernel).
+    /// </summary>
+    private sealed class Piece(int index, int length, ReadOnlyMemory<byte> data, string sha256, bool verified, ChunkBuffers? buffers = null, byte[]? buffer = null,
+        IBlobStore? from = null) : IDisposable
     {
         public int Index => index;
 
         public ReadOnlyMemory<byte> Data => data;
 
-        public int Length => data.Length;
+        public int Length => length;
+
+        public IBlobStore? From => from;
 
         public string Sha256 => sha256;
 
+        public bool Verified => verified;
+
         public void Dispose()
         {
-            if (rented is not null)
+            if (buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                buffers!.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Chunk-sized buffers local copies read into, shared by every copy of this instance (exactly a
+    /// sealed chunk's size, where the shared array pool would round up to 8 MiB). A few are kept for
+    /// the next copy; the rest go to the collector.
+    /// </summary>
+    private sealed class ChunkBuffers(int keep)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<byte[]> _free = [];
+
+        public byte[] Rent() => _free.TryTake(out var buffer) ? buffer : new byte[Manifest.ChunkSize + ChunkCipher.Overhead];
+
+        public void Return(byte[] buffer)
+        {
+            if (_free.Count < keep)
+            {
+                _free.Add(buffer);
             }
         }
     }
@@ -194,7 +237,7 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
     }
 
     /// <summary>The source region's store is this instance's own: chunks are read from it directly.</summary>
-    private sealed class LocalSource(ContentLibrary library, string region, Manifest manifest)
+    private sealed class LocalSource(ContentLibrary library, IBlobStore store, Manifest manifest, ChunkBuffers buffers)
         : Source(manifest.SizeBytes, manifest.StoredBytes, manifest.Encryption is not null)
     {
         public override async IAsyncEnumerable<IReadOnlyList<ChunkRef>> PagesAsync(int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -208,26 +251,24 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
 
         public override async IAsyncEnumerable<Piece> PullAsync(IReadOnlyList<int> positions, bool plaintext, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            using var cipher = plaintext ? await library.CipherAsync(manifest, region, cancellationToken) : null;
+            if (!plaintext)
+            {
+                // Our own store's bytes are named by their SHA-256 as stored.
+                foreach (var position in positions)
+                {
+                    yield return new Piece(position, manifest.ChunkLength(position), default, Convert.ToHexStringLower(manifest.HashAt(position)!), verified: true, from: store);
+                }
+                yield break;
+            }
+            using var cipher = await library.CipherAsync(manifest, store.Region, cancellationToken);
             foreach (var position in positions)
             {
-                var hash = manifest.HashAt(position)!;
                 var length = manifest.ChunkLength(position);
-                var rented = ArrayPool<byte>.Shared.Rent(length + ChunkCipher.Overhead);
-                Memory<byte> data;
-                if (plaintext)
-                {
-                    data = rented.AsMemory(0, length);
-                    await library.ReadChunkAsync(region, hash, position, cipher, data, cancellationToken);
-                }
-                else
-                {
-                    var read = await library.ReadStoredAsync(region, hash, rented, cancellationToken);
-                    data = rented.AsMemory(0, read);
-                }
-                // Read from our own disk: the name is its SHA-256 as stored; plaintext is hashed to check the hand-over.
-                var sha = plaintext ? Convert.ToHexStringLower(SHA256.HashData(data.Span)) : Convert.ToHexStringLower(hash);
-                yield return new Piece(position, data, sha, rented);
+                var buffer = buffers.Rent();
+                var data = buffer.AsMemory(0, length);
+                await library.ReadChunkAsync(store.Region, manifest.HashAt(position)!, position, cipher, data, cancellationToken);
+                // A sealed chunk opened is checked by its cipher; plaintext is not named.
+                yield return new Piece(position, length, data, "", verified: true, buffers, buffer);
             }
         }
     }
@@ -263,7 +304,7 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
             while (await call.ResponseStream.MoveNext(cancellationToken))
             {
                 var chunk = call.ResponseStream.Current;
-                yield return new Piece(chunk.Index, chunk.Data.Memory, chunk.Sha256, null);
+                yield return new Piece(chunk.Index, chunk.Data.Length, chunk.Data.Memory, chunk.Sha256, verified: false);
             }
         }
     }

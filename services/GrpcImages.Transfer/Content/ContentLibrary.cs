@@ -336,9 +336,6 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
     }
 
     /// <summary>Reads a chunk's stored bytes (sealed as stored) into <paramref name="buffer"/>; returns their length.</summary>
-    public async Task<int> ReadStoredAsync(string region, byte[] hash, Memory<byte> buffer, CancellationToken cancellationToken) =>
-        await stores.InRegion(region).ReadAsync(Convert.ToHexStringLower(hash), 0, buffer, cancellationToken);
-
     public async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
         manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));
 

@@ -17,12 +17,17 @@ public sealed class WriteSession : IAsyncDisposable
     private const int MaxPinAttempts = 50;
 
     private static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan RenewEvery = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(30);
+
+    /// <summary>Stored positions are recorded (the checkpoint) in batches of this many: a writer that dies redoes at most these.</summary>
+    private const int RecordBatch = 8;
 
     private readonly IBlobStore _blobs;
     private readonly ContentIndex _index;
     private readonly ChunkCipher? _cipher;
     private readonly SortedDictionary<int, string> _chunks;
+    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
+    private readonly List<(int Index, string Name)> _unrecorded = [];
     private readonly Lock _gate = new();
     private DateTimeOffset _renewed = DateTimeOffset.UtcNow;
     private bool _ended;
@@ -80,12 +85,38 @@ public sealed class WriteSession : IAsyncDisposable
     /// <summary>Puts stored bytes (sealed as this content is, or plaintext) whose name the caller has checked at a position.</summary>
     public async Task AddStoredAsync(int index, string name, ReadOnlyMemory<byte> stored, CancellationToken cancellationToken)
     {
+        await PinOneAsync(name, cancellationToken);
+        await _blobs.WriteAsync(name, stored, force: false, cancellationToken);
+        await RecordAsync([(index, name)], batched: true, cancellationToken);
+    }
+
+    /// <summary>Puts a chunk kept as stored in another store of this instance at a position (copied within the kernel where the stores allow).</summary>
+    public async Task CopyStoredAsync(int index, string name, IBlobStore from, CancellationToken cancellationToken)
+    {
+        await PinOneAsync(name, cancellationToken);
+        await _blobs.CopyFromAsync(from, name, cancellationToken);
+        await RecordAsync([(index, name)], batched: true, cancellationToken);
+    }
+
+    private async Task PinOneAsync(string name, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_pinned.Contains(name))
+            {
+                return;
+            }
+        }
         for (var attempt = 0; ; attempt++)
         {
             var result = (await _index.PinAsync(_blobs.Region, Id, [name]))[0];
             if (result == PinResult.Pinned)
             {
-                break;
+                lock (_gate)
+                {
+                    _pinned.Add(name);
+                }
+                return;
             }
             if (attempt >= MaxPinAttempts)
             {
@@ -93,8 +124,6 @@ public sealed class WriteSession : IAsyncDisposable
             }
             await Task.Delay(BusyPause, cancellationToken);
         }
-        await _blobs.WriteAsync(name, stored, force: false, cancellationToken);
-        await RecordAsync([(index, name)], cancellationToken);
     }
 
     /// <summary>
@@ -110,16 +139,21 @@ public sealed class WriteSession : IAsyncDisposable
         var names = chunks.Select(c => c.Name).Distinct().ToList();
         var results = await _index.PinAsync(_blobs.Region, Id, names);
         var busy = names.Where((_, i) => results[i] == PinResult.Busy).ToHashSet(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            _pinned.UnionWith(names.Where(n => !busy.Contains(n)));
+        }
         var exists = await _blobs.ExistAsync(names, cancellationToken);
         var missing = names.Where((n, i) => !exists[i] || busy.Contains(n)).ToHashSet(StringComparer.Ordinal);
         var present = chunks.Where(c => !missing.Contains(c.Name)).ToList();
-        await RecordAsync(present, cancellationToken);
+        await RecordAsync(present, batched: false, cancellationToken);
         return chunks.Where(c => missing.Contains(c.Name)).ToList();
     }
 
     /// <summary>Writes the manifest, pins it and commits it with a holder; returns it with its holder count.</summary>
     public async Task<(Manifest Manifest, int Holders)> CommitAsync(long sizeBytes, ManifestEncryption? encryption, string holder, CancellationToken cancellationToken)
     {
+        await RecordAsync([], batched: false, cancellationToken);
         List<ChunkRef> chunks;
         lock (_gate)
         {
@@ -148,6 +182,9 @@ public sealed class WriteSession : IAsyncDisposable
     /// <summary>Leaves the session as it is for a writer that resumes it (its pins stay until it expires).</summary>
     public void Keep() => _ended = true;
 
+    /// <summary>Records what is stored but not yet recorded (before leaving the session to a writer that resumes it).</summary>
+    public Task FlushAsync() => RecordAsync([], batched: false, CancellationToken.None);
+
     public async ValueTask DisposeAsync()
     {
         if (!_ended)
@@ -157,16 +194,22 @@ public sealed class WriteSession : IAsyncDisposable
         }
     }
 
-    private async Task RecordAsync(IReadOnlyList<(int Index, string Name)> chunks, CancellationToken cancellationToken)
+    /// <summary>Records stored positions (now, or once a batch is full) and renews the session now and then.</summary>
+    private async Task RecordAsync(IReadOnlyList<(int Index, string Name)> chunks, bool batched, CancellationToken cancellationToken)
     {
-        var positions = chunks.Where(c => c.Index >= 0).ToList();
-        await _index.RecordChunksAsync(_blobs.Region, Id, positions);
+        List<(int, string)> due;
         bool renew;
         lock (_gate)
         {
-            foreach (var (index, name) in positions)
+            foreach (var (index, name) in chunks.Where(c => c.Index >= 0))
             {
                 _chunks[index] = name;
+                _unrecorded.Add((index, name));
+            }
+            due = !batched || _unrecorded.Count >= RecordBatch ? [.. _unrecorded] : [];
+            if (due.Count > 0)
+            {
+                _unrecorded.Clear();
             }
             renew = DateTimeOffset.UtcNow - _renewed > RenewEvery;
             if (renew)
@@ -174,6 +217,7 @@ public sealed class WriteSession : IAsyncDisposable
                 _renewed = DateTimeOffset.UtcNow;
             }
         }
+        await _index.RecordChunksAsync(_blobs.Region, Id, due);
         if (renew)
         {
             await _index.RenewSessionAsync(_blobs.Region, Id);

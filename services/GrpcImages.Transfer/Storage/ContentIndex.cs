@@ -215,15 +215,11 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
 
     /// <summary>
     /// Pins blobs in a session: first the shards it touches are recorded, then each shard pins in one
-    /// script, then the session's expiry is renewed (so pins of a session the collector dropped while its
-    /// writer was frozen are dropped again, never leaked).
+    /// script. Writers renew their session as they go (WriteSession), so pins a frozen writer adds to a
+    /// session the collector already dropped are dropped again later, never leaked.
     /// </summary>
-    public async Task<IReadOnlyList<PinResult>> PinAsync(string region, string session, IReadOnlyList<string> names)
-    {
-        var results = await PinAsync(region, TransferKeys.SessionOwner(session), TransferKeys.SessionShards(region, session), names);
-        await RenewSessionAsync(region, session);
-        return results;
-    }
+    public Task<IReadOnlyList<PinResult>> PinAsync(string region, string session, IReadOnlyList<string> names) =>
+        PinAsync(region, TransferKeys.SessionOwner(session), TransferKeys.SessionShards(region, session), names);
 
     /// <summary>Records positions the session has stored (its checkpoint), once their blobs are pinned and written.</summary>
     public Task RecordChunksAsync(string region, string session, IReadOnlyList<(int Index, string Name)> chunks) =>

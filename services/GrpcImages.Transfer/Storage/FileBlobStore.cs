@@ -82,6 +82,35 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
         return true;
     }
 
+    public async ValueTask<bool> CopyFromAsync(IBlobStore source, string name, CancellationToken cancellationToken)
+    {
+        var path = PathOf(name);
+        if (File.Exists(path))
+        {
+            return false;
+        }
+        if (source is not FileBlobStore files)
+        {
+            return await WriteAsync(name, await source.ReadAllAsync(name, cancellationToken), force: false, cancellationToken);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
+        try
+        {
+            File.Copy(files.PathOf(name), temp); // copy_file_range: the bytes stay in the kernel
+            using (var handle = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite))
+            {
+                RandomAccess.FlushToDisk(handle);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+        return true;
+    }
+
     public async ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         using var file = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);

@@ -20,6 +20,12 @@ public interface IBlobStore
     /// <summary>Writes a blob unless it is there already (or <paramref name="force"/>); true when it wrote.</summary>
     ValueTask<bool> WriteAsync(string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Copies a blob from another store unless it is here already; true when it wrote. Stores that can
+    /// copy without the bytes passing through the process (two directories on one machine) do.
+    /// </summary>
+    ValueTask<bool> CopyFromAsync(IBlobStore source, string name, CancellationToken cancellationToken);
+
     /// <summary>Reads up to <paramref name="buffer"/>'s length from <paramref name="offset"/>; returns the bytes read.</summary>
     ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken);
 
