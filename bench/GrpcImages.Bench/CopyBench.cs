@@ -31,7 +31,9 @@ public static class CopyBench
         var mib = (int)Option(args, "--mib", 2048);
         var pairs = (int)Option(args, "--pairs", 5);
         var smallMib = (int)Option(args, "--small-mib", 512);
-        Console.WriteLine($"Copy benchmark: {mib} MiB image, {pairs} alternating pairs, {Environment.ProcessorCount} cores");
+        var betweenInstances = args.Contains("--between-instances");
+        Console.WriteLine($"Copy benchmark: {mib} MiB image, {pairs} alternating pairs, {Environment.ProcessorCount} cores, "
+            + (betweenInstances ? "source and destination regions in two transfer processes with separate stores" : "one transfer process serving both regions"));
         await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?>
         {
             ["Regions:0:Id"] = From,
@@ -41,16 +43,33 @@ public static class CopyBench
             ["Logging:LogLevel:GrpcImages"] = "Warning",
             ["Blobs:GcGraceSeconds"] = "0",
         }, [ServiceKind.Kms, ServiceKind.Sharing]);
-        // The transfer process and the catalog each need the other's address when they start: the process gets a port picked now.
+        // The transfer processes and the catalog each need the others' addresses when they start: the processes get ports picked now.
         var transferPort = RedisServer.FreePort();
         cluster.SetSetting("Peers:Transfer", $"http://127.0.0.1:{transferPort}");
+        var destination = new Destination(cluster, transferPort, []);
+        if (betweenInstances)
+        {
+            var destinationData = Directory.CreateTempSubdirectory("gi-bench-destination-").FullName;
+            destination = new Destination(cluster, RedisServer.FreePort(), new Dictionary<string, string?>
+            {
+                ["Transfer:Regions:0"] = To,
+                ["Transfer:Regions:1"] = Elsewhere,
+                ["Data:Directory"] = destinationData,
+            });
+            cluster.SetSetting($"Peers:TransferByRegion:{To}", $"http://127.0.0.1:{destination.Port}");
+            cluster.SetSetting($"Peers:TransferByRegion:{Elsewhere}", $"http://127.0.0.1:{destination.Port}");
+        }
         var catalog = await cluster.StartReplicaAsync(ServiceKind.Catalog);
-        var transfer = await cluster.StartProcessAsync(ServiceKind.Transfer, primary: true, port: transferPort);
+        if (betweenInstances)
+        {
+            await cluster.StartProcessAsync(ServiceKind.Transfer, new Dictionary<string, string?> { ["Transfer:Regions:0"] = From }, primary: true, port: transferPort);
+        }
+        await destination.StartAsync();
         await cluster.WaitUntilServingAsync(catalog);
         var account = await cluster.NewAccountAsync();
         try
         {
-            return await MeasureAsync(cluster, transfer, transferPort, account, mib, pairs, smallMib);
+            return await MeasureAsync(cluster, destination, account, mib, pairs, smallMib);
         }
         catch
         {
@@ -62,7 +81,7 @@ public static class CopyBench
         }
     }
 
-    private static async Task<int> MeasureAsync(TestCluster cluster, ServiceProcess transfer, int transferPort, TestAccount account, int mib, int pairs, int smallMib)
+    private static async Task<int> MeasureAsync(TestCluster cluster, Destination transfer, TestAccount account, int mib, int pairs, int smallMib)
     {
         var chunks = mib / 4;
         var smallChunks = smallMib / 4;
@@ -76,9 +95,9 @@ public static class CopyBench
         var smallImage = await cluster.NewImageWithChunksAsync(account, From, Enumerable.Range(200_000, smallChunks).ToList());
         var file = Path.Combine(cluster.DataDirectory, "random.bin");
         await WriteFileAsync(file, seeds);
-        transfer.Kill();
+        transfer.Process?.Kill();
         Run("sync"); // what the writes left in the page cache reaches the disk before anything is timed
-        transfer = await cluster.StartProcessAsync(ServiceKind.Transfer, primary: true, port: transferPort);
+        await transfer.StartAsync();
 
         // 1. Peak resident memory of the transfer process: flat in the image's size (the small copy runs first, on the fresh process).
         var smallPeak = (await TimedCopyAsync(cluster, account, transfer, smallImage.ImageId, To)).PeakRssMib;
@@ -124,7 +143,7 @@ public static class CopyBench
     }
 
     /// <summary>Copies an image and waits for the task; records the time and the transfer process's peak RSS meanwhile. The copy is then deleted and collected (unless kept).</summary>
-    private static async Task<(double Seconds, double PeakRssMib)> TimedCopyAsync(TestCluster cluster, TestAccount account, ServiceProcess transfer, string imageId,
+    private static async Task<(double Seconds, double PeakRssMib)> TimedCopyAsync(TestCluster cluster, TestAccount account, Destination transfer, string imageId,
         string destination, bool keep = false)
     {
         var transfers = account.Client<TransferService.TransferServiceClient>();
@@ -135,7 +154,7 @@ public static class CopyBench
         {
             while (!sampling.IsCancellationRequested)
             {
-                peak = Math.Max(peak, ResidentMib(transfer.Pid));
+                peak = Math.Max(peak, ResidentMib(transfer.Process!.Pid));
                 await Task.Delay(20);
             }
         });
@@ -162,7 +181,8 @@ public static class CopyBench
         {
             await account.Client<ImageService.ImageServiceClient>().DeleteImageAsync(new DeleteImageRequest { RegionId = destination, ImageId = copy.ImageId });
             await DeleteUnusedSnapshotsAsync(account, destination);
-            await cluster.Client<ContentService.ContentServiceClient>(cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = destination });
+            var content = new ContentService.ContentServiceClient(cluster.Invoker(transfer.Port, cluster.ServiceToken()));
+            await content.CollectGarbageAsync(new CollectGarbageRequest { RegionId = destination });
         }
         return (seconds, peak);
     }
@@ -243,5 +263,16 @@ public static class CopyBench
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>The transfer process that serves the destination regions (and is measured), restartable on its port.</summary>
+    private sealed class Destination(TestCluster cluster, int port, Dictionary<string, string?> overrides)
+    {
+        public int Port => port;
+
+        public ServiceProcess? Process { get; private set; }
+
+        public async Task StartAsync() =>
+            Process = await cluster.StartProcessAsync(ServiceKind.Transfer, overrides, primary: overrides.Count == 0, port: port);
     }
 }

@@ -47,6 +47,7 @@ public static class TransferHost
         services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
         services.AddPeerClient<ImageControlService.ImageControlServiceClient>("Catalog");
         services.AddRegionPeerClients<ContentService.ContentServiceClient>(builder.Configuration, "Transfer");
+        services.AddRegionPeerClients<ChunkPullClient>(builder.Configuration, "Transfer");
         services.AddSingleton<DataKeys>();
         services.AddSingleton<ContentMetrics>();
         services.AddSingleton<ContentLibrary>();

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
+using Google.Protobuf;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Transfer.Content;
 
 namespace GrpcImages.Domain.Tests;
@@ -69,5 +72,42 @@ public class ContentRuleTests
         var beyondData = new byte[4096];
         SeedGenerator.Fill("ubuntu", 1L << 30, 1L << 20, 2L << 20, beyondData);
         Assert.All(beyondData, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void APulledChunkReadIntoAPooledBufferEqualsWhatTheGeneratedCodeReads()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(100_000);
+        var wire = new PullChunksResponse { Index = 7, Data = ByteString.CopyFrom(bytes), Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)) }.ToByteArray();
+        // Split in pieces, as it arrives from the network.
+        var first = new Segment(wire.AsMemory(0, 5));
+        var last = first.Append(wire.AsMemory(5, 40_000)).Append(wire.AsMemory(40_005));
+
+        using var chunk = ChunkPullClient.Parse(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length));
+
+        var expected = PullChunksResponse.Parser.ParseFrom(wire);
+        Assert.Equal(expected.Index, chunk.Index);
+        Assert.Equal(expected.Sha256, chunk.Sha256);
+        Assert.Equal(bytes, chunk.Data.ToArray());
+    }
+
+    [Fact]
+    public void APulledChunkCutShortIsRefused()
+    {
+        var wire = new PullChunksResponse { Index = 1, Data = ByteString.CopyFrom(new byte[1000]), Sha256 = "ab" }.ToByteArray();
+
+        Assert.Throws<InvalidDataException>(() => ChunkPullClient.Parse(new ReadOnlySequence<byte>(wire.AsMemory(0, 500))));
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
+            Next = next;
+            return next;
+        }
     }
 }

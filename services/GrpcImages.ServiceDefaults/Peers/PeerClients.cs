@@ -35,7 +35,7 @@ public static class PeerClients
     {
         foreach (var region in new Hosting.Regions(configuration).All)
         {
-            Configure(services, services.AddGrpcClient<TClient>(RegionClientName(peer, region.Id), (sp, o) =>
+            Configure(services, services.AddGrpcClient<TClient>(RegionClientName<TClient>(peer, region.Id), (sp, o) =>
             {
                 var settings = sp.GetRequiredService<IConfiguration>();
                 o.Address = settings[$"Peers:{peer}ByRegion:{region.Id}"] is { Length: > 0 } address ? new Uri(address) : Address(sp, $"Peers:{peer}", peer);
@@ -45,7 +45,7 @@ public static class PeerClients
         return services;
     }
 
-    internal static string RegionClientName(string peer, string region) => $"{peer}:{region}";
+    internal static string RegionClientName<TClient>(string peer, string region) => $"{peer}:{region}:{typeof(TClient).Name}";
 
     private static Uri Address(IServiceProvider services, string key, string peer) =>
         new(services.GetRequiredService<IConfiguration>()[key] ?? throw new InvalidOperationException($"Set {key} to the address of the {peer} service."));
@@ -83,7 +83,7 @@ public sealed class PeerClient<TClient>(GrpcClientFactory factory) where TClient
 public sealed class RegionPeers<TClient>(GrpcClientFactory factory, string peer) where TClient : ClientBase
 {
     /// <summary>The client of the instance that serves <paramref name="region"/>.</summary>
-    public TClient In(string region) => factory.CreateClient<TClient>(PeerClients.RegionClientName(peer, region));
+    public TClient In(string region) => factory.CreateClient<TClient>(PeerClients.RegionClientName<TClient>(peer, region));
 }
 
 /// <summary>This service's own token, minted with the cluster key and renewed before it expires.</summary>

@@ -28,6 +28,7 @@ public readonly record struct CopyProgress(long BytesDone, long BytesSkipped, lo
 /// and writing overlap, and memory stays flat whatever the size.
 /// </summary>
 public sealed class ContentCopier(IBlobStores stores, ContentIndex index, ContentLibrary library, RegionPeers<ContentService.ContentServiceClient> transfers,
+    RegionPeers<ChunkPullClient> pulls,
     IOptions<TransferOptions> options)
 {
     /// <summary>Chunks listed (and pulled) per round.</summary>
@@ -37,8 +38,6 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
     private const int InFlight = 4;
 
     private const int Writers = 4;
-
-    private readonly ChunkBuffers _buffers = new(keep: InFlight + Writers + 1);
 
     public async Task<ContentInfo> CopyAsync(CopyOrder order, Func<CopyProgress, Task> progress, CancellationToken cancellationToken)
     {
@@ -166,11 +165,11 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
         if (stores.Serves(region))
         {
             var (manifest, _) = await library.LoadLiveAsync(region, manifestId, cancellationToken);
-            return new LocalSource(library, stores.InRegion(region), manifest, _buffers);
+            return new LocalSource(library, stores.InRegion(region), manifest);
         }
         var client = transfers.In(region);
         var info = (await client.GetContentInfoAsync(new GetContentInfoRequest { RegionId = region, ManifestId = manifestId }, cancellationToken: cancellationToken)).Content;
-        return new RemoteSource(client, region, info);
+        return new RemoteSource(client, pulls.In(region), region, info);
     }
 
     /// <summary>
@@ -179,8 +178,8 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
     /// only when whole), and the buffer to give back. A chunk kept as stored between two of this
     /// instance's stores carries no bytes, only the store to copy it from (the copy stays in the kernel).
     /// </summary>
-    private sealed class Piece(int index, int length, ReadOnlyMemory<byte> data, string sha256, bool verified, ChunkBuffers? buffers = null, byte[]? buffer = null,
-        IBlobStore? from = null) : IDisposable
+    private sealed class Piece(int index, int length, ReadOnlyMemory<byte> data, string sha256, bool verified, IDisposable? owner = null, IBlobStore? from = null)
+        : IDisposable
     {
         public int Index => index;
 
@@ -194,33 +193,7 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
 
         public bool Verified => verified;
 
-        public void Dispose()
-        {
-            if (buffer is not null)
-            {
-                buffers!.Return(buffer);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Chunk-sized buffers local copies read into, shared by every copy of this instance (exactly a
-    /// sealed chunk's size, where the shared array pool would round up to 8 MiB). A few are kept for
-    /// the next copy; the rest go to the collector.
-    /// </summary>
-    private sealed class ChunkBuffers(int keep)
-    {
-        private readonly System.Collections.Concurrent.ConcurrentBag<byte[]> _free = [];
-
-        public byte[] Rent() => _free.TryTake(out var buffer) ? buffer : new byte[Manifest.ChunkSize + ChunkCipher.Overhead];
-
-        public void Return(byte[] buffer)
-        {
-            if (_free.Count < keep)
-            {
-                _free.Add(buffer);
-            }
-        }
+        public void Dispose() => owner?.Dispose();
     }
 
     private abstract class Source(long sizeBytes, long storedBytes, bool sealedContent)
@@ -237,7 +210,7 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
     }
 
     /// <summary>The source region's store is this instance's own: chunks are read from it directly.</summary>
-    private sealed class LocalSource(ContentLibrary library, IBlobStore store, Manifest manifest, ChunkBuffers buffers)
+    private sealed class LocalSource(ContentLibrary library, IBlobStore store, Manifest manifest)
         : Source(manifest.SizeBytes, manifest.StoredBytes, manifest.Encryption is not null)
     {
         public override async IAsyncEnumerable<IReadOnlyList<ChunkRef>> PagesAsync(int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -264,17 +237,24 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
             foreach (var position in positions)
             {
                 var length = manifest.ChunkLength(position);
-                var buffer = buffers.Rent();
-                var data = buffer.AsMemory(0, length);
-                await library.ReadChunkAsync(store.Region, manifest.HashAt(position)!, position, cipher, data, cancellationToken);
+                var chunk = new PooledChunk(position, ChunkBuffers.Shared.Rent(), length, "");
+                try
+                {
+                    await library.ReadChunkAsync(store.Region, manifest.HashAt(position)!, position, cipher, chunk.Writable, cancellationToken);
+                }
+                catch
+                {
+                    chunk.Dispose();
+                    throw;
+                }
                 // A sealed chunk opened is checked by its cipher; plaintext is not named.
-                yield return new Piece(position, length, data, "", verified: true, buffers, buffer);
+                yield return new Piece(position, length, chunk.Data, "", verified: true, chunk);
             }
         }
     }
 
     /// <summary>The source region is another instance's: chunks come over a PullChunks stream.</summary>
-    private sealed class RemoteSource(ContentService.ContentServiceClient client, string region, ContentInfo info)
+    private sealed class RemoteSource(ContentService.ContentServiceClient client, ChunkPullClient pull, string region, ContentInfo info)
         : Source(info.SizeBytes, info.StoredBytes, info.Encryption is not null)
     {
         public override async IAsyncEnumerable<IReadOnlyList<ChunkRef>> PagesAsync(int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -300,11 +280,11 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
             }
             var request = new PullChunksRequest { RegionId = region, ManifestId = info.ManifestId, Plaintext = plaintext };
             request.Indexes.AddRange(positions);
-            using var call = client.PullChunks(request, cancellationToken: cancellationToken);
+            using var call = pull.PullChunks(request, cancellationToken);
             while (await call.ResponseStream.MoveNext(cancellationToken))
             {
                 var chunk = call.ResponseStream.Current;
-                yield return new Piece(chunk.Index, chunk.Data.Length, chunk.Data.Memory, chunk.Sha256, verified: false);
+                yield return new Piece(chunk.Index, chunk.Data.Length, chunk.Data, chunk.Sha256, verified: false, chunk);
             }
         }
     }

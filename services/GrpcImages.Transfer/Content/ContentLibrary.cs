@@ -239,19 +239,19 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
                 {
                     continue;
                 }
-                ReadOnlyMemory<byte> data;
                 if (plaintext)
                 {
                     var chunk = buffer.AsMemory(0, manifest.ChunkLength(position));
                     await ReadChunkAsync(region, hash, position, cipher, chunk, cancellationToken);
-                    data = chunk;
+                    yield return (position, chunk, Convert.ToHexStringLower(SHA256.HashData(chunk.Span)));
                 }
                 else
                 {
-                    var read = await stores.InRegion(region).ReadAsync(Convert.ToHexStringLower(hash), 0, buffer, cancellationToken);
-                    data = buffer.AsMemory(0, read);
+                    // Stored bytes are named by their SHA-256 already; the receiver checks them against it.
+                    var name = Convert.ToHexStringLower(hash);
+                    var read = await stores.InRegion(region).ReadAsync(name, 0, buffer, cancellationToken);
+                    yield return (position, buffer.AsMemory(0, read), name);
                 }
-                yield return (position, data, Convert.ToHexStringLower(SHA256.HashData(data.Span)));
             }
         }
         finally

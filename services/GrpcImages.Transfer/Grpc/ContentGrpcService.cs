@@ -117,7 +117,8 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
         await foreach (var (index, data, sha256) in library.PullAsync(regions.Require(request.RegionId), request.ManifestId, request.Indexes, request.Plaintext,
                            context.CancellationToken))
         {
-            await responseStream.WriteAsync(new PullChunksResponse { Index = index, Data = ByteString.CopyFrom(data.Span), Sha256 = sha256 });
+            // The buffer is reused only once the write returns, and by then the message is serialized.
+            await responseStream.WriteAsync(new PullChunksResponse { Index = index, Data = UnsafeByteOperations.UnsafeWrap(data), Sha256 = sha256 });
         }
     }
 
