@@ -7,6 +7,7 @@ using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Content;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Grpc;
+using GrpcImages.Transfer.Http;
 using GrpcImages.Transfer.Storage;
 
 namespace GrpcImages.Transfer;
@@ -25,15 +26,32 @@ public static class TransferHost
         configure?.Invoke(builder);
         builder.AddServiceDefaults("transfer", DefaultPort);
         builder.AddTransferServices();
+        builder.AddDownloadPort();
 
         overrideServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults();
+        app.MapDownloads();
         app.MapGrpcService<TransferGrpcService>();
         app.MapGrpcService<TaskGrpcService>();
         app.MapGrpcService<ObjectStoreGrpcService>();
         app.MapGrpcService<ContentGrpcService>();
         return app;
+    }
+
+    /// <summary>The plain HTTP/1.1 port of signed download links ("ObjectStore:HttpPort", on "Service:Bind").</summary>
+    public static WebApplicationBuilder AddDownloadPort(this WebApplicationBuilder builder)
+    {
+        var endpoint = new DownloadEndpoint();
+        builder.Services.AddSingleton(endpoint);
+        var port = builder.Configuration.GetValue($"{ObjectStoreOptions.Section}:HttpPort", new ObjectStoreOptions().HttpPort);
+        var bind = System.Net.IPAddress.Parse(builder.Configuration["Service:Bind"] ?? "127.0.0.1");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(bind, port, listen =>
+        {
+            listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+            endpoint.Listen = listen;
+        }));
+        return builder;
     }
 
     public static WebApplicationBuilder AddTransferServices(this WebApplicationBuilder builder)
@@ -57,6 +75,11 @@ public static class TransferHost
         services.AddSingleton<TaskQueues>();
         services.AddSingleton<TaskManager>();
         services.AddSingleton<CopyRequests>();
+        services.Configure<ObjectStoreOptions>(builder.Configuration.GetSection(ObjectStoreOptions.Section));
+        services.AddSingleton<ObjectIndex>();
+        services.AddSingleton<ObjectSettlements>();
+        services.AddSingleton<DownloadLinks>();
+        services.AddSingleton<ObjectStore>();
 
         // Every region's task queues can take tasks here; this instance runs those of the regions it serves,
         // and collects their garbage (one standing item per region).
@@ -77,6 +100,11 @@ public static class TransferHost
             if (served.Contains(region))
             {
                 services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
+                services.AddWorkQueue<ObjectSettlements>(TransferKeys.Root, ObjectSettlements.QueueName(region));
+            }
+            else
+            {
+                services.AddWorkQueueWithoutRunner(TransferKeys.Root, ObjectSettlements.QueueName(region));
             }
         }
         return builder;

@@ -165,6 +165,7 @@ public sealed class TestCluster : IAsyncDisposable
             ["Operator:Name"] = OperatorName,
             ["Operator:Credential"] = OperatorCredential,
             ["Data:Directory"] = dataDirectory,
+            ["ObjectStore:HttpPort"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:GrpcImages"] = "Information",
             // Readiness probes before seeding is done are expected failures, not news.

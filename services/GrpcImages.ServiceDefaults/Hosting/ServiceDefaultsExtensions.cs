@@ -35,13 +35,19 @@ public static class ServiceDefaultsExtensions
         configuration["Service:Name"] = name;
         var port = configuration.GetValue("Service:Port", defaultPort);
         var bind = IPAddress.Parse(configuration["Service:Bind"] ?? "127.0.0.1");
+        var grpcEndpoint = new GrpcEndpoint();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(bind, port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(bind, port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                grpcEndpoint.Listen = listen;
+            });
         });
 
         var services = builder.Services;
+        services.AddSingleton(grpcEndpoint);
         services.AddSingleton(TimeProvider.System);
         services.Configure<IdentityOptions>(configuration.GetSection(IdentityOptions.Section));
         services.AddSingleton<TokenService>();
@@ -114,10 +120,14 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>The port the service listens on (the kernel's pick when "Service:Port" was 0).</summary>
-    public static int ListeningPort(this WebApplication app)
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-            ?? throw new InvalidOperationException("The service is not listening yet.");
-        return new Uri(address).Port;
-    }
+    public static int ListeningPort(this WebApplication app) =>
+        app.Services.GetRequiredService<GrpcEndpoint>().Listen?.IPEndPoint?.Port is > 0 and var port
+            ? port
+            : throw new InvalidOperationException("The service is not listening yet.");
+}
+
+/// <summary>The gRPC port's listen options (its port is the kernel's pick once bound, when configured as 0).</summary>
+public sealed class GrpcEndpoint
+{
+    public Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? Listen { get; set; }
 }

@@ -15,6 +15,10 @@ public sealed class IdentityOptions
 
     public string Audience { get; set; } = "grpcimages";
 
+    /// <summary>A key for one purpose (e.g. signing download links) derived from the cluster key, so no token key is reused for it.</summary>
+    public byte[] DeriveKey(string purpose) =>
+        System.Security.Cryptography.HMACSHA256.HashData(LoadSigningKey(), System.Text.Encoding.UTF8.GetBytes("grpcimages/" + purpose));
+
     internal byte[] LoadSigningKey()
     {
         var text = SigningKey;

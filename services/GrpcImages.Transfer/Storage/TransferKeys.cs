@@ -27,9 +27,15 @@ namespace GrpcImages.Transfer.Storage;
 /// - gi:xfer:{t}:tasks:&lt;account&gt;:&lt;region&gt; zset task ids by creation time (the task log)
 /// - gi:xfer:{t}:ct:&lt;account&gt;:&lt;scope&gt;:&lt;token&gt; string "fingerprint|task id" for 24 h (R35)
 /// - channel gi:xfer:task:&lt;task&gt;         the task's new state, for WatchTask
+/// Object store of region R (R24, R29), under the bucket's tag {b:R:bucket}:
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:bucket     hash  owner, acl, created (ms), n (objects)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:names      zset  object names, all score 0 (listed by name, prefixes by range)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:o:&lt;name&gt;   hash  size, sha, type, created, manifest, holder (the content's holder "o:&lt;upload&gt;")
+/// - gi:xfer:{&lt;account tag&gt;}:buckets:&lt;account&gt; set "R/bucket": the account's buckets (added before the bucket, dropped after it)
 /// Queues (WorkQueue):
 /// - gi:xfer:{q:&lt;action&gt;:&lt;region&gt;}:*  tasks of an action (copy, import, export) in a region, at most N running
-/// - gi:xfer:{q:gc}:*                   one standing item per region: garbage collection
+/// - gi:xfer:{q:gc:&lt;region&gt;}:*          one standing item: the region's garbage collection
+/// - gi:xfer:{q:objects:&lt;region&gt;}:*     object writes and deletes to settle: holders of content no object points at are released
 /// </code>
 /// </summary>
 public static class TransferKeys
@@ -87,6 +93,18 @@ public static class TransferKeys
     public static string TaskRecordPrefix(string account) => Owner(ResourceIds.OwnerTag(account)) + "task:";
 
     public static RedisKey ClientToken(string account, string scope, string token) => Owner(ResourceIds.OwnerTag(account)) + $"ct:{account}:{scope}:{token}";
+
+    private static string Bucket(string region, string bucket) => $"{Root}{{b:{region}:{bucket}}}:";
+
+    public static RedisKey BucketRecord(string region, string bucket) => Bucket(region, bucket) + "bucket";
+
+    public static RedisKey ObjectNames(string region, string bucket) => Bucket(region, bucket) + "names";
+
+    public static RedisKey ObjectRecord(string region, string bucket, string name) => Bucket(region, bucket) + "o:" + name;
+
+    public static string ObjectRecordPrefix(string region, string bucket) => Bucket(region, bucket) + "o:";
+
+    public static RedisKey AccountBuckets(string account) => Owner(ResourceIds.OwnerTag(account)) + "buckets:" + account;
 
     public static RedisChannel TaskChannel(string taskId) => RedisChannel.Literal($"{Root}task:{taskId}");
 }

@@ -1,0 +1,328 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf.WellKnownTypes;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Validation;
+using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Http;
+using GrpcImages.Transfer.Storage;
+using Microsoft.Extensions.Options;
+
+namespace GrpcImages.Transfer.Domain;
+
+/// <summary>The object store's settings ("ObjectStore").</summary>
+public sealed class ObjectStoreOptions
+{
+    public const string Section = "ObjectStore";
+
+    /// <summary>Buckets an account may have in all regions (OSS allows 100).</summary>
+    public int MaxBucketsPerAccount { get; set; } = 100;
+
+    /// <summary>The plain HTTP/1.1 port that serves signed download links (0: the kernel picks).</summary>
+    public int HttpPort { get; set; } = 5112;
+
+    /// <summary>The links' base as users reach it (e.g. behind an ingress); by default the HTTP port on the service's address.</summary>
+    public string? PublicUrl { get; set; }
+}
+
+/// <summary>
+/// Buckets and objects (R24, R29): names as OSS checks them, an account's buckets under a limit, objects
+/// written into the region's content store (chunks shared with images of the same bytes), private or
+/// public-read, and signed download links. An object's write or delete first queues the release of the
+/// content it may leave unreferenced (intent first), so no content is held by nothing after a crash.
+/// </summary>
+public sealed class ObjectStore(
+    ObjectIndex index,
+    ContentLibrary library,
+    ObjectSettlements settlements,
+    DownloadLinks links,
+    IOptions<ObjectStoreOptions> options,
+    TimeProvider time)
+{
+    public const int MaxObjectNameBytes = 1023;
+    public const int MaxContentTypeLength = 256;
+    public static readonly TimeSpan DefaultLinkLifetime = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MaxLinkLifetime = TimeSpan.FromDays(7);
+
+    public async Task<Bucket> CreateBucketAsync(Caller caller, string region, CreateBucketRequest request)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(request.Name);
+        var acl = request.Acl switch
+        {
+            BucketAcl.Unspecified or BucketAcl.Private => BucketAcl.Private,
+            BucketAcl.PublicRead => BucketAcl.PublicRead,
+            _ => throw Fault.InvalidArgument("InvalidParameter", "acl", "The ACL is private or public-read."),
+        };
+        if (await index.CountBucketsAsync(account) >= options.Value.MaxBucketsPerAccount)
+        {
+            throw Fault.ResourceExhausted("QuotaExceed.Bucket", $"An account may have at most {options.Value.MaxBucketsPerAccount} buckets.");
+        }
+        var now = time.GetUtcNow();
+        if (!await index.CreateBucketAsync(region, request.Name, account, acl, now))
+        {
+            throw Fault.AlreadyExists("InvalidBucketName.AlreadyExists", $"A bucket named {request.Name} already exists in {region}.");
+        }
+        return ToBucket(new BucketRecord(region, request.Name, account, acl, now, 0));
+    }
+
+    public async Task<IReadOnlyList<Bucket>> ListBucketsAsync(Caller caller, string? region) =>
+        (await index.ListBucketsAsync(caller.RequireAccount(), region)).Select(ToBucket).ToList();
+
+    public async Task DeleteBucketAsync(Caller caller, string region, string name)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(name);
+        switch (await index.DeleteBucketAsync(region, name, account))
+        {
+            case 2:
+                throw BucketNotFound(name);
+            case 3:
+                throw Fault.FailedPrecondition("BucketNotEmpty", $"The bucket {name} still has objects; delete them first.");
+        }
+    }
+
+    /// <summary>
+    /// Writes an object of exactly <paramref name="sizeBytes"/> bytes from <paramref name="data"/> into the
+    /// caller's bucket, replacing one of the same name.
+    /// </summary>
+    public async Task<ObjectInfo> PutAsync(Caller caller, PutObjectHeader header, string region, IAsyncEnumerable<ReadOnlyMemory<byte>> data,
+        CancellationToken cancellationToken)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(header.Bucket);
+        CheckObjectName(header.Name);
+        if (header.ContentType.Length > MaxContentTypeLength || header.ContentType.Any(char.IsControl))
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "header.content_type", $"A content type is at most {MaxContentTypeLength} printable characters.");
+        }
+        if (header.SizeBytes is < 0 or > ContentLibrary.MaxSizeBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "header.size_bytes", "An object is 0 bytes to 32 TiB.");
+        }
+        var (bucket, _) = await index.GetObjectAsync(region, header.Bucket, header.Name);
+        RequireOwn(bucket, account, header.Bucket);
+        return ToInfo(await WriteAsync(region, header.Bucket, header.Name, header.ContentType, header.SizeBytes, data, cancellationToken));
+    }
+
+    /// <summary>
+    /// Writes an object (the caller checked the bucket): its content is committed under a new holder, the
+    /// object pointed at it, and the content it pointed at before let go. The release is queued before
+    /// anything is written, so a writer that dies midway leaves nothing held.
+    /// </summary>
+    public async Task<ObjectRecord> WriteAsync(string region, string bucket, string name, string contentType, long sizeBytes,
+        IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken)
+    {
+        var holder = "o:" + Guid.NewGuid().ToString("N");
+        var (_, prior) = await index.GetObjectAsync(region, bucket, name);
+        var settlement = new ObjectSettlement(bucket, name, [holder, .. prior is { Holder.Length: > 0 } ? new[] { prior.Holder } : []]);
+        await settlements.QueueAsync(region, settlement);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long received = 0;
+        async IAsyncEnumerable<ReadOnlyMemory<byte>> Counted([EnumeratorCancellation] CancellationToken token = default)
+        {
+            await foreach (var piece in data.WithCancellation(token))
+            {
+                received += piece.Length;
+                if (received > sizeBytes)
+                {
+                    throw Fault.InvalidArgument("InvalidParameter", "data", $"More bytes arrived than the {sizeBytes} the header announced.");
+                }
+                sha.AppendData(piece.Span);
+                yield return piece;
+            }
+        }
+        var manifest = "";
+        if (sizeBytes > 0)
+        {
+            manifest = (await library.WriteAsync(region, sizeBytes, holder, null, Counted(cancellationToken), cancellationToken)).ManifestId;
+        }
+        else
+        {
+            await foreach (var _ in Counted(cancellationToken))
+            {
+            }
+        }
+        if (received != sizeBytes)
+        {
+            await settlements.SettleAsync(region, settlement);
+            throw Fault.InvalidArgument("InvalidParameter", "data", $"The stream ended after {received} of the {sizeBytes} bytes the header announced.");
+        }
+        var record = new ObjectRecord(region, bucket, name, sizeBytes, Convert.ToHexStringLower(sha.GetHashAndReset()), contentType, time.GetUtcNow(),
+            manifest, sizeBytes > 0 ? holder : "");
+        var (change, _) = await index.PutObjectAsync(record);
+        await settlements.SettleAsync(region, settlement);
+        return change == ObjectChange.Done ? record : throw BucketNotFound(bucket);
+    }
+
+    /// <summary>An object the caller may read: its own, or in a public-read bucket.</summary>
+    public async Task<ObjectRecord> HeadAsync(Caller caller, string region, string bucketName, string name)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(bucketName);
+        CheckObjectName(name);
+        var (bucket, found) = await index.GetObjectAsync(region, bucketName, name);
+        if (bucket is null || (bucket.Owner != account && bucket.Acl != BucketAcl.PublicRead))
+        {
+            throw BucketNotFound(bucketName);
+        }
+        return found ?? throw ObjectNotFound(bucketName, name);
+    }
+
+    /// <summary>An object the caller may read and its bytes in a range (checked before anything is looked up).</summary>
+    public async Task<(ObjectRecord Object, IAsyncEnumerable<ReadOnlyMemory<byte>> Data)> OpenAsync(Caller caller, string region, GetObjectRequest request,
+        CancellationToken cancellationToken)
+    {
+        if (request.Offset < 0 || request.Length < 0)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", request.Offset < 0 ? "offset" : "length", "A range starts and lasts at least 0 bytes.");
+        }
+        var found = await HeadAsync(caller, region, request.Bucket, request.Name);
+        return (found, ReadAsync(found, request.Offset, request.Length, cancellationToken));
+    }
+
+    /// <summary>An object's bytes from <paramref name="offset"/> (<paramref name="length"/> of them, 0 for the rest), in pieces.</summary>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(ObjectRecord found, long offset, long length, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || length < 0 || offset > found.Size)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "offset", $"The range must lie inside the object's {found.Size} bytes.");
+        }
+        return found.Size == 0 || offset == found.Size
+            ? AsyncEnumerable.Empty<ReadOnlyMemory<byte>>()
+            : library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken);
+    }
+
+    public async Task<(IReadOnlyList<ObjectInfo> Objects, string Next)> ListAsync(Caller caller, ListObjectsRequest request, string region)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(request.Bucket);
+        if (Encoding.UTF8.GetByteCount(request.Prefix) > MaxObjectNameBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "prefix", $"A prefix is at most {MaxObjectNameBytes} bytes.");
+        }
+        var size = Check.PageSize(request.PageSize);
+        var start = request.PageToken.Length == 0 ? "" : PageToken.Decode(request.PageToken);
+        if (start.Length > 0 && !start.StartsWith(request.Prefix, StringComparison.Ordinal))
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "page_token", "The page token belongs to another listing.");
+        }
+        var (bucket, objects, next) = await index.ListObjectsAsync(region, request.Bucket, request.Prefix, start, size);
+        RequireOwn(bucket, account, request.Bucket);
+        return (objects.Select(ToInfo).ToList(), next is null ? "" : PageToken.Encode(next));
+    }
+
+    public async Task DeleteAsync(Caller caller, string region, string bucketName, string name)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(bucketName);
+        CheckObjectName(name);
+        var (bucket, found) = await index.GetObjectAsync(region, bucketName, name);
+        RequireOwn(bucket, account, bucketName);
+        if (found is null)
+        {
+            return;
+        }
+        var settlement = new ObjectSettlement(bucketName, name, found.Holder.Length > 0 ? [found.Holder] : []);
+        await settlements.QueueAsync(region, settlement);
+        await index.DeleteObjectAsync(region, bucketName, name);
+        await settlements.SettleAsync(region, settlement);
+    }
+
+    public async Task<CreateDownloadUrlResponse> CreateDownloadUrlAsync(Caller caller, CreateDownloadUrlRequest request, string region)
+    {
+        var found = await HeadAsync(caller, region, request.Bucket, request.Name);
+        var lifetime = request.Ttl is null ? DefaultLinkLifetime : request.Ttl.ToTimeSpan();
+        if (lifetime < TimeSpan.FromSeconds(1) || lifetime > MaxLinkLifetime)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "ttl", "A link lasts 1 second to 7 days.");
+        }
+        var expires = time.GetUtcNow().Add(lifetime);
+        return new CreateDownloadUrlResponse { Url = links.Create(found, expires), ExpireTime = Timestamp.FromDateTimeOffset(expires) };
+    }
+
+    /// <summary>OSS bucket names: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit.</summary>
+    public static void CheckBucketName(string name)
+    {
+        var valid = name.Length is >= 3 and <= 63
+            && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+            && name[0] != '-' && name[^1] != '-';
+        if (!valid)
+        {
+            throw Fault.InvalidArgument("InvalidBucketName.Malformed", "bucket",
+                $"The bucket name {Check.Echo(name)} is not valid: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit.");
+        }
+    }
+
+    /// <summary>OSS object names: 1-1023 bytes of UTF-8, not starting with "/" or "\", no control characters.</summary>
+    public static void CheckObjectName(string name)
+    {
+        var valid = name.Length > 0 && IsWellFormedUtf16(name) && Encoding.UTF8.GetByteCount(name) <= MaxObjectNameBytes
+            && name[0] is not ('/' or '\\') && !name.Any(char.IsControl);
+        if (!valid)
+        {
+            throw Fault.InvalidArgument("InvalidObjectName.Malformed", "name",
+                $"The object name {Check.Echo(name)} is not valid: 1-{MaxObjectNameBytes} bytes of UTF-8, not starting with / or \\, no control characters.");
+        }
+    }
+
+    private static bool IsWellFormedUtf16(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void RequireOwn(BucketRecord? bucket, string account, string name)
+    {
+        if (bucket is null || bucket.Owner != account)
+        {
+            throw BucketNotFound(name);
+        }
+    }
+
+    public static DomainException BucketNotFound(string name) =>
+        Fault.NotFound("InvalidBucketName.NotFound", $"The bucket {Check.Echo(name)} does not exist in this region.");
+
+    public static DomainException ObjectNotFound(string bucket, string name) =>
+        Fault.NotFound("InvalidOSSObject.NotFound", $"The object {Check.Echo(name)} does not exist in bucket {Check.Echo(bucket)}.");
+
+    public static Bucket ToBucket(BucketRecord record) => new()
+    {
+        Name = record.Name, OwnerAccountId = record.Owner, RegionId = record.Region, Acl = record.Acl, CreateTime = Timestamp.FromDateTimeOffset(record.Created),
+    };
+
+    public static ObjectInfo ToInfo(ObjectRecord record) => new()
+    {
+        Bucket = record.Bucket, Name = record.Name, SizeBytes = record.Size, Sha256 = record.Sha256, ContentType = record.ContentType,
+        CreateTime = Timestamp.FromDateTimeOffset(record.Created), RegionId = record.Region,
+    };
+}
+
+/// <summary>An object's write or delete to settle: of these content holders, those the object does not point at (any more) are released.</summary>
+public sealed record ObjectSettlement(string Bucket, string Name, IReadOnlyList<string> Holders)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Id => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Serialize())));
+
+    public string Serialize() => JsonSerializer.Serialize(this, ObjectJson.Default.ObjectSettlement);
+
+    public static ObjectSettlement Parse(string json) =>
+        JsonSerializer.Deserialize(json, ObjectJson.Default.ObjectSettlement) ?? throw new InvalidDataException("An empty settlement.");
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(ObjectSettlement))]
+internal sealed partial class ObjectJson : System.Text.Json.Serialization.JsonSerializerContext;

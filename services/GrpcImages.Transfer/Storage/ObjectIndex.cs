@@ -1,0 +1,211 @@
+using System.Globalization;
+using GrpcImages.Contracts.Transfer.V1;
+using StackExchange.Redis;
+
+namespace GrpcImages.Transfer.Storage;
+
+/// <summary>A bucket as stored.</summary>
+public sealed record BucketRecord(string Region, string Name, string Owner, BucketAcl Acl, DateTimeOffset Created, long Objects);
+
+/// <summary>An object as stored: its description and the content (manifest, and the holder keeping it) it points at; empty for 0 bytes.</summary>
+public sealed record ObjectRecord(string Region, string Bucket, string Name, long Size, string Sha256, string ContentType, DateTimeOffset Created,
+    string Manifest, string Holder);
+
+/// <summary>What a change of an object did, with the content holder it replaced or removed ("" for none).</summary>
+public enum ObjectChange
+{
+    /// <summary>The bucket is gone (or the object was not there to delete).</summary>
+    Missing = 0,
+    Done = 1,
+}
+
+/// <summary>
+/// Buckets and objects in Redis (key layout: <see cref="TransferKeys"/>). A bucket, its name index and
+/// its objects share the bucket's hash tag, so a write, a delete and the bucket's object count change
+/// together in one script. A bucket is listed under its account after it is added to the account's
+/// set and before it is made, so a bucket is never unlisted; entries for buckets never made are dropped
+/// when listed.
+/// </summary>
+public sealed class ObjectIndex(IDatabase redis)
+{
+    // KEYS: bucket. ARGV: owner, acl, created ms. Returns 1 when made, 0 when the name is taken.
+    private const string CreateBucketScript = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'acl', ARGV[2], 'created', ARGV[3], 'n', 0)
+        return 1
+        """;
+
+    // KEYS: bucket, names. ARGV: owner. Returns 1 deleted, 2 not the owner's (or missing), 3 not empty.
+    private const string DeleteBucketScript = """
+        if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 2 end
+        if tonumber(redis.call('HGET', KEYS[1], 'n')) > 0 then return 3 end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return 1
+        """;
+
+    // KEYS: bucket, names, object. ARGV: name, size, sha, type, created, manifest, holder.
+    // Returns {1, holder replaced or ''}, or {0, ''} when the bucket is gone.
+    private const string PutScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
+        local prior = redis.call('HGET', KEYS[3], 'holder')
+        if not prior then
+          redis.call('HINCRBY', KEYS[1], 'n', 1)
+          redis.call('ZADD', KEYS[2], 0, ARGV[1])
+          prior = ''
+        end
+        redis.call('HSET', KEYS[3], 'size', ARGV[2], 'sha', ARGV[3], 'type', ARGV[4], 'created', ARGV[5], 'manifest', ARGV[6], 'holder', ARGV[7])
+        return {1, prior}
+        """;
+
+    // KEYS: bucket, names, object. ARGV: name. Returns {1, holder removed} or {0, ''} when there was no object.
+    private const string DeleteScript = """
+        local holder = redis.call('HGET', KEYS[3], 'holder')
+        if not holder then return {0, ''} end
+        redis.call('DEL', KEYS[3])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('HINCRBY', KEYS[1], 'n', -1)
+        return {1, holder}
+        """;
+
+    // KEYS: bucket, object. Returns {bucket fields, object fields} in one round trip.
+    private const string ReadScript = """
+        return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+        """;
+
+    // KEYS: bucket, names. ARGV: object record prefix, start ('' = from the prefix), prefix, limit.
+    // Returns {bucket fields, name, fields, name, fields, ...}, at most limit + 1 objects (one more says there is a next page).
+    private const string ListScript = """
+        local lo = '[' .. ARGV[3]
+        if ARGV[2] ~= '' then lo = '[' .. ARGV[2] end
+        local hi = '+'
+        if ARGV[3] ~= '' then hi = '[' .. ARGV[3] .. '\255' end
+        local out = {redis.call('HGETALL', KEYS[1])}
+        for _, name in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], lo, hi, 'LIMIT', 0, tonumber(ARGV[4]) + 1)) do
+          out[#out + 1] = name
+          out[#out + 1] = redis.call('HGETALL', ARGV[1] .. name)
+        end
+        return out
+        """;
+
+    public async Task<bool> CreateBucketAsync(string region, string name, string owner, BucketAcl acl, DateTimeOffset created)
+    {
+        await redis.SetAddAsync(TransferKeys.AccountBuckets(owner), $"{region}/{name}");
+        var made = (long)await redis.ScriptEvaluateAsync(CreateBucketScript, [TransferKeys.BucketRecord(region, name)],
+            [owner, (int)acl, created.ToUnixTimeMilliseconds()]) == 1;
+        if (!made && (await GetBucketAsync(region, name))?.Owner != owner)
+        {
+            await redis.SetRemoveAsync(TransferKeys.AccountBuckets(owner), $"{region}/{name}"); // another account's bucket: not ours to list
+        }
+        return made;
+    }
+
+    /// <summary>1 deleted, 2 not the owner's or missing, 3 not empty.</summary>
+    public async Task<int> DeleteBucketAsync(string region, string name, string owner)
+    {
+        var result = (int)await redis.ScriptEvaluateAsync(DeleteBucketScript, [TransferKeys.BucketRecord(region, name), TransferKeys.ObjectNames(region, name)], [owner]);
+        if (result == 1)
+        {
+            await redis.SetRemoveAsync(TransferKeys.AccountBuckets(owner), $"{region}/{name}");
+        }
+        return result;
+    }
+
+    public async Task<BucketRecord?> GetBucketAsync(string region, string name) =>
+        Bucket(region, name, await redis.HashGetAllAsync(TransferKeys.BucketRecord(region, name)));
+
+    /// <summary>How many buckets the account has (or is making).</summary>
+    public Task<long> CountBucketsAsync(string account) => redis.SetLengthAsync(TransferKeys.AccountBuckets(account));
+
+    /// <summary>The account's buckets (of one region, or all), by name.</summary>
+    public async Task<IReadOnlyList<BucketRecord>> ListBucketsAsync(string account, string? region)
+    {
+        var entries = (await redis.SetMembersAsync(TransferKeys.AccountBuckets(account))).Select(e => e.ToString().Split('/', 2)).ToList();
+        var batch = redis.CreateBatch();
+        var reads = entries.Select(e => batch.HashGetAllAsync(TransferKeys.BucketRecord(e[0], e[1]))).ToList();
+        batch.Execute();
+        var buckets = new List<BucketRecord>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var bucket = Bucket(entries[i][0], entries[i][1], await reads[i]);
+            if (bucket is null || bucket.Owner != account)
+            {
+                await redis.SetRemoveAsync(TransferKeys.AccountBuckets(account), $"{entries[i][0]}/{entries[i][1]}"); // a bucket never made
+            }
+            else if (region is null || bucket.Region == region)
+            {
+                buckets.Add(bucket);
+            }
+        }
+        return buckets.OrderBy(b => b.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>A bucket and one of its objects, read together.</summary>
+    public async Task<(BucketRecord? Bucket, ObjectRecord? Object)> GetObjectAsync(string region, string bucket, string name)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ReadScript, [TransferKeys.BucketRecord(region, bucket), TransferKeys.ObjectRecord(region, bucket, name)]))!;
+        return (Bucket(region, bucket, Fields(result[0])), Object(region, bucket, name, Fields(result[1])));
+    }
+
+    /// <summary>A page of a bucket's objects by name from <paramref name="start"/>, with the name the next page starts at (null at the end).</summary>
+    public async Task<(BucketRecord? Bucket, IReadOnlyList<ObjectRecord> Objects, string? Next)> ListObjectsAsync(string region, string bucket, string prefix,
+        string start, int limit)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ListScript, [TransferKeys.BucketRecord(region, bucket), TransferKeys.ObjectNames(region, bucket)],
+            [TransferKeys.ObjectRecordPrefix(region, bucket), start, prefix, limit]))!;
+        var objects = new List<ObjectRecord>();
+        for (var i = 1; i + 1 < result.Length; i += 2)
+        {
+            if (Object(region, bucket, result[i].ToString(), Fields(result[i + 1])) is { } found)
+            {
+                objects.Add(found);
+            }
+        }
+        var next = objects.Count > limit ? objects[limit].Name : null;
+        return (Bucket(region, bucket, Fields(result[0])), objects.Take(limit).ToList(), next);
+    }
+
+    /// <summary>Points an object at new content; returns the holder of the content it pointed at before.</summary>
+    public async Task<(ObjectChange Change, string Replaced)> PutObjectAsync(ObjectRecord record)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(PutScript,
+            [TransferKeys.BucketRecord(record.Region, record.Bucket), TransferKeys.ObjectNames(record.Region, record.Bucket),
+                TransferKeys.ObjectRecord(record.Region, record.Bucket, record.Name)],
+            [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder]))!;
+        return ((ObjectChange)(int)result[0], result[1].ToString());
+    }
+
+    /// <summary>Removes an object; returns the holder of its content.</summary>
+    public async Task<(ObjectChange Change, string Removed)> DeleteObjectAsync(string region, string bucket, string name)
+    {
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(DeleteScript,
+            [TransferKeys.BucketRecord(region, bucket), TransferKeys.ObjectNames(region, bucket), TransferKeys.ObjectRecord(region, bucket, name)], [name]))!;
+        return ((ObjectChange)(int)result[0], result[1].ToString());
+    }
+
+    private static Dictionary<string, string> Fields(RedisResult result)
+    {
+        var values = (RedisResult[])result!;
+        var fields = new Dictionary<string, string>(values.Length / 2, StringComparer.Ordinal);
+        for (var i = 0; i + 1 < values.Length; i += 2)
+        {
+            fields[values[i].ToString()] = values[i + 1].ToString();
+        }
+        return fields;
+    }
+
+    private static BucketRecord? Bucket(string region, string name, HashEntry[] entries) =>
+        Bucket(region, name, entries.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal));
+
+    private static BucketRecord? Bucket(string region, string name, Dictionary<string, string> fields) =>
+        fields.TryGetValue("owner", out var owner)
+            ? new BucketRecord(region, name, owner, (BucketAcl)int.Parse(fields["acl"], CultureInfo.InvariantCulture),
+                DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["created"], CultureInfo.InvariantCulture)),
+                long.Parse(fields.GetValueOrDefault("n", "0"), CultureInfo.InvariantCulture))
+            : null;
+
+    private static ObjectRecord? Object(string region, string bucket, string name, Dictionary<string, string> fields) =>
+        fields.TryGetValue("holder", out var holder)
+            ? new ObjectRecord(region, bucket, name, long.Parse(fields["size"], CultureInfo.InvariantCulture), fields["sha"], fields["type"],
+                DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["created"], CultureInfo.InvariantCulture)), fields["manifest"], holder)
+            : null;
+}
