@@ -80,6 +80,13 @@ public static class TransferHost
         services.AddSingleton<ObjectSettlements>();
         services.AddSingleton<DownloadLinks>();
         services.AddSingleton<ObjectStore>();
+        services.Configure<ImportOptions>(builder.Configuration.GetSection(ImportOptions.Section));
+        services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
+        services.AddSingleton<ImportSources>();
+        services.AddSingleton<QemuImg>();
+        services.AddSingleton<ContentFiles>();
+        services.AddSingleton<Scratch>();
+        services.AddSingleton<ImportRequests>();
 
         // Every region's task queues can take tasks here; this instance runs those of the regions it serves,
         // and collects their garbage (one standing item per region).
@@ -88,15 +95,9 @@ public static class TransferHost
         var served = options.ServedRegions(regions).ToHashSet(StringComparer.Ordinal);
         foreach (var region in regions.All.Select(r => r.Id))
         {
-            var copies = new WorkQueueOptions { Limit = options.CopyLimit, MaxInFlight = options.CopyLimit };
-            if (served.Contains(region) && options.RunTasks)
-            {
-                services.AddWorkQueue<CopyWorker>(TransferKeys.Root, TaskQueues.Name(TaskAction.CopyImage, region), copies);
-            }
-            else
-            {
-                services.AddWorkQueueWithoutRunner(TransferKeys.Root, TaskQueues.Name(TaskAction.CopyImage, region), copies);
-            }
+            var runs = served.Contains(region) && options.RunTasks;
+            AddTaskQueue<CopyWorker>(services, TaskQueues.Name(TaskAction.CopyImage, region), options.CopyLimit, runs);
+            AddTaskQueue<ImportWorker>(services, TaskQueues.Name(TaskAction.ImportImage, region), options.ImportLimit, runs);
             if (served.Contains(region))
             {
                 services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
@@ -108,5 +109,20 @@ public static class TransferHost
             }
         }
         return builder;
+    }
+
+    /// <summary>A task queue with its limit of running tasks across every replica; run here or only fed from here.</summary>
+    private static void AddTaskQueue<TWorker>(IServiceCollection services, string name, int limit, bool run)
+        where TWorker : class, IWorkHandler
+    {
+        var queue = new WorkQueueOptions { Limit = limit, MaxInFlight = limit };
+        if (run)
+        {
+            services.AddWorkQueue<TWorker>(TransferKeys.Root, name, queue);
+        }
+        else
+        {
+            services.AddWorkQueueWithoutRunner(TransferKeys.Root, name, queue);
+        }
     }
 }

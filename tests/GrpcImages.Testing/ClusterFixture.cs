@@ -8,19 +8,27 @@ namespace GrpcImages.Testing;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    private static readonly Lazy<Task<TestCluster>> Shared = new(StartSharedAsync);
+    private static readonly Lazy<Task<(TestCluster, FileServer)>> Shared = new(StartSharedAsync);
 
     public TestCluster Cluster { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Cluster = await Shared.Value;
+    /// <summary>An HTTP server for import sources, one the shared cluster's imports may read from (Import:AllowedEndpoints).</summary>
+    public FileServer Files { get; private set; } = null!;
+
+    public async Task InitializeAsync() => (Cluster, Files) = await Shared.Value;
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private static async Task<TestCluster> StartSharedAsync()
+    private static async Task<(TestCluster, FileServer)> StartSharedAsync()
     {
-        var cluster = await TestCluster.StartAsync(SharedSettings);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        return cluster;
+        var files = await FileServer.StartAsync();
+        var cluster = await TestCluster.StartAsync(new Dictionary<string, string?>(SharedSettings) { ["Import:AllowedEndpoints:0"] = files.Endpoint });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            files.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        };
+        return (cluster, files);
     }
 
     /// <summary>Settings of the shared cluster, chosen so that long operations take a moment, not minutes.</summary>

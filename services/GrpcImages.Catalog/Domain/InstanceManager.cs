@@ -355,7 +355,8 @@ public sealed class InstanceManager(
 
     private static long SystemDiskSize(long requested, long imageSize, long current, string field)
     {
-        var size = requested == 0 ? Math.Max(imageSize, current) : requested;
+        // Unasked, a disk is the image's size, never less than the smallest system disk (imported images can be 1 GiB).
+        var size = requested == 0 ? Math.Max(Math.Max(imageSize, current), MinDiskGib) : requested;
         if (size < imageSize)
         {
             throw Fault.InvalidArgument("InvalidSystemDiskSize.LessThanImageSize", field, $"The system disk must be at least the image's {imageSize} GiB.");

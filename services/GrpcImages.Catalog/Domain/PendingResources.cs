@@ -250,6 +250,9 @@ public sealed partial class PendingResources(
             {
                 var disk = request.Disks[i];
                 var mapping = image.DiskDeviceMappings[i];
+                // An import learns its disks' sizes only from their content.
+                mapping.SizeGib = disk.SizeGib > 0 ? disk.SizeGib : mapping.SizeGib;
+                mapping.ContentBytes = disk.ContentBytes > 0 ? disk.ContentBytes : mapping.ContentBytes;
                 var snapshotId = SnapshotIdOf(image.ImageId, i);
                 // Held before the records name them: a failed step leaves holds the failure path gives back.
                 await content.RetainAsync(image.RegionId, disk.ManifestId, snapshotId);
@@ -271,6 +274,7 @@ public sealed partial class PendingResources(
                     CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
                 }, disk.ManifestId));
             }
+            image.SizeGib = image.DiskDeviceMappings[0].SizeGib;
             image.Status = ImageStatus.Available;
             image.Progress = 100;
             image.TimeLeft = null;

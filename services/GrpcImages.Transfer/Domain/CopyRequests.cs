@@ -138,7 +138,7 @@ public sealed class CopyRequests(
             await Detached.RunAsync(() => UndoAsync(task, token, image.ImageId, sourceRegion));
             throw;
         }
-        var accepted = await AcceptAsync(task, plan, queue);
+        var accepted = await queues.AcceptAsync(task, plan);
         return new CopyImageResponse { ImageId = plan.DestinationId, Task = accepted };
     }
 
@@ -219,27 +219,8 @@ public sealed class CopyRequests(
             await Detached.RunAsync(() => UndoAsync(task, token, "", sourceRegion));
             throw;
         }
-        var accepted = await AcceptAsync(task, plan, queue);
+        var accepted = await queues.AcceptAsync(task, plan);
         return new CopySnapshotResponse { SnapshotId = plan.DestinationId, Task = accepted };
-    }
-
-    /// <summary>R8: at most N copies run per destination region; this one starts when its turn comes.</summary>
-    private async Task<TransferTask> AcceptAsync(TransferTask task, TaskPlan plan, ServiceDefaults.Work.WorkQueue queue)
-    {
-        plan.Phase = TaskPhase.Queued;
-        return await ConflictRetry.RunAsync<TransferTask>(async () =>
-        {
-            var stored = await store.GetAsync(task.TaskId) ?? throw TransferErrors.TaskNotFound(task.TaskId);
-            var accepted = stored.Task.Clone();
-            accepted.ResourceId = plan.DestinationId;
-            if (await store.SaveAsync(stored, accepted, plan: plan.Serialize()) != TaskSaveResult.Saved)
-            {
-                return Attempt<TransferTask>.Again;
-            }
-            await queue.EnqueueAsync(task.TaskId, task.TaskId); // its turn in line now, not after the guard
-            await queues.RefreshPositionsAsync(queue); // its place in line, on the task and the image
-            return (await store.GetAsync(task.TaskId))?.Task ?? accepted;
-        });
     }
 
     /// <summary>Undoes what a refused request made: the source's hold, the task, its queue item and its client token.</summary>

@@ -20,7 +20,7 @@ public sealed record TaskPlan
 {
     public TaskPhase Phase { get; set; }
 
-    /// <summary>"image" or "snapshot".</summary>
+    /// <summary>"image" or "snapshot" (copies), "import", "export".</summary>
     public string Kind { get; init; } = "image";
 
     public string SourceRegion { get; init; } = "";
@@ -33,6 +33,9 @@ public sealed record TaskPlan
     public string DestinationId { get; set; } = "";
 
     public List<DiskPlan> Disks { get; init; } = [];
+
+    /// <summary>Exports: the bucket the objects go to.</summary>
+    public string Bucket { get; init; } = "";
 
     /// <summary>The destination's encryption, with its data key once made (the same key for every retry, so resumed chunks stay readable).</summary>
     public EncryptionPlan? Encryption { get; init; }
@@ -52,7 +55,7 @@ public sealed record DiskPlan
 
     public long SizeGib { get; init; }
 
-    public long ContentBytes { get; init; }
+    public long ContentBytes { get; set; }
 
     public string SourceManifest { get; init; } = "";
 
@@ -64,6 +67,15 @@ public sealed record DiskPlan
 
     /// <summary>The finished manifest in the destination, held by the task until the catalog holds it.</summary>
     public string Manifest { get; set; } = "";
+
+    /// <summary>Imports: where the disk's file is (oss://bucket/object or http(s)).</summary>
+    public string SourceUrl { get; init; } = "";
+
+    /// <summary>Imports: the declared format (0 when left to detection); exports: the format written (a DiskImageFormat).</summary>
+    public int Format { get; init; }
+
+    /// <summary>Exports: the object the disk is written to.</summary>
+    public string ObjectName { get; init; } = "";
 }
 
 /// <summary>The destination's encryption: the account's key and, once made, the data key it wrapped.</summary>

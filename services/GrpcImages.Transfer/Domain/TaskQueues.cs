@@ -3,6 +3,7 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Storage;
 
@@ -27,6 +28,29 @@ public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerC
         regions.All.SelectMany(r => new[] { $"copy:{r.Id}", $"import:{r.Id}", $"export:{r.Id}" });
 
     public WorkQueue For(TaskAction action, string region) => queues.Get(Name(action, region));
+
+    /// <summary>
+    /// Accepts a task its request has finished setting up: the plan (with the resource it makes) is saved
+    /// as queued and the task takes its turn in line now rather than after the setup guard (R8, R24).
+    /// </summary>
+    public async Task<TransferTask> AcceptAsync(TransferTask task, TaskPlan plan)
+    {
+        plan.Phase = TaskPhase.Queued;
+        var queue = For(task.Action, task.RegionId);
+        return await ConflictRetry.RunAsync<TransferTask>(async () =>
+        {
+            var stored = await store.GetAsync(task.TaskId) ?? throw TransferErrors.TaskNotFound(task.TaskId);
+            var accepted = stored.Task.Clone();
+            accepted.ResourceId = plan.DestinationId;
+            if (await store.SaveAsync(stored, accepted, plan: plan.Serialize()) != TaskSaveResult.Saved)
+            {
+                return Attempt<TransferTask>.Again;
+            }
+            await queue.EnqueueAsync(task.TaskId, task.TaskId);
+            await RefreshPositionsAsync(queue); // its place in line, on the task and the image
+            return (await store.GetAsync(task.TaskId))?.Task ?? accepted;
+        });
+    }
 
     /// <summary>Where a waiting task stands: how many start before it.</summary>
     public async Task<int> PositionAsync(WorkQueue queue, string taskId)

@@ -5,9 +5,12 @@ using GrpcImages.Transfer.Domain;
 
 namespace GrpcImages.Transfer.Grpc;
 
-/// <summary>Copies (R5-R12). Imports and exports are not built yet: they answer UNIMPLEMENTED.</summary>
-public sealed class TransferGrpcService(CopyRequests copies, TaskManager tasks) : TransferService.TransferServiceBase
+/// <summary>Copies (R5-R12) and imports (R24-R28). Exports are not built yet: they answer UNIMPLEMENTED.</summary>
+public sealed class TransferGrpcService(CopyRequests copies, ImportRequests imports, TaskManager tasks) : TransferService.TransferServiceBase
 {
+    public override Task<ImportImageResponse> ImportImage(ImportImageRequest request, ServerCallContext context) =>
+        imports.ImportAsync(context.GetCaller(), request);
+
     public override Task<CopyImageResponse> CopyImage(CopyImageRequest request, ServerCallContext context) =>
         copies.CopyImageAsync(context.GetCaller(), request);
 
