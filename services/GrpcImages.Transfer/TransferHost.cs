@@ -87,6 +87,7 @@ public static class TransferHost
         services.AddSingleton<ContentFiles>();
         services.AddSingleton<Scratch>();
         services.AddSingleton<ImportRequests>();
+        services.AddSingleton<ExportRequests>();
 
         // Every region's task queues can take tasks here; this instance runs those of the regions it serves,
         // and collects their garbage (one standing item per region).
@@ -98,6 +99,7 @@ public static class TransferHost
             var runs = served.Contains(region) && options.RunTasks;
             AddTaskQueue<CopyWorker>(services, TaskQueues.Name(TaskAction.CopyImage, region), options.CopyLimit, runs);
             AddTaskQueue<ImportWorker>(services, TaskQueues.Name(TaskAction.ImportImage, region), options.ImportLimit, runs);
+            AddTaskQueue<ExportWorker>(services, TaskQueues.Name(TaskAction.ExportImage, region), options.ExportLimit, runs);
             if (served.Contains(region))
             {
                 services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);

@@ -301,7 +301,7 @@ public sealed class CopyRequests(
         }
     }
 
-    private static bool IsImageId(string imageId) =>
+    internal static bool IsImageId(string imageId) =>
         ResourceIds.IsValid(imageId, 'm') || (imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'));
 
     public static EncryptionInfo ToInfo(EncryptionPlan? plan) =>

@@ -140,7 +140,7 @@ public sealed class ImportWorker(
         using var client = sources.NewClient();
         using var response = await sources.GetAsync(client, url.Http!, null, "source_url", cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return await WriteSparseAsync(path, Pieces(body, cancellationToken), progress, cancellationToken);
+        return await WriteSparseAsync(path, StreamPieces.ReadAsync(body, cancellationToken), progress, cancellationToken);
     }
 
     private static async Task<DetectedFormat> DetectAsync(string path, long length)
@@ -170,25 +170,6 @@ public sealed class ImportWorker(
         }
         RandomAccess.SetLength(file, offset);
         return offset;
-    }
-
-    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> Pieces(Stream body, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var buffer = new byte[1 << 20];
-        while (true)
-        {
-            var filled = 0;
-            int read;
-            while (filled < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
-            {
-                filled += read;
-            }
-            if (filled == 0)
-            {
-                yield break;
-            }
-            yield return buffer.AsMemory(0, filled);
-        }
     }
 }
 

@@ -227,10 +227,16 @@ public sealed class ObjectStore(
         {
             return;
         }
-        var settlement = new ObjectSettlement(bucketName, name, found.Holder.Length > 0 ? [found.Holder] : []);
-        await settlements.QueueAsync(region, settlement);
-        await index.DeleteObjectAsync(region, bucketName, name);
-        await settlements.SettleAsync(region, settlement);
+        await DeleteWrittenAsync(found);
+    }
+
+    /// <summary>Removes an object (the caller checked who may) and lets go of its content.</summary>
+    public async Task DeleteWrittenAsync(ObjectRecord found)
+    {
+        var settlement = new ObjectSettlement(found.Bucket, found.Name, found.Holder.Length > 0 ? [found.Holder] : []);
+        await settlements.QueueAsync(found.Region, settlement);
+        await index.DeleteObjectAsync(found.Region, found.Bucket, found.Name);
+        await settlements.SettleAsync(found.Region, settlement);
     }
 
     public async Task<CreateDownloadUrlResponse> CreateDownloadUrlAsync(Caller caller, CreateDownloadUrlRequest request, string region)

@@ -161,7 +161,7 @@ public sealed class TaskManager(
         {
             await catalogPeer.Client.FailPendingAsync(new FailPendingRequest { ResourceId = plan.DestinationId, TaskId = stored.Task.TaskId, Fence = stored.Fence, Cancelled = true });
         }
-        if (plan.Kind == "image" && stored.Task.Action == TaskAction.CopyImage)
+        if (plan.Kind == "image" && stored.Task.Action == TaskAction.CopyImage || plan.Kind == "export")
         {
             await catalogPeer.Client.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = plan.SourceRegion, ImageId = plan.SourceId, TaskId = stored.Task.TaskId });
         }

@@ -5,9 +5,12 @@ using GrpcImages.Transfer.Domain;
 
 namespace GrpcImages.Transfer.Grpc;
 
-/// <summary>Copies (R5-R12) and imports (R24-R28). Exports are not built yet: they answer UNIMPLEMENTED.</summary>
-public sealed class TransferGrpcService(CopyRequests copies, ImportRequests imports, TaskManager tasks) : TransferService.TransferServiceBase
+/// <summary>Copies (R5-R12), imports (R24-R28) and exports (R29, R30).</summary>
+public sealed class TransferGrpcService(CopyRequests copies, ImportRequests imports, ExportRequests exports, TaskManager tasks) : TransferService.TransferServiceBase
 {
+    public override Task<ExportImageResponse> ExportImage(ExportImageRequest request, ServerCallContext context) =>
+        exports.ExportAsync(context.GetCaller(), request);
+
     public override Task<ImportImageResponse> ImportImage(ImportImageRequest request, ServerCallContext context) =>
         imports.ImportAsync(context.GetCaller(), request);
 

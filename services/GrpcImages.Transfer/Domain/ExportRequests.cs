@@ -1,0 +1,158 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Validation;
+using GrpcImages.Transfer.Storage;
+
+namespace GrpcImages.Transfer.Domain;
+
+/// <summary>
+/// Export requests (R29, R30, R35): the caller's own Available custom image, neither marketplace-derived
+/// nor encrypted, to a bucket of the caller's in the image's region, as RAW, VHD or QCOW2, one object
+/// per disk. The image is held while it is exported (ImageIsExporting refuses its delete).
+/// </summary>
+public sealed class ExportRequests(
+    TaskStore store,
+    TaskQueues queues,
+    ObjectIndex objects,
+    PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
+    Regions regions,
+    TimeProvider time)
+{
+    public const int MaxPrefixLength = 200;
+    private const string Scope = "export";
+
+    /// <summary>R30, said with every export.</summary>
+    public const string Notice =
+        "An exported image is not expected to boot on other platforms: it carries drivers and settings for this cloud. " +
+        "Its disks can be attached to a virtual machine elsewhere to read their data.";
+
+    public async Task<ExportImageResponse> ExportAsync(Caller caller, ExportImageRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        ObjectStore.CheckBucketName(request.Bucket);
+        if (request.ObjectPrefix.Length > MaxPrefixLength)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "object_prefix", $"An object prefix is at most {MaxPrefixLength} characters.");
+        }
+        if (request.ObjectPrefix.Length > 0)
+        {
+            ObjectStore.CheckObjectName(request.ObjectPrefix);
+        }
+        var format = request.Format switch
+        {
+            DiskImageFormat.Unspecified or DiskImageFormat.Raw => DiskImageFormat.Raw,
+            DiskImageFormat.Vhd or DiskImageFormat.Qcow2 => request.Format,
+            _ => throw Fault.InvalidArgument("InvalidParameter", "format", "Images are exported as RAW, VHD or QCOW2."),
+        };
+        var token = ClientToken.Of(request, request.ClientToken);
+        if (token.Resolve(await store.FindClientTokenAsync(account, Scope, token)) is { } prior)
+        {
+            return Response(await RequireOwnAsync(account, prior));
+        }
+        if (!CopyRequests.IsImageId(request.ImageId))
+        {
+            throw Fault.NotFound("InvalidImageId.NotFound", $"The specified image {Check.Echo(request.ImageId)} does not exist in this region.");
+        }
+        var content = await catalogPeer.Client.GetImageContentAsync(new GetImageContentRequest { RegionId = region, ImageId = request.ImageId, AccountId = account });
+        var image = content.Image;
+        if (image.OwnerAccountId != account)
+        {
+            // Images shared with the caller are its owner's to export; public images are nobody's.
+            throw image.OwnerAccountId.Length == 0
+                ? Fault.FailedPrecondition("ImageNotSupported", "Public and marketplace images cannot be exported.")
+                : Fault.NotFound("InvalidImageId.NotFound", $"The specified image {Check.Echo(request.ImageId)} does not exist in this region.");
+        }
+        if (image.ProductCode.Length > 0)
+        {
+            throw Fault.FailedPrecondition("ImageNotSupported", "Images made from marketplace images cannot be exported.");
+        }
+        if (image.Encryption is { Encrypted: true })
+        {
+            throw Fault.FailedPrecondition("ImageNotSupported", "Encrypted images cannot be exported.");
+        }
+        if (image.Status != ImageStatus.Available)
+        {
+            throw TransferErrors.IncorrectImageStatus($"Only an Available image can be exported; this one is {image.Status}.");
+        }
+        if (await objects.GetBucketAsync(region, request.Bucket) is not { } bucket || bucket.Owner != account)
+        {
+            throw ObjectStore.BucketNotFound(request.Bucket);
+        }
+
+        var disks = content.Disks.Select((disk, i) => new DiskPlan
+        {
+            DiskType = (int)disk.DiskType,
+            Device = disk.Device,
+            SizeGib = disk.SizeGib,
+            ContentBytes = disk.ContentBytes > 0 ? disk.ContentBytes : disk.SizeGib << 30,
+            SourceManifest = disk.ManifestId,
+            StoredBytes = disk.ContentBytes > 0 ? disk.ContentBytes : disk.SizeGib << 30,
+            Format = (int)format,
+            ObjectName = ObjectName(request.ObjectPrefix, image.ImageId, i, format),
+        }).ToList();
+        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        var task = new TransferTask
+        {
+            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
+            OwnerAccountId = account,
+            Action = TaskAction.ExportImage,
+            Status = TaskStatus.Waiting,
+            RegionId = region,
+            SourceResourceId = image.ImageId,
+            SourceRegionId = region,
+            BytesTotal = disks.Sum(d => d.StoredBytes),
+            Cancellable = true,
+            ExportedObjects = { disks.Select(d => d.ObjectName) },
+            CreateTime = now,
+            UpdateTime = now,
+        };
+        var plan = new TaskPlan
+        {
+            Kind = "export", SourceRegion = region, SourceId = image.ImageId, DestinationRegion = region, Bucket = request.Bucket, Disks = disks,
+        };
+        var queue = queues.For(TaskAction.ExportImage, region);
+        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), Scope, token);
+        if (created == CreateStatus.TokenUsed)
+        {
+            return Response(await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint)));
+        }
+        await queue.EnqueueAsync(task.TaskId, task.TaskId, CopyRequests.SetupGuard);
+        try
+        {
+            await catalogPeer.Client.HoldImageAsync(new HoldImageRequest
+            {
+                RegionId = region, ImageId = image.ImageId, Kind = ImageHoldKind.Export, TaskId = task.TaskId, AccountId = account,
+            });
+        }
+        catch (Exception ex) when (ex is RpcException or DomainException)
+        {
+            await Detached.RunAsync(async () =>
+            {
+                await catalogPeer.Client.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = region, ImageId = image.ImageId, TaskId = task.TaskId });
+                await queue.RemoveAsync(task.TaskId, onlyIfWaiting: false);
+                await store.DeleteAsync(task, Scope, token);
+            });
+            throw;
+        }
+        return Response(await queues.AcceptAsync(task, plan));
+    }
+
+    /// <summary>R29: "&lt;prefix&gt;_&lt;imageId&gt;_system.&lt;ext&gt;", "..._data&lt;N&gt;.&lt;ext&gt;".</summary>
+    public static string ObjectName(string prefix, string imageId, int disk, DiskImageFormat format) =>
+        $"{(prefix.Length > 0 ? prefix + "_" : "")}{imageId}_{(disk == 0 ? "system" : $"data{disk}")}.{DiskFormats.Extension(format)}";
+
+    private async Task<StoredTask> RequireOwnAsync(string account, string taskId) =>
+        await store.GetAsync(taskId) is { } stored && stored.Task.OwnerAccountId == account ? stored : throw TransferErrors.TaskNotFound(taskId);
+
+    private static ExportImageResponse Response(StoredTask stored) => Response(stored.Task);
+
+    private static ExportImageResponse Response(TransferTask task) => new() { Task = task, ObjectNames = { task.ExportedObjects }, Notice = Notice };
+}
