@@ -11,7 +11,7 @@ namespace GrpcImages.Cli;
 internal static partial class Commands
 {
     public static IEnumerable<Command> All(TextWriter output) =>
-        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Quotas(output), Kms(output)];
+        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output)];
 
     private static Command Cmd(string name, string description, TextWriter output, Func<ParseResult, Connection, Output, Task> action, params Symbol[] symbols)
     {
@@ -209,6 +209,8 @@ internal static partial class Commands
             }, imageId, force),
             CopyImage(output),
             CancelCopy(output),
+            ImportImage(output),
+            ExportImage(output),
             Cmd("share", "Share an image with accounts, or stop sharing it (R13).", output, async (p, c, o) =>
             {
                 var response = await c.Sharing<SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest

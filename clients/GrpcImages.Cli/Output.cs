@@ -8,6 +8,7 @@ public sealed class Output(TextWriter writer, bool json)
 {
     private readonly IAnsiConsole _console = Console(writer);
     private readonly bool _terminal = ReferenceEquals(writer, System.Console.Out) && !System.Console.IsOutputRedirected;
+    private string _lastProgress = "";
 
     public void Message(IMessage message, params (string Name, Func<string> Value)[] rows)
     {
@@ -48,6 +49,12 @@ public sealed class Output(TextWriter writer, bool json)
         {
             return;
         }
+        var key = $"{what}|{status}|{percent}";
+        if (key == _lastProgress)
+        {
+            return; // a line per change of percent, not per message
+        }
+        _lastProgress = key;
         const int Width = 30;
         var filled = Math.Clamp(percent, 0, 100) * Width / 100;
         var line = $"{what}  {status,-11} [{new string('#', filled)}{new string('.', Width - filled)}] {percent,3}%  " +

@@ -103,4 +103,41 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
         Assert.Equal(1, again.Exit);
         Assert.StartsWith("error: FailedPrecondition IncorrectImageStatus:", again.Error);
     }
+
+    [Fact]
+    public async Task ImgctlImportsALocalFileExportsItAsVhdAndDownloadsItThroughASignedLink()
+    {
+        var account = await _cluster.NewAccountAsync();
+        await account.AddRoleAsync(ImportSteps.ImportRole);
+        var directory = Directory.CreateDirectory(Path.Combine(_cluster.DataDirectory, "cli-files", Guid.NewGuid().ToString("N"))).FullName;
+        var raw = DiskFiles.RawBytes(3, seed: 404);
+        var qcow2 = DiskFiles.Make(directory, raw, "qcow2");
+        var bucket = $"cli-{Guid.NewGuid():N}"[..24];
+
+        Assert.Equal(0, (await Run(account.Token, "buckets", "create", bucket)).Exit);
+        var imported = await Run(account.Token, "images", "import", qcow2, "--bucket", bucket, "--name", "cli-import", "--os-name", "Debian 12", "--wait", "--json");
+        Assert.True(imported.Exit == 0, imported.Error);
+        var task = Json(imported.Out.Trim().Split('\n')[^1]);
+        Assert.Equal("TASK_STATUS_FINISHED", task.GetProperty("status").GetString());
+        var imageId = task.GetProperty("resourceId").GetString()!;
+        var exported = await Run(account.Token, "images", "export", imageId, "--bucket", bucket, "--format", "Vhd", "--prefix", "cli", "--wait");
+        Assert.True(exported.Exit == 0, exported.Error);
+        Assert.Contains("not expected to boot on other platforms", exported.Out); // R30
+        Assert.Contains("Finished 100%", exported.Out);
+        var listed = await Run(account.Token, "objects", "list", bucket);
+        Assert.Contains($"cli_{imageId}_system.vhd", listed.Out);
+        Assert.Contains(Path.GetFileName(qcow2), listed.Out); // the uploaded source
+        var url = (await Run(account.Token, "objects", "url", bucket, $"cli_{imageId}_system.vhd")).Out.Trim();
+        var vhd = Path.Combine(directory, "downloaded.vhd");
+        using (var http = new HttpClient())
+        {
+            await File.WriteAllBytesAsync(vhd, await http.GetByteArrayAsync(new Uri(url)));
+        }
+        var back = Path.Combine(directory, "back.raw");
+        DiskFiles.QemuImg(["convert", "-f", "vpc", "-O", "raw", vhd, back]);
+        Assert.Equal(raw, await File.ReadAllBytesAsync(back));
+        var got = await Run(account.Token, "objects", "get", bucket, $"cli_{imageId}_system.vhd", "--output", Path.Combine(directory, "got.vhd"));
+        Assert.True(got.Exit == 0, got.Error);
+        Assert.Equal(await File.ReadAllBytesAsync(vhd), await File.ReadAllBytesAsync(Path.Combine(directory, "got.vhd")));
+    }
 }
