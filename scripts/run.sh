@@ -50,7 +50,7 @@ for svc in kms sharing transfer catalog; do
     export Service__Port="${PORTS[$svc]}" Redis__Configuration="127.0.0.1:$REDIS_PORT" \
       Identity__SigningKeyFile="$DATA/signing.key" Operator__CredentialFile="$DATA/operator.credential" \
       Kms__RootKeyFile="$DATA/kms-root.key" \
-      Data__Directory="$DATA/store" \
+      Data__Directory="$DATA/store" ObjectStore__HttpPort="$((BASE + 12))" \
       Peers__Catalog="http://127.0.0.1:${PORTS[catalog]}" Peers__Transfer="http://127.0.0.1:${PORTS[transfer]}" \
       Peers__Sharing="http://127.0.0.1:${PORTS[sharing]}" Peers__Kms="http://127.0.0.1:${PORTS[kms]}"
     exec dotnet "$name.dll" >>"$DATA/logs/$svc.log" 2>&1
@@ -72,7 +72,7 @@ cat <<MSG
 
 GrpcImages is up (logs in $DATA/logs/, state in $DATA/):
   catalog   127.0.0.1:${PORTS[catalog]}   grpcimages.catalog.v1
-  transfer  127.0.0.1:${PORTS[transfer]}   grpcimages.transfer.v1
+  transfer  127.0.0.1:${PORTS[transfer]}   grpcimages.transfer.v1 (signed download links on http://127.0.0.1:$((BASE + 12)))
   sharing   127.0.0.1:${PORTS[sharing]}   grpcimages.sharing.v1
   kms       127.0.0.1:${PORTS[kms]}   grpcimages.kms.v1
   redis     127.0.0.1:$REDIS_PORT

@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-ensure_packages jq:jq
+ensure_packages jq:jq curl:curl
 ensure_buf
 
 export GI_DATA="$(mktemp -d)" REDIS_PORT="${SMOKE_REDIS_PORT:-6391}" GI_PORT_BASE="${SMOKE_PORT_BASE:-5200}"
@@ -58,9 +58,15 @@ for site in SITE_CN SITE_JP; do
     $KMS/grpcimages.kms.v1.AccountService/GetCallerIdentity | grep -q $account"
 done
 
-ENDPOINTS=(--catalog "http://127.0.0.1:$((GI_PORT_BASE + 1))" --sharing "http://127.0.0.1:$((GI_PORT_BASE + 3))" --kms "$KMS")
+ENDPOINTS=(--catalog "http://127.0.0.1:$((GI_PORT_BASE + 1))" --transfer "http://127.0.0.1:$((GI_PORT_BASE + 2))" --sharing "http://127.0.0.1:$((GI_PORT_BASE + 3))" --kms "$KMS")
 check "imgctl lists the seeded public images" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' images list --alias System | grep -q ubuntu_22_04_x64"
 check "imgctl makes an instance" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' instances create --image ubuntu_22_04_x64_20G_alibase_20240101.vhd | grep -q Running"
+
+head -c 5000000 /dev/urandom >"$GI_DATA/smoke.bin"
+bucket="smoke-$RANDOM$RANDOM"
+check "imgctl uploads a file to a new bucket" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' buckets create $bucket && scripts/imgctl ${ENDPOINTS[*]} --token '$token' objects put $bucket '$GI_DATA/smoke.bin'"
+url="$(scripts/imgctl "${ENDPOINTS[@]}" --token "$token" objects url "$bucket" smoke.bin 2>/dev/null)"
+check "curl downloads it through a signed link on the download port" bash -c "curl -sf '$url' | cmp - '$GI_DATA/smoke.bin'"
 
 started="$(awk '{print $2}' "$GI_DATA/pids" 2>/dev/null | tr '\n' ' ')"
 kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null

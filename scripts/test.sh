@@ -26,7 +26,7 @@ for tier in "${tiers[@]}"; do
 done
 wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
-ensure_packages redis-server:redis-server qemu-img:qemu-utils yamllint:yamllint jq:jq
+ensure_packages redis-server:redis-server qemu-img:qemu-utils yamllint:yamllint jq:jq curl:curl
 ensure_buf
 
 passed=0 failed=0

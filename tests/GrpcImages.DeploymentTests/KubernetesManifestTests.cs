@@ -34,7 +34,8 @@ public class KubernetesManifestTests
             Assert.Equal(name, deployment.Spec.Template.Spec.ServiceAccountName);
             Assert.Contains(Objects<V1ServiceAccount>(), a => a.Metadata.Name == name && a.AutomountServiceAccountToken == false);
             var service = Assert.Single(Objects<V1Service>(), s => s.Metadata.Name == name);
-            Assert.Equal("grpc", Assert.Single(service.Spec.Ports).Name);
+            // Every service has its gRPC port; the transfer service also serves signed download links (R29).
+            Assert.Equal(name == "transfer" ? ["grpc", "downloads"] : ["grpc"], service.Spec.Ports.Select(p => p.Name));
             Assert.Contains(Objects<V1PodDisruptionBudget>(), p => p.Metadata.Name == name);
             Assert.StartsWith($"grpcimages/{name}:", Assert.Single(deployment.Spec.Template.Spec.Containers).Image);
         }
@@ -73,7 +74,7 @@ public class KubernetesManifestTests
         foreach (var deployment in Objects<V1Deployment>())
         {
             var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
-            var port = Assert.Single(container.Ports).ContainerPort;
+            var port = Assert.Single(container.Ports, p => p.Name == "grpc").ContainerPort;
             Assert.Equal(port, container.ReadinessProbe.Grpc.Port);
             Assert.Equal(port, container.LivenessProbe.Grpc.Port);
             Assert.Equal("liveness", container.LivenessProbe.Grpc.Service);
@@ -105,5 +106,16 @@ public class KubernetesManifestTests
         }
         Assert.StartsWith("/var/run/secrets/grpcimages/", config["Identity__SigningKeyFile"]);
         Assert.Equal("redis:6379", config["Redis__Configuration"]);
+    }
+
+    [Fact]
+    public void R29_TheTransferServiceServesDownloadLinksOnThePortItsPolicyOpens()
+    {
+        var transfer = Assert.Single(Objects<V1Deployment>(), d => d.Metadata.Name == "transfer").Spec.Template.Spec.Containers[0];
+        var port = Assert.Single(transfer.Ports, p => p.Name == "downloads").ContainerPort;
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(transfer.Env, e => e.Name == "ObjectStore__HttpPort").Value);
+        var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-downloads");
+        Assert.Equal("transfer", policy.Spec.PodSelector.MatchLabels["app"]);
+        Assert.Equal("downloads", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
     }
 }

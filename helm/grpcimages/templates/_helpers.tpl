@@ -82,6 +82,10 @@ spec:
           ports:
             - name: grpc
               containerPort: {{ $svc.port }}
+            {{- if eq $name "transfer" }}
+            - name: downloads
+              containerPort: {{ $svc.downloadPort }}
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ $root.Release.Name }}-config
@@ -99,6 +103,12 @@ spec:
             {{- if eq $name "transfer" }}
             - name: Data__Directory
               value: /var/lib/grpcimages
+            - name: ObjectStore__HttpPort
+              value: {{ $svc.downloadPort | quote }}
+            {{- with $svc.downloadUrl }}
+            - name: ObjectStore__PublicUrl
+              value: {{ . | quote }}
+            {{- end }}
             {{- end }}
           securityContext:
             {{- include "grpcimages.containerSecurity" $root | nindent 12 }}
@@ -151,6 +161,12 @@ spec:
       port: {{ $svc.port }}
       targetPort: grpc
       appProtocol: kubernetes.io/h2c
+    {{- if eq $name "transfer" }}
+    - name: downloads
+      port: {{ $svc.downloadPort }}
+      targetPort: downloads
+      appProtocol: http
+    {{- end }}
 {{- if $root.Values.podDisruptionBudget.enabled }}
 ---
 apiVersion: policy/v1
