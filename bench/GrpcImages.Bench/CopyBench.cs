@@ -1,10 +1,11 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
+
+using static GrpcImages.Bench.BenchTools;
 
 namespace GrpcImages.Bench;
 
@@ -147,56 +148,19 @@ public static class CopyBench
         string destination, bool keep = false)
     {
         var transfers = account.Client<TransferService.TransferServiceClient>();
-        var tasks = account.Client<TaskService.TaskServiceClient>();
-        double peak = 0;
-        using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!sampling.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, ResidentMib(transfer.Process!.Pid));
-                await Task.Delay(20);
-            }
-        });
+        var memory = new PeakMemory(transfer.Process!.Pid);
         var clock = Stopwatch.StartNew();
         var copy = await transfers.CopyImageAsync(new CopyImageRequest { RegionId = From, ImageId = imageId, DestinationRegionId = destination });
-        TransferTask task;
-        while (true)
-        {
-            task = (await tasks.GetTaskAsync(new GetTaskRequest { TaskId = copy.Task.TaskId })).Task;
-            if (task.Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled)
-            {
-                break;
-            }
-            await Task.Delay(10);
-        }
+        await FinishedAsync(account, copy.Task.TaskId);
         var seconds = clock.Elapsed.TotalSeconds;
-        await sampling.CancelAsync();
-        await sampler;
-        if (task.Status != TaskStatus.Finished)
-        {
-            throw new InvalidOperationException($"The copy ended {task.Status}: {task.Error}");
-        }
+        await memory.DisposeAsync();
         if (!keep)
         {
-            await account.Client<ImageService.ImageServiceClient>().DeleteImageAsync(new DeleteImageRequest { RegionId = destination, ImageId = copy.ImageId });
-            await DeleteUnusedSnapshotsAsync(account, destination);
-            var content = new ContentService.ContentServiceClient(cluster.Invoker(transfer.Port, cluster.ServiceToken()));
-            await content.CollectGarbageAsync(new CollectGarbageRequest { RegionId = destination });
+            await DeleteImageAsync(cluster, account, transfer.Port, destination, copy.ImageId);
         }
-        return (seconds, peak);
+        return (seconds, memory.Peak);
     }
 
-    /// <summary>The copy's snapshots hold its content too: they go, so the next copy finds nothing in place.</summary>
-    private static async Task DeleteUnusedSnapshotsAsync(TestAccount account, string region)
-    {
-        var snapshots = account.Client<SnapshotService.SnapshotServiceClient>();
-        var page = await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = region, PageSize = 100 });
-        foreach (var snapshot in page.Snapshots.Where(s => s.ImageIds.Count == 0))
-        {
-            await snapshots.DeleteSnapshotAsync(new DeleteSnapshotRequest { RegionId = region, SnapshotId = snapshot.SnapshotId });
-        }
-    }
 
     private static async Task WriteFileAsync(string path, IReadOnlyList<int> seeds)
     {
@@ -223,47 +187,9 @@ public static class CopyBench
         return seconds;
     }
 
-    private static void Run(string command, params string[] args)
-    {
-        var start = new ProcessStartInfo(command) { UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        process.WaitForExit();
-    }
 
-    /// <summary>The process's resident memory now (VmRSS), in MiB.</summary>
-    private static double ResidentMib(int pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-        return 0;
-    }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
-    private static double Option(string[] args, string name, double fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     /// <summary>The transfer process that serves the destination regions (and is measured), restartable on its port.</summary>
     private sealed class Destination(TestCluster cluster, int port, Dictionary<string, string?> overrides)

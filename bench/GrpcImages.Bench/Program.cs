@@ -4,5 +4,6 @@ return args.FirstOrDefault() switch
 {
     "load" => await LoadGenerator.RunAsync(args[1..]),
     "copy" => await CopyBench.RunAsync(args[1..]),
+    "import-export" => await ImportExportBench.RunAsync(args[1..]),
     _ => await Benchmarks.RunAsync(args),
 };

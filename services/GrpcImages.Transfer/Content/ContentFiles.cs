@@ -65,32 +65,39 @@ public sealed class ContentFiles(IBlobStores stores, ContentIndex index, Content
         return library.Committed(region, await session.CommitAsync(sizeBytes, null, holder, cancellationToken));
     }
 
-    /// <summary>Writes content's plaintext to a new sparse file of <paramref name="length"/> bytes (zero chunks stay holes).</summary>
+    /// <summary>Writes content's plaintext to a new sparse file of <paramref name="length"/> bytes (zero chunks stay holes), several chunks at once.</summary>
     public async Task WriteFileAsync(string region, string manifestId, string path, long length, Func<long, Task> progress, CancellationToken cancellationToken)
     {
         var (manifest, _) = await library.LoadLiveAsync(region, manifestId, cancellationToken);
         using var cipher = await library.CipherAsync(manifest, region, cancellationToken);
         using var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
         RandomAccess.SetLength(file, length);
-        var buffer = ChunkBuffers.Shared.Rent();
-        try
+        var chunks = (int)Math.Min(manifest.Count, (length + Manifest.ChunkSize - 1) / Manifest.ChunkSize);
+        var next = -1;
+        long written = 0;
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
         {
-            for (var i = 0; (long)i * Manifest.ChunkSize < length; i++)
+            var buffer = ChunkBuffers.Shared.Rent();
+            try
             {
-                var offset = (long)i * Manifest.ChunkSize;
-                if (i < manifest.Count && manifest.HashAt(i) is { } hash)
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < chunks)
                 {
-                    var chunk = buffer.AsMemory(0, manifest.ChunkLength(i));
-                    await library.ReadChunkAsync(region, hash, i, cipher, chunk, cancellationToken);
-                    await RandomAccess.WriteAsync(file, chunk[..(int)Math.Min(chunk.Length, length - offset)], offset, cancellationToken);
+                    var offset = (long)i * Manifest.ChunkSize;
+                    if (manifest.HashAt(i) is { } hash)
+                    {
+                        var chunk = buffer.AsMemory(0, manifest.ChunkLength(i));
+                        await library.ReadChunkAsync(region, hash, i, cipher, chunk, cancellationToken);
+                        await RandomAccess.WriteAsync(file, chunk[..(int)Math.Min(chunk.Length, length - offset)], offset, cancellationToken);
+                    }
+                    await progress(Math.Min(length, Interlocked.Add(ref written, Manifest.ChunkSize)));
                 }
-                await progress(Math.Min(length, offset + Manifest.ChunkSize));
             }
-        }
-        finally
-        {
-            ChunkBuffers.Shared.Return(buffer);
-        }
+            finally
+            {
+                ChunkBuffers.Shared.Return(buffer);
+            }
+        }, cancellationToken)));
     }
 
     private static async Task<int> ReadAtAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken cancellationToken)

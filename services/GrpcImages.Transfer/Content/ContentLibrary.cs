@@ -260,7 +260,7 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         }
     }
 
-    /// <summary>The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most 1 MiB.</summary>
+    /// <summary>The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most 1 MiB, each valid until the next is asked for (one buffer serves them all).</summary>
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(string region, string manifestId, long offset, long length,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -284,7 +284,7 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
                 var to = (int)(Math.Min(end, chunkStart + chunk.Length) - chunkStart);
                 for (var p = from; p < to; p += Piece)
                 {
-                    yield return chunk[p..Math.Min(to, p + Piece)].ToArray();
+                    yield return chunk[p..Math.Min(to, p + Piece)];
                 }
             }
         }

@@ -80,12 +80,19 @@ public sealed class QemuImg(IOptions<ImportOptions> options)
         var output = new System.Text.StringBuilder();
         try
         {
-            var buffer = new char[256];
+            var buffer = new char[4096];
+            var tail = "";
             int read;
             while ((read = await process.StandardOutput.ReadAsync(buffer, timeout.Token)) > 0)
             {
-                output.Append(buffer, 0, read);
-                if (progress is not null && LastPercent(output) is { } percent)
+                if (progress is null)
+                {
+                    output.Append(buffer, 0, read);
+                    continue;
+                }
+                // Progress lines only: look at what just arrived (and the end of what came before), never the whole.
+                tail = tail[Math.Max(0, tail.Length - 32)..] + new string(buffer, 0, read);
+                if (LastPercent(tail) is { } percent)
                 {
                     await progress(percent / 100);
                 }
@@ -112,9 +119,8 @@ public sealed class QemuImg(IOptions<ImportOptions> options)
     }
 
     /// <summary>The last "(NN.NN/100%)" qemu-img printed.</summary>
-    private static double? LastPercent(System.Text.StringBuilder output)
+    private static double? LastPercent(string text)
     {
-        var text = output.ToString();
         var end = text.LastIndexOf("/100%)", StringComparison.Ordinal);
         var open = end > 0 ? text.LastIndexOf('(', end) : -1;
         return open >= 0 && double.TryParse(text.AsSpan(open + 1, end - open - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : null;

@@ -15,12 +15,11 @@ namespace GrpcImages.Transfer.Domain;
 /// request), converted to raw by qemu-img when it is not raw, and stored as content. Scratch files are
 /// removed whatever the ending; a resumed disk skips the chunks its write session stored.
 /// </summary>
-public sealed class ImportWorker(
+public sealed partial class ImportWorker(
     TaskStore store,
     TaskQueues queues,
     ImportSources sources,
     ObjectIndex objects,
-    ObjectStore objectStore,
     ContentFiles files,
     ContentLibrary library,
     QemuImg qemu,
@@ -51,9 +50,11 @@ public sealed class ImportWorker(
             Task Report(double fraction) => run.ReportAsync(before + (long)(fraction * disk.StoredBytes), 0, force: false);
             var source = scratch.PathOf(run.Task.TaskId, $"{d}.src");
             var raw = scratch.PathOf(run.Task.TaskId, $"{d}.raw");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 var fetched = await FetchAsync(run, disk, source, bytes => Report(Fetched * bytes / Math.Max(1, disk.StoredBytes)), cancellationToken);
+                var fetchTime = clock.Elapsed;
                 var detected = await DetectAsync(source, fetched);
                 DiskFormats.RequireDeclared((DiskImageFormat)disk.Format, detected);
                 if (detected.Format == DiskImageFormat.Raw)
@@ -67,6 +68,7 @@ public sealed class ImportWorker(
                         fraction => Report(Fetched + (Converted - Fetched) * fraction), cancellationToken);
                     File.Delete(source);
                 }
+                var convertTime = clock.Elapsed - fetchTime;
                 var neededGib = Math.Max(1, (detected.VirtualSize + Gib - 1) / Gib);
                 if (neededGib > disk.SizeGib)
                 {
@@ -83,6 +85,7 @@ public sealed class ImportWorker(
                     bytes => Report(Converted + (1 - Converted) * bytes / Math.Max(1, Math.Min(sizeBytes, detected.VirtualSize))), cancellationToken);
                 disk.Manifest = stored.ManifestId;
                 disk.ContentBytes = detected.VirtualSize;
+                LogDisk(run.Task.TaskId, d, fetched, fetchTime.TotalSeconds, detected.Format, convertTime.TotalSeconds, (clock.Elapsed - fetchTime - convertTime).TotalSeconds);
                 await run.ReportAsync(before + disk.StoredBytes, 0, force: true, savePlan: true);
             }
             finally
@@ -135,7 +138,8 @@ public sealed class ImportWorker(
             {
                 throw found is null ? ObjectStore.ObjectNotFound(url.Bucket!, url.ObjectName!) : Fault.InvalidArgument("InvalidOSSObject.Size", "source_url", "The object is empty.");
             }
-            return await WriteSparseAsync(path, objectStore.ReadAsync(found, 0, 0, cancellationToken), progress, cancellationToken);
+            await files.WriteFileAsync(run.Plan.DestinationRegion, found.Manifest, path, found.Size, progress, cancellationToken);
+            return found.Size;
         }
         using var client = sources.NewClient();
         using var response = await sources.GetAsync(client, url.Http!, null, "source_url", cancellationToken);
@@ -171,7 +175,11 @@ public sealed class ImportWorker(
         RandomAccess.SetLength(file, offset);
         return offset;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {TaskId} disk {Disk}: fetched {Bytes} bytes in {Fetch:F1} s, converted from {Format} in {Convert:F1} s, stored in {Store:F1} s")]
+    private partial void LogDisk(string taskId, int disk, long bytes, double fetch, DiskImageFormat format, double convert, double store);
 }
+
 
 /// <summary>Scratch files of tasks under "&lt;Data:Directory&gt;/scratch", named by task (so what a dead worker left is found and removed).</summary>
 public sealed class Scratch(IConfiguration configuration)
