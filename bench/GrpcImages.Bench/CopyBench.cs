@@ -3,9 +3,8 @@ using System.Text.Json;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
-using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
-
 using static GrpcImages.Bench.BenchTools;
+using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 
 namespace GrpcImages.Bench;
 
