@@ -115,13 +115,16 @@ spec:
           readinessProbe:
             grpc:
               port: {{ $svc.port }}
-            periodSeconds: 5
+            periodSeconds: 2
+            timeoutSeconds: 2
+            failureThreshold: 1
           livenessProbe:
             grpc:
               port: {{ $svc.port }}
               service: liveness
             initialDelaySeconds: 10
             periodSeconds: 10
+            timeoutSeconds: 2
           resources:
             {{- toYaml $svc.resources | nindent 12 }}
           volumeMounts:
