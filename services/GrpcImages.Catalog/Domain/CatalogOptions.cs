@@ -15,6 +15,12 @@ public sealed class CatalogOptions
     /// <summary>How often progress is recorded while a snapshot runs.</summary>
     public int ProgressIntervalMilliseconds { get; set; } = 200;
 
+    /// <summary>
+    /// How long a create call may take before its recorded job gives it up: a catalog killed between
+    /// holding a quota unit or content and creating the record leaves them held this long at most.
+    /// </summary>
+    public TimeSpan CreationGrace { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Bytes of real data at the start of each seeded platform disk (the rest is zeros).</summary>
     public long SeedDataBytes { get; set; } = 2L << 20;
 }

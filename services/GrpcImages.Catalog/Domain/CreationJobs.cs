@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Options;
 
@@ -12,29 +13,66 @@ namespace GrpcImages.Catalog.Domain;
 /// over a dead one's job resumes where it stopped; every write carries the claim's fencing token, so
 /// a replica that lost the job can no longer change the image. The pace is
 /// <see cref="CatalogOptions.SnapshotBytesPerSecond"/>.
+/// <para>
+/// A job is recorded before its create call holds anything (intent first), due only after
+/// <see cref="CatalogOptions.CreationGrace"/>; the call brings it forward once the record exists.
+/// A job that finds no record gives the creation up for good (the create script then refuses the
+/// id) and gives back whatever the call may have held: its quota unit, its content holds, its
+/// client token. So a catalog killed at any point of a create leaves no Creating image without a
+/// job and nothing held for nothing.
+/// </para>
 /// </summary>
-public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, IOptions<CatalogOptions> options, TimeProvider time,
+public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, Releases releases, IOptions<CatalogOptions> options, TimeProvider time,
     ILogger<CreationJobs> logger) : IWorkHandler
 {
     private const string ImagePrefix = "img|";
     private const string SnapshotPrefix = "snap|";
+    private const string IntentPrefix = "intent|";
     private readonly CatalogOptions _options = options.Value;
+
+    private WorkQueue Queue => queues.Get(CatalogQueues.Jobs);
+
+    /// <summary>A create call in flight: its job, and what the job needs to end the creation if the call never does.</summary>
+    public sealed record Intent(string Job, string Payload);
 
     public static string ImageJob(string imageId) => ImagePrefix + imageId;
 
     public static string SnapshotJob(string snapshotId) => SnapshotPrefix + snapshotId;
 
-    public Task EnqueueAsync(string job) => queues.Get(CatalogQueues.Jobs).EnqueueAsync(job, job);
+    /// <summary>Records the job of a create about to hold things; it runs after the grace unless <see cref="StartAsync"/> runs it sooner.</summary>
+    public async Task<Intent> RecordAsync(string job, string owner, string region, ClientToken token)
+    {
+        var intent = new Intent(job, $"{IntentPrefix}{owner}|{region}|{token.Token}");
+        await Queue.EnqueueAsync(intent.Job, intent.Payload, _options.CreationGrace);
+        return intent;
+    }
+
+    /// <summary>Runs the job now: it makes the created record, or gives up one the call did not create.</summary>
+    public Task StartAsync(Intent intent) => Queue.EnqueueAsync(intent.Job, intent.Payload);
+
+    /// <summary>Whether the job is queued or running: its creation is still in flight or being made.</summary>
+    public async Task<bool> IsPendingAsync(string job) => await Queue.GetAsync(job) is not null;
+
+    /// <summary>Drops the job of a create that failed knowing it holds nothing.</summary>
+    public Task ForgetAsync(Intent intent) => Queue.RemoveAsync(intent.Job, onlyIfWaiting: true);
 
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
         if (lease.Id.StartsWith(ImagePrefix, StringComparison.Ordinal))
         {
-            await RunImageAsync(lease.Id[ImagePrefix.Length..], lease.Fence, cancellationToken);
+            var imageId = lease.Id[ImagePrefix.Length..];
+            if (!await RunImageAsync(imageId, lease.Fence, cancellationToken))
+            {
+                await AbandonAsync(imageId, lease.Payload, "img");
+            }
         }
         else if (lease.Id.StartsWith(SnapshotPrefix, StringComparison.Ordinal))
         {
-            await RunSnapshotAsync(lease.Id[SnapshotPrefix.Length..], lease.Fence, cancellationToken);
+            var snapshotId = lease.Id[SnapshotPrefix.Length..];
+            if (!await RunSnapshotAsync(snapshotId, lease.Fence, cancellationToken))
+            {
+                await AbandonAsync(snapshotId, lease.Payload, "snap");
+            }
         }
         else
         {
@@ -43,16 +81,49 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         return WorkOutcome.Done;
     }
 
-    /// <summary>Paces the image's unfinished snapshots together, then makes them accomplished and the image Available.</summary>
-    private async Task RunImageAsync(string imageId, long fence, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends a creation whose record does not exist: refused from now on, and what its call may hold
+    /// given back (releases are idempotent, so holds the call already gave back cost nothing).
+    /// </summary>
+    private async Task AbandonAsync(string resourceId, string payload, string scope)
+    {
+        if (!payload.StartsWith(IntentPrefix, StringComparison.Ordinal))
+        {
+            return; // the record was created and later deleted
+        }
+        var parts = payload[IntentPrefix.Length..].Split('|');
+        var (owner, region, clientToken) = (parts[0], parts[1], parts[2]);
+        if (!await store.AbandonAsync(region, resourceId, owner, scope, clientToken))
+        {
+            return;
+        }
+        if (scope == "img")
+        {
+            await releases.ReleaseQuotaAsync(owner, region, resourceId);
+            var snapshots = Enumerable.Range(0, ImageManager.MaxDataDisks + 1).Select(i => PendingResources.SnapshotIdOf(resourceId, i));
+            await releases.ReleaseHoldersAsync(region, snapshots.Prepend(resourceId));
+        }
+        else
+        {
+            await releases.ReleaseHoldersAsync(region, [resourceId]);
+        }
+        LogAbandoned(resourceId);
+    }
+
+    /// <summary>Paces the image's unfinished snapshots together, then makes them accomplished and the image Available; false when there is no image.</summary>
+    private async Task<bool> RunImageAsync(string imageId, long fence, CancellationToken cancellationToken)
     {
         var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
             var stored = await store.GetImageAsync("", imageId);
-            if (stored is null || stored.Image.Status != ImageStatus.Creating)
+            if (stored is null)
             {
-                return;
+                return false;
+            }
+            if (stored.Image.Status != ImageStatus.Creating)
+            {
+                return true;
             }
             var snapshots = await store.GetSnapshotsAsync(stored.Image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
             if (snapshots.Any(s => s is null))
@@ -79,24 +150,28 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             {
                 case SaveResult.Fenced:
                     LogFenced(imageId);
-                    return;
+                    return true;
                 case SaveResult.Saved when finished:
                     LogAvailable(imageId);
-                    return;
+                    return true;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(_options.ProgressIntervalMilliseconds), time, cancellationToken);
         }
     }
 
-    private async Task RunSnapshotAsync(string snapshotId, long fence, CancellationToken cancellationToken)
+    private async Task<bool> RunSnapshotAsync(string snapshotId, long fence, CancellationToken cancellationToken)
     {
         var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
             var stored = await store.GetSnapshotAsync(snapshotId);
-            if (stored is null || stored.Snapshot.Status != SnapshotStatus.Progressing)
+            if (stored is null)
             {
-                return;
+                return false;
+            }
+            if (stored.Snapshot.Status != SnapshotStatus.Progressing)
+            {
+                return true;
             }
             var progress = pace.Progress(stored.Snapshot.Progress, stored.Snapshot.SourceDiskSizeGib * ContentClient.GiB);
             var next = stored.Snapshot.Clone();
@@ -106,9 +181,9 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             {
                 case SaveResult.Fenced:
                     LogFenced(snapshotId);
-                    return;
+                    return true;
                 case SaveResult.Saved when progress >= 100:
-                    return;
+                    return true;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(_options.ProgressIntervalMilliseconds), time, cancellationToken);
         }
@@ -119,6 +194,9 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Another replica took over the job of {Id}; this one stops")]
     private partial void LogFenced(string id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The creation of {Id} was given up; what its call held is given back")]
+    private partial void LogAbandoned(string id);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unknown creation job {Job}; dropped")]
     private partial void LogUnknownJob(string job);

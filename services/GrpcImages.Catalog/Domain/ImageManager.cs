@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
@@ -43,11 +44,28 @@ public sealed class ImageManager(
             throw Fault.InvalidArgument("InvalidParameter", "instance_id", "Give either instance_id or disk_device_mappings.");
         }
 
-        if (token.Resolve(await store.FindClientTokenAsync(account, "img", token)) is { } prior)
+        while (true)
         {
-            return await access.RequireAsync(caller, region, prior);
+            if (token.Resolve(await store.FindClientTokenAsync(account, "img", token)) is { } prior &&
+                await AwaitPriorAsync(caller, region, prior, token) is { } made)
+            {
+                return made;
+            }
+            if (await TryCreateAsync(caller, account, region, request, token) is { } created)
+            {
+                return created;
+            }
+            // Another call with the token gave up its image: try again, perhaps as the one that creates it.
         }
+    }
 
+    /// <summary>
+    /// One attempt: the job is recorded first (it gives back whatever a failed or killed call holds),
+    /// then the client token claimed, the quota unit reserved, content held, the record created.
+    /// Null when another call holds the token and did not create its image.
+    /// </summary>
+    private async Task<Image?> TryCreateAsync(Caller caller, string account, string region, CreateImageRequest request, ClientToken token)
+    {
         var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
         var image = new Image
         {
@@ -62,11 +80,27 @@ public sealed class ImageManager(
             UpdateTime = now,
             Tags = { request.Tags },
         };
-        await sharing.ReserveImageAsync(account, region, image.ImageId); // R3
-        var reserved = true;
+        var intent = await jobs.RecordAsync(CreationJobs.ImageJob(image.ImageId), account, region, token);
+        var created = false;
+        var certain = true; // whether the call knows exactly what it holds when it fails
+        var claimed = false;
+        var reserved = false;
         var retained = new List<(string, string)>();
         try
         {
+            // R35 before R3: calls racing with one token make one image and take one quota unit.
+            if (token.IsSet)
+            {
+                var holder = await store.ClaimClientTokenAsync(account, "img", token, image.ImageId);
+                if (holder.HasValue)
+                {
+                    return await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(holder, token.Fingerprint), token);
+                }
+                claimed = true;
+            }
+            certain = false;
+            await sharing.ReserveImageAsync(account, region, image.ImageId); // R3
+            reserved = true;
             // Each new snapshot holds its disk's content (re-sealed when the image's encryption
             // differs, R20); the image holds every snapshot's content too.
             var snapshots = request.InstanceId.Length > 0
@@ -82,12 +116,12 @@ public sealed class ImageManager(
                 await content.RetainAsync(region, snapshot.ManifestId, image.ImageId);
                 retained.Add((snapshot.ManifestId, image.ImageId));
             }
+            certain = true;
             var (result, detail) = await store.CreateImageAsync(image, account, snapshots, token);
             switch (result)
             {
                 case CreateResult.Created:
-                    retained.Clear();
-                    reserved = false;
+                    created = true;
                     break;
                 case CreateResult.DuplicateName:
                     throw CatalogErrors.NameDuplicated(image.ImageName);
@@ -95,23 +129,82 @@ public sealed class ImageManager(
                     throw CatalogErrors.SnapshotNotFound(detail);
                 case CreateResult.SnapshotNotReady:
                     throw CatalogErrors.SnapshotNotReady(detail);
-                case CreateResult.TokenUsed: // another request with the same client token won the race
-                    return await access.RequireAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
+                case CreateResult.Abandoned:
+                    throw Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
+                case CreateResult.TokenUsed: // a token claimed before this call's claim
+                    return await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint), token);
             }
+        }
+        catch (Exception ex) when (IsDefinite(ex))
+        {
+            certain = true;
+            throw;
         }
         finally
         {
-            await content.ReleaseAsync(region, retained);
-            if (reserved)
+            if (!created)
             {
-                await sharing.ReleaseImageAsync(account, region, image.ImageId);
+                await content.ReleaseAsync(region, retained);
+                if (reserved)
+                {
+                    await sharing.ReleaseImageAsync(account, region, image.ImageId);
+                }
+                if (claimed)
+                {
+                    await store.UnclaimClientTokenAsync(account, "img", token, image.ImageId);
+                }
             }
+            // Created: the job makes the snapshots now. Failed: a lost reply may have left a unit or a
+            // hold behind, which the job gives back now; a failure that knows what it holds drops the job.
+            await (created || !certain ? jobs.StartAsync(intent) : jobs.ForgetAsync(intent));
         }
-        await jobs.EnqueueAsync(CreationJobs.ImageJob(image.ImageId));
         metrics.ImageCreated(image);
         image.OwnerAlias = ImageOwnerAlias.Self;
         return image;
     }
+
+    /// <summary>Whether a failure says for sure that the peer did nothing (a refusal), rather than perhaps did (a lost reply).</summary>
+    internal static bool IsDefinite(Exception ex) => ex switch
+    {
+        DomainException => true,
+        RpcException rpc => rpc.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or
+            StatusCode.AlreadyExists or StatusCode.PermissionDenied or StatusCode.FailedPrecondition or
+            StatusCode.ResourceExhausted or StatusCode.OutOfRange or StatusCode.Unauthenticated,
+        _ => false,
+    };
+
+    /// <summary>
+    /// The image another call with the same client token makes, once it exists (that call may still be
+    /// reserving and holding); null when that call gave it up, so this one may make it.
+    /// </summary>
+    private async Task<Image?> AwaitPriorAsync(Caller caller, string region, string imageId, ClientToken token)
+    {
+        var until = time.GetUtcNow() + PriorWait;
+        while (true)
+        {
+            if (await store.GetImageAsync(region, imageId) is not null)
+            {
+                return await access.RequireAsync(caller, region, imageId);
+            }
+            var holder = await store.FindClientTokenAsync(caller.RequireAccount(), "img", token);
+            if (!holder.HasValue || ClientTokens.ResolveStored(holder, token.Fingerprint) != imageId)
+            {
+                return null;
+            }
+            if (!await jobs.IsPendingAsync(CreationJobs.ImageJob(imageId)))
+            {
+                return await access.RequireAsync(caller, region, imageId); // made and deleted since: as any missing image
+            }
+            if (time.GetUtcNow() > until)
+            {
+                throw Fault.Unavailable("ServiceUnavailable", "Another request with this client token is still creating the image; retry it.");
+            }
+            await Task.Delay(PriorPoll, time);
+        }
+    }
+
+    private static readonly TimeSpan PriorWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan PriorPoll = TimeSpan.FromMilliseconds(20);
 
     public Task<Image> GetAsync(Caller caller, string regionId, string imageId) =>
         access.RequireAsync(caller, regions.Require(regionId), imageId);
@@ -354,7 +447,7 @@ public sealed class ImageManager(
             var disk = disks[d];
             var snapshot = new Snapshot
             {
-                SnapshotId = ResourceIds.New('s', ResourceIds.OwnerTag(account)),
+                SnapshotId = PendingResources.SnapshotIdOf(image.ImageId, d), // known to the job, which releases its holds if the call dies
                 RegionId = region,
                 OwnerAccountId = account,
                 Description = $"Created for image {image.ImageId}",
@@ -399,6 +492,11 @@ public sealed class ImageManager(
         {
             var spec = request.DiskDeviceMappings[i];
             var field = $"disk_device_mappings[{i}]";
+            Devices.Check(spec.Device, $"{field}.device");
+            if (spec.SizeGib is < 0 or > InstanceManager.MaxDataDiskGib)
+            {
+                throw Fault.InvalidArgument("InvalidParameter.DiskSize", $"{field}.size_gib", $"A disk is at most {InstanceManager.MaxDataDiskGib} GiB.");
+            }
             var stored = await owned.RequireAccomplishedSnapshotAsync(account, region, spec.SnapshotId);
             var snapshot = stored.Snapshot;
             var type = spec.DiskType == DiskType.Unspecified ? snapshot.SourceDiskType : spec.DiskType;
@@ -407,9 +505,10 @@ public sealed class ImageManager(
                 throw CatalogErrors.MappingDenied($"{field}.snapshot_id", "The specified snapshot is not from system disk.");
             }
             var size = spec.SizeGib == 0 ? snapshot.SourceDiskSizeGib : spec.SizeGib;
-            if (size < snapshot.SourceDiskSizeGib)
+            if (size < snapshot.SourceDiskSizeGib || (type == DiskType.System && size > InstanceManager.MaxSystemDiskGib))
             {
-                throw Fault.InvalidArgument("InvalidParameter.DiskSize", $"{field}.size_gib", "A disk is at least as large as its snapshot.");
+                throw Fault.InvalidArgument("InvalidParameter.DiskSize", $"{field}.size_gib",
+                    $"A disk is at least as large as its snapshot, and a system disk at most {InstanceManager.MaxSystemDiskGib} GiB.");
             }
             // The image uses the snapshots as they are: their keys must be usable (R23) and theirs (R21).
             var sealing = await encryption.DecideAsync(account, region, request.Encryption, snapshot.Encryption, mayKeepOwnersKey: false);

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Storage;
@@ -61,15 +62,40 @@ public sealed class SnapshotManager(
             Tags = { request.Tags },
         };
 
-        await content.RetainAsync(region, manifest, snapshot.SnapshotId);
-        var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
-        if (result != CreateResult.Created)
+        // Intent first: if this call dies after the hold, the job gives the hold back.
+        var intent = await jobs.RecordAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId), account, region, ClientToken.None);
+        var created = false;
+        var certain = true;
+        try
         {
-            await content.ReleaseAsync(region, [(manifest, snapshot.SnapshotId)]);
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
+            certain = false;
+            await content.RetainAsync(region, manifest, snapshot.SnapshotId);
+            certain = true;
+            var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
+            switch (result)
+            {
+                case CreateResult.Created:
+                    created = true;
+                    return snapshot;
+                case CreateResult.Abandoned:
+                    throw Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
+                default:
+                    return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
+            }
         }
-        await jobs.EnqueueAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId));
-        return snapshot;
+        catch (Exception ex) when (ImageManager.IsDefinite(ex))
+        {
+            certain = true;
+            throw;
+        }
+        finally
+        {
+            if (!created)
+            {
+                await content.ReleaseAsync(region, [(manifest, snapshot.SnapshotId)]);
+            }
+            await (created || !certain ? jobs.StartAsync(intent) : jobs.ForgetAsync(intent));
+        }
     }
 
     public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId) =>

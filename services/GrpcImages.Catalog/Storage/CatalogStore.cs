@@ -30,6 +30,8 @@ public enum CreateResult
     SnapshotMissing = 4,
     /// <summary>A snapshot the image uses is not accomplished: the detail is its id.</summary>
     SnapshotNotReady = 5,
+    /// <summary>The creation took so long that its job gave it up (and what it held back).</summary>
+    Abandoned = 6,
 }
 
 /// <summary>What a versioned save did (numbers the scripts return).</summary>
@@ -90,7 +92,8 @@ public sealed partial class CatalogStore(IDatabase redis)
     // Returns {CreateResult, detail}: the token's stored value, or the snapshot that is missing or not ready.
     private const string CreateImageScript = ClientTokens.Lua + """
 
-        local prior = prior_token(KEYS[4], ARGV[7])
+        if redis.call('EXISTS', KEYS[#KEYS]) == 1 then return {6, ''} end
+        local prior = prior_token(KEYS[4], ARGV[7], ARGV[6])
         if prior then return {2, prior} end
         if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then return {3, ''} end
         local n = tonumber(ARGV[9])
@@ -117,14 +120,15 @@ public sealed partial class CatalogStore(IDatabase redis)
         return {1, ''}
         """;
 
-    // KEYS: record, index, client token, then the string keys to set. ARGV: id, score, fingerprint, token ttl,
-    // count of strings, their values, then the record's field/value pairs. Returns {CreateResult, token's stored value}.
+    // KEYS: record, index, client token, abandonment mark, then the string keys to set. ARGV: id, score, fingerprint,
+    // token ttl, count of strings, their values, then the record's field/value pairs. Returns {CreateResult, token's stored value}.
     private const string CreateRecordScript = ClientTokens.Lua + """
 
-        local prior = prior_token(KEYS[3], ARGV[3])
+        if redis.call('EXISTS', KEYS[4]) == 1 then return {6, ''} end
+        local prior = prior_token(KEYS[3], ARGV[3], ARGV[1])
         if prior then return {2, prior} end
         local n = tonumber(ARGV[5])
-        for i = 1, n do redis.call('SET', KEYS[3 + i], ARGV[5 + i]) end
+        for i = 1, n do redis.call('SET', KEYS[4 + i], ARGV[5 + i]) end
         redis.call('HSET', KEYS[1], 'v', 1, unpack(ARGV, 6 + n))
         redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
         remember_token(KEYS[3], ARGV[3], ARGV[1], ARGV[4])
@@ -427,8 +431,61 @@ public sealed partial class CatalogStore(IDatabase redis)
             args.Add(snapshot.New is null ? Accomplished : ((int)snapshot.New.Status).ToString());
             args.Add(snapshot.ManifestId);
         }
+        keys.Add(CatalogKeys.Abandoned(image.ImageId));
         return Created((RedisResult[])(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]))!);
     }
+
+    // KEYS: client token. ARGV: "fingerprint|id", ttl. Returns the stored value when the token was taken, else false (claimed).
+    private const string ClaimTokenScript = """
+        local stored = redis.call('GET', KEYS[1])
+        if stored then return stored end
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        return false
+        """;
+
+    // KEYS: client token. ARGV: "fingerprint|id". Removes the token only while it still names that id.
+    private const string UnclaimTokenScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
+
+    // KEYS: the record, its abandonment mark, the client token (when the request had one). ARGV: id, mark ttl.
+    // Returns 1 when the record never came to be and now never will (the token is freed if it names the id), 0 when it exists.
+    private const string AbandonScript = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('SET', KEYS[2], 1, 'EX', ARGV[2])
+        local stored = KEYS[3] and redis.call('GET', KEYS[3])
+        if stored and string.sub(stored, -(#ARGV[1] + 1)) == '|' .. ARGV[1] then redis.call('DEL', KEYS[3]) end
+        return 1
+        """;
+
+    /// <summary>
+    /// R35 before anything is held: the token names <paramref name="id"/> from now on, unless another
+    /// request holds it (its stored value is returned). The create script accepts the request's own claim.
+    /// </summary>
+    public async Task<RedisValue> ClaimClientTokenAsync(string owner, string scope, ClientToken token, string id)
+    {
+        var result = await redis.ScriptEvaluateAsync(ClaimTokenScript, [CatalogKeys.ClientToken(owner, scope, token.Token)],
+            [ClientTokens.Value(token.Fingerprint, id), ClientTokens.LifetimeSeconds]);
+        return result.IsNull ? RedisValue.Null : (RedisValue)result;
+    }
+
+    /// <summary>Frees a token this request claimed for an id it did not create, so a retry may create it.</summary>
+    public Task UnclaimClientTokenAsync(string owner, string scope, ClientToken token, string id) =>
+        redis.ScriptEvaluateAsync(UnclaimTokenScript, [CatalogKeys.ClientToken(owner, scope, token.Token)], [ClientTokens.Value(token.Fingerprint, id)]);
+
+    /// <summary>Makes sure an image or snapshot whose creation was given up can no longer be created; false when it exists.</summary>
+    public async Task<bool> AbandonAsync(string region, string resourceId, string owner, string scope, string clientToken)
+    {
+        var record = resourceId.StartsWith("m-", StringComparison.Ordinal) ? CatalogKeys.Image(region, resourceId) : CatalogKeys.Snapshot(resourceId);
+        RedisKey[] keys = clientToken.Length > 0
+            ? [record, CatalogKeys.Abandoned(resourceId), CatalogKeys.ClientToken(owner, scope, clientToken)]
+            : [record, CatalogKeys.Abandoned(resourceId)];
+        return (int)await redis.ScriptEvaluateAsync(AbandonScript, keys, [resourceId, (long)AbandonedLifetime.TotalSeconds]) == 1;
+    }
+
+    /// <summary>How long an abandoned id stays refused: far longer than any request that could still carry it.</summary>
+    public static readonly TimeSpan AbandonedLifetime = TimeSpan.FromDays(7);
 
     public Task<(CreateResult Result, string Detail)> CreateInstanceAsync(StoredInstance instance, ClientToken token)
     {
@@ -621,7 +678,7 @@ public sealed partial class CatalogStore(IDatabase redis)
     private async Task<(CreateResult Result, string Detail)> CreateRecordAsync(string recordKey, string indexKey, string tokenKey, string id, double score,
         ClientToken token, List<(string Key, string Value)> strings, List<KeyValuePair<string, RedisValue>> fields)
     {
-        var keys = new List<RedisKey> { recordKey, indexKey, tokenKey };
+        var keys = new List<RedisKey> { recordKey, indexKey, tokenKey, CatalogKeys.Abandoned(id) };
         keys.AddRange(strings.Select(s => (RedisKey)s.Key));
         var args = new List<RedisValue> { id, score, token.Fingerprint, ClientTokens.LifetimeSeconds, strings.Count };
         args.AddRange(strings.Select(s => (RedisValue)s.Value));

@@ -20,6 +20,11 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
     public static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromHours(12);
     public static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromDays(7);
 
+    /// <summary>Bounds a user's record (and every token issued for it, which carries the list).</summary>
+    public const int MaxAllowedActions = 64;
+
+    private const int MaxActionLength = 64;
+
     private readonly OperatorOptions _operator = operatorOptions.Value;
 
     public async Task<Account> CreateAccountAsync(Caller caller, CreateAccountRequest request)
@@ -98,6 +103,7 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
             AccountId = account.AccountId,
             UserName = userName,
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+            Version = NewVersion(),
         };
         user.AllowedActions.AddRange(actions);
         var (status, stored) = await store.CreateRamUserAsync(user, token);
@@ -121,6 +127,7 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         var actions = Actions(request.AllowedActions);
         user.AllowedActions.Clear();
         user.AllowedActions.AddRange(actions);
+        user.Version = NewVersion(); // tokens issued for the wider set stop working
         if (!await store.ReplaceRamUserAsync(user))
         {
             throw RamUserNotFound(request.UserName);
@@ -211,7 +218,7 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         }
         var account = await GetAccountAsync(caller, subject.AccountId);
         var user = await RequireRamUserAsync(account.AccountId, subject.UserName);
-        return Caller.RamUser(account.AccountId, user.UserName, account.Site, user.AllowedActions.ToArray());
+        return Caller.RamUser(account.AccountId, user.UserName, account.Site, user.AllowedActions.ToArray(), user.Version);
     }
 
     private bool CredentialMatches(string offered)
@@ -233,7 +240,7 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         {
             return DefaultTokenLifetime;
         }
-        var lifetime = ttl.ToTimeSpan();
+        var lifetime = Check.Duration(ttl, "ttl", "InvalidParameter.Ttl");
         if (lifetime <= TimeSpan.Zero || lifetime > MaxTokenLifetime)
         {
             throw Fault.InvalidArgument("InvalidParameter.Ttl", "ttl", "A token lives more than 0 seconds and at most 7 days.");
@@ -251,8 +258,14 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         return name;
     }
 
-    private static List<string> Actions(IEnumerable<string> actions)
+    private static string NewVersion() => Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+
+    private static List<string> Actions(Google.Protobuf.Collections.RepeatedField<string> actions)
     {
+        if (actions.Count > MaxAllowedActions)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "allowed_actions", $"A RAM user has at most {MaxAllowedActions} allowed actions.");
+        }
         var list = actions.ToList();
         for (var i = 0; i < list.Count; i++)
         {
@@ -270,6 +283,10 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
         if (action == "*")
         {
             return true;
+        }
+        if (action.Length > MaxActionLength)
+        {
+            return false;
         }
         var colon = action.IndexOf(':');
         if (colon <= 0 || colon == action.Length - 1)

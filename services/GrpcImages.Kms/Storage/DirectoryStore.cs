@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
 
@@ -34,8 +35,12 @@ public sealed class DirectoryStore(IDatabase redis)
     public async Task<RamUser?> GetRamUserAsync(string accountId, string userName) =>
         await redis.StringGetAsync(KmsKeys.RamUser(accountId, userName)) is { HasValue: true } value ? RamUser.Parser.ParseFrom((byte[])value!) : null;
 
-    public Task<bool> ReplaceRamUserAsync(RamUser user) =>
-        redis.StringSetAsync(KmsKeys.RamUser(user.AccountId, user.UserName), user.ToByteArray(), when: When.Exists);
+    public async Task<bool> ReplaceRamUserAsync(RamUser user)
+    {
+        var replaced = await redis.StringSetAsync(KmsKeys.RamUser(user.AccountId, user.UserName), user.ToByteArray(), when: When.Exists);
+        await AnnounceAsync(user.AccountId, user.UserName);
+        return replaced;
+    }
 
     public async Task<bool> DeleteRamUserAsync(string accountId, string userName)
     {
@@ -43,8 +48,13 @@ public sealed class DirectoryStore(IDatabase redis)
         var deleted = tx.KeyDeleteAsync(KmsKeys.RamUser(accountId, userName));
         _ = tx.SortedSetRemoveAsync(KmsKeys.RamUsers(accountId), userName);
         await tx.ExecuteAsync();
+        await AnnounceAsync(accountId, userName);
         return await deleted;
     }
+
+    /// <summary>Tells every service to re-read the user before trusting its tokens again (a lost message costs at most RamUserVersions.MaxAge).</summary>
+    private Task<long> AnnounceAsync(string accountId, string userName) =>
+        redis.PublishAsync(RamUserVersions.Changes, $"{accountId}:{userName}");
 
     /// <summary>A page of accounts after <paramref name="after"/> (exclusive), by id.</summary>
     public async Task<(IReadOnlyList<Account> Page, string Next)> ListAccountsAsync(string after, int pageSize)

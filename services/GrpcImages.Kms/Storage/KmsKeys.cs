@@ -1,3 +1,4 @@
+using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Validation;
 
 namespace GrpcImages.Kms.Storage;
@@ -30,7 +31,8 @@ public static class KmsKeys
 
     public static string Account(string accountId) => $"{Directory}acct:{accountId}";
 
-    public static string RamUser(string accountId, string userName) => $"{Directory}ram:{accountId}:{userName}";
+    /// <summary>Every service reads it to check RAM users' tokens, so its layout lives with that check.</summary>
+    public static string RamUser(string accountId, string userName) => RamUserVersions.Key(accountId, userName);
 
     public static string RamUsers(string accountId) => $"{Directory}rams:{accountId}";
 

@@ -4,6 +4,7 @@ using Grpc.AspNetCore.HealthChecks;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Redis;
+using GrpcImages.ServiceDefaults.Validation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -13,6 +14,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -51,6 +53,7 @@ public static class ServiceDefaultsExtensions
         services.AddSingleton(TimeProvider.System);
         services.Configure<IdentityOptions>(configuration.GetSection(IdentityOptions.Section));
         services.AddSingleton<TokenService>();
+        services.AddSingleton<RamUserVersions>();
         services.AddSingleton<Regions>();
         services.AddRedis(configuration);
 
@@ -61,6 +64,7 @@ public static class ServiceDefaultsExtensions
             o.MaxReceiveMessageSize = 8 * 1024 * 1024;
             o.EnableDetailedErrors = false;
         });
+        services.AddStrictRequestParsing();
         services.AddGrpcReflection();
         // "" (readiness) reports Redis; "liveness" only that the process answers, so a Redis
         // outage takes pods out of rotation without restarting them.
@@ -105,6 +109,7 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        PageToken.UseKey(app.Services.GetRequiredService<IOptions<IdentityOptions>>().Value.DeriveKey("page-tokens/v1"));
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         if (app.Configuration["Service:PortFile"] is { Length: > 0 } portFile)

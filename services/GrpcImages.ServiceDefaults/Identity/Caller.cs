@@ -12,6 +12,9 @@ public sealed record Caller(
     Site Site,
     IReadOnlyList<string> AllowedActions)
 {
+    /// <summary>A RAM user's version when its token was issued (<see cref="RamUserVersions"/>).</summary>
+    public string Version { get; init; } = "";
+
     /// <summary>The cluster service that forwarded this caller's call, if any.</summary>
     public string? ViaService { get; init; }
 
@@ -33,8 +36,8 @@ public sealed record Caller(
     public static Caller Root(string accountId, Site site) =>
         new(PrincipalKind.AccountRoot, accountId, "", site, []);
 
-    public static Caller RamUser(string accountId, string name, Site site, IReadOnlyList<string> actions) =>
-        new(PrincipalKind.RamUser, accountId, name, site, actions);
+    public static Caller RamUser(string accountId, string name, Site site, IReadOnlyList<string> actions, string version = "") =>
+        new(PrincipalKind.RamUser, accountId, name, site, actions) { Version = version };
 
     public static Caller Operator(string name) => new(PrincipalKind.Operator, "", name, Site.Unspecified, []);
 

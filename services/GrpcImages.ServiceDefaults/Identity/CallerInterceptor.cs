@@ -12,7 +12,7 @@ namespace GrpcImages.ServiceDefaults.Identity;
 /// bearer token, notes the forwarding cluster service, keeps internal RPCs internal and
 /// holds RAM users to their allowed actions.
 /// </summary>
-public sealed class CallerInterceptor(TokenService tokens) : Interceptor
+public sealed class CallerInterceptor(TokenService tokens, RamUserVersions versions) : Interceptor
 {
     public const string ServiceHeader = "x-grpcimages-service";
 
@@ -65,6 +65,7 @@ public sealed class CallerInterceptor(TokenService tokens) : Interceptor
         }
 
         var caller = await tokens.ValidateAsync(bearer);
+        await versions.RequireCurrentAsync(caller);
         var serviceToken = http.Request.Headers[ServiceHeader].ToString();
         if (serviceToken.Length > 0)
         {

@@ -64,6 +64,7 @@ public sealed class TokenService
         if (principal.Kind == PrincipalKind.RamUser)
         {
             claims["act"] = principal.AllowedActions.ToArray();
+            claims["ver"] = principal.Version;
         }
         return _handler.CreateToken(new SecurityTokenDescriptor
         {
@@ -144,7 +145,7 @@ public sealed class TokenService
             _ => throw Fault.Unauthenticated("InvalidSecurityToken.Malformed", "The token names no known kind of principal."),
         };
         var actions = identity.FindAll("act").Select(c => c.Value).ToArray();
-        var caller = new Caller(kind, Claim("acct"), Claim("name"), site, actions);
+        var caller = new Caller(kind, Claim("acct"), Claim("name"), site, actions) { Version = Claim("ver") };
         if (caller.IsAccount && caller.AccountId.Length != 16)
         {
             throw Fault.Unauthenticated("InvalidSecurityToken.Malformed", "The token names no valid account.");

@@ -36,14 +36,16 @@ public static class ClientTokens
     public static long LifetimeSeconds => (long)Lifetime.TotalSeconds;
 
     /// <summary>
-    /// The Lua every create script shares: <c>prior_token(key, fingerprint)</c> is the stored value of
-    /// a token (false when none or no token was given); <c>remember_token(key, fingerprint, id, ttl)</c>
-    /// records the first result.
+    /// The Lua every create script shares: <c>prior_token(key, fingerprint, mine)</c> is the stored value of
+    /// a token (false when none, when no token was given, or when it is this request's own claim on
+    /// the id <c>mine</c>); <c>remember_token(key, fingerprint, id, ttl)</c> records the first result.
     /// </summary>
     public const string Lua = """
-        local function prior_token(key, fingerprint)
+        local function prior_token(key, fingerprint, mine)
           if fingerprint == '' then return false end
-          return redis.call('GET', key)
+          local stored = redis.call('GET', key)
+          if stored and mine and stored == fingerprint .. '|' .. mine then return false end
+          return stored
         end
         local function remember_token(key, fingerprint, id, ttl)
           if fingerprint ~= '' then redis.call('SET', key, fingerprint .. '|' .. id, 'EX', ttl) end

@@ -126,6 +126,21 @@ public static class Check
     }
 
     /// <summary>Input as an error message may repeat it: cut to <paramref name="max"/> characters, so a huge value never swells a reply.</summary>
+    /// <summary>
+    /// A well-formed protobuf Duration within ±100 years (one of int64.Max seconds does not fit a
+    /// TimeSpan); callers check their own range on the result.
+    /// </summary>
+    public static TimeSpan Duration(Google.Protobuf.WellKnownTypes.Duration value, string field, string reason = "InvalidParameter")
+    {
+        const long MaxSeconds = 100L * 366 * 24 * 3600;
+        if (value.Seconds is < -MaxSeconds or > MaxSeconds || value.Nanos is < -999_999_999 or > 999_999_999 ||
+            (value.Seconds > 0 && value.Nanos < 0) || (value.Seconds < 0 && value.Nanos > 0))
+        {
+            throw Fault.InvalidArgument(reason, field, "The duration is malformed or out of range.");
+        }
+        return value.ToTimeSpan();
+    }
+
     public static string Echo(string value, int max = 64) => value.Length <= max ? value : value[..max] + "...";
 
     public static Site Site(Site site, string field)

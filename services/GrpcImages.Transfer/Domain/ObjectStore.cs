@@ -242,7 +242,7 @@ public sealed class ObjectStore(
     public async Task<CreateDownloadUrlResponse> CreateDownloadUrlAsync(Caller caller, CreateDownloadUrlRequest request, string region)
     {
         var found = await HeadAsync(caller, region, request.Bucket, request.Name);
-        var lifetime = request.Ttl is null ? DefaultLinkLifetime : request.Ttl.ToTimeSpan();
+        var lifetime = request.Ttl is null ? DefaultLinkLifetime : Check.Duration(request.Ttl, "ttl");
         if (lifetime < TimeSpan.FromSeconds(1) || lifetime > MaxLinkLifetime)
         {
             throw Fault.InvalidArgument("InvalidParameter", "ttl", "A link lasts 1 second to 7 days.");
