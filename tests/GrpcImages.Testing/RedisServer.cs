@@ -25,10 +25,12 @@ public sealed class RedisServer : IAsyncDisposable
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync(params string[] extraArguments)
+    public static Task<RedisServer> StartAsync(params string[] extraArguments) => StartOnPortAsync(FreePort(), extraArguments);
+
+    /// <summary>A server on a given port: a Redis that comes back where it was, after <see cref="Stop"/>.</summary>
+    public static async Task<RedisServer> StartOnPortAsync(int port, params string[] extraArguments)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("gi-redis-").FullName;
-        var port = FreePort();
         var start = new ProcessStartInfo("redis-server")
         {
             RedirectStandardOutput = true,

@@ -27,6 +27,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
 {
     private const string ImagePrefix = "img|";
     private const string SnapshotPrefix = "snap|";
+    private const string InstancePrefix = "inst|";
     private const string IntentPrefix = "intent|";
     private readonly CatalogOptions _options = options.Value;
 
@@ -39,10 +40,13 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
 
     public static string SnapshotJob(string snapshotId) => SnapshotPrefix + snapshotId;
 
+    /// <summary>An instance has nothing to make after its create; its job only gives up a create that never finished.</summary>
+    public static string InstanceJob(string instanceId) => InstancePrefix + instanceId;
+
     /// <summary>Records the job of a create about to hold things; it runs after the grace unless <see cref="StartAsync"/> runs it sooner.</summary>
-    public async Task<Intent> RecordAsync(string job, string owner, string region, ClientToken token)
+    public async Task<Intent> RecordAsync(string job, string owner, string region, ClientToken token, string imageId = "")
     {
-        var intent = new Intent(job, $"{IntentPrefix}{owner}|{region}|{token.Token}");
+        var intent = new Intent(job, $"{IntentPrefix}{owner}|{region}|{token.Token}|{imageId}");
         await Queue.EnqueueAsync(intent.Job, intent.Payload, _options.CreationGrace);
         return intent;
     }
@@ -74,6 +78,10 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
                 await AbandonAsync(snapshotId, lease.Payload, "snap");
             }
         }
+        else if (lease.Id.StartsWith(InstancePrefix, StringComparison.Ordinal))
+        {
+            await AbandonAsync(lease.Id[InstancePrefix.Length..], lease.Payload, "inst");
+        }
         else
         {
             LogUnknownJob(lease.Id);
@@ -92,20 +100,25 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             return; // the record was created and later deleted
         }
         var parts = payload[IntentPrefix.Length..].Split('|');
-        var (owner, region, clientToken) = (parts[0], parts[1], parts[2]);
+        var (owner, region, clientToken, imageId) = (parts[0], parts[1], parts[2], parts.Length > 3 ? parts[3] : "");
         if (!await store.AbandonAsync(region, resourceId, owner, scope, clientToken))
         {
             return;
         }
-        if (scope == "img")
+        var disks = Enumerable.Range(0, ImageManager.MaxDataDisks + 1);
+        switch (scope)
         {
-            await releases.ReleaseQuotaAsync(owner, region, resourceId);
-            var snapshots = Enumerable.Range(0, ImageManager.MaxDataDisks + 1).Select(i => PendingResources.SnapshotIdOf(resourceId, i));
-            await releases.ReleaseHoldersAsync(region, snapshots.Prepend(resourceId));
-        }
-        else
-        {
-            await releases.ReleaseHoldersAsync(region, [resourceId]);
+            case "img":
+                await releases.ReleaseQuotaAsync(owner, region, resourceId);
+                await releases.ReleaseHoldersAsync(region, disks.Select(i => PendingResources.SnapshotIdOf(resourceId, i)).Prepend(resourceId));
+                break;
+            case "inst":
+                await store.UnregisterImageUseAsync(region, imageId, resourceId);
+                await releases.ReleaseHoldersAsync(region, disks.Select(i => InstanceManager.DiskIdOf(resourceId, i)));
+                break;
+            default:
+                await releases.ReleaseHoldersAsync(region, [resourceId]);
+                break;
         }
         LogAbandoned(resourceId);
     }

@@ -21,6 +21,7 @@ public sealed class InstanceManager(
     OwnedResources owned,
     ContentClient content,
     EncryptionPolicy encryption,
+    CreationJobs jobs,
     CatalogMetrics metrics,
     Regions regions,
     TimeProvider time)
@@ -97,17 +98,22 @@ public sealed class InstanceManager(
 
         var manifests = new Dictionary<string, string>();
         var registered = false;
+        // Intent first: if this call dies (or a reply is lost) after the use is registered or content
+        // held, the job gives them back; disk ids are derived from the instance's so the job knows them.
+        var intent = await jobs.RecordAsync(CreationJobs.InstanceJob(instance.InstanceId), account, region, token, image.ImageId);
+        var created = false;
+        var certain = false;
         try
         {
             await RegisterUseAsync(region, image, instance.InstanceId);
             registered = true;
-            instance.SystemDisk = await NewSystemDiskAsync(instance, image, systemSize, tag, systemEncryption, manifests);
+            instance.SystemDisk = await NewSystemDiskAsync(instance, image, systemSize, tag, systemEncryption, manifests, DiskIdOf(instance.InstanceId, 0));
             for (var i = 0; i < dataSources.Count; i++)
             {
                 var (size, snapshot) = dataSources[i];
                 var disk = new Disk
                 {
-                    DiskId = ResourceIds.New('d', tag),
+                    DiskId = DiskIdOf(instance.InstanceId, i + 1),
                     DiskType = DiskType.Data,
                     Device = Devices.Name(i + 1),
                     SizeGib = size,
@@ -123,15 +129,26 @@ public sealed class InstanceManager(
                 instance.DataDisks.Add(disk);
             }
 
+            certain = true;
             var (result, detail) = await store.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
-            if (result == CreateResult.Created)
+            switch (result)
             {
-                manifests.Clear();
-                registered = false;
-                metrics.InstanceCreated(region);
-                return instance;
+                case CreateResult.Created:
+                    created = true;
+                    manifests.Clear();
+                    registered = false;
+                    metrics.InstanceCreated(region);
+                    return instance;
+                case CreateResult.Abandoned:
+                    throw Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
+                default:
+                    return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
             }
-            return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
+        }
+        catch (Exception ex) when (ImageManager.IsDefinite(ex))
+        {
+            certain = true;
+            throw;
         }
         finally
         {
@@ -140,8 +157,12 @@ public sealed class InstanceManager(
                 await store.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
             }
             await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
+            await (created || !certain ? jobs.StartAsync(intent) : jobs.ForgetAsync(intent));
         }
     }
+
+    /// <summary>The id of an instance's disk at <paramref name="index"/> (0: system) when the instance is made (the same for its job).</summary>
+    public static string DiskIdOf(string instanceId, int index) => ResourceIds.Derived('d', ResourceIds.TagOf(instanceId), $"{instanceId}|{index}");
 
     public async Task<Instance> GetAsync(Caller caller, string regionId, string instanceId) =>
         (await RequireOwnAsync(caller, regions.Require(regionId), instanceId)).Instance;
@@ -281,11 +302,11 @@ public sealed class InstanceManager(
     }
 
     private async Task<Disk> NewSystemDiskAsync(Instance instance, Image image, long sizeGib, string tag, EncryptionInfo encryptionInfo,
-        Dictionary<string, string> manifests)
+        Dictionary<string, string> manifests, string? diskId = null)
     {
         var disk = new Disk
         {
-            DiskId = ResourceIds.New('d', tag),
+            DiskId = diskId ?? ResourceIds.New('d', tag),
             DiskType = DiskType.System,
             Device = Devices.Name(0),
             SizeGib = sizeGib,

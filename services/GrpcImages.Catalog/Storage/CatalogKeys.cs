@@ -23,11 +23,11 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{t}:insts:&lt;owner&gt;:&lt;region&gt;       zset  instance ids by creation time
 /// - gi:cat:{t}:disk:&lt;disk&gt;                  string the instance a disk belongs to
 /// - gi:cat:{t}:ct:&lt;owner&gt;:&lt;scope&gt;:&lt;token&gt;   string "fingerprint|id" for 24 h (R35); scopes img, inst, snap, replace
-/// - gi:cat:{t}:gone:&lt;id&gt;                    string an image or snapshot id whose creation was abandoned; its create script refuses it (7 days)
+/// - gi:cat:{t}:gone:&lt;id&gt;                    string an image, snapshot or instance id whose creation was abandoned; its create script refuses it (7 days)
 /// - gi:cat:{seed}:done                       hash  region -> version of the platform catalog seeded there
 /// - gi:cat:{seed}:runs                       string how many region seedings ran (each region once per version)
-/// - gi:cat:{q:jobs}:*                        queue "img|&lt;id&gt;", "snap|&lt;id&gt;": images and snapshots being made, recorded
-///                                                  before their create (WorkQueue; payload "intent|owner|region|client token")
+/// - gi:cat:{q:jobs}:*                        queue "img|&lt;id&gt;", "snap|&lt;id&gt;", "inst|&lt;id&gt;": images, snapshots and instances being made,
+///                                                  recorded before their create (WorkQueue; payload "intent|owner|region|client token|image")
 /// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done
 /// - gi:cat:{q:seed}:*                        queue "&lt;region&gt;|&lt;version&gt;": seeding a region's platform catalog
 /// </code>

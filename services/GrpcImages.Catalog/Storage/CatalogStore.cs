@@ -474,10 +474,15 @@ public sealed partial class CatalogStore(IDatabase redis)
     public Task UnclaimClientTokenAsync(string owner, string scope, ClientToken token, string id) =>
         redis.ScriptEvaluateAsync(UnclaimTokenScript, [CatalogKeys.ClientToken(owner, scope, token.Token)], [ClientTokens.Value(token.Fingerprint, id)]);
 
-    /// <summary>Makes sure an image or snapshot whose creation was given up can no longer be created; false when it exists.</summary>
+    /// <summary>Makes sure an image, snapshot or instance whose creation was given up can no longer be created; false when it exists.</summary>
     public async Task<bool> AbandonAsync(string region, string resourceId, string owner, string scope, string clientToken)
     {
-        var record = resourceId.StartsWith("m-", StringComparison.Ordinal) ? CatalogKeys.Image(region, resourceId) : CatalogKeys.Snapshot(resourceId);
+        var record = resourceId[0] switch
+        {
+            'm' => CatalogKeys.Image(region, resourceId),
+            'i' => CatalogKeys.Instance(resourceId),
+            _ => CatalogKeys.Snapshot(resourceId),
+        };
         RedisKey[] keys = clientToken.Length > 0
             ? [record, CatalogKeys.Abandoned(resourceId), CatalogKeys.ClientToken(owner, scope, clientToken)]
             : [record, CatalogKeys.Abandoned(resourceId)];

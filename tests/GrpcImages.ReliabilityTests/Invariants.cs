@@ -1,0 +1,112 @@
+using GrpcImages.Catalog.Domain;
+using GrpcImages.Catalog.Storage;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.ServiceDefaults.Work;
+using GrpcImages.Transfer.Storage;
+using StackExchange.Redis;
+
+namespace GrpcImages.ReliabilityTests;
+
+/// <summary>
+/// The invariants of ARCHITECTURE.md, read straight from Redis after a fault: every quota unit and
+/// every content hold belongs to a live resource, every image or snapshot being made has a job or a
+/// task that will end it. A test waits for them (the jobs that restore them run after their grace)
+/// and fails with the list of what is still wrong.
+/// </summary>
+public static class Invariants
+{
+    public static async Task<IReadOnlyList<string>> CheckAsync(string redisConfiguration)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisConfiguration);
+        var db = redis.GetDatabase();
+        var server = redis.GetServers().First(s => !s.IsReplica);
+        var violations = new List<string>();
+        var jobs = new WorkQueue(redis, CatalogKeys.Root, CatalogQueues.Jobs, new WorkQueueOptions());
+
+        // Quota units (R3): gi:share:{t}:iq:<account>:<region> holds image ids.
+        await foreach (var key in server.KeysAsync(pattern: "gi:share:{*}:iq:*", pageSize: 1000))
+        {
+            var parts = ((string)key!).Split(':');
+            var region = parts[^1];
+            foreach (var holder in await db.SetMembersAsync(key))
+            {
+                if (!await db.KeyExistsAsync(CatalogKeys.Image(region, holder!)))
+                {
+                    violations.Add($"quota unit of {parts[^2]} in {region} held by {holder}, which does not exist");
+                }
+            }
+        }
+
+        // Content holds: gi:xfer:{m:<region>:<manifest>}:holders.
+        await foreach (var key in server.KeysAsync(pattern: "gi:xfer:{m:*}:holders", pageSize: 1000))
+        {
+            var text = (string)key!;
+            var inner = text[(text.IndexOf('{') + 3)..text.IndexOf('}')];
+            var region = inner[..inner.IndexOf(':')];
+            foreach (var holder in await db.SetMembersAsync(key))
+            {
+                var id = (string)holder!;
+                RedisKey? record = id.Length < 2 ? null : id[..2] switch
+                {
+                    "m-" => CatalogKeys.Image(region, id),
+                    "s-" => CatalogKeys.Snapshot(id),
+                    "d-" => CatalogKeys.Disk(id),
+                    "t-" => TransferKeys.Task(id),
+                    _ => null, // objects' holds are settled by their own queue; not checked here
+                };
+                if (record is { } live && !await db.KeyExistsAsync(live))
+                {
+                    violations.Add($"content {inner} held by {id}, which does not exist");
+                }
+            }
+        }
+
+        // Images and snapshots being made: each has its creation job, or the task that makes it.
+        await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:img:*", pageSize: 1000))
+        {
+            await CheckBeingMadeAsync(db, jobs, key, "img|", [(int)ImageStatus.Creating, (int)ImageStatus.Waiting], violations);
+        }
+        await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:snap:*", pageSize: 1000))
+        {
+            await CheckBeingMadeAsync(db, jobs, key, "snap|", [(int)SnapshotStatus.Progressing], violations);
+        }
+        return violations;
+    }
+
+    private static async Task CheckBeingMadeAsync(IDatabase db, WorkQueue jobs, RedisKey key, string jobPrefix, int[] pending, List<string> violations)
+    {
+        var fields = await db.HashGetAsync(key, ["s", "task"]);
+        if (!fields[0].HasValue || !pending.Contains((int)fields[0]))
+        {
+            return;
+        }
+        var id = ((string)key!)[(((string)key!).LastIndexOf(':') + 1)..];
+        if (fields[1].HasValue && ((string)fields[1]!).Length > 0)
+        {
+            if (!await db.KeyExistsAsync(TransferKeys.Task((string)fields[1]!)))
+            {
+                violations.Add($"{id} is being made by task {fields[1]}, which does not exist");
+            }
+            return;
+        }
+        if (await jobs.GetAsync(jobPrefix + id) is null)
+        {
+            violations.Add($"{id} is being made (status {fields[0]}) with no job to finish it");
+        }
+    }
+
+    /// <summary>Waits until the invariants hold (jobs that restore them run after their grace), or returns what is still wrong.</summary>
+    public static async Task<IReadOnlyList<string>> SettleAsync(string redisConfiguration, TimeSpan? patience = null)
+    {
+        var until = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var violations = await CheckAsync(redisConfiguration);
+            if (violations.Count == 0 || DateTime.UtcNow > until)
+            {
+                return violations;
+            }
+            await Task.Delay(250);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Testing;
+using static GrpcImages.ReliabilityTests.ReliabilitySteps;
+
+namespace GrpcImages.ReliabilityTests;
+
+/// <summary>
+/// A RAM user's tokens stop working on every replica once the user is narrowed or deleted, without
+/// waiting for them to expire; tokens issued afterwards carry what the user may do now.
+/// </summary>
+public class RevocationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task ANarrowedOrDeletedRamUsersTokensAreRefusedOnEveryReplica()
+    {
+        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, output: output);
+        var second = await cluster.StartReplicaAsync(ServiceKind.Catalog);
+        await cluster.WaitUntilServingAsync(second);
+        var account = await cluster.NewAccountAsync();
+        var root = account.Client<AccountService.AccountServiceClient>();
+        await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = "ops", AllowedActions = { "ecs:*" } });
+        var week = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromDays(7));
+        async Task<string> IssueAsync() => (await root.IssueTokenAsync(new IssueTokenRequest
+        {
+            RamUser = new RamUserSubject { AccountId = account.AccountId, UserName = "ops" },
+            Ttl = week,
+        })).Token;
+        ImageService.ImageServiceClient[] Replicas(string token) =>
+        [
+            new(cluster.Invoker(ServiceKind.Catalog, token)),
+            new(cluster.Invoker(second, token)),
+        ];
+        var list = new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.System };
+
+        var wide = await IssueAsync();
+        foreach (var replica in Replicas(wide))
+        {
+            await replica.ListImagesAsync(list); // both replicas know the user now
+        }
+
+        await root.UpdateRamUserAsync(new UpdateRamUserRequest { AccountId = account.AccountId, UserName = "ops", AllowedActions = { "oss:*" } });
+        foreach (var replica in Replicas(wide))
+        {
+            await EventuallyRefusedAsync(() => replica.ListImagesAsync(list).ResponseAsync);
+        }
+        var narrow = await IssueAsync();
+        foreach (var replica in Replicas(narrow))
+        {
+            await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.RAM", () => replica.ListImagesAsync(list));
+        }
+
+        await root.UpdateRamUserAsync(new UpdateRamUserRequest { AccountId = account.AccountId, UserName = "ops", AllowedActions = { "ecs:*" } });
+        var again = await IssueAsync();
+        await Replicas(again)[0].ListImagesAsync(list);
+        await root.DeleteRamUserAsync(new DeleteRamUserRequest { AccountId = account.AccountId, UserName = "ops" });
+        foreach (var replica in Replicas(again))
+        {
+            await EventuallyRefusedAsync(() => replica.ListImagesAsync(list).ResponseAsync);
+        }
+        // Nor can the deleted user renew its own token.
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "InvalidSecurityToken.Revoked", () =>
+            new AccountService.AccountServiceClient(cluster.Invoker(ServiceKind.Kms, again)).IssueTokenAsync(new IssueTokenRequest
+            {
+                RamUser = new RamUserSubject { AccountId = account.AccountId, UserName = "ops" },
+            }));
+        FaultSummary.Record("RAM user narrowed, then deleted (2 catalog replicas)", 2, 2, 0);
+    }
+
+    /// <summary>Calls until refused as revoked: the change reaches replicas through pub/sub, so not necessarily on the first call.</summary>
+    private static async Task EventuallyRefusedAsync(Func<Task> call)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await call();
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
+            {
+                Assert.Equal("InvalidSecurityToken.Revoked", RpcAssert.Reason(ex));
+                return;
+            }
+            Assert.True(DateTime.UtcNow < until, "a revoked token kept working");
+            await Task.Delay(100);
+        }
+    }
+}
