@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the cluster locally: Redis with AOF under .data/, then the four services on
-# loopback ports; waits until every health check passes. Ctrl-C stops everything it started.
+# loopback ports; waits until every health check passes, then starts again any process that exits.
+# Ctrl-C stops everything it started.
 # The processes it started are listed in $DATA/pids ("name pid" per line).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,16 +36,18 @@ cleanup() {
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
-log "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF in .data/redis)"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --appendfsync everysec \
-  --save "" --daemonize no --logfile "$DATA/logs/redis.log" &
-PIDS+=($!)
-echo "redis $!" >>"$PIDFILE"
+NAMES=()
+write_pids() { : >"$PIDFILE"; for i in "${!NAMES[@]}"; do echo "${NAMES[$i]} ${PIDS[$i]}" >>"$PIDFILE"; done; }
 
-for svc in kms sharing transfer catalog; do
-  name="GrpcImages.${svc^}"
-  out="$ROOT/services/$name/bin/Release/net10.0"
-  log "starting $svc on 127.0.0.1:${PORTS[$svc]}"
+start_redis() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --appendfsync everysec \
+    --save "" --daemonize no --logfile "$DATA/logs/redis.log" &
+  LAST=$!
+}
+
+start_service() {
+  local svc=$1 name="GrpcImages.${1^}"
+  local out="$ROOT/services/$name/bin/Release/net10.0"
   (
     cd "$out"
     export Service__Port="${PORTS[$svc]}" Redis__Configuration="127.0.0.1:$REDIS_PORT" \
@@ -55,9 +58,22 @@ for svc in kms sharing transfer catalog; do
       Peers__Sharing="http://127.0.0.1:${PORTS[sharing]}" Peers__Kms="http://127.0.0.1:${PORTS[kms]}"
     exec dotnet "$name.dll" >>"$DATA/logs/$svc.log" 2>&1
   ) &
-  PIDS+=($!)
-  echo "$svc $!" >>"$PIDFILE"
+  LAST=$!
+}
+
+start() {
+  if [ "$1" = redis ]; then start_redis; else start_service "$1"; fi
+}
+
+log "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF in .data/redis)"
+start redis
+NAMES+=(redis); PIDS+=("$LAST")
+for svc in kms sharing transfer catalog; do
+  log "starting $svc on 127.0.0.1:${PORTS[$svc]}"
+  start "$svc"
+  NAMES+=("$svc"); PIDS+=("$LAST")
 done
+write_pids
 
 health() { "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{}' "http://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | grep -q '"SERVING"'; }
 for svc in kms sharing transfer catalog; do
@@ -85,6 +101,16 @@ With imgctl (scripts/imgctl; add --catalog/--sharing/--kms if you changed the po
 
 Press Ctrl-C to stop.
 MSG
-wait -n "${PIDS[@]}" || true
-log "a process exited; see $DATA/logs/"
-exit 1
+# Supervise: a process that exits is started again (the others keep serving; clients retry meanwhile).
+while true; do
+  wait -n "${PIDS[@]}" || true
+  for i in "${!NAMES[@]}"; do
+    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+      log "${NAMES[$i]} exited; starting it again (see $DATA/logs/${NAMES[$i]}.log)"
+      sleep 1
+      start "${NAMES[$i]}"
+      PIDS[i]=$LAST
+      write_pids
+    fi
+  done
+done

@@ -68,6 +68,23 @@ check "imgctl uploads a file to a new bucket" bash -c "scripts/imgctl ${ENDPOINT
 url="$(scripts/imgctl "${ENDPOINTS[@]}" --token "$token" objects url "$bucket" smoke.bin 2>/dev/null)"
 check "curl downloads it through a signed link on the download port" bash -c "curl -sf '$url' | cmp - '$GI_DATA/smoke.bin'"
 
+# A service that dies is started again; the others keep serving.
+victim="$(awk '$1 == "sharing" {print $2}' "$GI_DATA/pids")"
+kill -KILL "$victim" 2>/dev/null
+restarted() {
+  local now
+  for _ in $(seq 1 120); do
+    now="$(awk '$1 == "sharing" {print $2}' "$GI_DATA/pids")"
+    if [ -n "$now" ] && [ "$now" != "$victim" ] && "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{}' \
+      "http://127.0.0.1:$((GI_PORT_BASE + 3))/grpc.health.v1.Health/Check" 2>/dev/null | grep -q '"SERVING"'; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+check "a killed service is started again and serves" restarted
+check "the others kept running" bash -c "kill -0 $RUN && \"$BUF\" curl --protocol grpc --http2-prior-knowledge -H 'authorization: Bearer $token' -d '{}' \
+  $KMS/grpcimages.kms.v1.AccountService/GetCallerIdentity | grep -q $account"
+
 started="$(awk '{print $2}' "$GI_DATA/pids" 2>/dev/null | tr '\n' ' ')"
 kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null
 gone() { # gone pid...: none of the processes is alive

@@ -58,6 +58,8 @@ if [ ${#dotnet_tiers[@]} -gt 0 ]; then
   if ! dotnet build GrpcImages.sln -nologo -v quiet; then
     failed=$((failed + 1)); log "FAILED: dotnet build"
   else
+    # The fault tests add one row per fault run here; printed as a table after the tier.
+    export GRPCIMAGES_RELIABILITY_SUMMARY="$ROOT/TestResults/reliability-summary.tsv"
     # One project at a time: the machine has two cores, and fault tests must not fight another suite for them.
     for tier in "${dotnet_tiers[@]}"; do
       for project in ${PROJECTS[$tier]}; do
@@ -69,6 +71,11 @@ if [ ${#dotnet_tiers[@]} -gt 0 ]; then
           failed=$((failed + 1)); log "FAILED: $name wrote no results"
         fi
       done
+      if [ "$tier" = reliability ] && [ -s "$GRPCIMAGES_RELIABILITY_SUMMARY" ]; then
+        log "fault runs"
+        { printf 'fault\truns\tsurvived\tinvariant violations\tnote\n'; sort "$GRPCIMAGES_RELIABILITY_SUMMARY"; } |
+          awk -F'\t' '{ printf "    %-72s %5s %9s %21s  %s\n", $1, $2, $3, $4, $5 }'
+      fi
     done
     shopt -s nullglob
     for file in TestResults/*.trx; do

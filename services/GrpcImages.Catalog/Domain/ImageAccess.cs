@@ -26,7 +26,17 @@ public sealed class ImageAccess(CatalogStore store, SharingClient sharing)
             return null;
         }
         var image = await store.FindImageAsync(region, imageId);
-        return image is not null && image.RegionId == region && await SeesAsync(caller, image) ? image : null;
+        if (image is null || image.RegionId != region)
+        {
+            // R36: another account's private image costs a sharing check before it answers "missing";
+            // a missing id pays the same, so the time of the answer does not tell them apart.
+            if (caller.IsAccount && !CatalogKeys.IsPublicImageName(imageId))
+            {
+                await sharing.IsSharedWithAsync(imageId, caller.AccountId, caller.AccountId);
+            }
+            return null;
+        }
+        return await SeesAsync(caller, image) ? image : null;
     }
 
     public async Task<Image> RequireAsync(Caller caller, string region, string imageId) =>

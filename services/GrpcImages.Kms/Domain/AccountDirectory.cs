@@ -15,8 +15,15 @@ namespace GrpcImages.Kms.Domain;
 /// Accounts, RAM users and tokens (R36). Another account's account or users are
 /// InvalidAccount.NotFound / EntityNotExist.User to a caller, never PermissionDenied.
 /// </summary>
-public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, IOptions<OperatorOptions> operatorOptions, TimeProvider time)
+public sealed partial class AccountDirectory(DirectoryStore store, TokenService tokens, IOptions<OperatorOptions> operatorOptions, TimeProvider time,
+    ILogger<AccountDirectory> logger)
 {
+    /// <summary>
+    /// Wrong operator credentials the whole cluster accepts per second before it refuses every try for
+    /// the rest of that second: guessing is held to a few tries a second, not thousands.
+    /// </summary>
+    public const int MaxCredentialFailuresPerSecond = 5;
+
     public static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromHours(12);
     public static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromDays(7);
 
@@ -155,8 +162,14 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
             {
                 throw Fault.Unauthenticated("MissingSecurityToken", "Call with a token, or with the operator's credential.");
             }
+            var second = time.GetUtcNow().ToUnixTimeSeconds();
+            if (await store.CredentialFailuresAsync(second) >= MaxCredentialFailuresPerSecond)
+            {
+                throw Fault.ResourceExhausted("Throttling.Credential", "Too many wrong operator credentials; retry in a second.");
+            }
             if (!CredentialMatches(request.OperatorCredential))
             {
+                LogWrongCredential(await store.CountCredentialFailureAsync(second));
                 throw Fault.Unauthenticated("InvalidCredential", "The operator credential is not valid.");
             }
             caller = Caller.Operator(_operator.Name);
@@ -310,4 +323,7 @@ public sealed class AccountDirectory(DirectoryStore store, TokenService tokens, 
 
     private static DomainException RamUserNotFound(string userName) =>
         Fault.NotFound("EntityNotExist.User", $"The user {userName} does not exist.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A wrong operator credential was offered ({Failures} this second)")]
+    private partial void LogWrongCredential(long failures);
 }

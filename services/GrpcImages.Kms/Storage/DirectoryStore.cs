@@ -52,6 +52,20 @@ public sealed class DirectoryStore(IDatabase redis)
         return await deleted;
     }
 
+    /// <summary>Wrong operator credentials counted in the given second (cluster-wide).</summary>
+    public async Task<long> CredentialFailuresAsync(long second) =>
+        (long?)await redis.StringGetAsync(KmsKeys.CredentialFailures(second)) ?? 0;
+
+    public async Task<long> CountCredentialFailureAsync(long second)
+    {
+        var key = KmsKeys.CredentialFailures(second);
+        var tx = redis.CreateTransaction();
+        var count = tx.StringIncrementAsync(key);
+        _ = tx.KeyExpireAsync(key, TimeSpan.FromSeconds(5));
+        await tx.ExecuteAsync();
+        return await count;
+    }
+
     /// <summary>Tells every service to re-read the user before trusting its tokens again (a lost message costs at most RamUserVersions.MaxAge).</summary>
     private Task<long> AnnounceAsync(string accountId, string userName) =>
         redis.PublishAsync(RamUserVersions.Changes, $"{accountId}:{userName}");

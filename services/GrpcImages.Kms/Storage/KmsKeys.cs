@@ -13,6 +13,7 @@ namespace GrpcImages.Kms.Storage;
 /// - gi:kms:{dir}:ram:&lt;account&gt;:&lt;user&gt;           string  RamUser (protobuf)
 /// - gi:kms:{dir}:rams:&lt;account&gt;                 zset    user names of the account (score 0)
 /// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;     string  "fingerprint|id" for 24 h (R35); scopes acct, ram:&lt;account&gt;
+/// - gi:kms:{dir}:credfail:&lt;unix second&gt;      string  wrong operator credentials offered in that second (5 s)
 /// - gi:kms:{t}:enabled:&lt;account&gt;               set     regions where KMS is enabled
 /// - gi:kms:{t}:key:&lt;account&gt;:&lt;key&gt;            hash    d=Key, m=material sealed by the root key, v=version
 /// - gi:kms:{t}:keys:&lt;account&gt;:&lt;region&gt;        zset    key ids by creation time
@@ -35,6 +36,8 @@ public static class KmsKeys
     public static string RamUser(string accountId, string userName) => RamUserVersions.Key(accountId, userName);
 
     public static string RamUsers(string accountId) => $"{Directory}rams:{accountId}";
+
+    public static string CredentialFailures(long unixSecond) => $"{Directory}credfail:{unixSecond}";
 
     public static string DirectoryClientToken(string scope, string token) => $"{Directory}ct:{scope}:{token}";
 

@@ -24,7 +24,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
         {
             return await continuation(request, context);
         }
-        catch (Exception ex) when (ex is not RpcException)
+        catch (Exception ex) when (ex is not RpcException || IsBarePeerFailure(ex))
         {
             throw Map(ex, context);
         }
@@ -38,7 +38,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
         {
             return await continuation(requestStream, context);
         }
-        catch (Exception ex) when (ex is not RpcException)
+        catch (Exception ex) when (ex is not RpcException || IsBarePeerFailure(ex))
         {
             throw Map(ex, context);
         }
@@ -52,7 +52,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
         {
             await continuation(request, responseStream, context);
         }
-        catch (Exception ex) when (ex is not RpcException)
+        catch (Exception ex) when (ex is not RpcException || IsBarePeerFailure(ex))
         {
             throw Map(ex, context);
         }
@@ -66,7 +66,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
         {
             await continuation(requestStream, responseStream, context);
         }
-        catch (Exception ex) when (ex is not RpcException)
+        catch (Exception ex) when (ex is not RpcException || IsBarePeerFailure(ex))
         {
             throw Map(ex, context);
         }
@@ -88,6 +88,9 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
             case DomainException domain:
                 LogRefused(context.Method, domain.Reason);
                 return domain.ToRpcException();
+            case RpcException peer:
+                LogPeerUnavailable(context.Method, peer.StatusCode, peer.Status.Detail);
+                return Fault.Unavailable("ServiceUnavailable", "A service this call needs is unavailable; retry later.").ToRpcException();
             case RedisConnectionException or RedisTimeoutException:
                 LogRedisUnavailable(ex, context.Method);
                 return Fault.Unavailable("ServiceUnavailable", "The state store is unavailable; retry later.").ToRpcException();
@@ -101,6 +104,16 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
                     "The request failed because of an internal error.").ToRpcException();
         }
     }
+
+    /// <summary>
+    /// A peer call that failed in transport ("Error connecting to subchannel.") rather than with the
+    /// peer's own status, which carries ErrorInfo and passes through as it is.
+    /// </summary>
+    private static bool IsBarePeerFailure(Exception ex) =>
+        ex is RpcException { StatusCode: StatusCode.Unavailable } rpc && rpc.Trailers.GetValueBytes("grpc-status-details-bin") is null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} failed: a peer is unavailable ({Code}: {Detail})")]
+    private partial void LogPeerUnavailable(string method, StatusCode code, string detail);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} refused: {Reason}")]
     private partial void LogRefused(string method, string reason);

@@ -54,6 +54,7 @@ public static class ServiceDefaultsExtensions
         services.Configure<IdentityOptions>(configuration.GetSection(IdentityOptions.Section));
         services.AddSingleton<TokenService>();
         services.AddSingleton<RamUserVersions>();
+        services.AddSingleton<CallAuthenticator>();
         services.AddSingleton<Regions>();
         services.AddRedis(configuration);
 
@@ -110,6 +111,7 @@ public static class ServiceDefaultsExtensions
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         PageToken.UseKey(app.Services.GetRequiredService<IOptions<IdentityOptions>>().Value.DeriveKey("page-tokens/v1"));
+        app.UseCallAuthentication();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         if (app.Configuration["Service:PortFile"] is { Length: > 0 } portFile)

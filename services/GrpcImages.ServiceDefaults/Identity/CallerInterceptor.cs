@@ -10,58 +10,34 @@ namespace GrpcImages.ServiceDefaults.Identity;
 /// <summary>
 /// Authenticates every call (but health, reflection and [AllowAnonymous] methods) from its
 /// bearer token, notes the forwarding cluster service, keeps internal RPCs internal and
-/// holds RAM users to their allowed actions.
+/// holds RAM users to their allowed actions. <see cref="CallAuthenticationExtensions.UseCallAuthentication"/>
+/// runs it from the headers, before the request body is read; the interceptor covers a host without it.
 /// </summary>
-public sealed class CallerInterceptor(TokenService tokens, RamUserVersions versions) : Interceptor
+public sealed class CallAuthenticator(TokenService tokens, RamUserVersions versions)
 {
     public const string ServiceHeader = "x-grpcimages-service";
 
     private static readonly ConcurrentDictionary<string, MethodPolicy> Policies = new(StringComparer.Ordinal);
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    /// <summary>Sets the call's <see cref="Caller"/> (none for an anonymous call) or throws the refusal.</summary>
+    public async ValueTask AuthenticateAsync(HttpContext http)
     {
-        await AuthenticateAsync(context);
-        return await continuation(request, context);
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
-        ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await AuthenticateAsync(context);
-        return await continuation(requestStream, context);
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await AuthenticateAsync(context);
-        await continuation(request, responseStream, context);
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await AuthenticateAsync(context);
-        await continuation(requestStream, responseStream, context);
-    }
-
-    private async ValueTask AuthenticateAsync(ServerCallContext context)
-    {
-        var http = context.GetHttpContext();
-        var policy = Policies.GetOrAdd(context.Method, static (method, endpoint) => MethodPolicy.For(method, endpoint), http.GetEndpoint());
+        if (http.Features.Get<Authenticated>() is not null)
+        {
+            return;
+        }
+        var method = http.Request.Path.Value ?? "";
+        var policy = Policies.GetOrAdd(method, static (method, endpoint) => MethodPolicy.For(method, endpoint), http.GetEndpoint());
 
         var bearer = BearerToken(http.Request.Headers.Authorization.ToString());
         if (bearer is null)
         {
-            if (policy.Anonymous)
+            if (!policy.Anonymous)
             {
-                return;
+                throw Fault.Unauthenticated("MissingSecurityToken", "This call needs an \"authorization: Bearer <token>\" header.");
             }
-            throw Fault.Unauthenticated("MissingSecurityToken", "This call needs an \"authorization: Bearer <token>\" header.");
+            http.Features.Set(new Authenticated());
+            return;
         }
 
         var caller = await tokens.ValidateAsync(bearer);
@@ -86,10 +62,14 @@ public sealed class CallerInterceptor(TokenService tokens, RamUserVersions versi
             throw Fault.PermissionDenied("Forbidden.RAM", $"The RAM user is not allowed to perform {policy.Action}.");
         }
         http.Features.Set(caller);
+        http.Features.Set(new Authenticated());
     }
 
     private static string? BearerToken(string header) =>
         header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
+
+    /// <summary>Marks a call already authenticated (by the middleware), so the interceptor does not do it again.</summary>
+    private sealed class Authenticated;
 
     private sealed record MethodPolicy(bool Anonymous, bool Internal, string? Action)
     {
@@ -104,6 +84,43 @@ public sealed class CallerInterceptor(TokenService tokens, RamUserVersions versi
                 : $"{product}:{method[(method.LastIndexOf('/') + 1)..]}";
             return new MethodPolicy(anonymous, isInternal, action);
         }
+    }
+}
+
+/// <summary>The authenticator as an interceptor: a no-op when the middleware already ran.</summary>
+public sealed class CallerInterceptor(CallAuthenticator authenticator) : Interceptor
+{
+    public const string ServiceHeader = CallAuthenticator.ServiceHeader;
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await authenticator.AuthenticateAsync(context.GetHttpContext());
+        return await continuation(request, context);
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
+        ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await authenticator.AuthenticateAsync(context.GetHttpContext());
+        return await continuation(requestStream, context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await authenticator.AuthenticateAsync(context.GetHttpContext());
+        await continuation(request, responseStream, context);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await authenticator.AuthenticateAsync(context.GetHttpContext());
+        await continuation(requestStream, responseStream, context);
     }
 }
 
