@@ -98,6 +98,55 @@ public class CreationFaultTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ACatalogKilledBetweenTheReservationAndTheCreateLeavesNoQuotaUnitHeld()
+    {
+        await using var cluster = await TestCluster.StartAsync(Settings(), [ServiceKind.Kms, ServiceKind.Sharing], output: output);
+        var transfer = await cluster.StartProcessAsync(ServiceKind.Transfer, primary: true);
+        var catalog = await cluster.StartProcessAsync(ServiceKind.Catalog, primary: true);
+        var account = await cluster.NewAccountAsync();
+        var instance = await NewInstanceAsync(account, 20);
+
+        // The point is chosen with real processes: transfer frozen, the create has its quota unit and waits on the content.
+        transfer.Pause();
+        var call = account.Client<ImageService.ImageServiceClient>().CreateImageAsync(
+            new CreateImageRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = "between" }).ResponseAsync;
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.RedisConfiguration);
+        var units = GrpcImages.Sharing.Storage.SharingKeys.ImageQuota(account.AccountId, Hangzhou);
+        while (await redis.GetDatabase().SetLengthAsync(units) == 0)
+        {
+            await Task.Delay(10);
+        }
+        catalog.Kill();
+        await Assert.ThrowsAsync<RpcException>(() => call);
+        transfer.Resume();
+        await cluster.StartProcessAsync(ServiceKind.Catalog, primary: true);
+
+        Assert.Empty(await AllImagesAsync(account));
+        await AssertInvariantsAsync(cluster, "catalog SIGKILL between quota reservation and create", 1, 1, output);
+    }
+
+    [Fact]
+    public async Task AReservationWhoseReplyIsLostIsGivenBack()
+    {
+        await using var cluster = await TestCluster.StartAsync(Settings(), output: output);
+        var account = await cluster.NewAccountAsync();
+        var instance = await NewInstanceAsync(account, 20);
+
+        // Redis frozen for less than the services' timeout: the reservation waits in Redis while the
+        // caller's 300 ms run out, and is made when Redis thaws, after its caller has gone.
+        Signal(cluster.Redis.Pid, "STOP");
+        var call = account.Client<ImageService.ImageServiceClient>().CreateImageAsync(
+            new CreateImageRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = "lost-reply" }, deadline: DateTime.UtcNow.AddMilliseconds(300)).ResponseAsync;
+        await Task.Delay(700);
+        Signal(cluster.Redis.Pid, "CONT");
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call);
+        Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+
+        Assert.Empty(await AllImagesAsync(account));
+        await AssertInvariantsAsync(cluster, "reservation made after its caller's deadline (Redis frozen 0.7 s)", 1, 1, output);
+    }
+
+    [Fact]
     public async Task CreatesWhoseCallersGiveUpAfter1To100MsLeaveNothingStuckOrHeld()
     {
         await using var cluster = await TestCluster.StartAsync(Settings(), output: output);

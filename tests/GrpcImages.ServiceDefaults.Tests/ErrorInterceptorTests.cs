@@ -31,6 +31,36 @@ public class ErrorInterceptorTests
     }
 
     [Fact]
+    public async Task HugeEchoedInputIsCutSoTheTrailersStaySmall()
+    {
+        var id = new string('x', 200 * 1024);
+        var ex = await Call(Fault.InvalidArgument("InvalidImageId.Malformed", "image_id", $"The image {id} does not exist; {id} is not an id."));
+
+        Assert.True(ex.Status.Detail.Length <= DomainException.MaxTextLength + 3, $"{ex.Status.Detail.Length} characters");
+        var violation = Assert.Single(ex.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations);
+        Assert.True(violation.Description.Length <= DomainException.MaxTextLength + 3);
+        Assert.StartsWith("The image xxx", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APeerThatCouldNotBeReachedBecomesUnavailableWithAReason()
+    {
+        var ex = await Call(new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "Error connecting to subchannel.")));
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Equal("ServiceUnavailable", ex.GetRpcStatus()!.GetDetail<ErrorInfo>().Reason);
+    }
+
+    [Fact]
+    public async Task APeersOwnRefusalPassesThroughAsItIs()
+    {
+        var refusal = Fault.NotFound("InvalidImageId.NotFound", "The image m-x does not exist.").ToRpcException();
+        var ex = await Call(refusal);
+
+        Assert.Same(refusal, ex);
+    }
+
+    [Fact]
     public async Task EveryErrorIsCountedByItsRulesCode()
     {
         var seen = new List<(long Value, string? Reason, int? Code)>();
