@@ -106,10 +106,14 @@ internal static partial class Commands
         void Show(Output o, Account a) => o.Message(a, ("account", () => a.AccountId), ("site", () => a.Site.ToString()),
             ("name", () => a.DisplayName), ("organization", () => a.OrganizationId));
         return Group("accounts", "Accounts (the operator creates them).",
-            Cmd("create", "Create an account.", output, async (p, c, o) => Show(o, (await c.Kms<AccountService.AccountServiceClient>().CreateAccountAsync(new CreateAccountRequest
+            Cmd("create", "Create an account; prints its id.", output, async (p, c, o) =>
             {
-                AccountId = p.GetValue(id)!, Site = p.GetValue(site), DisplayName = p.GetValue(name)!, OrganizationId = p.GetValue(org)!,
-            })).Account), site, name, id, org),
+                var account = (await c.Kms<AccountService.AccountServiceClient>().CreateAccountAsync(new CreateAccountRequest
+                {
+                    AccountId = p.GetValue(id)!, Site = p.GetValue(site), DisplayName = p.GetValue(name)!, OrganizationId = p.GetValue(org)!,
+                })).Account;
+                o.Id(account, account.AccountId);
+            }, site, name, id, org),
             Cmd("get", "Show an account.", output, async (p, c, o) =>
                 Show(o, (await c.Kms<AccountService.AccountServiceClient>().GetAccountAsync(new GetAccountRequest { AccountId = p.GetValue(accountId)! })).Account), accountId));
     }

@@ -25,6 +25,17 @@ public sealed class Output(TextWriter writer, bool json)
         _console.Write(table);
     }
 
+    /// <summary>What a create prints: the new resource's id alone (what a script captures), or the whole message with --json.</summary>
+    public void Id(IMessage message, string id)
+    {
+        if (json)
+        {
+            writer.WriteLine(JsonFormatter.Default.Format(message));
+            return;
+        }
+        writer.WriteLine(id);
+    }
+
     public void List<T>(IReadOnlyList<T> items, IMessage page, params (string Header, Func<T, string> Value)[] columns)
     {
         if (json)

@@ -34,7 +34,10 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
         Assert.Equal(0, exit);
         operatorToken = operatorToken.Trim();
 
-        var account = Json((await Run(operatorToken, "accounts", "create", "--site", "Jp", "--name", "Tokyo KK", "--json")).Out).GetProperty("accountId").GetString()!;
+        // What the README says: create prints the id alone, for a script to capture.
+        var account = (await Run(operatorToken, "accounts", "create", "--site", "Jp", "--name", "Tokyo KK")).Out.Trim();
+        Assert.Matches("^[1-9][0-9]{15}$", account);
+        Assert.Equal(account, Json((await Run(operatorToken, "accounts", "get", account, "--json")).Out).GetProperty("accountId").GetString());
         var root = (await Run(operatorToken, "token", "account", account)).Out.Trim();
         Assert.Contains(account, (await Run(root, "whoami")).Out);
 

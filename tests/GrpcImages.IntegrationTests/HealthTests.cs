@@ -45,6 +45,22 @@ public class HealthTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         Assert.Subset(listed.ToHashSet(), expected.Append("grpc.health.v1.Health").ToHashSet());
     }
 
+    [Theory]
+    [InlineData(ServiceKind.Catalog, "google.rpc.ErrorInfo")]
+    [InlineData(ServiceKind.Kms, "google.rpc.BadRequest")]
+    public async Task ReflectionServesTheErrorDetailTypesSoOutsideClientsDecodeThem(ServiceKind service, string symbol)
+    {
+        var reflection = new ServerReflection.ServerReflectionClient(_cluster.Invoker(service, null));
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = symbol });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var files = call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto
+            .Select(b => Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(b)).ToList();
+
+        Assert.Contains(files, f => f.Name == "google/rpc/error_details.proto" && f.MessageType.Any(m => symbol.EndsWith("." + m.Name, StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task WhenRedisIsDownHealthSaysSoAndCallsAreUnavailableWithoutInternals()
     {

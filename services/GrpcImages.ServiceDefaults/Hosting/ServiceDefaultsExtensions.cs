@@ -66,7 +66,7 @@ public static class ServiceDefaultsExtensions
             o.EnableDetailedErrors = false;
         });
         services.AddStrictRequestParsing();
-        services.AddGrpcReflection();
+        services.AddReflectionWithErrorDetails();
         // "" (readiness) reports Redis; "liveness" only that the process answers, so a Redis
         // outage takes pods out of rotation without restarting them.
         services.AddGrpcHealthChecks(o =>
