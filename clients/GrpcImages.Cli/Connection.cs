@@ -1,45 +1,36 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.Client;
+using GrpcImages.Client;
 
 namespace GrpcImages.Cli;
 
-/// <summary>Where the services are and which token to send: options first, then IMGCTL_* environment variables, then the local defaults of scripts/run.sh.</summary>
+/// <summary>
+/// Where the services are and which token to send (options first, then IMGCTL_* environment
+/// variables, then the local defaults of scripts/run.sh), as a <see cref="GrpcImagesClient"/>:
+/// imgctl gets the library's retries, deadlines and client tokens like any application.
+/// </summary>
 public sealed class Connection(string catalog, string transfer, string sharing, string kms, string? token) : IDisposable
 {
-    private readonly Dictionary<string, GrpcChannel> _channels = [];
+    private readonly GrpcImagesClient _client = GrpcImagesClient.Create(new GrpcImagesClientOptions
+    {
+        Catalog = new Uri(catalog),
+        Transfer = new Uri(transfer),
+        Sharing = new Uri(sharing),
+        Kms = new Uri(kms),
+        Tokens = token is null ? null : new StaticTokenProvider(token),
+        DefaultDeadline = TimeSpan.FromMinutes(2),
+    });
 
     public string? Token { get; } = token;
 
-    public T Catalog<T>() where T : ClientBase<T> => Client<T>(catalog);
+    public GrpcImagesClient Client => _client;
 
-    public T Transfer<T>() where T : ClientBase<T> => Client<T>(transfer);
+    public T Catalog<T>() where T : ClientBase<T> => _client.Service<T>();
 
-    public T Sharing<T>() where T : ClientBase<T> => Client<T>(sharing);
+    public T Transfer<T>() where T : ClientBase<T> => _client.Service<T>();
 
-    public T Kms<T>() where T : ClientBase<T> => Client<T>(kms);
+    public T Sharing<T>() where T : ClientBase<T> => _client.Service<T>();
 
-    public void Dispose()
-    {
-        foreach (var channel in _channels.Values)
-        {
-            channel.Dispose();
-        }
-    }
+    public T Kms<T>() where T : ClientBase<T> => _client.Service<T>();
 
-    private T Client<T>(string address) where T : ClientBase<T>
-    {
-        if (!_channels.TryGetValue(address, out var channel))
-        {
-            _channels[address] = channel = GrpcChannel.ForAddress(address);
-        }
-        var invoker = Token is null
-            ? channel.CreateCallInvoker()
-            : channel.CreateCallInvoker().Intercept(headers =>
-            {
-                headers.Add("authorization", $"Bearer {Token}");
-                return headers;
-            });
-        return (T)Activator.CreateInstance(typeof(T), invoker)!;
-    }
+    public void Dispose() => _client.Dispose();
 }
