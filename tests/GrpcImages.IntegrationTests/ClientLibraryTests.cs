@@ -9,6 +9,7 @@ using static GrpcImages.IntegrationTests.CatalogSteps;
 namespace GrpcImages.IntegrationTests;
 
 /// <summary>GrpcImages.Client against the running cluster, and the sample application built on its packed package.</summary>
+[Collection(nameof(BuildsInsideTests))] // the pack and build take both cores: not beside other tests
 public class ClientLibraryTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
     private GrpcImagesClientOptions Options(string? token) => new()
@@ -131,3 +132,6 @@ public class ClientLibraryTests(ClusterFixture fixture, ITestOutputHelper output
         return (process.ExitCode, await stdout + await stderr);
     }
 }
+
+[CollectionDefinition(nameof(BuildsInsideTests), DisableParallelization = true)]
+public sealed class BuildsInsideTests;

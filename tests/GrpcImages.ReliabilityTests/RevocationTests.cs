@@ -88,3 +88,64 @@ public class RevocationTests(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>
+/// The catalog keeps access checks of shared images (a shared GetImage then costs no call to the
+/// sharing service), and a revoke still reaches every replica at once: the sharing service announces
+/// the change and each replica drops what it held.
+/// </summary>
+public class ShareRevocationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task R32_ARevokedShareIsRefusedOnEveryCatalogReplica()
+    {
+        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, output: output);
+        var second = await cluster.StartReplicaAsync(ServiceKind.Catalog);
+        await cluster.WaitUntilServingAsync(second);
+        var owner = await cluster.NewAccountAsync();
+        var recipient = await cluster.NewAccountAsync();
+        var instance = await NewInstanceAsync(owner, 20);
+        var images = owner.Client<ImageService.ImageServiceClient>();
+        var image = (await images.CreateImageAsync(new CreateImageRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = "shared-then-not" })).Image;
+        await WaitForAsync(images, image.ImageId, i => i.Status == ImageStatus.Available);
+        var sharing = owner.Client<GrpcImages.Contracts.Sharing.V1.SharingService.SharingServiceClient>();
+        await sharing.ModifyImageSharePermissionAsync(new() { RegionId = Hangzhou, ImageId = image.ImageId, AddAccountIds = { recipient.AccountId } });
+        ImageService.ImageServiceClient[] replicas =
+        [
+            new(cluster.Invoker(ServiceKind.Catalog, recipient.Token)),
+            new(cluster.Invoker(second, recipient.Token)),
+        ];
+        var get = new GetImageRequest { RegionId = Hangzhou, ImageId = image.ImageId };
+        foreach (var replica in replicas)
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(ImageOwnerAlias.Others, (await replica.GetImageAsync(get)).Image.OwnerAlias); // now held by the replica
+            }
+        }
+
+        await sharing.ModifyImageSharePermissionAsync(new() { RegionId = Hangzhou, ImageId = image.ImageId, RemoveAccountIds = { recipient.AccountId } });
+        var revoked = System.Diagnostics.Stopwatch.StartNew();
+        var delays = new List<double>();
+        foreach (var replica in replicas)
+        {
+            while (true)
+            {
+                try
+                {
+                    await replica.GetImageAsync(get);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    break;
+                }
+                Assert.True(revoked.Elapsed < TimeSpan.FromSeconds(30), "a revoked share kept working");
+                await Task.Delay(5);
+            }
+            delays.Add(revoked.Elapsed.TotalMilliseconds);
+        }
+        var note = $"refused on both replicas {delays.Max():F0} ms after the revoke returned";
+        output.WriteLine(note);
+        FaultSummary.Record("share revoked while 2 catalog replicas hold its access check", 1, 1, 0, note);
+    }
+}

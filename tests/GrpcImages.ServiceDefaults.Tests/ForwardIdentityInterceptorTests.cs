@@ -42,7 +42,7 @@ public class ForwardIdentityInterceptorTests
         var sent = Send(incoming);
 
         Assert.Equal($"Bearer {user}", sent.GetValue("authorization"));
-        var service = await Tokens.ValidateAsync(sent.GetValue(CallerInterceptor.ServiceHeader)!);
+        var service = await Tokens.ValidateAsync(sent.GetValue(CallAuthenticator.ServiceHeader)!);
         Assert.Equal((PrincipalKind.Service, "catalog"), (service.Kind, service.Name));
     }
 
@@ -54,6 +54,6 @@ public class ForwardIdentityInterceptorTests
         var bearer = sent.GetValue("authorization")!;
         Assert.StartsWith("Bearer ", bearer);
         Assert.Equal(PrincipalKind.Service, (await Tokens.ValidateAsync(bearer[7..])).Kind);
-        Assert.Equal(bearer[7..], sent.GetValue(CallerInterceptor.ServiceHeader));
+        Assert.Equal(bearer[7..], sent.GetValue(CallAuthenticator.ServiceHeader));
     }
 }

@@ -159,7 +159,9 @@ public sealed class TestCluster : IAsyncDisposable
         var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
         var merged = new Dictionary<string, string?>
         {
-            ["Redis:Configuration"] = redis?.ConnectionString ?? cluster3?.ConnectionString ?? sentinel?.ConnectionString,
+            // The services' 1 s command timeout is for production; two cores shared with a build in
+            // another test can stall Redis replies longer than that, so test clusters allow 5 s.
+            ["Redis:Configuration"] = (redis?.ConnectionString ?? cluster3?.ConnectionString ?? sentinel?.ConnectionString) + ",syncTimeout=5000,asyncTimeout=5000",
             ["Identity:SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Kms:RootKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Operator:Name"] = OperatorName,

@@ -1,13 +1,25 @@
 using GrpcImages.Contracts.Sharing.V1;
+using GrpcImages.ServiceDefaults.Redis;
+using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>The sharing service as the catalog uses it: access checks, shared lists, share counts and the image quota (R3, R19, R32).</summary>
-public sealed class SharingClient(SharingService.SharingServiceClient sharing, QuotaService.QuotaServiceClient quotas, Releases releases)
+public sealed class SharingClient(SharingService.SharingServiceClient sharing, QuotaService.QuotaServiceClient quotas, Releases releases,
+    IConnectionMultiplexer redis, TimeProvider time)
 {
-    /// <summary>Whether the image is shared with the account: the sharing service reads one key.</summary>
-    public async Task<bool> IsSharedWithAsync(string imageId, string owner, string account) =>
-        (await sharing.CheckImageAccessAsync(new CheckImageAccessRequest { ImageId = imageId, OwnerAccountId = owner, AccountId = account })).Allowed;
+    /// <summary>
+    /// How long an access check is trusted: the sharing service announces every grant change and the
+    /// check is dropped at once; this bounds a revoke whose announcement was lost (R32).
+    /// </summary>
+    public static readonly TimeSpan AccessCheckMaxAge = TimeSpan.FromSeconds(1);
+
+    private readonly AnnouncedCache<bool> _access = new(redis, Channels.GrantsChanged, AccessCheckMaxAge, time);
+
+    /// <summary>Whether the image is shared with the account: the sharing service reads one key, and the answer is kept until the image's grants change.</summary>
+    public ValueTask<bool> IsSharedWithAsync(string imageId, string owner, string account) =>
+        _access.GetAsync(imageId, $"{owner}:{account}", async () =>
+            (await sharing.CheckImageAccessAsync(new CheckImageAccessRequest { ImageId = imageId, OwnerAccountId = owner, AccountId = account })).Allowed);
 
     public async Task<ListSharedImagesResponse> ListSharedAsync(string region, int pageSize, string pageToken) =>
         await sharing.ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = region, PageSize = pageSize, PageToken = pageToken });

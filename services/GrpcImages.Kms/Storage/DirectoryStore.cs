@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
 
@@ -68,7 +69,7 @@ public sealed class DirectoryStore(IDatabase redis)
 
     /// <summary>Tells every service to re-read the user before trusting its tokens again (a lost message costs at most RamUserVersions.MaxAge).</summary>
     private Task<long> AnnounceAsync(string accountId, string userName) =>
-        redis.PublishAsync(RamUserVersions.Changes, $"{accountId}:{userName}");
+        Channels.AnnounceAsync(redis, RamUserVersions.Changes, $"{accountId}:{userName}");
 
     /// <summary>A page of accounts after <paramref name="after"/> (exclusive), by id.</summary>
     public async Task<(IReadOnlyList<Account> Page, string Next)> ListAccountsAsync(string after, int pageSize)

@@ -61,7 +61,6 @@ public static class ServiceDefaultsExtensions
         services.AddGrpc(o =>
         {
             o.Interceptors.Add<ErrorInterceptor>();
-            o.Interceptors.Add<CallerInterceptor>();
             o.MaxReceiveMessageSize = 8 * 1024 * 1024;
             o.EnableDetailedErrors = false;
         });

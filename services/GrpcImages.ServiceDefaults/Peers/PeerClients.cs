@@ -137,7 +137,7 @@ public sealed class ForwardIdentityInterceptor(IHttpContextAccessor accessor, Se
         var service = serviceToken.Token;
         var incoming = accessor.HttpContext?.Request.Headers.Authorization.ToString();
         headers.Add("authorization", string.IsNullOrEmpty(incoming) ? $"Bearer {service}" : incoming);
-        headers.Add(CallerInterceptor.ServiceHeader, service);
+        headers.Add(CallAuthenticator.ServiceHeader, service);
         return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
     }
 }

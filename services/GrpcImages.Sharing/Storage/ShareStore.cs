@@ -1,5 +1,6 @@
 using System.Globalization;
 using GrpcImages.ServiceDefaults.Storage;
+using GrpcImages.ServiceDefaults.Redis;
 using StackExchange.Redis;
 
 namespace GrpcImages.Sharing.Storage;
@@ -108,6 +109,7 @@ public sealed class ShareStore(IDatabase redis)
             .. add.Select(a => (RedisValue)a), .. remove.Select(a => (RedisValue)a),
         ];
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ModifyScript, keys, args))!;
+        await AnnounceAsync(imageId);
         var status = ScriptResults.Map<ShareResult>((int)result[0]);
         if (status != ShareResult.Changed)
         {
@@ -118,10 +120,17 @@ public sealed class ShareStore(IDatabase redis)
         return new ShareChange(status, 0, names[..addedCount], names[addedCount..]);
     }
 
-    public async Task<int> RevokeAllAsync(string owner, string imageId, string region, long nowMs, string actor) =>
-        (int)await redis.ScriptEvaluateAsync(RevokeAllScript,
+    public async Task<int> RevokeAllAsync(string owner, string imageId, string region, long nowMs, string actor)
+    {
+        var revoked = (int)await redis.ScriptEvaluateAsync(RevokeAllScript,
             [SharingKeys.Grants(owner, imageId), SharingKeys.Shared(owner), SharingKeys.Where(owner, imageId), SharingKeys.Outbox(owner), SharingKeys.Audit(owner)],
             [imageId, owner, region, nowMs, actor, AuditLength]);
+        await AnnounceAsync(imageId);
+        return revoked;
+    }
+
+    /// <summary>Tells the catalog replicas to drop their access checks of the image (each trusts one for at most a second anyway).</summary>
+    private Task<long> AnnounceAsync(string imageId) => Channels.AnnounceAsync(redis, Channels.GrantsChanged, imageId);
 
     /// <summary>When the image was shared with the account, or null: one Redis read (the access check of R19).</summary>
     public async Task<long?> GrantedAtAsync(string owner, string imageId, string account) =>

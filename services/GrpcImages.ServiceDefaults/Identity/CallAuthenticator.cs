@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using GrpcImages.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +10,7 @@ namespace GrpcImages.ServiceDefaults.Identity;
 /// Authenticates every call (but health, reflection and [AllowAnonymous] methods) from its
 /// bearer token, notes the forwarding cluster service, keeps internal RPCs internal and
 /// holds RAM users to their allowed actions. <see cref="CallAuthenticationExtensions.UseCallAuthentication"/>
-/// runs it from the headers, before the request body is read; the interceptor covers a host without it.
+/// runs it for every gRPC call from the headers, before the request body is read.
 /// </summary>
 public sealed class CallAuthenticator(TokenService tokens, RamUserVersions versions)
 {
@@ -22,10 +21,6 @@ public sealed class CallAuthenticator(TokenService tokens, RamUserVersions versi
     /// <summary>Sets the call's <see cref="Caller"/> (none for an anonymous call) or throws the refusal.</summary>
     public async ValueTask AuthenticateAsync(HttpContext http)
     {
-        if (http.Features.Get<Authenticated>() is not null)
-        {
-            return;
-        }
         var method = http.Request.Path.Value ?? "";
         var policy = Policies.GetOrAdd(method, static (method, endpoint) => MethodPolicy.For(method, endpoint), http.GetEndpoint());
 
@@ -36,7 +31,6 @@ public sealed class CallAuthenticator(TokenService tokens, RamUserVersions versi
             {
                 throw Fault.Unauthenticated("MissingSecurityToken", "This call needs an \"authorization: Bearer <token>\" header.");
             }
-            http.Features.Set(new Authenticated());
             return;
         }
 
@@ -62,14 +56,10 @@ public sealed class CallAuthenticator(TokenService tokens, RamUserVersions versi
             throw Fault.PermissionDenied("Forbidden.RAM", $"The RAM user is not allowed to perform {policy.Action}.");
         }
         http.Features.Set(caller);
-        http.Features.Set(new Authenticated());
     }
 
     private static string? BearerToken(string header) =>
         header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
-
-    /// <summary>Marks a call already authenticated (by the middleware), so the interceptor does not do it again.</summary>
-    private sealed class Authenticated;
 
     private sealed record MethodPolicy(bool Anonymous, bool Internal, string? Action)
     {
@@ -84,43 +74,6 @@ public sealed class CallAuthenticator(TokenService tokens, RamUserVersions versi
                 : $"{product}:{method[(method.LastIndexOf('/') + 1)..]}";
             return new MethodPolicy(anonymous, isInternal, action);
         }
-    }
-}
-
-/// <summary>The authenticator as an interceptor: a no-op when the middleware already ran.</summary>
-public sealed class CallerInterceptor(CallAuthenticator authenticator) : Interceptor
-{
-    public const string ServiceHeader = CallAuthenticator.ServiceHeader;
-
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        await authenticator.AuthenticateAsync(context.GetHttpContext());
-        return await continuation(request, context);
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context,
-        ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await authenticator.AuthenticateAsync(context.GetHttpContext());
-        return await continuation(requestStream, context);
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await authenticator.AuthenticateAsync(context.GetHttpContext());
-        await continuation(request, responseStream, context);
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await authenticator.AuthenticateAsync(context.GetHttpContext());
-        await continuation(requestStream, responseStream, context);
     }
 }
 
