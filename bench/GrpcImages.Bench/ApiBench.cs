@@ -57,11 +57,12 @@ public static class ApiBench
         {
             cluster.SetSetting($"Peers:{service}", $"http://127.0.0.1:{port}");
         }
+        var pids = new List<string>();
         try
         {
             foreach (var service in order)
             {
-                await cluster.StartProcessAsync(service, primary: true, port: ports[service]);
+                pids.Add($"{service} {(await cluster.StartProcessAsync(service, primary: true, port: ports[service])).Pid}");
             }
         }
         catch (TimeoutException)
@@ -141,6 +142,11 @@ public static class ApiBench
         var h2Baseline = new Scenario("baseline", "h2load", baselineAddress, getImage, "", new GetImageRequest { RegionId = Region, ImageId = image }, null);
         var dotnetBaseline = new Scenario("baseline", "dotnet", baselineAddress, "", "", null, DotnetPlan("get_image", baselineAddress, ""));
 
+        // For profiling by hand (bench/README.md): the services' process ids, written once the cluster is ready.
+        if (Environment.GetEnvironmentVariable("BENCH_PIDS") is { Length: > 0 } pidFile)
+        {
+            await File.WriteAllLinesAsync(pidFile, pids);
+        }
         var rows = new List<Row>();
         Console.WriteLine($"{runs} run(s) of {seconds} s after {warmup} s of warm-up, alternating with the baseline (gRPC + one Redis GET, own process, same driver)");
         Console.WriteLine($"{"scenario",-30} {"callers",7} {"calls/s",9} {"p50 ms",7} {"p99 ms",7} {"baseline/s",10} {"b p50",6} {"b p99",6} {"ratio",6}");

@@ -68,7 +68,8 @@ public static class LoadGenerator
                 var image = plan.ImageIds[caller % plan.ImageIds.Length];
                 await sharing.ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest { RegionId = plan.Region, ImageId = image, AddAccountIds = { plan.RecipientId } }, headers);
                 await sharing.ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest { RegionId = plan.Region, ImageId = image, RemoveAccountIds = { plan.RecipientId } }, headers);
-            },
+            }
+            ,
             _ => throw new ArgumentException($"unknown scenario {plan.Scenario}"),
         };
     }

@@ -1,6 +1,6 @@
 using System.Globalization;
-using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Redis;
+using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
 
 namespace GrpcImages.Sharing.Storage;
