@@ -98,8 +98,12 @@ public sealed class SnapshotManager(
         }
     }
 
-    public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId) =>
-        (await RequireOwnAsync(caller, regions.Require(regionId), snapshotId)).Snapshot;
+    public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId)
+    {
+        var snapshot = (await RequireOwnAsync(caller, regions.Require(regionId), snapshotId)).Snapshot;
+        await store.FillSnapshotImagesAsync([snapshot]);
+        return snapshot;
+    }
 
     public async Task<(IReadOnlyList<Snapshot> Snapshots, string NextPageToken)> ListAsync(Caller caller, ListSnapshotsRequest request)
     {

@@ -282,19 +282,21 @@ public sealed partial class CatalogStore(IDatabase redis)
 
     public async Task<StoredSnapshot?> GetSnapshotAsync(string snapshotId) => (await GetSnapshotsAsync([snapshotId]))[0];
 
-    /// <summary>Snapshots with their images, in the order asked, null where missing: one pipelined round trip.</summary>
+    /// <summary>
+    /// Snapshots in the order asked, null where missing: one pipelined round trip. Their image_ids are
+    /// not read (a snapshot that made thousands of images would cost every create that many ids);
+    /// <see cref="FillSnapshotImagesAsync"/> adds them for a response.
+    /// </summary>
     public async Task<IReadOnlyList<StoredSnapshot?>> GetSnapshotsAsync(IReadOnlyList<string> snapshotIds)
     {
         var batch = redis.CreateBatch();
         // A pending image's disks name no snapshot yet: those read as missing.
-        var reads = snapshotIds.Select(id => ResourceIds.IsValid(id, 's') ? (
-            Fields: batch.HashGetAsync(CatalogKeys.Snapshot(id), ["d", "m", "v", "task"]),
-            Images: batch.SetMembersAsync(CatalogKeys.SnapshotImages(id))) : (null, null)).ToList();
+        var reads = snapshotIds.Select(id => ResourceIds.IsValid(id, 's') ? batch.HashGetAsync(CatalogKeys.Snapshot(id), ["d", "m", "v", "task"]) : null).ToList();
         batch.Execute();
         var snapshots = new List<StoredSnapshot?>(reads.Count);
-        foreach (var (fields, images) in reads)
+        foreach (var fields in reads)
         {
-            if (fields is null || images is null)
+            if (fields is null)
             {
                 snapshots.Add(null);
                 continue;
@@ -306,8 +308,6 @@ public sealed partial class CatalogStore(IDatabase redis)
                 continue;
             }
             var snapshot = Snapshot.Parser.ParseFrom((byte[])values[0]!);
-            snapshot.ImageIds.Clear();
-            snapshot.ImageIds.AddRange((await images).Select(v => (string)v!).Order(StringComparer.Ordinal));
             snapshots.Add(new StoredSnapshot(snapshot, values[1].HasValue ? (string)values[1]! : "", (long)values[2],
                 values[3].HasValue ? (string)values[3]! : null));
         }
