@@ -186,10 +186,62 @@ public sealed class ShareStore(IDatabase redis)
         return live;
     }
 
-    /// <summary>Applies an owner's pending recipient-index changes; each is idempotent, so a change applied twice does no harm.</summary>
+    private static readonly TimeSpan DrainLease = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(10);
+
+    // KEYS: outbox. ARGV: the entries applied, as read from its head. Drops them if they are still its head.
+    private const string TrimAppliedScript = """
+        local head = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
+        if #head ~= #ARGV then return 0 end
+        for i = 1, #ARGV do
+          if head[i] ~= ARGV[i] then return 0 end
+        end
+        redis.call('LTRIM', KEYS[1], #ARGV, -1)
+        return 1
+        """;
+
+    // KEYS: the drain lease. ARGV: its holder. Releases it only if still held by the holder.
+    private const string UnleaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
+
+    /// <summary>
+    /// Applies an owner's pending recipient-index changes and returns once its outbox is empty. One
+    /// caller at a time applies (a short lease), in pipelined batches; the others wait for the outbox
+    /// to empty rather than all applying and removing the same entries. Each change is idempotent,
+    /// so one applied twice (a lease that ran out) does no harm; after <see cref="DrainWait"/> a caller
+    /// stops waiting and the owner's queued outbox item finishes the work.
+    /// </summary>
     public async Task DrainOutboxAsync(string owner)
     {
         var key = SharingKeys.Outbox(owner);
+        var lease = SharingKeys.OutboxDrain(owner);
+        var me = Guid.NewGuid().ToString("N");
+        var until = DateTime.UtcNow + DrainWait;
+        while (true)
+        {
+            if (await redis.StringSetAsync(lease, me, DrainLease, When.NotExists))
+            {
+                try
+                {
+                    await ApplyOutboxAsync(key);
+                }
+                finally
+                {
+                    await redis.ScriptEvaluateAsync(UnleaseScript, [lease], [me]);
+                }
+            }
+            if (await redis.ListLengthAsync(key) == 0 || DateTime.UtcNow > until)
+            {
+                return;
+            }
+            await Task.Delay(2);
+        }
+    }
+
+    private async Task ApplyOutboxAsync(string key)
+    {
         while (true)
         {
             var entries = await redis.ListRangeAsync(key, 0, OutboxBatch - 1);
@@ -197,20 +249,19 @@ public sealed class ShareStore(IDatabase redis)
             {
                 return;
             }
+            var batch = redis.CreateBatch();
+            var applied = new List<Task>(entries.Length);
             foreach (var entry in entries)
             {
                 var parts = ((string)entry!).Split('|');
                 var (recipient, region, member) = (parts[1], parts[2], $"{parts[3]}|{parts[4]}");
-                if (parts[0] == "+")
-                {
-                    await redis.SortedSetAddAsync(SharingKeys.Received(recipient, region), member, long.Parse(parts[5], CultureInfo.InvariantCulture));
-                }
-                else
-                {
-                    await redis.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), member);
-                }
-                await redis.ListRemoveAsync(key, entry, 1);
+                applied.Add(parts[0] == "+"
+                    ? batch.SortedSetAddAsync(SharingKeys.Received(recipient, region), member, long.Parse(parts[5], CultureInfo.InvariantCulture))
+                    : batch.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), member));
             }
+            batch.Execute();
+            await Task.WhenAll(applied);
+            await redis.ScriptEvaluateAsync(TrimAppliedScript, [key], entries);
         }
     }
 

@@ -14,6 +14,7 @@ namespace GrpcImages.Sharing.Storage;
 /// - gi:share:{t}:limits:&lt;account&gt;              hash   raised limits: images:&lt;region&gt;, shared_images, accounts_per_image
 /// - gi:share:{t}:iq:&lt;account&gt;:&lt;region&gt;         set    holders (image ids) of the custom-image quota (R3)
 /// - gi:share:{t}:outbox:&lt;owner&gt;                list   recipient-index changes still to apply: "+|recipient|region|owner|image|ms", "-|..."
+/// - gi:share:{t}:drain:&lt;owner&gt;                 string the replica applying the owner's outbox now (a 5 s lease)
 /// - gi:share:{t}:audit:&lt;owner&gt;                 stream every grant and revoke of the owner's images
 /// - gi:share:{t}:req:&lt;request&gt;                 string QuotaRequest (protobuf)
 /// - gi:share:{t}:reqs:&lt;account&gt;                zset   the account's quota requests -> ms
@@ -33,6 +34,7 @@ public static class SharingKeys
     public static string Limits(string account) => $"{Prefix(account)}limits:{account}";
     public static string ImageQuota(string account, string region) => $"{Prefix(account)}iq:{account}:{region}";
     public static string Outbox(string owner) => $"{Prefix(owner)}outbox:{owner}";
+    public static string OutboxDrain(string owner) => $"{Prefix(owner)}drain:{owner}";
     public static string Audit(string owner) => $"{Prefix(owner)}audit:{owner}";
     public static string Request(string requestId) => $"gi:share:{{{ResourceIds.TagOf(requestId)}}}:req:{requestId}";
     public static string Requests(string account) => $"{Prefix(account)}reqs:{account}";
