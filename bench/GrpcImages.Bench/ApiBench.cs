@@ -102,7 +102,7 @@ public static class ApiBench
             await redis.GetDatabase().StringSetAsync(BaselineServer.Key, stored.ToByteArray());
         }
         var baselinePort = RedisServer.FreePort();
-        using var baseline = StartBaseline(cluster.RedisConfiguration, baselinePort);
+        using var baseline = new KilledOnDispose(StartBaseline(cluster.RedisConfiguration, baselinePort));
         var baselineAddress = $"http://127.0.0.1:{baselinePort}";
         var probe = new ImageService.ImageServiceClient(cluster.Channel(baselinePort));
         for (var tries = 0; ; tries++)
@@ -177,7 +177,6 @@ public static class ApiBench
         var file = Path.Combine("bench/results", $"api-{DateTime.UtcNow:yyyyMMddTHHmmss}.json");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { cores = Environment.ProcessorCount, runs, seconds, rows }, Indented));
         Console.WriteLine($"Results in {file}");
-        baseline.Kill(entireProcessTree: true);
         return 0;
     }
 
@@ -226,5 +225,18 @@ public static class ApiBench
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>The baseline's process, ended with the bench whatever way the bench ends.</summary>
+    private sealed class KilledOnDispose(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            process.Dispose();
+        }
     }
 }
