@@ -90,24 +90,15 @@ internal static partial class Commands
         ShowTask(o, task);
     }
 
-    /// <summary>Draws the task's progress from WatchTask (pushed changes, no polling) until it ends; reconnects without missing a change.</summary>
+    /// <summary>Draws the task's progress from the library's WatchTaskAsync (pushed changes, reconnecting without missing one) until it ends.</summary>
     private static async Task<TransferTask> WatchAsync(Connection c, Output o, TransferTask task, string what)
     {
-        var tasks = c.Transfer<TaskService.TaskServiceClient>();
-        while (task.Status is not (TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled))
+        if (task.Status is not (TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled))
         {
-            try
+            await foreach (var state in c.Client.WatchTaskAsync(task.TaskId))
             {
-                using var watch = tasks.WatchTask(new WatchTaskRequest { TaskId = task.TaskId, AfterRevision = task.Revision - 1 });
-                while (await watch.ResponseStream.MoveNext(CancellationToken.None))
-                {
-                    task = watch.ResponseStream.Current.Task;
-                    o.Progress(what, task.Status.ToString(), task.Progress, task.BytesDone, task.BytesTotal, task.TimeLeft?.ToTimeSpan());
-                }
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable)
-            {
-                await Task.Delay(500); // the service restarted: watch again from the last revision seen
+                task = state;
+                o.Progress(what, task.Status.ToString(), task.Progress, task.BytesDone, task.BytesTotal, task.TimeLeft?.ToTimeSpan());
             }
         }
         o.EndProgress();

@@ -3,6 +3,7 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Testing;
 using StackExchange.Redis;
+using static GrpcImages.ReliabilityTests.ReliabilitySteps;
 
 namespace GrpcImages.ReliabilityTests;
 
@@ -13,9 +14,6 @@ namespace GrpcImages.ReliabilityTests;
 /// </summary>
 public class CreationJobFaultTests(ITestOutputHelper output)
 {
-    private const string Hangzhou = "cn-hangzhou";
-    private const string Ubuntu = "ubuntu_22_04_x64_20G_alibase_20240101.vhd";
-
     private static Dictionary<string, string?> Settings(long snapshotBytesPerSecond) => new()
     {
         ["Regions:0:Id"] = Hangzhou,
@@ -103,28 +101,5 @@ public class CreationJobFaultTests(ITestOutputHelper output)
 
         Assert.Equal(SaveResult.Fenced, await store.SaveCreationStepAsync(stored, stale, [], current.Fence - 1));
         Assert.Equal(ImageStatus.Creating, (await store.GetImageAsync(Hangzhou, image.ImageId))!.Image.Status);
-    }
-
-    private static async Task<Instance> NewInstanceAsync(TestAccount account, long systemGib, params long[] dataGib)
-    {
-        var request = new CreateInstanceRequest { RegionId = Hangzhou, ImageId = Ubuntu, SystemDiskSizeGib = systemGib };
-        request.DataDisks.AddRange(dataGib.Select(size => new DataDiskSpec { SizeGib = size }));
-        return (await account.Client<InstanceService.InstanceServiceClient>().CreateInstanceAsync(request)).Instance;
-    }
-
-    private static async Task<Image> WaitForAsync(ImageService.ImageServiceClient images, string imageId, Func<Image, bool> done, List<Image>? seen = null)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            var image = (await images.GetImageAsync(new GetImageRequest { RegionId = Hangzhou, ImageId = imageId })).Image;
-            seen?.Add(image);
-            if (done(image))
-            {
-                return image;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"image {imageId} stayed {image.Status} at {image.Progress}%");
-            await Task.Delay(50);
-        }
     }
 }

@@ -6,6 +6,10 @@ namespace GrpcImages.Catalog.Domain;
 public static class CatalogErrors
 {
     /// <summary>R4, R36: missing, in another region, or another account's private image.</summary>
+    /// <summary>A create that took longer than its job's grace: the job gave it up (and what it held back).</summary>
+    public static DomainException CreateAbandoned() =>
+        Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
+
     public static DomainException ImageNotFound(string imageId) =>
         Fault.NotFound("InvalidImageId.NotFound", $"The specified image {imageId} does not exist in this region.");
 

@@ -1,6 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Options;
@@ -33,8 +35,8 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
 
     private WorkQueue Queue => queues.Get(CatalogQueues.Jobs);
 
-    /// <summary>A create call in flight: its job, and what the job needs to end the creation if the call never does.</summary>
-    public sealed record Intent(string Job, string Payload);
+    /// <summary>What a create call ended with, and whether it made the record (so its job runs it now).</summary>
+    public readonly record struct Made<T>(T Result, bool Created);
 
     public static string ImageJob(string imageId) => ImagePrefix + imageId;
 
@@ -43,22 +45,54 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
     /// <summary>An instance has nothing to make after its create; its job only gives up a create that never finished.</summary>
     public static string InstanceJob(string instanceId) => InstancePrefix + instanceId;
 
-    /// <summary>Records the job of a create about to hold things; it runs after the grace unless <see cref="StartAsync"/> runs it sooner.</summary>
-    public async Task<Intent> RecordAsync(string job, string owner, string region, ClientToken token, string imageId = "")
+    /// <summary>
+    /// Runs a create intent-first. Its job is recorded (due after the grace) before
+    /// <paramref name="create"/> holds anything; afterwards it runs at once when the record exists, or
+    /// when the call failed in a way that leaves in doubt what it holds (a lost reply, a timeout: the
+    /// job gives back whatever has no record), and is dropped when the call ended knowing it made and
+    /// holds nothing (a refusal, or another call's resource returned).
+    /// </summary>
+    public async Task<T> CreateAsync<T>(string job, string owner, string region, ClientToken token, Func<Task<Made<T>>> create, string imageId = "")
     {
-        var intent = new Intent(job, $"{IntentPrefix}{owner}|{region}|{token.Token}|{imageId}");
-        await Queue.EnqueueAsync(intent.Job, intent.Payload, _options.CreationGrace);
-        return intent;
+        var payload = $"{IntentPrefix}{owner}|{region}|{token.Token}|{imageId}";
+        await Queue.EnqueueAsync(job, payload, _options.CreationGrace);
+        var runNow = true;
+        try
+        {
+            var made = await create();
+            runNow = made.Created;
+            return made.Result;
+        }
+        catch (Exception ex) when (IsRefusal(ex))
+        {
+            runNow = false;
+            throw;
+        }
+        finally
+        {
+            if (runNow)
+            {
+                await Queue.EnqueueAsync(job, payload); // brings the delayed job forward
+            }
+            else
+            {
+                await Queue.RemoveAsync(job, onlyIfWaiting: true);
+            }
+        }
     }
-
-    /// <summary>Runs the job now: it makes the created record, or gives up one the call did not create.</summary>
-    public Task StartAsync(Intent intent) => Queue.EnqueueAsync(intent.Job, intent.Payload);
 
     /// <summary>Whether the job is queued or running: its creation is still in flight or being made.</summary>
     public async Task<bool> IsPendingAsync(string job) => await Queue.GetAsync(job) is not null;
 
-    /// <summary>Drops the job of a create that failed knowing it holds nothing.</summary>
-    public Task ForgetAsync(Intent intent) => Queue.RemoveAsync(intent.Job, onlyIfWaiting: true);
+    /// <summary>Whether a failure says for sure that nothing was done (a refusal), rather than perhaps something was (a lost reply).</summary>
+    private static bool IsRefusal(Exception ex) => ex switch
+    {
+        DomainException => true,
+        RpcException rpc => rpc.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or
+            StatusCode.AlreadyExists or StatusCode.PermissionDenied or StatusCode.FailedPrecondition or
+            StatusCode.ResourceExhausted or StatusCode.OutOfRange or StatusCode.Unauthenticated,
+        _ => false,
+    };
 
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {

@@ -1,5 +1,4 @@
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
@@ -80,9 +79,15 @@ public sealed class ImageManager(
             UpdateTime = now,
             Tags = { request.Tags },
         };
-        var intent = await jobs.RecordAsync(CreationJobs.ImageJob(image.ImageId), account, region, token);
+        return await jobs.CreateAsync(CreationJobs.ImageJob(image.ImageId), account, region, token,
+            () => HoldAndCreateAsync(caller, region, request, token, image));
+    }
+
+    /// <summary>The steps of one create after its job is recorded; whatever a failure leaves held is given back here and, if in doubt, by the job.</summary>
+    private async Task<CreationJobs.Made<Image?>> HoldAndCreateAsync(Caller caller, string region, CreateImageRequest request, ClientToken token, Image image)
+    {
+        var account = image.OwnerAccountId;
         var created = false;
-        var certain = true; // whether the call knows exactly what it holds when it fails
         var claimed = false;
         var reserved = false;
         var retained = new List<(string, string)>();
@@ -94,11 +99,10 @@ public sealed class ImageManager(
                 var holder = await store.ClaimClientTokenAsync(account, "img", token, image.ImageId);
                 if (holder.HasValue)
                 {
-                    return await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(holder, token.Fingerprint), token);
+                    return new(await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(holder, token.Fingerprint), token), false);
                 }
                 claimed = true;
             }
-            certain = false;
             await sharing.ReserveImageAsync(account, region, image.ImageId); // R3
             reserved = true;
             // Each new snapshot holds its disk's content (re-sealed when the image's encryption
@@ -116,13 +120,14 @@ public sealed class ImageManager(
                 await content.RetainAsync(region, snapshot.ManifestId, image.ImageId);
                 retained.Add((snapshot.ManifestId, image.ImageId));
             }
-            certain = true;
             var (result, detail) = await store.CreateImageAsync(image, account, snapshots, token);
             switch (result)
             {
                 case CreateResult.Created:
                     created = true;
-                    break;
+                    metrics.ImageCreated(image);
+                    image.OwnerAlias = ImageOwnerAlias.Self;
+                    return new(image, true);
                 case CreateResult.DuplicateName:
                     throw CatalogErrors.NameDuplicated(image.ImageName);
                 case CreateResult.SnapshotMissing:
@@ -130,15 +135,10 @@ public sealed class ImageManager(
                 case CreateResult.SnapshotNotReady:
                     throw CatalogErrors.SnapshotNotReady(detail);
                 case CreateResult.Abandoned:
-                    throw Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
-                case CreateResult.TokenUsed: // a token claimed before this call's claim
-                    return await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint), token);
+                    throw CatalogErrors.CreateAbandoned();
+                default: // TokenUsed: a token claimed before this call's claim
+                    return new(await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint), token), false);
             }
-        }
-        catch (Exception ex) when (IsDefinite(ex))
-        {
-            certain = true;
-            throw;
         }
         finally
         {
@@ -154,24 +154,8 @@ public sealed class ImageManager(
                     await store.UnclaimClientTokenAsync(account, "img", token, image.ImageId);
                 }
             }
-            // Created: the job makes the snapshots now. Failed: a lost reply may have left a unit or a
-            // hold behind, which the job gives back now; a failure that knows what it holds drops the job.
-            await (created || !certain ? jobs.StartAsync(intent) : jobs.ForgetAsync(intent));
         }
-        metrics.ImageCreated(image);
-        image.OwnerAlias = ImageOwnerAlias.Self;
-        return image;
     }
-
-    /// <summary>Whether a failure says for sure that the peer did nothing (a refusal), rather than perhaps did (a lost reply).</summary>
-    internal static bool IsDefinite(Exception ex) => ex switch
-    {
-        DomainException => true,
-        RpcException rpc => rpc.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or
-            StatusCode.AlreadyExists or StatusCode.PermissionDenied or StatusCode.FailedPrecondition or
-            StatusCode.ResourceExhausted or StatusCode.OutOfRange or StatusCode.Unauthenticated,
-        _ => false,
-    };
 
     /// <summary>
     /// The image another call with the same client token makes, once it exists (that call may still be

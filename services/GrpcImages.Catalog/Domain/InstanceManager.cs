@@ -96,13 +96,19 @@ public sealed class InstanceManager(
         instance.InstanceName = request.InstanceName.Length > 0 ? request.InstanceName : instance.InstanceId;
         FollowImage(instance, image);
 
-        var manifests = new Dictionary<string, string>();
-        var registered = false;
         // Intent first: if this call dies (or a reply is lost) after the use is registered or content
         // held, the job gives them back; disk ids are derived from the instance's so the job knows them.
-        var intent = await jobs.RecordAsync(CreationJobs.InstanceJob(instance.InstanceId), account, region, token, image.ImageId);
-        var created = false;
-        var certain = false;
+        return await jobs.CreateAsync(CreationJobs.InstanceJob(instance.InstanceId), account, region, token,
+            () => HoldAndCreateAsync(caller, image, instance, token, systemSize, systemEncryption, dataSources, dataEncryption), image.ImageId);
+    }
+
+    private async Task<CreationJobs.Made<Instance>> HoldAndCreateAsync(Caller caller, Image image, Instance instance, ClientToken token, long systemSize,
+        EncryptionInfo systemEncryption, List<(long SizeGib, StoredSnapshot? Snapshot)> dataSources, List<EncryptionInfo> dataEncryption)
+    {
+        var region = instance.RegionId;
+        var tag = ResourceIds.OwnerTag(instance.OwnerAccountId);
+        var manifests = new Dictionary<string, string>();
+        var registered = false;
         try
         {
             await RegisterUseAsync(region, image, instance.InstanceId);
@@ -119,7 +125,7 @@ public sealed class InstanceManager(
                     SizeGib = size,
                     Encryption = dataEncryption[i],
                     SourceSnapshotId = snapshot?.Snapshot.SnapshotId ?? "",
-                    CreateTime = now,
+                    CreateTime = instance.CreateTime,
                 };
                 var sealing = EncryptionPolicy.ForContent(disk.Encryption);
                 manifests[disk.DiskId] = snapshot is null
@@ -129,26 +135,19 @@ public sealed class InstanceManager(
                 instance.DataDisks.Add(disk);
             }
 
-            certain = true;
             var (result, detail) = await store.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
             switch (result)
             {
                 case CreateResult.Created:
-                    created = true;
                     manifests.Clear();
                     registered = false;
                     metrics.InstanceCreated(region);
-                    return instance;
+                    return new(instance, true);
                 case CreateResult.Abandoned:
-                    throw Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
+                    throw CatalogErrors.CreateAbandoned();
                 default:
-                    return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
+                    return new(await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint)), false);
             }
-        }
-        catch (Exception ex) when (ImageManager.IsDefinite(ex))
-        {
-            certain = true;
-            throw;
         }
         finally
         {
@@ -157,7 +156,6 @@ public sealed class InstanceManager(
                 await store.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
             }
             await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
-            await (created || !certain ? jobs.StartAsync(intent) : jobs.ForgetAsync(intent));
         }
     }
 

@@ -62,40 +62,30 @@ public sealed class SnapshotManager(
             Tags = { request.Tags },
         };
 
-        // Intent first: if this call dies after the hold, the job gives the hold back.
-        var intent = await jobs.RecordAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId), account, region, ClientToken.None);
-        var created = false;
-        var certain = true;
-        try
+        // Intent first: if this call dies after the hold, or the hold's reply is lost, the job gives it back.
+        return await jobs.CreateAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId), account, region, ClientToken.None, async () =>
         {
-            certain = false;
-            await content.RetainAsync(region, manifest, snapshot.SnapshotId);
-            certain = true;
-            var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
-            switch (result)
+            var created = false;
+            try
             {
-                case CreateResult.Created:
-                    created = true;
-                    return snapshot;
-                case CreateResult.Abandoned:
-                    throw Fault.Unavailable("ServiceUnavailable", "The request took too long and was given up; retry it (with the same client token).");
-                default:
-                    return await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint));
+                await content.RetainAsync(region, manifest, snapshot.SnapshotId);
+                var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
+                created = result == CreateResult.Created;
+                return result switch
+                {
+                    CreateResult.Created => new CreationJobs.Made<Snapshot>(snapshot, true),
+                    CreateResult.Abandoned => throw CatalogErrors.CreateAbandoned(),
+                    _ => new(await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint)), false),
+                };
             }
-        }
-        catch (Exception ex) when (ImageManager.IsDefinite(ex))
-        {
-            certain = true;
-            throw;
-        }
-        finally
-        {
-            if (!created)
+            finally
             {
-                await content.ReleaseAsync(region, [(manifest, snapshot.SnapshotId)]);
+                if (!created)
+                {
+                    await content.ReleaseAsync(region, [(manifest, snapshot.SnapshotId)]);
+                }
             }
-            await (created || !certain ? jobs.StartAsync(intent) : jobs.ForgetAsync(intent));
-        }
+        });
     }
 
     public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId)
