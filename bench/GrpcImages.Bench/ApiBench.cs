@@ -34,7 +34,7 @@ public static class ApiBench
         var runs = quick ? 1 : (int)Option(args, "--runs", 3);
         var seconds = quick ? 3 : Option(args, "--seconds", 5);
         var warmup = quick ? 1 : 2;
-        int[] levels = quick ? [64] : [1, 16, 64];
+        int[] levels = quick ? [64] : args.Contains("--callers") ? [(int)Option(args, "--callers", 64)] : [1, 16, 64];
         var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         if (!H2Load.Available)
         {
