@@ -26,6 +26,8 @@ public static class KmsHost
         builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<Roles>();
         builder.Services.AddSingleton<KeyManager>();
+        builder.Services.AddSingleton<AccessKeyStore>();
+        builder.Services.AddSingleton<AccessKeys>();
         builder.Services.AddWorkQueue<KeyDeletions>(KmsKeys.Root, KeyDeletions.Queue);
 
         overrideServices?.Invoke(builder.Services);
@@ -34,6 +36,7 @@ public static class KmsHost
         app.MapGrpcService<AccountGrpcService>();
         app.MapGrpcService<RoleGrpcService>();
         app.MapGrpcService<KeyGrpcService>();
+        app.MapGrpcService<AccessKeyGrpcService>();
         return app;
     }
 }

@@ -14,6 +14,8 @@ namespace GrpcImages.Kms.Storage;
 /// - gi:kms:{dir}:rams:&lt;account&gt;                 zset    user names of the account (score 0)
 /// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;     string  "fingerprint|id" for 24 h (R35); scopes acct, ram:&lt;account&gt;
 /// - gi:kms:{dir}:credfail:&lt;unix second&gt;      string  wrong operator credentials offered in that second (5 s)
+/// - gi:kms:{dir}:ak:&lt;access key id&gt;            hash    d=AccessKey, s=secret sealed by the root key
+/// - gi:kms:{dir}:aks:&lt;account&gt;:&lt;user&gt;         zset    a principal's access key ids by creation ms (user "" = root)
 /// - gi:kms:{t}:enabled:&lt;account&gt;               set     regions where KMS is enabled
 /// - gi:kms:{t}:key:&lt;account&gt;:&lt;key&gt;            hash    d=Key, m=material sealed by the root key, v=version
 /// - gi:kms:{t}:keys:&lt;account&gt;:&lt;region&gt;        zset    key ids by creation time
@@ -38,6 +40,10 @@ public static class KmsKeys
     public static string RamUsers(string accountId) => $"{Directory}rams:{accountId}";
 
     public static string CredentialFailures(long unixSecond) => $"{Directory}credfail:{unixSecond}";
+
+    public static string AccessKey(string accessKeyId) => $"{Directory}ak:{accessKeyId}";
+
+    public static string AccessKeys(string accountId, string userName) => $"{Directory}aks:{accountId}:{userName}";
 
     public static string DirectoryClientToken(string scope, string token) => $"{Directory}ct:{scope}:{token}";
 

@@ -135,8 +135,12 @@ public sealed class ForwardIdentityInterceptor(IHttpContextAccessor accessor, Se
     {
         var headers = context.Options.Headers ?? [];
         var service = serviceToken.Token;
-        var incoming = accessor.HttpContext?.Request.Headers.Authorization.ToString();
-        headers.Add("authorization", string.IsNullOrEmpty(incoming) ? $"Bearer {service}" : incoming);
+        // A caller that names the principal itself (the ECS gateway, acting for an AccessKey's owner) keeps it.
+        if (headers.Get("authorization") is null)
+        {
+            var incoming = accessor.HttpContext?.Request.Headers.Authorization.ToString();
+            headers.Add("authorization", string.IsNullOrEmpty(incoming) ? $"Bearer {service}" : incoming);
+        }
         headers.Add(CallAuthenticator.ServiceHeader, service);
         return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
     }

@@ -1,0 +1,321 @@
+using System.Text.Json.Nodes;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.Contracts.Sharing.V1;
+using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.Gateway.Ecs;
+
+namespace GrpcImages.Gateway.Actions;
+
+/// <summary>The image actions of ECS 2014-05-26 on the catalog, sharing and transfer services.</summary>
+public static class ImageActions
+{
+    public static async Task<JsonObject> DescribeRegions(EcsCall call)
+    {
+        call.Parameters.Optional("InstanceChargeType");
+        call.Parameters.Optional("ResourceType");
+        var regions = await call.Rpc(o => call.Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o));
+        return new JsonObject
+        {
+            ["Regions"] = Shapes.Wrap("Region", regions.Regions.Select(r => (JsonNode)new JsonObject
+            {
+                ["RegionId"] = r.RegionId,
+                ["LocalName"] = r.LocalName,
+                ["RegionEndpoint"] = "",
+                ["Status"] = "available",
+            })),
+        };
+    }
+
+    public static async Task<JsonObject> DescribeImages(EcsCall call)
+    {
+        var p = call.Parameters;
+        var region = call.Region;
+        var ids = p.JsonList("ImageId");
+        var alias = p.Optional("ImageOwnerAlias") switch
+        {
+            null => ImageOwnerAlias.Unspecified,
+            "system" => ImageOwnerAlias.System,
+            "self" => ImageOwnerAlias.Self,
+            "others" => ImageOwnerAlias.Others,
+            "marketplace" => ImageOwnerAlias.Marketplace,
+            var other => throw EcsException.BadRequest("InvalidImageOwnerAlias.ValueNotSupported", $"ImageOwnerAlias \"{other}\" is not one of system, self, others, marketplace."),
+        };
+        var statuses = p.JsonList("Status").Select(ParseStatus).ToList();
+        var name = p.Optional("ImageName") ?? "";
+        var family = p.Optional("ImageFamily") ?? "";
+        var (page, total, number, size) = await call.PageAsync(async token =>
+        {
+            if (ids.Count > 0)
+            {
+                // By id: each one the caller may see; a missing or hidden id is left out, as the real API does.
+                p.RefuseUnread();
+                var found = new List<Image>();
+                foreach (var id in ids)
+                {
+                    try
+                    {
+                        found.Add((await call.Clients.Images.GetImageAsync(new GetImageRequest { RegionId = region, ImageId = id }, call.Options)).Image);
+                    }
+                    catch (Grpc.Core.RpcException error) when (error.StatusCode == Grpc.Core.StatusCode.NotFound)
+                    {
+                    }
+                    catch (Grpc.Core.RpcException error)
+                    {
+                        throw EcsException.From(error);
+                    }
+                }
+                return (found.Where(i => statuses.Count == 0 || statuses.Contains(i.Status)), "");
+            }
+            var request = new ListImagesRequest { RegionId = region, OwnerAlias = alias, ImageName = name, ImageFamily = family, PageSize = 100, PageToken = token };
+            request.Statuses.AddRange(statuses);
+            var list = await call.Rpc(o => call.Clients.Images.ListImagesAsync(request, o));
+            return (list.Images, list.NextPageToken);
+        });
+        return new JsonObject
+        {
+            ["RegionId"] = region,
+            ["TotalCount"] = total,
+            ["PageNumber"] = number,
+            ["PageSize"] = size,
+            ["Images"] = Shapes.Wrap("Image", page.Select(i => (JsonNode)Shapes.Image(i))),
+        };
+    }
+
+    public static async Task<JsonObject> CreateImage(EcsCall call)
+    {
+        var p = call.Parameters;
+        var request = new CreateImageRequest
+        {
+            RegionId = call.Region,
+            InstanceId = p.Optional("InstanceId") ?? "",
+            ImageName = p.Optional("ImageName") ?? "",
+            Description = p.Optional("Description") ?? "",
+            ImageFamily = p.Optional("ImageFamily") ?? "",
+            Architecture = p.Optional("Architecture") switch
+            {
+                null => Architecture.Unspecified,
+                "x86_64" => Architecture.X8664,
+                "arm64" => Architecture.Arm64,
+                var other => throw EcsException.InvalidParameter("Architecture", $"\"{other}\" is x86_64 or arm64."),
+            },
+            ClientToken = p.Optional("ClientToken") ?? "",
+        };
+        if (p.Optional("SnapshotId") is { } snapshot)
+        {
+            request.DiskDeviceMappings.Add(new DiskDeviceMappingSpec { SnapshotId = snapshot, DiskType = DiskType.System });
+        }
+        foreach (var disk in p.Objects("DiskDeviceMapping", "SnapshotId", "Size", "DiskType", "Device"))
+        {
+            request.DiskDeviceMappings.Add(new DiskDeviceMappingSpec
+            {
+                SnapshotId = disk("SnapshotId") ?? "",
+                SizeGib = long.TryParse(disk("Size"), out var gib) ? gib : 0,
+                DiskType = disk("DiskType") switch
+                {
+                    null or "system" => request.DiskDeviceMappings.Count == 0 ? DiskType.System : DiskType.Data,
+                    "data" => DiskType.Data,
+                    var other => throw EcsException.InvalidParameter("DiskDeviceMapping.N.DiskType", $"\"{other}\" is system or data."),
+                },
+                Device = disk("Device") ?? "",
+            });
+        }
+        request.Tags.AddRange(call.Tags());
+        var created = await call.Rpc(o => call.Clients.Images.CreateImageAsync(request, o));
+        return new JsonObject { ["ImageId"] = created.Image.ImageId };
+    }
+
+    public static async Task<JsonObject> ModifyImageAttribute(EcsCall call)
+    {
+        var p = call.Parameters;
+        var request = new UpdateImageRequest { RegionId = call.Region, ImageId = p.Required("ImageId") };
+        if (p.Optional("ImageName") is { } name)
+        {
+            request.ImageName = name;
+        }
+        if (p.Optional("Description") is { } description)
+        {
+            request.Description = description;
+        }
+        if (p.Optional("ImageFamily") is { } family)
+        {
+            request.ImageFamily = family;
+        }
+        switch (p.Optional("Status"))
+        {
+            case null:
+                break;
+            case "Deprecated":
+                request.Deprecated = true;
+                break;
+            case "Available":
+                request.Deprecated = false;
+                break;
+            case var other:
+                throw EcsException.InvalidParameter("Status", $"\"{other}\" is Deprecated or Available.");
+        }
+        await call.Rpc(o => call.Clients.Images.UpdateImageAsync(request, o));
+        return EcsCall.Ok();
+    }
+
+    public static async Task<JsonObject> DeleteImage(EcsCall call)
+    {
+        var request = new DeleteImageRequest { RegionId = call.Region, ImageId = call.Parameters.Required("ImageId"), Force = call.Parameters.Flag("Force") };
+        await call.Rpc(o => call.Clients.Images.DeleteImageAsync(request, o));
+        return EcsCall.Ok();
+    }
+
+    public static async Task<JsonObject> ModifyImageSharePermission(EcsCall call)
+    {
+        var p = call.Parameters;
+        if (p.Flag("IsPublic"))
+        {
+            throw EcsException.BadRequest("InvalidParameter.IsPublic", "Custom images are not published here; share them with accounts instead.");
+        }
+        p.Optional("LaunchPermission");
+        var request = new ModifyImageSharePermissionRequest { RegionId = call.Region, ImageId = p.Required("ImageId") };
+        request.AddAccountIds.AddRange(p.List("AddAccount"));
+        request.RemoveAccountIds.AddRange(p.List("RemoveAccount"));
+        await call.Rpc(o => call.Clients.Sharing.ModifyImageSharePermissionAsync(request, o));
+        return EcsCall.Ok();
+    }
+
+    public static async Task<JsonObject> DescribeImageSharePermission(EcsCall call)
+    {
+        var region = call.Region;
+        var imageId = call.Parameters.Required("ImageId");
+        var (page, total, number, size) = await call.PageAsync<Contracts.Sharing.V1.ShareGrant>(async token =>
+        {
+            var response = await call.Rpc(o => call.Clients.Sharing.DescribeImageSharePermissionAsync(
+                new DescribeImageSharePermissionRequest { RegionId = region, ImageId = imageId, PageSize = 100, PageToken = token }, o));
+            return (response.Grants, response.NextPageToken);
+        });
+        return new JsonObject
+        {
+            ["ImageId"] = imageId,
+            ["RegionId"] = region,
+            ["TotalCount"] = total,
+            ["PageNumber"] = number,
+            ["PageSize"] = size,
+            ["ShareGroups"] = Shapes.Wrap("ShareGroup", []),
+            ["Accounts"] = Shapes.Wrap("Account", page.Select(g => (JsonNode)new JsonObject
+            {
+                ["AliyunId"] = g.AccountId,
+                ["SharedTime"] = Shapes.Time(g.ShareTime),
+            })),
+        };
+    }
+
+    public static async Task<JsonObject> CopyImage(EcsCall call)
+    {
+        var p = call.Parameters;
+        var region = call.Region;
+        var request = new CopyImageRequest
+        {
+            RegionId = region,
+            ImageId = p.Required("ImageId"),
+            DestinationRegionId = p.Required("DestinationRegionId"),
+            DestinationImageName = p.Optional("DestinationImageName") ?? "",
+            DestinationDescription = p.Optional("DestinationDescription") ?? "",
+            Encryption = call.Encryption(),
+            ClientToken = p.Optional("ClientToken") ?? "",
+        };
+        p.Optional("EncryptAlgorithm");
+        request.Tags.AddRange(call.Tags());
+        var copied = await call.Rpc(o => call.Clients.Transfer(region).CopyImageAsync(request, o));
+        return new JsonObject { ["ImageId"] = copied.ImageId };
+    }
+
+    public static async Task<JsonObject> CancelCopyImage(EcsCall call)
+    {
+        var region = call.Region;
+        var request = new CancelCopyImageRequest { RegionId = region, ImageId = call.Parameters.Required("ImageId") };
+        await call.Rpc(o => call.Clients.Transfer(region).CancelCopyImageAsync(request, o));
+        return EcsCall.Ok();
+    }
+
+    public static async Task<JsonObject> ImportImage(EcsCall call)
+    {
+        var p = call.Parameters;
+        var region = call.Region;
+        var request = new ImportImageRequest
+        {
+            RegionId = region,
+            ImageName = p.Optional("ImageName") ?? "",
+            Description = p.Optional("Description") ?? "",
+            OsType = p.Optional("OSType") switch
+            {
+                null or "linux" => OsType.Linux,
+                "windows" => OsType.Windows,
+                var other => throw EcsException.InvalidParameter("OSType", $"\"{other}\" is linux or windows."),
+            },
+            OsName = p.Optional("Platform") ?? "",
+            Architecture = p.Optional("Architecture") switch
+            {
+                null or "x86_64" => Architecture.X8664,
+                "arm64" => Architecture.Arm64,
+                var other => throw EcsException.InvalidParameter("Architecture", $"\"{other}\" is x86_64 or arm64."),
+            },
+            LicenseType = p.Optional("LicenseType") switch
+            {
+                null or "Auto" or "Aliyun" => LicenseType.Aliyun,
+                "BYOL" => LicenseType.Byol,
+                var other => throw EcsException.InvalidParameter("LicenseType", $"\"{other}\" is Auto, Aliyun or BYOL."),
+            },
+            ClientToken = p.Optional("ClientToken") ?? "",
+        };
+        p.Optional("RoleName");
+        foreach (var disk in p.Objects("DiskDeviceMapping", "OSSBucket", "OSSObject", "Format", "DiskImageSize", "DiskImSize", "Device"))
+        {
+            var bucket = disk("OSSBucket") ?? throw EcsException.MissingParameter("DiskDeviceMapping.N.OSSBucket");
+            var obj = disk("OSSObject") ?? throw EcsException.MissingParameter("DiskDeviceMapping.N.OSSObject");
+            request.Disks.Add(new ImportDiskSpec
+            {
+                SourceUrl = $"oss://{bucket}/{obj}",
+                Format = Format(disk("Format"), "DiskDeviceMapping.N.Format"),
+                DiskSizeGib = long.TryParse(disk("DiskImageSize") ?? disk("DiskImSize"), out var gib) ? gib : 0,
+            });
+        }
+        request.Tags.AddRange(call.Tags());
+        var imported = await call.Rpc(o => call.Clients.Transfer(region).ImportImageAsync(request, o));
+        return new JsonObject { ["ImageId"] = imported.ImageId, ["TaskId"] = imported.Task?.TaskId ?? "", ["RegionId"] = region };
+    }
+
+    public static async Task<JsonObject> ExportImage(EcsCall call)
+    {
+        var p = call.Parameters;
+        var region = call.Region;
+        var request = new ExportImageRequest
+        {
+            RegionId = region,
+            ImageId = p.Required("ImageId"),
+            Bucket = p.Required("OSSBucket"),
+            ObjectPrefix = p.Optional("OSSPrefix") ?? "",
+            Format = Format(p.Optional("ImageFormat"), "ImageFormat"),
+        };
+        p.Optional("RoleName");
+        var exported = await call.Rpc(o => call.Clients.Transfer(region).ExportImageAsync(request, o));
+        return new JsonObject { ["TaskId"] = exported.Task?.TaskId ?? "", ["RegionId"] = region };
+    }
+
+    private static ImageStatus ParseStatus(string status) => status switch
+    {
+        "Creating" => ImageStatus.Creating,
+        "Waiting" => ImageStatus.Waiting,
+        "Available" => ImageStatus.Available,
+        "UnAvailable" => ImageStatus.UnAvailable,
+        "CreateFailed" => ImageStatus.CreateFailed,
+        "Deprecated" => ImageStatus.Deprecated,
+        _ => throw EcsException.InvalidParameter("Status", $"\"{status}\" is one of Creating, Waiting, Available, UnAvailable, CreateFailed, Deprecated."),
+    };
+
+    private static DiskImageFormat Format(string? format, string name) => format?.ToUpperInvariant() switch
+    {
+        null => DiskImageFormat.Unspecified,
+        "RAW" => DiskImageFormat.Raw,
+        "VHD" => DiskImageFormat.Vhd,
+        "QCOW2" => DiskImageFormat.Qcow2,
+        "VMDK" => DiskImageFormat.Vmdk,
+        _ => throw EcsException.InvalidParameter(name, $"\"{format}\" is RAW, VHD, QCOW2 or VMDK."),
+    };
+}

@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+
+namespace GrpcImages.Gateway.Ecs;
+
+/// <summary>One ECS request being served: its parameters, the identity and deadline its gRPC calls carry, and the cluster's clients.</summary>
+public sealed class EcsCall(EcsParameters parameters, CallOptions options, ClusterClients clients)
+{
+    public EcsParameters Parameters { get; } = parameters;
+
+    /// <summary>The AccessKey owner's token, the gateway's deadline and the HTTP request's cancellation.</summary>
+    public CallOptions Options { get; } = options;
+
+    public ClusterClients Clients { get; } = clients;
+
+    public string Region => Parameters.Required("RegionId");
+
+    /// <summary>Calls the cluster; its errors become the ECS API's.</summary>
+    public async Task<T> Rpc<T>(Func<CallOptions, AsyncUnaryCall<T>> call)
+    {
+        // Every parameter is read before the first call: an unknown one is refused before anything changes.
+        Parameters.RefuseUnread();
+        try
+        {
+            return await call(Options);
+        }
+        catch (RpcException error)
+        {
+            throw EcsException.From(error);
+        }
+    }
+
+    /// <summary>Tag.N.Key / Tag.N.Value.</summary>
+    public IEnumerable<Tag> Tags() =>
+        Parameters.Objects("Tag", "Key", "Value").Select(t => new Tag { Key = t("Key") ?? "", Value = t("Value") ?? "" });
+
+    /// <summary>Encrypted / KMSKeyId as the cluster's encryption spec (null when neither is given).</summary>
+    public EncryptionSpec? Encryption(string prefix = "")
+    {
+        var encrypted = Parameters.Flag(prefix + "Encrypted");
+        var key = Parameters.Optional(prefix + "KMSKeyId");
+        return encrypted || key is not null ? new EncryptionSpec { Encrypted = encrypted || key is not null, KmsKeyId = key ?? "" } : null;
+    }
+
+    /// <summary>
+    /// A page by number over a list the cluster pages by token: reads pages of 100 from the start
+    /// (at most <see cref="MaxScanned"/> items) to answer PageNumber, PageSize and TotalCount.
+    /// </summary>
+    public async Task<(List<T> Page, int Total, int PageNumber, int PageSize)> PageAsync<T>(
+        Func<string, Task<(IEnumerable<T> Items, string Next)>> read, int defaultSize = 10, int maxSize = 100)
+    {
+        var number = Parameters.Number("PageNumber", 1, 1, 100_000);
+        var size = Parameters.Number("PageSize", defaultSize, 1, maxSize);
+        var all = new List<T>();
+        var token = "";
+        do
+        {
+            var (items, next) = await read(token);
+            all.AddRange(items);
+            token = next;
+        }
+        while (token.Length > 0 && all.Count < MaxScanned);
+        return (all.Skip((number - 1) * size).Take(size).ToList(), all.Count, number, size);
+    }
+
+    public const int MaxScanned = 10_000;
+
+    /// <summary>The region an instance is in: RegionId when given, else found by asking each region.</summary>
+    public async Task<(string Region, Instance Instance)> FindInstanceAsync(string instanceId)
+    {
+        Parameters.RefuseUnread();
+        var regions = Parameters.Optional("RegionId") is { } given
+            ? [given]
+            : (await Rpc(o => Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o))).Regions.Select(r => r.RegionId).ToList();
+        foreach (var region in regions)
+        {
+            try
+            {
+                var found = await Clients.Instances.GetInstanceAsync(new GetInstanceRequest { RegionId = region, InstanceId = instanceId }, Options);
+                return (region, found.Instance);
+            }
+            catch (RpcException error) when (error.StatusCode == StatusCode.NotFound && regions.Count > 1)
+            {
+            }
+            catch (RpcException error)
+            {
+                throw EcsException.From(error);
+            }
+        }
+        throw new EcsException(404, "InvalidInstanceId.NotFound", $"The instance {instanceId} does not exist.");
+    }
+
+    public static JsonObject Ok() => [];
+}

@@ -1,0 +1,3 @@
+using GrpcImages.Gateway;
+
+await GatewayHost.Build(args).RunAsync();

@@ -1,0 +1,19 @@
+using StackExchange.Redis;
+
+namespace GrpcImages.Gateway.Signatures;
+
+/// <summary>
+/// Refuses a signed request that was already served: each (AccessKey, nonce) is taken once, and
+/// kept for twice the allowed clock skew, so a request cannot be replayed while its timestamp is
+/// still accepted. Keys: gi:gw:{&lt;access key id&gt;}:nonce:&lt;nonce&gt; (string, 30 min).
+/// </summary>
+public sealed class NonceGuard(IDatabase redis)
+{
+    public static readonly TimeSpan AllowedSkew = TimeSpan.FromMinutes(15);
+
+    public const int MaxNonceLength = 128;
+
+    /// <summary>True when this is the nonce's first use.</summary>
+    public Task<bool> TakeAsync(string accessKeyId, string nonce) =>
+        redis.StringSetAsync($"gi:gw:{{{accessKeyId}}}:nonce:{nonce}", "1", AllowedSkew * 2, When.NotExists);
+}

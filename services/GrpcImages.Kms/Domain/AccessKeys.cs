@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Kms.Storage;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Identity;
+using GrpcImages.ServiceDefaults.Validation;
+using Microsoft.Extensions.Options;
+
+namespace GrpcImages.Kms.Domain;
+
+/// <summary>
+/// AccessKey pairs of accounts' roots and RAM users, and the check of the signatures Alibaba's
+/// SDKs make with them. A secret leaves kms once, in CreateAccessKey's response; it is stored
+/// sealed by the KMS root key and opened only to check a signature here.
+/// </summary>
+public sealed class AccessKeys(AccessKeyStore store, DirectoryStore directory, TokenService tokens, IOptions<KmsOptions> options, TimeProvider time)
+{
+    /// <summary>Pairs a principal may hold at once, as RAM allows.</summary>
+    public const int MaxPerPrincipal = 2;
+
+    /// <summary>What a verified signature buys: a token for a few minutes, enough for one request.</summary>
+    public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
+
+    private const int MaxStringToSign = 64 * 1024;
+    private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    private readonly byte[] _root = options.Value.LoadRootKey();
+
+    public async Task<(AccessKey Key, string Secret)> CreateAsync(Caller caller, CreateAccessKeyRequest request)
+    {
+        await RequirePrincipalAsync(caller, request.AccountId, request.UserName);
+        var key = new AccessKey
+        {
+            AccessKeyId = "LTAI" + RandomNumberGenerator.GetString(IdAlphabet, 20),
+            AccountId = request.AccountId,
+            UserName = request.UserName,
+            Status = AccessKeyStatus.Active,
+            CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        var secret = RandomNumberGenerator.GetString(IdAlphabet, 30);
+        if (!await store.CreateAsync(key, Sealing.Seal(_root, Encoding.UTF8.GetBytes(secret), SecretContext(key.AccessKeyId)), MaxPerPrincipal))
+        {
+            throw Fault.FailedPrecondition("LimitExceeded.AccessKey", $"A principal holds at most {MaxPerPrincipal} AccessKey pairs; delete one first.");
+        }
+        return (key, secret);
+    }
+
+    public async Task<IReadOnlyList<AccessKey>> ListAsync(Caller caller, ListAccessKeysRequest request)
+    {
+        await RequirePrincipalAsync(caller, request.AccountId, request.UserName);
+        return await store.ListAsync(request.AccountId, request.UserName);
+    }
+
+    public async Task<AccessKey> UpdateAsync(Caller caller, UpdateAccessKeyRequest request)
+    {
+        if (request.Status is not (AccessKeyStatus.Active or AccessKeyStatus.Inactive))
+        {
+            throw Fault.InvalidArgument("InvalidParameter.Status", "status", "The status is Active or Inactive.");
+        }
+        var key = await RequireOwnedAsync(caller, request.AccountId, request.AccessKeyId);
+        key.Status = request.Status;
+        if (!await store.ReplaceAsync(key))
+        {
+            throw AccessKeyNotFound(request.AccessKeyId);
+        }
+        return key;
+    }
+
+    public async Task DeleteAsync(Caller caller, DeleteAccessKeyRequest request) =>
+        await store.DeleteAsync(await RequireOwnedAsync(caller, request.AccountId, request.AccessKeyId));
+
+    /// <summary>Checks <paramref name="request"/>'s signature with the pair's secret; a token for the pair's principal when it matches.</summary>
+    public async Task<VerifySignatureResponse> VerifyAsync(VerifySignatureRequest request)
+    {
+        if (request.StringToSign.Length is 0 or > MaxStringToSign || request.Signature.Length is 0 or > 128)
+        {
+            throw Fault.InvalidArgument("IncompleteSignature", "string_to_sign", "The request's signature or what it signs is missing or too long.");
+        }
+        var stored = request.AccessKeyId.Length is > 0 and <= 64 ? await store.FindAsync(request.AccessKeyId) : null;
+        if (stored is null)
+        {
+            throw Fault.NotFound("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        }
+        if (stored.Key.Status != AccessKeyStatus.Active)
+        {
+            throw Fault.PermissionDenied("InvalidAccessKeyId.Inactive", "Specified access key is disabled.");
+        }
+        var secret = Sealing.Open(_root, stored.SealedSecret, SecretContext(stored.Key.AccessKeyId))
+            ?? throw new InvalidOperationException($"The secret of {stored.Key.AccessKeyId} does not open with this root key.");
+#pragma warning disable CA5350 // signature version 1.0 is HMAC-SHA1; the SDKs that use it decide, not us
+        var expected = request.Algorithm switch
+        {
+            SignatureAlgorithm.HmacSha1 => Encoding.ASCII.GetBytes(Convert.ToBase64String(
+                HMACSHA1.HashData((byte[])[.. secret, (byte)'&'], Encoding.UTF8.GetBytes(request.StringToSign)))),
+            SignatureAlgorithm.Acs3HmacSha256 => Encoding.ASCII.GetBytes(Convert.ToHexStringLower(
+                HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(request.StringToSign)))),
+            _ => throw Fault.InvalidArgument("InvalidParameter.SignatureMethod", "algorithm", "The signature method is HMAC-SHA1 or ACS3-HMAC-SHA256."),
+        };
+#pragma warning restore CA5350
+        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(request.Signature)))
+        {
+            throw Fault.Unauthenticated("SignatureDoesNotMatch",
+                $"Specified signature does not match our calculation. Server string to sign is: {request.StringToSign}");
+        }
+
+        var principal = await PrincipalAsync(stored.Key);
+        var token = tokens.Issue(principal, TokenLifetime, out var expires);
+        return new VerifySignatureResponse
+        {
+            Token = token,
+            ExpireTime = Timestamp.FromDateTimeOffset(expires),
+            Principal = AccountDirectory.ToPrincipal(principal),
+        };
+    }
+
+    private async Task<Caller> PrincipalAsync(AccessKey key)
+    {
+        var account = await directory.GetAccountAsync(key.AccountId)
+            ?? throw Fault.NotFound("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        if (key.UserName.Length == 0)
+        {
+            return Caller.Root(account.AccountId, account.Site);
+        }
+        var user = await directory.GetRamUserAsync(key.AccountId, key.UserName)
+            ?? throw Fault.NotFound("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        return Caller.RamUser(account.AccountId, user.UserName, account.Site, user.AllowedActions.ToArray(), user.Version);
+    }
+
+    /// <summary>The account's root or an operator manages an account's pairs; another account's are not found.</summary>
+    private async Task RequirePrincipalAsync(Caller caller, string accountId, string userName)
+    {
+        RequireManager(caller, accountId);
+        if (await directory.GetAccountAsync(accountId) is null)
+        {
+            throw Fault.NotFound("InvalidAccount.NotFound", $"The account {accountId} does not exist.");
+        }
+        if (userName.Length > 0 && (userName.Length > 64 || await directory.GetRamUserAsync(accountId, userName) is null))
+        {
+            throw Fault.NotFound("EntityNotExist.User", $"The user {userName} does not exist.");
+        }
+    }
+
+    private async Task<AccessKey> RequireOwnedAsync(Caller caller, string accountId, string accessKeyId)
+    {
+        RequireManager(caller, accountId);
+        var stored = accessKeyId.Length is > 0 and <= 64 ? await store.FindAsync(accessKeyId) : null;
+        return stored is not null && stored.Key.AccountId == accountId ? stored.Key : throw AccessKeyNotFound(accessKeyId);
+    }
+
+    private static void RequireManager(Caller caller, string accountId)
+    {
+        if (!Check.IsAccountId(accountId) || !caller.MayActFor(accountId))
+        {
+            throw Fault.NotFound("InvalidAccount.NotFound", $"The account {accountId} does not exist.");
+        }
+        if (caller.Kind == PrincipalKind.RamUser)
+        {
+            throw Fault.PermissionDenied("Forbidden.RAM", "Only the account's root manages its AccessKey pairs.");
+        }
+    }
+
+    private static DomainException AccessKeyNotFound(string id) =>
+        Fault.NotFound("EntityNotExist.AccessKey", $"The AccessKey {id} does not exist.");
+
+    private static string SecretContext(string accessKeyId) => $"access-key-secret:{accessKeyId}";
+}

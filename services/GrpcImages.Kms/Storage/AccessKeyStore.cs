@@ -1,0 +1,68 @@
+using Google.Protobuf;
+using GrpcImages.Contracts.Kms.V1;
+using StackExchange.Redis;
+
+namespace GrpcImages.Kms.Storage;
+
+/// <summary>A stored pair: its record and its secret sealed by the KMS root key.</summary>
+public sealed record StoredAccessKey(AccessKey Key, byte[] SealedSecret);
+
+/// <summary>AccessKey pairs in Redis (key layout: <see cref="KmsKeys"/>), all under the {dir} tag with the principals they belong to.</summary>
+public sealed class AccessKeyStore(IDatabase redis)
+{
+    // KEYS: record, the principal's index. ARGV: record bytes, sealed secret, id, ms, limit. 1 = created, 0 = the principal has its limit.
+    private const string CreateScript = """
+        if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+        redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2])
+        redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+        return 1
+        """;
+
+    // KEYS: record. ARGV: record bytes. Replaces the record only while it exists (a delete wins).
+    private const string ReplaceScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'd', ARGV[1])
+        return 1
+        """;
+
+    public async Task<bool> CreateAsync(AccessKey key, byte[] sealedSecret, int limit) =>
+        (int)await redis.ScriptEvaluateAsync(CreateScript,
+            [KmsKeys.AccessKey(key.AccessKeyId), KmsKeys.AccessKeys(key.AccountId, key.UserName)],
+            [key.ToByteArray(), sealedSecret, key.AccessKeyId, key.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), limit]) == 1;
+
+    public async Task<StoredAccessKey?> FindAsync(string accessKeyId)
+    {
+        var values = await redis.HashGetAsync(KmsKeys.AccessKey(accessKeyId), ["d", "s"]);
+        return values[0].HasValue && values[1].HasValue
+            ? new StoredAccessKey(AccessKey.Parser.ParseFrom((byte[])values[0]!), (byte[])values[1]!)
+            : null;
+    }
+
+    public async Task<IReadOnlyList<AccessKey>> ListAsync(string accountId, string userName)
+    {
+        var ids = await redis.SortedSetRangeByRankAsync(KmsKeys.AccessKeys(accountId, userName));
+        var batch = redis.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAsync(KmsKeys.AccessKey(id!), "d")).ToList();
+        batch.Execute();
+        var keys = new List<AccessKey>(reads.Count);
+        foreach (var read in reads)
+        {
+            if (await read is { HasValue: true } d)
+            {
+                keys.Add(AccessKey.Parser.ParseFrom((byte[])d!));
+            }
+        }
+        return keys;
+    }
+
+    public async Task<bool> ReplaceAsync(AccessKey key) =>
+        (int)await redis.ScriptEvaluateAsync(ReplaceScript, [KmsKeys.AccessKey(key.AccessKeyId)], [key.ToByteArray()]) == 1;
+
+    public async Task DeleteAsync(AccessKey key)
+    {
+        var tx = redis.CreateTransaction();
+        _ = tx.KeyDeleteAsync(KmsKeys.AccessKey(key.AccessKeyId));
+        _ = tx.SortedSetRemoveAsync(KmsKeys.AccessKeys(key.AccountId, key.UserName), key.AccessKeyId);
+        await tx.ExecuteAsync();
+    }
+}
