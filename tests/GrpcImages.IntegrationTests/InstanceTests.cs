@@ -100,6 +100,23 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     }
 
     [Fact]
+    public async Task ANewSystemDiskCanBeSnapshottedAndTheOldOneIsGone()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.StopAsync(await account.NewInstanceAsync());
+
+        var replaced = (await account.Instances().ReplaceSystemDiskAsync(new ReplaceSystemDiskRequest
+        {
+            RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageId = Ubuntu,
+        })).Instance;
+
+        var snapshot = await account.SnapshotOfAsync(replaced.SystemDisk.DiskId);
+        Assert.Equal(replaced.SystemDisk.DiskId, snapshot.SourceDiskId);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidDiskId.NotFound", () =>
+            account.Snapshots().CreateSnapshotAsync(new CreateSnapshotRequest { RegionId = Hangzhou, DiskId = instance.SystemDisk.DiskId }));
+    }
+
+    [Fact]
     public async Task ReplacingTheSystemDiskMovesTheInstanceOffItsOldImage()
     {
         var account = await _cluster.NewAccountAsync();

@@ -234,7 +234,7 @@ public sealed class InstanceManager(
             instance.SystemDisk = await NewSystemDiskAsync(instance, image, size, ResourceIds.OwnerTag(instance.OwnerAccountId), systemEncryption, manifests);
             FollowImage(instance, image);
             instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            if (!await store.SaveInstanceAsync(stored, instance, manifests, [oldDisk.DiskId]))
+            if (!await store.SaveReplacedSystemDiskAsync(stored, instance, manifests[instance.SystemDisk.DiskId], oldDisk.DiskId))
             {
                 throw CatalogErrors.Conflict();
             }

@@ -521,6 +521,31 @@ public sealed partial class CatalogStore(IDatabase redis)
     }
 
     /// <summary>
+    /// An instance with a new system disk (R28's ReplaceSystemDisk), if unchanged since read: its record, the new disk's
+    /// manifest and the disk index (the new disk found by id, the old one no more), in one script.
+    /// </summary>
+    public async Task<bool> SaveReplacedSystemDiskAsync(StoredInstance stored, Instance updated, string manifestId, string oldDiskId)
+    {
+        var args = new List<RedisValue>
+        {
+            stored.Version, updated.InstanceId, CatalogKeys.DiskManifestField(oldDiskId),
+            "d", Bytes(updated), "s", (int)updated.Status, CatalogKeys.DiskManifestField(updated.SystemDisk.DiskId), manifestId,
+        };
+        return (int)await redis.ScriptEvaluateAsync(ReplaceDiskScript,
+            [CatalogKeys.Instance(updated.InstanceId), CatalogKeys.Disk(updated.SystemDisk.DiskId), CatalogKeys.Disk(oldDiskId)], [.. args]) == 1;
+    }
+
+    // KEYS: instance, new disk's index entry, old disk's. ARGV: version read, instance id, old manifest field, field/value pairs.
+    private const string ReplaceDiskScript = """
+        if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+        redis.call('HDEL', KEYS[1], ARGV[3])
+        redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[1]) + 1, unpack(ARGV, 4))
+        redis.call('SET', KEYS[2], ARGV[2])
+        redis.call('DEL', KEYS[3])
+        return 1
+        """;
+
+    /// <summary>
     /// A creation job's step: the image and the snapshots it makes, written together if none changed
     /// since read and no worker with a newer fencing token wrote the image.
     /// </summary>

@@ -114,8 +114,10 @@ public sealed partial class EcsEndpoint(ClusterClients clients, NonceGuard nonce
         }
 
         var parameters = new EcsParameters([.. query, .. form]);
-        var action = Header("x-acs-action") is [var named] ? named : parameters.Action;
-        var version = Header("x-acs-version") is [var v] ? v : parameters.Optional("Version") ?? "";
+        // What the signature covers names the action: the parameters in version 1.0, the x-acs-* headers in ACS3.
+        var v1 = signed.Algorithm == SignatureAlgorithm.HmacSha1;
+        var action = v1 ? parameters.Action : Header("x-acs-action") is [var named] ? named : "";
+        var version = v1 ? parameters.Optional("Version") ?? "" : Header("x-acs-version") is [var v] ? v : "";
         if (version != ActionTable.Version)
         {
             throw EcsException.BadRequest("InvalidVersion", $"Specified parameter Version is not valid: the ECS API here is {ActionTable.Version}.");

@@ -133,14 +133,21 @@ public sealed class ForwardIdentityInterceptor(IHttpContextAccessor accessor, Se
     private ClientInterceptorContext<TRequest, TResponse> WithIdentity<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context)
         where TRequest : class where TResponse : class
     {
-        var headers = context.Options.Headers ?? [];
-        var service = serviceToken.Token;
-        // A caller that names the principal itself (the ECS gateway, acting for an AccessKey's owner) keeps it.
-        if (headers.Get("authorization") is null)
+        // A call that names its principal itself (the ECS gateway, acting as an AccessKey's owner) goes
+        // as that principal alone, checked like any outside caller (RAM actions included); others carry
+        // the incoming call's token and this service's.
+        if (context.Options.Headers?.Get("authorization") is not null)
         {
-            var incoming = accessor.HttpContext?.Request.Headers.Authorization.ToString();
-            headers.Add("authorization", string.IsNullOrEmpty(incoming) ? $"Bearer {service}" : incoming);
+            return context;
         }
+        var headers = new Metadata(); // a copy: a caller may reuse its CallOptions for several calls
+        foreach (var entry in context.Options.Headers ?? [])
+        {
+            headers.Add(entry);
+        }
+        var service = serviceToken.Token;
+        var incoming = accessor.HttpContext?.Request.Headers.Authorization.ToString();
+        headers.Add("authorization", string.IsNullOrEmpty(incoming) ? $"Bearer {service}" : incoming);
         headers.Add(CallAuthenticator.ServiceHeader, service);
         return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
     }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the SDK tests against a running cluster: makes two accounts on the CN site (an owner and a
+# recipient), a RAM user of the owner allowed only ecs:Describe*, and AccessKey pairs for them
+# (one of the owner's disabled), through kms's gRPC API; then runs the node tests with Alibaba's
+# SDKs pointed at the gateway. Ends with "N passed, N failed".
+#   tests/ecs-sdk/run.sh <kms address> <gateway host:port> <operator credential file>
+set -uo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+KMS=$1 ENDPOINT=$2 CREDENTIAL_FILE=$3
+cd "$ROOT/tests/ecs-sdk"
+ensure_buf
+[ -d node_modules/@alicloud/ecs20140526 ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
+
+rpc() { # rpc <token> <method> <json>
+  "$BUF" curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $1" -d "$3" "$KMS/grpcimages.kms.v1.$2"
+}
+credential="$(cat "$CREDENTIAL_FILE")"
+operator="$("$BUF" curl --protocol grpc --http2-prior-knowledge -d "{\"operator_name\":\"admin\",\"operator_credential\":\"$credential\"}" \
+  "$KMS/grpcimages.kms.v1.AccountService/IssueToken" | jq -r .token)"
+account() { rpc "$operator" AccountService/CreateAccount "{\"site\":\"SITE_CN\",\"display_name\":\"$1\"}" | jq -r .account.accountId; }
+key() { # key <account> [user] -> "id secret"
+  rpc "$operator" AccessKeyService/CreateAccessKey "{\"account_id\":\"$1\",\"user_name\":\"${2:-}\"}" | jq -r '"\(.accessKey.accessKeyId) \(.accessKeySecret)"'
+}
+
+OWNER_ID="$(account "sdk owner")"
+RECIPIENT_ID="$(account "sdk recipient")"
+read -r OWNER_KEY_ID OWNER_SECRET <<<"$(key "$OWNER_ID")"
+read -r RECIPIENT_KEY_ID RECIPIENT_SECRET <<<"$(key "$RECIPIENT_ID")"
+read -r DISABLED_KEY_ID DISABLED_SECRET <<<"$(key "$OWNER_ID")"
+rpc "$operator" AccessKeyService/UpdateAccessKey \
+  "{\"account_id\":\"$OWNER_ID\",\"access_key_id\":\"$DISABLED_KEY_ID\",\"status\":\"ACCESS_KEY_STATUS_INACTIVE\"}" >/dev/null
+rpc "$operator" AccountService/CreateRamUser \
+  "{\"account_id\":\"$OWNER_ID\",\"user_name\":\"viewer\",\"allowed_actions\":[\"ecs:ListImages\",\"ecs:GetImage\",\"ecs:ListRegions\"]}" >/dev/null
+read -r VIEWER_KEY_ID VIEWER_SECRET <<<"$(key "$OWNER_ID" viewer)"
+
+export ECS_ENDPOINT="$ENDPOINT" OWNER_ID OWNER_KEY_ID OWNER_SECRET RECIPIENT_ID RECIPIENT_KEY_ID RECIPIENT_SECRET \
+  DISABLED_KEY_ID DISABLED_SECRET VIEWER_KEY_ID VIEWER_SECRET
+out="$(node --test --test-concurrency=1 --test-reporter=tap 2>&1)"
+echo "$out" | grep -E "^(not )?ok |^# Subtest|^    (not )?ok|^  ---|error|code|expected|actual" | sed 's/^/  /' | head -200
+pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' <<<"$out")"
+fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' <<<"$out")"
+[ -n "$pass" ] || { echo "$out" | tail -40; fail=$((${fail:-0} + 1)); }
+echo "${pass:-0} passed, ${fail:-0} failed"
