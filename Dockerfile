@@ -3,6 +3,7 @@
 #   docker build --build-arg SERVICE=Transfer --build-arg PORT=5102 -t grpcimages/transfer .
 #   docker build --build-arg SERVICE=Sharing  --build-arg PORT=5103 -t grpcimages/sharing .
 #   docker build --build-arg SERVICE=Kms      --build-arg PORT=5104 -t grpcimages/kms .
+#   docker build --build-arg SERVICE=Gateway  --build-arg PORT=5106 -t grpcimages/gateway .   (the ECS API on 5105)
 # (docker-compose.yml does this for each service.)
 ARG SERVICE=Catalog
 ARG PORT=5101

@@ -2,7 +2,8 @@
 # Proves the README's run command on this machine: starts scripts/run.sh with a scratch data
 # directory and spare ports, then talks to it as an outside client (buf curl): every port
 # lists its services, a call without a token is UNAUTHENTICATED, the operator creates two
-# accounts and gets their tokens. Prints "N passed, N failed" for these checks.
+# accounts and gets their tokens, imgctl works, and Alibaba Cloud's SDKs pass tests/ecs-sdk against the
+# ECS gateway. Prints "N passed, N failed" for these checks (the SDK tests' counts included).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -31,7 +32,8 @@ declare -A EXPECT=(
   [$((GI_PORT_BASE + 1))]="grpcimages.catalog.v1.ImageService grpcimages.catalog.v1.InstanceService grpcimages.catalog.v1.SnapshotService"
   [$((GI_PORT_BASE + 2))]="grpcimages.transfer.v1.TransferService grpcimages.transfer.v1.TaskService grpcimages.transfer.v1.ObjectStoreService"
   [$((GI_PORT_BASE + 3))]="grpcimages.sharing.v1.SharingService grpcimages.sharing.v1.QuotaService"
-  [$((GI_PORT_BASE + 4))]="grpcimages.kms.v1.AccountService grpcimages.kms.v1.RoleService grpcimages.kms.v1.KeyService"
+  [$((GI_PORT_BASE + 4))]="grpcimages.kms.v1.AccountService grpcimages.kms.v1.RoleService grpcimages.kms.v1.KeyService grpcimages.kms.v1.AccessKeyService"
+  [$((GI_PORT_BASE + 6))]=""
 )
 for port in "${!EXPECT[@]}"; do
   listed="$(curl_grpc --list-services "http://127.0.0.1:$port" 2>/dev/null)"
@@ -67,6 +69,15 @@ bucket="smoke-$RANDOM$RANDOM"
 check "imgctl uploads a file to a new bucket" bash -c "scripts/imgctl ${ENDPOINTS[*]} --token '$token' buckets create $bucket && scripts/imgctl ${ENDPOINTS[*]} --token '$token' objects put $bucket '$GI_DATA/smoke.bin'"
 url="$(scripts/imgctl "${ENDPOINTS[@]}" --token "$token" objects url "$bucket" smoke.bin 2>/dev/null)"
 check "curl downloads it through a signed link on the download port" bash -c "curl -sf '$url' | cmp - '$GI_DATA/smoke.bin'"
+
+# Alibaba Cloud's own SDKs against the ECS gateway (tests/ecs-sdk): their counts join this tier's.
+sdk="$(bash tests/ecs-sdk/run.sh "$KMS" "127.0.0.1:$((GI_PORT_BASE + 5))" "$GI_DATA/operator.credential" 2>&1)"
+echo "$sdk" | sed 's/^/  /'
+if [[ "$(tail -n 1 <<<"$sdk")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1)); echo "  FAIL  the ECS SDK tests did not report"
+fi
 
 # A service that dies is started again; the others keep serving.
 victim="$(awk '$1 == "sharing" {print $2}' "$GI_DATA/pids")"

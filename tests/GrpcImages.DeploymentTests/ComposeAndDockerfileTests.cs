@@ -10,10 +10,10 @@ public class ComposeAndDockerfileTests
     private static JsonObject Compose() => Repo.ToJson(Repo.LoadYaml(Repo.Read("docker-compose.yml")))!.AsObject();
 
     [Fact]
-    public void ComposeRunsRedisWithAofAndTheFourServices()
+    public void ComposeRunsRedisWithAofTheFourServicesAndTheGateway()
     {
         var services = Compose()["services"]!.AsObject();
-        Assert.Equal(["catalog", "kms", "redis", "sharing", "transfer"], services.Select(s => s.Key).Order());
+        Assert.Equal(["catalog", "gateway", "kms", "redis", "sharing", "transfer"], services.Select(s => s.Key).Order());
         var redis = services["redis"]!["command"]!.AsArray().Select(n => n!.ToString()).ToList();
         Assert.Equal("yes", redis[redis.IndexOf("--appendonly") + 1]);
         Assert.Equal("everysec", redis[redis.IndexOf("--appendfsync") + 1]);
@@ -35,6 +35,16 @@ public class ComposeAndDockerfileTests
             Assert.Contains($"\"{port}:{port}\"", text);
             Assert.Contains($"http://{name}:{port}", text);
         }
+    }
+
+    [Fact]
+    public void TheGatewayBuildsItselfAndPublishesItsEcsPort()
+    {
+        var gateway = Compose()["services"]!["gateway"]!;
+        Assert.Equal("Gateway", gateway["build"]!["args"]!["SERVICE"]!.ToString());
+        Assert.Equal("5105", gateway["environment"]!["Gateway__HttpPort"]!.ToString());
+        Assert.Contains("5105:5105", gateway["ports"]!.AsArray().Select(p => p!.ToString()));
+        Assert.True(Directory.Exists(Repo.PathOf("services", "GrpcImages.Gateway")));
     }
 
     [Fact]

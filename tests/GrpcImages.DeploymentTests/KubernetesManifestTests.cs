@@ -6,7 +6,8 @@ namespace GrpcImages.DeploymentTests;
 /// <summary>k8s/ as kustomize renders it: every object parses strictly and every pod is locked down.</summary>
 public class KubernetesManifestTests
 {
-    private static readonly string[] Services = ["catalog", "transfer", "sharing", "kms"];
+    private static readonly string[] Services = ["catalog", "transfer", "sharing", "kms", "gateway"];
+    private static readonly string[] Peers = ["catalog", "transfer", "sharing", "kms"];
     private static readonly Lazy<List<object>> Rendered = new(() =>
         KubernetesYaml.LoadAllFromString(Repo.Run("kubectl", "kustomize", "k8s"), strict: true));
 
@@ -34,8 +35,9 @@ public class KubernetesManifestTests
             Assert.Equal(name, deployment.Spec.Template.Spec.ServiceAccountName);
             Assert.Contains(Objects<V1ServiceAccount>(), a => a.Metadata.Name == name && a.AutomountServiceAccountToken == false);
             var service = Assert.Single(Objects<V1Service>(), s => s.Metadata.Name == name);
-            // Every service has its gRPC port; the transfer service also serves signed download links (R29).
-            Assert.Equal(name == "transfer" ? ["grpc", "downloads"] : ["grpc"], service.Spec.Ports.Select(p => p.Name));
+            // Every service has its gRPC port; the transfer service also serves signed download links (R29), the gateway the ECS API.
+            string[] ports = name switch { "transfer" => ["grpc", "downloads"], "gateway" => ["grpc", "ecs"], _ => ["grpc"] };
+            Assert.Equal(ports, service.Spec.Ports.Select(p => p.Name));
             Assert.Contains(Objects<V1PodDisruptionBudget>(), p => p.Metadata.Name == name);
             Assert.StartsWith($"grpcimages/{name}:", Assert.Single(deployment.Spec.Template.Spec.Containers).Image);
         }
@@ -49,7 +51,7 @@ public class KubernetesManifestTests
     {
         var pods = Objects<V1Deployment>().Select(d => d.Spec.Template.Spec)
             .Concat(Objects<V1StatefulSet>().Select(s => s.Spec.Template.Spec)).ToList();
-        Assert.Equal(5, pods.Count);
+        Assert.Equal(6, pods.Count);
         foreach (var pod in pods)
         {
             Assert.True(pod.SecurityContext.RunAsNonRoot);
@@ -96,7 +98,7 @@ public class KubernetesManifestTests
     public void TheServicesFindEachOtherAndTheirSecretsWhereTheConfigSays()
     {
         var config = Assert.Single(Objects<V1ConfigMap>()).Data;
-        foreach (var deployment in Objects<V1Deployment>())
+        foreach (var deployment in Objects<V1Deployment>().Where(d => Peers.Contains(d.Metadata.Name)))
         {
             var name = deployment.Metadata.Name;
             var port = deployment.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort;
@@ -117,5 +119,16 @@ public class KubernetesManifestTests
         var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-downloads");
         Assert.Equal("transfer", policy.Spec.PodSelector.MatchLabels["app"]);
         Assert.Equal("downloads", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
+    }
+
+    [Fact]
+    public void TheGatewayServesTheEcsApiOnThePortItsPolicyOpens()
+    {
+        var gateway = Assert.Single(Objects<V1Deployment>(), d => d.Metadata.Name == "gateway").Spec.Template.Spec.Containers[0];
+        var port = Assert.Single(gateway.Ports, p => p.Name == "ecs").ContainerPort;
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(gateway.Env, e => e.Name == "Gateway__HttpPort").Value);
+        var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-ecs-api");
+        Assert.Equal("gateway", policy.Spec.PodSelector.MatchLabels["app"]);
+        Assert.Equal("ecs", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
     }
 }

@@ -86,6 +86,10 @@ spec:
             - name: downloads
               containerPort: {{ $svc.downloadPort }}
             {{- end }}
+            {{- if eq $name "gateway" }}
+            - name: ecs
+              containerPort: {{ $svc.ecsPort }}
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ $root.Release.Name }}-config
@@ -109,6 +113,10 @@ spec:
             - name: ObjectStore__PublicUrl
               value: {{ . | quote }}
             {{- end }}
+            {{- end }}
+            {{- if eq $name "gateway" }}
+            - name: Gateway__HttpPort
+              value: {{ $svc.ecsPort | quote }}
             {{- end }}
           securityContext:
             {{- include "grpcimages.containerSecurity" $root | nindent 12 }}
@@ -168,6 +176,12 @@ spec:
     - name: downloads
       port: {{ $svc.downloadPort }}
       targetPort: downloads
+      appProtocol: http
+    {{- end }}
+    {{- if eq $name "gateway" }}
+    - name: ecs
+      port: {{ $svc.ecsPort }}
+      targetPort: ecs
       appProtocol: http
     {{- end }}
 {{- if $root.Values.podDisruptionBudget.enabled }}

@@ -108,7 +108,7 @@ describe('every action through @alicloud/pop-core', () => {
     try {
       await client.request('CancelCopyImage', { RegionId: otherRegion, ImageId: copyId }, { method: 'POST' });
     } catch (error) {
-      assert.match(error.code, /^(IncorrectImageStatus|InvalidImageId\.NotFound|IncorrectTaskStatus)/);
+      assert.equal(error.code, 'IncorrectImageStatus'); // the copy ended before the cancel
     }
   });
 
@@ -124,17 +124,18 @@ describe('every action through @alicloud/pop-core', () => {
       return ['Finished', 'Cancelled', 'Failed'].includes(t.TaskStatus) && t;
     });
     const error = await failure(client.request('CancelTask', { RegionId: otherRegion, TaskId: finished.TaskId }, { method: 'POST' }));
-    assert.match(error.code, /^(IncorrectTaskStatus|InvalidTask)/);
+    assert.equal(error.code, 'IncorrectTaskStatus');
   });
 
   it('ExportImage (no such bucket: the rule code)', async () => {
     const error = await failure(call('ExportImage', { ImageId: imageId, OSSBucket: 'no-such-bucket-here', ImageFormat: 'VHD' }));
-    assert.match(error.code, /^(InvalidOSSBucket|NoSetRoletoECSServiceAcount|InvalidBucket)/);
+    assert.equal(error.code, 'InvalidBucketName.NotFound');
+    assert.equal(error.data.Code, error.code);
   });
 
   it('ImportImage (the import role is missing: NoSetRoletoECSServiceAcount)', async () => {
     const error = await failure(call('ImportImage', { 'DiskDeviceMapping.1.OSSBucket': 'some-bucket', 'DiskDeviceMapping.1.OSSObject': 'disk.qcow2', 'DiskDeviceMapping.1.Format': 'QCOW2' }));
-    assert.match(error.code, /^(NoSetRoletoECSServiceAcount|InvalidOSS)/);
+    assert.equal(error.code, 'NoSetRoletoECSServiceAcount');
   });
 
   it('DeleteInstance (running: needs Force)', async () => {

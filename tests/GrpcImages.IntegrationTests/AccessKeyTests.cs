@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Testing;
+using StackExchange.Redis;
+using static GrpcImages.IntegrationTests.CatalogSteps;
+
+namespace GrpcImages.IntegrationTests;
+
+/// <summary>AccessKey pairs in kms: what the ECS gateway signs requests against (issue: ECS OpenAPI gateway).</summary>
+public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
+{
+    private readonly TestCluster _cluster = fixture.Cluster;
+
+    private static AccessKeyService.AccessKeyServiceClient Keys(TestAccount account) => account.Client<AccessKeyService.AccessKeyServiceClient>();
+
+    private AccessKeyService.AccessKeyServiceClient AsService() => _cluster.Client<AccessKeyService.AccessKeyServiceClient>(_cluster.ServiceToken("gateway"));
+
+    private static string Sign(string secret, string stringToSign) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(stringToSign)));
+
+    [Fact]
+    public async Task ASignatureMadeWithTheSecretBuysATokenForTheKeysOwner()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        Assert.StartsWith("LTAI", created.AccessKey.AccessKeyId);
+        Assert.Equal(30, created.AccessKeySecret.Length);
+
+        var verified = await AsService().VerifySignatureAsync(new VerifySignatureRequest
+        {
+            AccessKeyId = created.AccessKey.AccessKeyId,
+            Algorithm = SignatureAlgorithm.Acs3HmacSha256,
+            StringToSign = "ACS3-HMAC-SHA256\nabc",
+            Signature = Sign(created.AccessKeySecret, "ACS3-HMAC-SHA256\nabc"),
+        });
+        Assert.Equal(account.AccountId, verified.Principal.AccountId);
+        var asOwner = account with { Token = verified.Token };
+        Assert.NotEmpty((await asOwner.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.System })).Images);
+
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "SignatureDoesNotMatch", () => AsService().VerifySignatureAsync(new VerifySignatureRequest
+        {
+            AccessKeyId = created.AccessKey.AccessKeyId,
+            Algorithm = SignatureAlgorithm.Acs3HmacSha256,
+            StringToSign = "ACS3-HMAC-SHA256\nabd",
+            Signature = Sign(created.AccessKeySecret, "ACS3-HMAC-SHA256\nabc"),
+        }));
+    }
+
+    [Fact]
+    public async Task OnlyServicesOfTheClusterMayVerifyAndTheSecretIsStoredSealed()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () => Keys(account).VerifySignatureAsync(new VerifySignatureRequest
+        {
+            AccessKeyId = created.AccessKey.AccessKeyId, Algorithm = SignatureAlgorithm.Acs3HmacSha256, StringToSign = "x", Signature = Sign(created.AccessKeySecret, "x"),
+        }));
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
+        var stored = await redis.GetDatabase().HashGetAllAsync($"gi:kms:{{dir}}:ak:{created.AccessKey.AccessKeyId}");
+        Assert.NotEmpty(stored);
+        var secret = Encoding.UTF8.GetBytes(created.AccessKeySecret);
+        Assert.All(stored, field => Assert.Equal(-1, ((byte[])field.Value!).AsSpan().IndexOf(secret)));
+        Assert.DoesNotContain(created.AccessKeySecret, (await Keys(account).ListAccessKeysAsync(new ListAccessKeysRequest { AccountId = account.AccountId })).ToString());
+    }
+
+    [Fact]
+    public async Task AKeyCanBeDisabledAndDeletedAndAPrincipalHoldsTwoAtMost()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var first = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "LimitExceeded.AccessKey", () =>
+            Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId }));
+
+        var disabled = await Keys(account).UpdateAccessKeyAsync(new UpdateAccessKeyRequest
+        {
+            AccountId = account.AccountId, AccessKeyId = first.AccessKey.AccessKeyId, Status = AccessKeyStatus.Inactive,
+        });
+        Assert.Equal(AccessKeyStatus.Inactive, disabled.AccessKey.Status);
+        var request = new VerifySignatureRequest
+        {
+            AccessKeyId = first.AccessKey.AccessKeyId, Algorithm = SignatureAlgorithm.Acs3HmacSha256, StringToSign = "s", Signature = Sign(first.AccessKeySecret, "s"),
+        };
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidAccessKeyId.Inactive", () => AsService().VerifySignatureAsync(request));
+
+        await Keys(account).DeleteAccessKeyAsync(new DeleteAccessKeyRequest { AccountId = account.AccountId, AccessKeyId = first.AccessKey.AccessKeyId });
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidAccessKeyId.NotFound", () => AsService().VerifySignatureAsync(request));
+        Assert.Single((await Keys(account).ListAccessKeysAsync(new ListAccessKeysRequest { AccountId = account.AccountId })).AccessKeys);
+        await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId }); // room again
+    }
+
+    [Fact]
+    public async Task AnotherAccountsKeysAreNotFoundAndARamUserDoesNotManageKeys()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var other = await _cluster.NewAccountAsync();
+        var key = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidAccount.NotFound", () =>
+            Keys(other).ListAccessKeysAsync(new ListAccessKeysRequest { AccountId = account.AccountId }));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "EntityNotExist.AccessKey", () => Keys(other).DeleteAccessKeyAsync(
+            new DeleteAccessKeyRequest { AccountId = other.AccountId, AccessKeyId = key.AccessKey.AccessKeyId }));
+
+        var root = account.Client<AccountService.AccountServiceClient>();
+        await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = "dev", AllowedActions = { "ecs:*" } });
+        var userKey = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId, UserName = "dev" });
+        var verified = await AsService().VerifySignatureAsync(new VerifySignatureRequest
+        {
+            AccessKeyId = userKey.AccessKey.AccessKeyId, Algorithm = SignatureAlgorithm.Acs3HmacSha256, StringToSign = "u", Signature = Sign(userKey.AccessKeySecret, "u"),
+        });
+        Assert.Equal((PrincipalKind.RamUser, "dev"), (verified.Principal.Kind, verified.Principal.Name));
+        var user = account with { Token = verified.Token };
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.RAM", () =>
+            Keys(user).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId }));
+    }
+}
