@@ -71,7 +71,7 @@ url="$(scripts/imgctl "${ENDPOINTS[@]}" --token "$token" objects url "$bucket" s
 check "curl downloads it through a signed link on the download port" bash -c "curl -sf '$url' | cmp - '$GI_DATA/smoke.bin'"
 
 # Alibaba Cloud's own SDKs against the ECS gateway (tests/ecs-sdk): their counts join this tier's.
-sdk="$(bash tests/ecs-sdk/run.sh "$KMS" "127.0.0.1:$((GI_PORT_BASE + 5))" "$GI_DATA/operator.credential" 2>&1)"
+sdk="$(bash tests/ecs-sdk/run.sh "$GI_PORT_BASE" "$GI_DATA/operator.credential" 2>&1)"
 echo "$sdk" | sed 's/^/  /'
 if [[ "$(tail -n 1 <<<"$sdk")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
   passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))

@@ -11,7 +11,7 @@ namespace GrpcImages.Cli;
 internal static partial class Commands
 {
     public static IEnumerable<Command> All(TextWriter output) =>
-        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output)];
+        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output), AccessKeys(output)];
 
     private static Command Cmd(string name, string description, TextWriter output, Func<ParseResult, Connection, Output, Task> action, params Symbol[] symbols)
     {
@@ -116,6 +116,51 @@ internal static partial class Commands
             }, site, name, id, org),
             Cmd("get", "Show an account.", output, async (p, c, o) =>
                 Show(o, (await c.Kms<AccountService.AccountServiceClient>().GetAccountAsync(new GetAccountRequest { AccountId = p.GetValue(accountId)! })).Account), accountId));
+    }
+
+    private static Command AccessKeys(TextWriter output)
+    {
+        var account = new Option<string>("--account") { Description = "The account (default: the token's own)", DefaultValueFactory = _ => "" };
+        var user = new Option<string>("--user") { Description = "A RAM user of the account (default: the account's root)", DefaultValueFactory = _ => "" };
+        var keyId = Id("access-key-id");
+        async Task<string> AccountOf(ParseResult p, Connection c) => p.GetValue(account) is { Length: > 0 } given
+            ? given
+            : (await c.Kms<AccountService.AccountServiceClient>().GetCallerIdentityAsync(new GetCallerIdentityRequest())).Principal.AccountId;
+        async Task SetStatus(ParseResult p, Connection c, Output o, AccessKeyStatus status)
+        {
+            var key = (await c.Kms<AccessKeyService.AccessKeyServiceClient>().UpdateAccessKeyAsync(new UpdateAccessKeyRequest
+            {
+                AccountId = await AccountOf(p, c), AccessKeyId = p.GetValue(keyId)!, Status = status,
+            })).AccessKey;
+            o.Message(key, ("access key", () => key.AccessKeyId), ("status", () => key.Status.ToString()));
+        }
+        return Group("accesskeys", "AccessKey pairs for Alibaba Cloud's SDKs and the ECS gateway.",
+            Cmd("create", "Create a pair; prints the id and the secret (shown only now).", output, async (p, c, o) =>
+            {
+                var created = await c.Kms<AccessKeyService.AccessKeyServiceClient>().CreateAccessKeyAsync(new CreateAccessKeyRequest
+                {
+                    AccountId = await AccountOf(p, c), UserName = p.GetValue(user)!,
+                });
+                o.Message(created, ("access key id", () => created.AccessKey.AccessKeyId), ("secret", () => created.AccessKeySecret));
+            }, account, user),
+            Cmd("list", "List a principal's pairs.", output, async (p, c, o) =>
+            {
+                var response = await c.Kms<AccessKeyService.AccessKeyServiceClient>().ListAccessKeysAsync(new ListAccessKeysRequest
+                {
+                    AccountId = await AccountOf(p, c), UserName = p.GetValue(user)!,
+                });
+                o.List(response.AccessKeys, response, ("ACCESS KEY", k => k.AccessKeyId), ("USER", k => k.UserName), ("STATUS", k => k.Status.ToString()));
+            }, account, user),
+            Cmd("disable", "Disable a pair: it signs nothing until enabled.", output, (p, c, o) => SetStatus(p, c, o, AccessKeyStatus.Inactive), keyId, account),
+            Cmd("enable", "Enable a pair.", output, (p, c, o) => SetStatus(p, c, o, AccessKeyStatus.Active), keyId, account),
+            Cmd("delete", "Delete a pair.", output, async (p, c, o) =>
+            {
+                await c.Kms<AccessKeyService.AccessKeyServiceClient>().DeleteAccessKeyAsync(new DeleteAccessKeyRequest
+                {
+                    AccountId = await AccountOf(p, c), AccessKeyId = p.GetValue(keyId)!,
+                });
+                o.Line($"deleted {p.GetValue(keyId)}");
+            }, keyId, account));
     }
 
     private static Command Regions(TextWriter output) =>

@@ -59,6 +59,7 @@ public sealed class GrpcImagesClient : IDisposable
             [typeof(AccountService.AccountServiceClient)] = new AccountService.AccountServiceClient(kms),
             [typeof(RoleService.RoleServiceClient)] = new RoleService.RoleServiceClient(kms),
             [typeof(KeyService.KeyServiceClient)] = new KeyService.KeyServiceClient(kms),
+            [typeof(AccessKeyService.AccessKeyServiceClient)] = new AccessKeyService.AccessKeyServiceClient(kms),
         };
         return new GrpcImagesClient(t => byService[t], owned);
     }
@@ -107,6 +108,8 @@ public sealed class GrpcImagesClient : IDisposable
     public RoleService.RoleServiceClient Roles => Get<RoleService.RoleServiceClient>();
 
     public KeyService.KeyServiceClient Keys => Get<KeyService.KeyServiceClient>();
+
+    public AccessKeyService.AccessKeyServiceClient AccessKeys => Get<AccessKeyService.AccessKeyServiceClient>();
 
     /// <summary>A service client by its type, e.g. <c>Service&lt;ImageService.ImageServiceClient&gt;()</c>.</summary>
     public T Service<T>() where T : ClientBase<T> => Get<T>();

@@ -56,6 +56,7 @@ public static class GrpcImagesServiceCollectionExtensions
         Add<AccountService.AccountServiceClient>(options.Kms);
         Add<RoleService.RoleServiceClient>(options.Kms);
         Add<KeyService.KeyServiceClient>(options.Kms);
+        Add<AccessKeyService.AccessKeyServiceClient>(options.Kms);
         services.AddTransient(provider => new GrpcImagesClient(provider.GetRequiredService, []));
         return services;
     }

@@ -28,6 +28,24 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
 
     [Fact]
+    public async Task AnAccountManagesItsAccessKeysThroughImgctl()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var created = Json((await Run(account.Token, "accesskeys", "create", "--json")).Out);
+        var id = created.GetProperty("accessKey").GetProperty("accessKeyId").GetString()!;
+        Assert.StartsWith("LTAI", id);
+        Assert.Equal(30, created.GetProperty("accessKeySecret").GetString()!.Length);
+
+        var disabled = await Run(account.Token, "accesskeys", "disable", id);
+        Assert.Equal(0, disabled.Exit);
+        var listed = (await Run(account.Token, "accesskeys", "list")).Out;
+        Assert.Contains(id, listed);
+        Assert.Contains("Inactive", listed);
+        Assert.Equal(0, (await Run(account.Token, "accesskeys", "delete", id)).Exit);
+        Assert.DoesNotContain(id, (await Run(account.Token, "accesskeys", "list")).Out);
+    }
+
+    [Fact]
     public async Task AnOperatorAndAnAccountWorkThroughImgctl()
     {
         var (exit, operatorToken, _) = await Run(null, "token", "operator", "--credential", TestCluster.OperatorCredential);

@@ -22,7 +22,7 @@ const env = (name) => {
 };
 
 const owner = () => ({ id: env('OWNER_ID'), ecs: ecs(env('OWNER_KEY_ID'), env('OWNER_SECRET')), pop: pop(env('OWNER_KEY_ID'), env('OWNER_SECRET')) });
-const recipient = () => ({ id: env('RECIPIENT_ID'), ecs: ecs(env('RECIPIENT_KEY_ID'), env('RECIPIENT_SECRET')) });
+const recipient = () => ({ id: env('RECIPIENT_ID'), ecs: ecs(env('RECIPIENT_KEY_ID'), env('RECIPIENT_SECRET')), pop: pop(env('RECIPIENT_KEY_ID'), env('RECIPIENT_SECRET')) });
 
 /** The error a call raised (its code is the rule's), or a failure when it succeeded. */
 async function failure(promise) {

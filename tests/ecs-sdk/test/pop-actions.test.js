@@ -2,10 +2,10 @@
 // in an order that makes each one meaningful; each either succeeds or fails with its rule's code.
 const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { owner, failure, eventually, region, otherRegion } = require('../lib/sdk');
+const { owner, recipient, env, failure, eventually, region, otherRegion } = require('../lib/sdk');
 
 describe('every action through @alicloud/pop-core', () => {
-  let client, publicImage, instanceId, diskId, snapshotId, imageId, copyId;
+  let client, publicImage, instanceId, diskId, snapshotId, imageId, copyId, importedId;
   const call = (action, params, method = 'POST') => client.request(action, { RegionId: region, ...params }, { method });
 
   before(() => {
@@ -127,15 +127,45 @@ describe('every action through @alicloud/pop-core', () => {
     assert.equal(error.code, 'IncorrectTaskStatus');
   });
 
-  it('ExportImage (no such bucket: the rule code)', async () => {
-    const error = await failure(call('ExportImage', { ImageId: imageId, OSSBucket: 'no-such-bucket-here', ImageFormat: 'VHD' }));
-    assert.equal(error.code, 'InvalidBucketName.NotFound');
-    assert.equal(error.data.Code, error.code);
+  it('ImportImage (a QCOW2 from the bucket) and its task', async () => {
+    const r = await call('ImportImage', {
+      ImageName: `pop-import-${Date.now()}`, OSType: 'linux', Platform: 'Ubuntu', Architecture: 'x86_64',
+      'DiskDeviceMapping.1.OSSBucket': env('BUCKET'), 'DiskDeviceMapping.1.OSSObject': env('OBJECT'), 'DiskDeviceMapping.1.Format': 'QCOW2',
+    });
+    assert.match(r.ImageId, /^m-/);
+    assert.match(r.TaskId, /\S/);
+    importedId = r.ImageId;
+    const task = await eventually('the import to end', async () => {
+      const t = await call('DescribeTaskAttribute', { TaskId: r.TaskId });
+      return ['Finished', 'Failed', 'Cancelled'].includes(t.TaskStatus) && t;
+    });
+    assert.equal(task.TaskStatus, 'Finished', JSON.stringify(task.OperationProgressSet));
+    assert.equal(task.TaskAction, 'ImportImage');
+    const image = (await call('DescribeImages', { ImageId: importedId })).Images.Image[0];
+    assert.equal(image.Status, 'Available');
+    assert.equal(image.Size, 1);
   });
 
-  it('ImportImage (the import role is missing: NoSetRoletoECSServiceAcount)', async () => {
-    const error = await failure(call('ImportImage', { 'DiskDeviceMapping.1.OSSBucket': 'some-bucket', 'DiskDeviceMapping.1.OSSObject': 'disk.qcow2', 'DiskDeviceMapping.1.Format': 'QCOW2' }));
+  it('ImportImage without the import role is NoSetRoletoECSServiceAcount (R27)', async () => {
+    const error = await failure(recipient().pop.request('ImportImage', {
+      RegionId: region, 'DiskDeviceMapping.1.OSSBucket': env('BUCKET'), 'DiskDeviceMapping.1.OSSObject': env('OBJECT'),
+    }, { method: 'POST' }));
     assert.equal(error.code, 'NoSetRoletoECSServiceAcount');
+  });
+
+  it('ExportImage to the bucket as VHD, and to a bucket that does not exist', async () => {
+    const r = await call('ExportImage', { ImageId: importedId, OSSBucket: env('BUCKET'), OSSPrefix: 'pop', ImageFormat: 'VHD' });
+    const task = await eventually('the export to end', async () => {
+      const t = await call('DescribeTaskAttribute', { TaskId: r.TaskId });
+      return ['Finished', 'Failed', 'Cancelled'].includes(t.TaskStatus) && t;
+    });
+    assert.equal(task.TaskStatus, 'Finished', JSON.stringify(task.OperationProgressSet));
+    const objects = task.OperationProgressSet.OperationProgress[0].RelatedItemSet.RelatedItem.map((i) => i.Value);
+    assert.deepEqual(objects, [`pop_${importedId}_system.vhd`]);
+
+    const error = await failure(call('ExportImage', { ImageId: importedId, OSSBucket: 'no-such-bucket-here', ImageFormat: 'VHD' }));
+    assert.equal(error.code, 'InvalidBucketName.NotFound');
+    assert.equal(error.data.Code, error.code);
   });
 
   it('DeleteInstance (running: needs Force)', async () => {
