@@ -90,6 +90,11 @@ public class TokenServiceTests
     [InlineData("ecs:*", "oss:GetObject", false)]
     [InlineData("ecs:CreateImage", "ecs:CreateImageX", false)]
     [InlineData("ecs:Create*", "ecs:CreateImage", false)] // only whole-product wildcards
+    [InlineData("ecs:DescribeImages", "ecs:ListImages", true)] // an ECS API policy allows the RPCs serving its action
+    [InlineData("ecs:DescribeImages", "ecs:GetImage", true)]
+    [InlineData("ecs:RunInstances", "ecs:CreateInstance", true)]
+    [InlineData("ecs:DescribeImages", "ecs:DeleteImage", false)]
+    [InlineData("ecs:ListImages", "ecs:DescribeImages", false)] // not the other way round
     public void RamUsersMayDoOnlyTheirAllowedActions(string allowed, string action, bool expected) =>
         Assert.Equal(expected, Caller.RamUser("1234567890123456", "bob", Site.Cn, [allowed]).Allows(action));
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the SDK tests against a cluster started by scripts/run.sh: makes two accounts on the CN site
-# (an owner and a recipient), a RAM user of the owner allowed only to read images, AccessKey pairs
+# (an owner and a recipient), a RAM user of the owner allowed only ecs:DescribeImages and ecs:DescribeRegions (ECS API names), AccessKey pairs
 # for them (one of the owner's disabled), the owner's import and export roles and a bucket holding
 # a QCOW2 disk, through the services' gRPC APIs and imgctl; then runs the node tests with Alibaba's
 # SDKs pointed at the gateway. Ends with "N passed, N failed".
@@ -33,7 +33,7 @@ read -r DISABLED_KEY_ID DISABLED_SECRET <<<"$(key "$OWNER_ID")"
 rpc "$operator" AccessKeyService/UpdateAccessKey \
   "{\"account_id\":\"$OWNER_ID\",\"access_key_id\":\"$DISABLED_KEY_ID\",\"status\":\"ACCESS_KEY_STATUS_INACTIVE\"}" >/dev/null
 rpc "$operator" AccountService/CreateRamUser \
-  "{\"account_id\":\"$OWNER_ID\",\"user_name\":\"viewer\",\"allowed_actions\":[\"ecs:ListImages\",\"ecs:GetImage\",\"ecs:ListRegions\"]}" >/dev/null
+  "{\"account_id\":\"$OWNER_ID\",\"user_name\":\"viewer\",\"allowed_actions\":[\"ecs:DescribeImages\",\"ecs:DescribeRegions\"]}" >/dev/null
 read -r VIEWER_KEY_ID VIEWER_SECRET <<<"$(key "$OWNER_ID" viewer)"
 
 # What ImportImage and ExportImage need (R27, R29): the roles, a bucket, a disk file in it.

@@ -43,13 +43,21 @@ public sealed record Caller(
 
     public static Caller Service(string name) => new(PrincipalKind.Service, "", name, Site.Unspecified, []);
 
-    /// <summary>Whether a RAM user's allowed actions cover the action ("ecs:CreateImage", "ecs:*" or "*").</summary>
+    /// <summary>
+    /// Whether a RAM user's allowed actions cover the action ("ecs:CreateImage", "ecs:*" or "*"), by its
+    /// own name or by the ECS API action that it serves (<see cref="EcsActionNames"/>).
+    /// </summary>
     public bool Allows(string action)
     {
         if (Kind != PrincipalKind.RamUser)
         {
             return true;
         }
+        return Covers(action) || (EcsActionNames.Granting.TryGetValue(action, out var names) && names.Any(Covers));
+    }
+
+    private bool Covers(string action)
+    {
         foreach (var allowed in AllowedActions)
         {
             if (allowed == "*" || string.Equals(allowed, action, StringComparison.OrdinalIgnoreCase))
