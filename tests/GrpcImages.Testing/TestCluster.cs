@@ -447,6 +447,26 @@ public sealed class TestCluster : IAsyncDisposable
         return app;
     }
 
+    /// <summary>
+    /// Starts the ECS gateway in this process against the cluster (its ECS port and gRPC port the
+    /// kernel's picks); returns the ECS endpoint, e.g. http://127.0.0.1:41234/. Stopped with the cluster.
+    /// </summary>
+    public async Task<Uri> StartGatewayAsync()
+    {
+        var app = GrpcImages.Gateway.GatewayHost.Build([], builder =>
+        {
+            ((IConfigurationBuilder)builder.Configuration).Add(_settings);
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Service:Port"] = "0", ["Gateway:HttpPort"] = "0" });
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(Logs.Provider("gateway"));
+        });
+        await app.StartAsync();
+        _apps.Add(app);
+        var port = app.Services.GetRequiredService<GrpcImages.Gateway.HttpEndpoint>().Listen?.IPEndPoint?.Port
+            ?? throw new InvalidOperationException("The gateway's ECS port is not bound.");
+        return new Uri($"http://127.0.0.1:{port}/");
+    }
+
     /// <summary>Configuration every service of the cluster shares, one provider instance, so a change (a peer's address) reaches all.</summary>
     private sealed class LiveSettings(IDictionary<string, string?> initial) : ConfigurationProvider, IConfigurationSource
     {
