@@ -42,6 +42,10 @@ public static class ImageActions
             var other => throw EcsException.BadRequest("InvalidImageOwnerAlias.ValueNotSupported", $"ImageOwnerAlias \"{other}\" is not one of system, self, others, marketplace."),
         };
         var statuses = p.JsonList("Status").Select(ParseStatus).ToList();
+        if (statuses.Count == 0)
+        {
+            statuses.Add(ImageStatus.Available); // the API's default, by id or not
+        }
         var name = p.Optional("ImageName") ?? "";
         var family = p.Optional("ImageFamily") ?? "";
         var (page, total, number, size) = await call.PageAsync(async token =>
@@ -65,7 +69,7 @@ public static class ImageActions
                         throw EcsException.From(error);
                     }
                 }
-                return (found.Where(i => statuses.Count == 0 || statuses.Contains(i.Status)), "");
+                return (found.Where(i => statuses.Contains(i.Status) && (alias == ImageOwnerAlias.Unspecified || i.OwnerAlias == alias)), "");
             }
             var request = new ListImagesRequest { RegionId = region, OwnerAlias = alias, ImageName = name, ImageFamily = family, PageSize = 100, PageToken = token };
             request.Statuses.AddRange(statuses);
