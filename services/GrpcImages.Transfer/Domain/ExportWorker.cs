@@ -9,8 +9,9 @@ namespace GrpcImages.Transfer.Domain;
 
 /// <summary>
 /// Runs the export tasks of a region's export queue (R29), at most N at once across every replica. A RAW
-/// disk becomes its object straight from the content (the object shares the image's chunks); VHD and
-/// QCOW2 go through a sparse raw scratch file and qemu-img. Each finished object is recorded in the
+/// disk becomes its object straight from the content (the object shares the image's chunks), a VHD is
+/// written from the content as it streams (<see cref="VhdStream"/>); QCOW2 goes through a sparse raw
+/// scratch file and qemu-img. Each finished object is recorded in the
 /// plan, so a resumed export does not write it again; a failed or cancelled export removes the objects it
 /// wrote. The image's export hold is given back whatever the ending.
 /// </summary>
@@ -55,6 +56,10 @@ public sealed class ExportWorker(
                     bytes => Report((double)bytes / disk.ContentBytes));
                 written = await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, disk.ContentBytes, data, cancellationToken);
             }
+            else if (format == DiskImageFormat.Vhd)
+            {
+                written = await WriteVhdAsync(plan, disk, Report, cancellationToken);
+            }
             else
             {
                 var raw = scratch.PathOf(run.Task.TaskId, $"{d}.raw");
@@ -79,6 +84,21 @@ public sealed class ExportWorker(
             disk.Manifest = written.Sha256; // this disk is done
             await run.ReportAsync(before + disk.StoredBytes, 0, force: true, savePlan: true);
         }
+    }
+
+    /// <summary>A dynamic VHD streamed from the content into the object: no scratch file, no qemu-img (the disk's size stays exact).</summary>
+    private async Task<ObjectRecord> WriteVhdAsync(TaskPlan plan, DiskPlan disk, Func<double, Task> report, CancellationToken cancellationToken)
+    {
+        var (manifest, _) = await library.LoadLiveAsync(plan.SourceRegion, disk.SourceManifest, cancellationToken);
+        using var cipher = await library.CipherAsync(manifest, plan.SourceRegion, cancellationToken);
+        bool Stored(int chunk) => chunk < manifest.Count && manifest.HashAt(chunk) is not null;
+        var allocated = Enumerable.Range(0, VhdStream.Blocks(disk.ContentBytes)).LongCount(b => Stored(b * VhdStream.BlockSize / Manifest.ChunkSize));
+        var length = VhdStream.Length(disk.ContentBytes, allocated);
+        var vhd = VhdStream.WriteAsync(disk.ContentBytes, Stored,
+            (chunk, buffer) => library.ReadChunkAsync(plan.SourceRegion, manifest.HashAt(chunk), chunk, cipher, buffer, cancellationToken),
+            DateTimeOffset.UtcNow, Guid.NewGuid(), cancellationToken);
+        return await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, length,
+            Counted(vhd, bytes => report((double)bytes / length)), cancellationToken);
     }
 
     protected override async Task CompleteAsync(TaskRun run)
