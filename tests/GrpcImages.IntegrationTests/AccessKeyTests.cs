@@ -116,4 +116,22 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.RAM", () =>
             Keys(user).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId }));
     }
+
+    [Fact]
+    public async Task ADeletedUsersKeysGoWithItAndDoNotReturnWithItsName()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var root = account.Client<AccountService.AccountServiceClient>();
+        await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = "temp", AllowedActions = { "ecs:*" } });
+        var key = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId, UserName = "temp" });
+
+        await root.DeleteRamUserAsync(new DeleteRamUserRequest { AccountId = account.AccountId, UserName = "temp" });
+        await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = "temp", AllowedActions = { "ecs:*" } });
+
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidAccessKeyId.NotFound", () => AsService().VerifySignatureAsync(new VerifySignatureRequest
+        {
+            AccessKeyId = key.AccessKey.AccessKeyId, Algorithm = SignatureAlgorithm.Acs3HmacSha256, StringToSign = "t", Signature = Sign(key.AccessKeySecret, "t"),
+        }));
+        Assert.Empty((await Keys(account).ListAccessKeysAsync(new ListAccessKeysRequest { AccountId = account.AccountId, UserName = "temp" })).AccessKeys);
+    }
 }

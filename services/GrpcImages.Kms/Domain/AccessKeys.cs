@@ -39,11 +39,13 @@ public sealed class AccessKeys(AccessKeyStore store, DirectoryStore directory, T
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
         var secret = RandomNumberGenerator.GetString(IdAlphabet, 30);
-        if (!await store.CreateAsync(key, Sealing.Seal(_root, Encoding.UTF8.GetBytes(secret), SecretContext(key.AccessKeyId)), MaxPerPrincipal))
+        return await store.CreateAsync(key, Sealing.Seal(_root, Encoding.UTF8.GetBytes(secret), SecretContext(key.AccessKeyId)), MaxPerPrincipal) switch
         {
-            throw Fault.FailedPrecondition("LimitExceeded.AccessKey", $"A principal holds at most {MaxPerPrincipal} AccessKey pairs; delete one first.");
-        }
-        return (key, secret);
+            AccessKeyCreate.Created => (key, secret),
+            AccessKeyCreate.LimitReached => throw Fault.FailedPrecondition("LimitExceeded.AccessKey",
+                $"A principal holds at most {MaxPerPrincipal} AccessKey pairs; delete one first."),
+            _ => throw Fault.NotFound("EntityNotExist.User", $"The user {request.UserName} does not exist."),
+        };
     }
 
     public async Task<IReadOnlyList<AccessKey>> ListAsync(Caller caller, ListAccessKeysRequest request)
@@ -116,14 +118,15 @@ public sealed class AccessKeys(AccessKeyStore store, DirectoryStore directory, T
 
     private async Task<Caller> PrincipalAsync(AccessKey key)
     {
+        // Both reads at once: this is every gateway request's path.
+        var userRead = key.UserName.Length == 0 ? Task.FromResult<RamUser?>(null) : directory.GetRamUserAsync(key.AccountId, key.UserName);
         var account = await directory.GetAccountAsync(key.AccountId)
             ?? throw Fault.NotFound("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
         if (key.UserName.Length == 0)
         {
             return Caller.Root(account.AccountId, account.Site);
         }
-        var user = await directory.GetRamUserAsync(key.AccountId, key.UserName)
-            ?? throw Fault.NotFound("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        var user = await userRead ?? throw Fault.NotFound("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
         return Caller.RamUser(account.AccountId, user.UserName, account.Site, user.AllowedActions.ToArray(), user.Version);
     }
 

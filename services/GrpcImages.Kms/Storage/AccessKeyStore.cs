@@ -4,14 +4,25 @@ using StackExchange.Redis;
 
 namespace GrpcImages.Kms.Storage;
 
+/// <summary>What the create script did.</summary>
+public enum AccessKeyCreate
+{
+    LimitReached = 0,
+    Created = 1,
+    PrincipalGone = 2,
+}
+
 /// <summary>A stored pair: its record and its secret sealed by the KMS root key.</summary>
 public sealed record StoredAccessKey(AccessKey Key, byte[] SealedSecret);
 
 /// <summary>AccessKey pairs in Redis (key layout: <see cref="KmsKeys"/>), all under the {dir} tag with the principals they belong to.</summary>
 public sealed class AccessKeyStore(IDatabase redis)
 {
-    // KEYS: record, the principal's index. ARGV: record bytes, sealed secret, id, ms, limit. 1 = created, 0 = the principal has its limit.
+    // KEYS: record, the principal's index, the principal's own record (account or RAM user). ARGV: record bytes,
+    // sealed secret, id, ms, limit. 1 = created, 0 = the principal has its limit, 2 = the principal is gone
+    // (checked here, with the user's deletion taking its keys in one script, so no key outlives its user).
     private const string CreateScript = """
+        if redis.call('EXISTS', KEYS[3]) == 0 then return 2 end
         if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
@@ -25,10 +36,13 @@ public sealed class AccessKeyStore(IDatabase redis)
         return 1
         """;
 
-    public async Task<bool> CreateAsync(AccessKey key, byte[] sealedSecret, int limit) =>
-        (int)await redis.ScriptEvaluateAsync(CreateScript,
-            [KmsKeys.AccessKey(key.AccessKeyId), KmsKeys.AccessKeys(key.AccountId, key.UserName)],
-            [key.ToByteArray(), sealedSecret, key.AccessKeyId, key.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), limit]) == 1;
+    public async Task<AccessKeyCreate> CreateAsync(AccessKey key, byte[] sealedSecret, int limit) =>
+        (AccessKeyCreate)(int)await redis.ScriptEvaluateAsync(CreateScript,
+            [
+                KmsKeys.AccessKey(key.AccessKeyId), KmsKeys.AccessKeys(key.AccountId, key.UserName),
+                key.UserName.Length > 0 ? KmsKeys.RamUser(key.AccountId, key.UserName) : KmsKeys.Account(key.AccountId),
+            ],
+            [key.ToByteArray(), sealedSecret, key.AccessKeyId, key.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), limit]);
 
     public async Task<StoredAccessKey?> FindAsync(string accessKeyId)
     {

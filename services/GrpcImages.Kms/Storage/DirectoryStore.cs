@@ -43,14 +43,22 @@ public sealed class DirectoryStore(IDatabase redis)
         return replaced;
     }
 
+    // KEYS: the user, the account's user index, the user's AccessKey index. ARGV: user name, AccessKey record prefix.
+    // The user's AccessKeys go with it: a user made again under the name must not find them working.
+    private const string DeleteRamUserScript = """
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do redis.call('DEL', ARGV[2] .. id) end
+        redis.call('DEL', KEYS[3])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        return redis.call('DEL', KEYS[1])
+        """;
+
     public async Task<bool> DeleteRamUserAsync(string accountId, string userName)
     {
-        var tx = redis.CreateTransaction();
-        var deleted = tx.KeyDeleteAsync(KmsKeys.RamUser(accountId, userName));
-        _ = tx.SortedSetRemoveAsync(KmsKeys.RamUsers(accountId), userName);
-        await tx.ExecuteAsync();
+        var deleted = (int)await redis.ScriptEvaluateAsync(DeleteRamUserScript,
+            [KmsKeys.RamUser(accountId, userName), KmsKeys.RamUsers(accountId), KmsKeys.AccessKeys(accountId, userName)],
+            [userName, KmsKeys.AccessKeyPrefix]) == 1;
         await AnnounceAsync(accountId, userName);
-        return await deleted;
+        return deleted;
     }
 
     /// <summary>Wrong operator credentials counted in the given second (cluster-wide).</summary>

@@ -41,7 +41,9 @@ public static class KmsKeys
 
     public static string CredentialFailures(long unixSecond) => $"{Directory}credfail:{unixSecond}";
 
-    public static string AccessKey(string accessKeyId) => $"{Directory}ak:{accessKeyId}";
+    public const string AccessKeyPrefix = Directory + "ak:";
+
+    public static string AccessKey(string accessKeyId) => AccessKeyPrefix + accessKeyId;
 
     public static string AccessKeys(string accountId, string userName) => $"{Directory}aks:{accountId}:{userName}";
 
