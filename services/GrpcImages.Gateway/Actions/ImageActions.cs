@@ -12,8 +12,7 @@ public static class ImageActions
 {
     public static async Task<JsonObject> DescribeRegions(EcsCall call)
     {
-        call.Parameters.Optional("InstanceChargeType");
-        call.Parameters.Optional("ResourceType");
+        call.Parameters.Accept("InstanceChargeType", "ResourceType");
         var regions = await call.Rpc(o => call.Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o));
         return new JsonObject
         {
@@ -46,8 +45,8 @@ public static class ImageActions
         {
             statuses.Add(ImageStatus.Available); // the API's default, by id or not
         }
-        var name = p.Optional("ImageName") ?? "";
-        var family = p.Optional("ImageFamily") ?? "";
+        var name = p.Text("ImageName");
+        var family = p.Text("ImageFamily");
         var (page, total, number, size) = await call.PageAsync(async token =>
         {
             if (ids.Count > 0)
@@ -92,10 +91,10 @@ public static class ImageActions
         var request = new CreateImageRequest
         {
             RegionId = call.Region,
-            InstanceId = p.Optional("InstanceId") ?? "",
-            ImageName = p.Optional("ImageName") ?? "",
-            Description = p.Optional("Description") ?? "",
-            ImageFamily = p.Optional("ImageFamily") ?? "",
+            InstanceId = p.Text("InstanceId"),
+            ImageName = p.Text("ImageName"),
+            Description = p.Text("Description"),
+            ImageFamily = p.Text("ImageFamily"),
             Architecture = p.Optional("Architecture") switch
             {
                 null => Architecture.Unspecified,
@@ -103,7 +102,7 @@ public static class ImageActions
                 "arm64" => Architecture.Arm64,
                 var other => throw EcsException.InvalidParameter("Architecture", $"\"{other}\" is x86_64 or arm64."),
             },
-            ClientToken = p.Optional("ClientToken") ?? "",
+            ClientToken = p.Text("ClientToken"),
         };
         if (p.Optional("SnapshotId") is { } snapshot)
         {
@@ -176,7 +175,7 @@ public static class ImageActions
         {
             throw EcsException.BadRequest("InvalidParameter.IsPublic", "Custom images are not published here; share them with accounts instead.");
         }
-        p.Optional("LaunchPermission");
+        p.Accept("LaunchPermission");
         var request = new ModifyImageSharePermissionRequest { RegionId = call.Region, ImageId = p.Required("ImageId") };
         request.AddAccountIds.AddRange(p.List("AddAccount"));
         request.RemoveAccountIds.AddRange(p.List("RemoveAccount"));
@@ -219,12 +218,12 @@ public static class ImageActions
             RegionId = region,
             ImageId = p.Required("ImageId"),
             DestinationRegionId = p.Required("DestinationRegionId"),
-            DestinationImageName = p.Optional("DestinationImageName") ?? "",
-            DestinationDescription = p.Optional("DestinationDescription") ?? "",
+            DestinationImageName = p.Text("DestinationImageName"),
+            DestinationDescription = p.Text("DestinationDescription"),
             Encryption = call.Encryption(),
-            ClientToken = p.Optional("ClientToken") ?? "",
+            ClientToken = p.Text("ClientToken"),
         };
-        p.Optional("EncryptAlgorithm");
+        p.Accept("EncryptAlgorithm");
         request.Tags.AddRange(call.Tags());
         var copied = await call.Rpc(o => call.Clients.Transfer(region).CopyImageAsync(request, o));
         return new JsonObject { ["ImageId"] = copied.ImageId };
@@ -245,15 +244,15 @@ public static class ImageActions
         var request = new ImportImageRequest
         {
             RegionId = region,
-            ImageName = p.Optional("ImageName") ?? "",
-            Description = p.Optional("Description") ?? "",
+            ImageName = p.Text("ImageName"),
+            Description = p.Text("Description"),
             OsType = p.Optional("OSType") switch
             {
                 null or "linux" => OsType.Linux,
                 "windows" => OsType.Windows,
                 var other => throw EcsException.InvalidParameter("OSType", $"\"{other}\" is linux or windows."),
             },
-            OsName = p.Optional("Platform") ?? "",
+            OsName = p.Text("Platform"),
             Architecture = p.Optional("Architecture") switch
             {
                 null or "x86_64" => Architecture.X8664,
@@ -266,9 +265,9 @@ public static class ImageActions
                 "BYOL" => LicenseType.Byol,
                 var other => throw EcsException.InvalidParameter("LicenseType", $"\"{other}\" is Auto, Aliyun or BYOL."),
             },
-            ClientToken = p.Optional("ClientToken") ?? "",
+            ClientToken = p.Text("ClientToken"),
         };
-        p.Optional("RoleName");
+        p.Accept("RoleName");
         foreach (var disk in p.Objects("DiskDeviceMapping", "OSSBucket", "OSSObject", "Format", "DiskImageSize", "DiskImSize", "Device"))
         {
             var bucket = disk("OSSBucket") ?? throw EcsException.MissingParameter("DiskDeviceMapping.N.OSSBucket");
@@ -294,10 +293,10 @@ public static class ImageActions
             RegionId = region,
             ImageId = p.Required("ImageId"),
             Bucket = p.Required("OSSBucket"),
-            ObjectPrefix = p.Optional("OSSPrefix") ?? "",
+            ObjectPrefix = p.Text("OSSPrefix"),
             Format = Format(p.Optional("ImageFormat"), "ImageFormat"),
         };
-        p.Optional("RoleName");
+        p.Accept("RoleName");
         var exported = await call.Rpc(o => call.Clients.Transfer(region).ExportImageAsync(request, o));
         return new JsonObject { ["TaskId"] = exported.Task?.TaskId ?? "", ["RegionId"] = region };
     }

@@ -16,16 +16,13 @@ public static class InstanceActions
         var region = call.Region;
         var amount = p.Number("Amount", 1, 1, MaxAmount);
         p.Number("MinAmount", 1, 1, MaxAmount);
-        foreach (var accepted in new[] { "InstanceType", "SecurityGroupId", "VSwitchId", "ZoneId", "InstanceChargeType", "InternetChargeType",
-                     "InternetMaxBandwidthOut", "HostName", "Password", "KeyPairName", "SystemDisk.Category", "Description" })
-        {
-            p.Optional(accepted); // accepted: they shape a real machine, which this cluster does not run
-        }
+        p.Accept("InstanceType", "SecurityGroupId", "VSwitchId", "ZoneId", "InstanceChargeType", "InternetChargeType",
+            "InternetMaxBandwidthOut", "HostName", "Password", "KeyPairName", "SystemDisk.Category", "Description");
         var request = new CreateInstanceRequest
         {
             RegionId = region,
             ImageId = p.Required("ImageId"),
-            InstanceName = p.Optional("InstanceName") ?? "",
+            InstanceName = p.Text("InstanceName"),
             SystemDiskSizeGib = p.WholeNumber("SystemDisk.Size", 0),
             SystemDiskEncryption = call.Encryption("SystemDisk."),
         };
@@ -93,7 +90,7 @@ public static class InstanceActions
         var instanceId = call.Parameters.Required("InstanceId");
         call.Parameters.Flag("ForceStop");
         call.Parameters.Flag("ConfirmStop");
-        call.Parameters.Optional("StoppedMode");
+        call.Parameters.Accept("StoppedMode");
         var (region, instance) = await call.FindInstanceAsync(instanceId);
         await call.Rpc(o => call.Clients.Instances.StopInstanceAsync(new StopInstanceRequest { RegionId = region, InstanceId = instance.InstanceId }, o));
         return EcsCall.Ok();
@@ -118,10 +115,7 @@ public static class InstanceActions
     {
         var p = call.Parameters;
         var instanceId = p.Required("InstanceId");
-        foreach (var accepted in new[] { "Password", "KeyPairName", "Platform", "Architecture", "SecurityEnhancementStrategy" })
-        {
-            p.Optional(accepted);
-        }
+        p.Accept("Password", "KeyPairName", "Platform", "Architecture", "SecurityEnhancementStrategy");
         p.Flag("PasswordInherit");
         var request = new ReplaceSystemDiskRequest
         {
@@ -129,7 +123,7 @@ public static class InstanceActions
             ImageId = p.Required("ImageId"),
             SystemDiskSizeGib = p.WholeNumber("SystemDisk.Size", 0),
             SystemDiskEncryption = call.Encryption(),
-            ClientToken = p.Optional("ClientToken") ?? "",
+            ClientToken = p.Text("ClientToken"),
         };
         (request.RegionId, _) = await call.FindInstanceAsync(instanceId);
         var replaced = await call.Rpc(o => call.Clients.Instances.ReplaceSystemDiskAsync(request, o));
@@ -141,36 +135,14 @@ public static class InstanceActions
     {
         var p = call.Parameters;
         var diskId = p.Required("DiskId");
-        foreach (var accepted in new[] { "Password", "KeyPairName", "SecurityEnhancementStrategy" })
-        {
-            p.Optional(accepted);
-        }
+        p.Accept("Password", "KeyPairName", "SecurityEnhancementStrategy");
         p.Flag("AutoStartInstance");
-        var regions = p.Optional("RegionId") is { } given
-            ? [given]
-            : (await call.Rpc(o => call.Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o))).Regions.Select(r => r.RegionId).ToList();
-        foreach (var region in regions)
+        var (region, owner) = await call.FindDiskOwnerAsync(diskId);
+        if (owner.SystemDisk?.DiskId != diskId)
         {
-            var token = "";
-            var scanned = 0;
-            do
-            {
-                var list = await call.Rpc(o => call.Clients.Instances.ListInstancesAsync(new ListInstancesRequest { RegionId = region, PageSize = 100, PageToken = token }, o));
-                if (list.Instances.FirstOrDefault(i => i.SystemDisk?.DiskId == diskId) is { } owner)
-                {
-                    await call.Rpc(o => call.Clients.Instances.ReinitializeSystemDiskAsync(
-                        new ReinitializeSystemDiskRequest { RegionId = region, InstanceId = owner.InstanceId }, o));
-                    return EcsCall.Ok();
-                }
-                if (list.Instances.Any(i => i.DataDisks.Any(d => d.DiskId == diskId)))
-                {
-                    throw EcsException.BadRequest("OperationDenied", "Only a system disk can be re-initialised here.");
-                }
-                token = list.NextPageToken;
-                scanned += list.Instances.Count;
-            }
-            while (token.Length > 0 && scanned < EcsCall.MaxScanned);
+            throw EcsException.BadRequest("OperationDenied", "Only a system disk can be re-initialised here.");
         }
-        throw new EcsException(404, "InvalidDiskId.NotFound", $"The disk {diskId} does not exist.");
+        await call.Rpc(o => call.Clients.Instances.ReinitializeSystemDiskAsync(new ReinitializeSystemDiskRequest { RegionId = region, InstanceId = owner.InstanceId }, o));
+        return EcsCall.Ok();
     }
 }

@@ -8,25 +8,22 @@ namespace GrpcImages.Gateway.Actions;
 /// <summary>The snapshot actions of ECS 2014-05-26 on the catalog and transfer services.</summary>
 public static class SnapshotActions
 {
-    /// <summary>
-    /// CreateSnapshot names only a disk; its region is the one given, else the region of the
-    /// instance the disk belongs to, found among the caller's instances.
-    /// </summary>
+    /// <summary>CreateSnapshot names only a disk: its region is RegionId, else that of the instance the disk belongs to.</summary>
     public static async Task<JsonObject> CreateSnapshot(EcsCall call)
     {
         var p = call.Parameters;
         var diskId = p.Required("DiskId");
-        p.Optional("Category");
+        p.Accept("Category");
         p.Number("RetentionDays", 0, 0, 65536);
         var request = new CreateSnapshotRequest
         {
             DiskId = diskId,
-            SnapshotName = p.Optional("SnapshotName") ?? "",
-            Description = p.Optional("Description") ?? "",
-            ClientToken = p.Optional("ClientToken") ?? "",
+            SnapshotName = p.Text("SnapshotName"),
+            Description = p.Text("Description"),
+            ClientToken = p.Text("ClientToken"),
         };
         request.Tags.AddRange(call.Tags());
-        request.RegionId = p.Optional("RegionId") ?? await RegionOfDiskAsync(call, diskId);
+        request.RegionId = p.Optional("RegionId") ?? (await call.FindDiskOwnerAsync(diskId)).Region;
         var created = await call.Rpc(o => call.Clients.Snapshots.CreateSnapshotAsync(request, o));
         return new JsonObject { ["SnapshotId"] = created.Snapshot.SnapshotId };
     }
@@ -68,35 +65,13 @@ public static class SnapshotActions
             RegionId = region,
             SnapshotId = p.Required("SnapshotId"),
             DestinationRegionId = p.Required("DestinationRegionId"),
-            DestinationSnapshotName = p.Optional("DestinationSnapshotName") ?? "",
-            DestinationDescription = p.Optional("DestinationSnapshotDescription") ?? "",
+            DestinationSnapshotName = p.Text("DestinationSnapshotName"),
+            DestinationDescription = p.Text("DestinationSnapshotDescription"),
             Encryption = call.Encryption(),
-            ClientToken = p.Optional("ClientToken") ?? "",
+            ClientToken = p.Text("ClientToken"),
         };
         p.Number("RetentionDays", 0, 0, 65536);
         var copied = await call.Rpc(o => call.Clients.Transfer(region).CopySnapshotAsync(request, o));
         return new JsonObject { ["SnapshotId"] = copied.SnapshotId };
-    }
-
-    private static async Task<string> RegionOfDiskAsync(EcsCall call, string diskId)
-    {
-        var regions = await call.Rpc(o => call.Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o));
-        foreach (var region in regions.Regions)
-        {
-            var token = "";
-            var scanned = 0;
-            do
-            {
-                var list = await call.Rpc(o => call.Clients.Instances.ListInstancesAsync(new ListInstancesRequest { RegionId = region.RegionId, PageSize = 100, PageToken = token }, o));
-                if (list.Instances.Any(i => i.SystemDisk?.DiskId == diskId || i.DataDisks.Any(d => d.DiskId == diskId)))
-                {
-                    return region.RegionId;
-                }
-                token = list.NextPageToken;
-                scanned += list.Instances.Count;
-            }
-            while (token.Length > 0 && scanned < EcsCall.MaxScanned);
-        }
-        throw new EcsException(404, "InvalidDiskId.NotFound", $"The disk {diskId} does not exist.");
     }
 }

@@ -14,9 +14,7 @@ public static class TaskActions
         var region = call.Region;
         var ids = p.JsonList("TaskIds").ToHashSet(StringComparer.Ordinal);
         var resources = p.JsonList("ResourceIds").ToHashSet(StringComparer.Ordinal);
-        p.Optional("StartTime");
-        p.Optional("EndTime");
-        p.Optional("TaskGroupId");
+        p.Accept("StartTime", "EndTime", "TaskGroupId");
         var action = p.Optional("TaskAction") switch
         {
             null => TaskAction.Unspecified,

@@ -4,7 +4,10 @@ using GrpcImages.Gateway.Actions;
 
 namespace GrpcImages.Gateway.Ecs;
 
-/// <summary>The ECS 2014-05-26 actions the gateway serves, and the RAM action each needs (the cluster checks it on the call it makes).</summary>
+/// <summary>
+/// The ECS 2014-05-26 actions the gateway serves. RAM actions are checked by the services on the calls each
+/// action makes (an ECS API action name in a policy also allows them: <c>EcsActionNames</c>).
+/// </summary>
 public static class ActionTable
 {
     public const string Version = "2014-05-26";

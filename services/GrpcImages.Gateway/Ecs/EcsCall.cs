@@ -70,10 +70,7 @@ public sealed class EcsCall(EcsParameters parameters, CallOptions options, Clust
     /// <summary>The region an instance is in: RegionId when given, else found by asking each region.</summary>
     public async Task<(string Region, Instance Instance)> FindInstanceAsync(string instanceId)
     {
-        Parameters.RefuseUnread();
-        var regions = Parameters.Optional("RegionId") is { } given
-            ? [given]
-            : (await Rpc(o => Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o))).Regions.Select(r => r.RegionId).ToList();
+        var regions = await CandidateRegionsAsync();
         foreach (var region in regions)
         {
             try
@@ -90,6 +87,40 @@ public sealed class EcsCall(EcsParameters parameters, CallOptions options, Clust
             }
         }
         throw new EcsException(404, "InvalidInstanceId.NotFound", $"The instance {instanceId} does not exist.");
+    }
+
+    /// <summary>
+    /// The instance a disk (system or data) belongs to and its region, for actions that name only a disk:
+    /// found among the caller's instances in RegionId, or in each region (at most <see cref="MaxScanned"/> per region).
+    /// </summary>
+    public async Task<(string Region, Instance Instance)> FindDiskOwnerAsync(string diskId)
+    {
+        foreach (var region in await CandidateRegionsAsync())
+        {
+            var token = "";
+            var scanned = 0;
+            do
+            {
+                var list = await Rpc(o => Clients.Instances.ListInstancesAsync(new ListInstancesRequest { RegionId = region, PageSize = 100, PageToken = token }, o));
+                if (list.Instances.FirstOrDefault(i => i.SystemDisk?.DiskId == diskId || i.DataDisks.Any(d => d.DiskId == diskId)) is { } owner)
+                {
+                    return (region, owner);
+                }
+                token = list.NextPageToken;
+                scanned += list.Instances.Count;
+            }
+            while (token.Length > 0 && scanned < MaxScanned);
+        }
+        throw new EcsException(404, "InvalidDiskId.NotFound", $"The disk {diskId} does not exist.");
+    }
+
+    /// <summary>Where to look for a resource an action names without its region: RegionId when given, else every region.</summary>
+    private async Task<List<string>> CandidateRegionsAsync()
+    {
+        Parameters.RefuseUnread(); // the lookups below are calls: every parameter is read by now
+        return Parameters.Optional("RegionId") is { } given
+            ? [given]
+            : (await Rpc(o => Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o))).Regions.Select(r => r.RegionId).ToList();
     }
 
     public static JsonObject Ok() => [];

@@ -50,6 +50,18 @@ public sealed class EcsParameters
 
     public string Required(string name) => Optional(name) ?? throw EcsException.MissingParameter(name);
 
+    /// <summary>A string parameter, "" when absent.</summary>
+    public string Text(string name) => Optional(name) ?? "";
+
+    /// <summary>Parameters the action takes that mean nothing here (they shape a real machine or a real OSS role).</summary>
+    public void Accept(params string[] names)
+    {
+        foreach (var name in names)
+        {
+            _read.Add(name);
+        }
+    }
+
     public bool Flag(string name) => Optional(name) is { } value && (bool.TryParse(value, out var flag)
         ? flag
         : throw EcsException.InvalidParameter(name, "it is true or false."));

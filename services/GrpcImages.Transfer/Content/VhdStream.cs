@@ -14,16 +14,20 @@ namespace GrpcImages.Transfer.Content;
 /// </summary>
 public static class VhdStream
 {
-    public const int BlockSize = 2 * 1024 * 1024;
+    private const int BlockSize = 2 * 1024 * 1024;
     private const int Sector = 512;
     private const int BitmapBytes = BlockSize / Sector / 8; // one bit per sector: 512 bytes, one sector
     private const uint Unallocated = 0xFFFFFFFF;
     private static readonly DateTimeOffset Epoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>The file's length for <paramref name="size"/> bytes of disk with <paramref name="allocated"/> blocks stored.</summary>
-    public static long Length(long size, long allocated) => Sector + 1024 + BatBytes(Blocks(size)) + allocated * (Sector + BlockSize) + Sector;
+    /// <summary>The file's length for <paramref name="size"/> bytes of disk whose chunk <c>i</c> is stored when <paramref name="stored"/>(i).</summary>
+    public static long Length(long size, Func<int, bool> stored) =>
+        Sector + 1024 + BatBytes(Blocks(size)) + Allocated(size, stored).LongCount(a => a) * (Sector + BlockSize) + Sector;
 
-    public static int Blocks(long size) => checked((int)((size + BlockSize - 1) / BlockSize));
+    private static bool[] Allocated(long size, Func<int, bool> stored) =>
+        Enumerable.Range(0, Blocks(size)).Select(b => stored(b / (Manifest.ChunkSize / BlockSize))).ToArray();
+
+    private static int Blocks(long size) => checked((int)((size + BlockSize - 1) / BlockSize));
 
     /// <summary>
     /// The VHD of a disk of <paramref name="size"/> bytes whose 4 MiB chunk <c>i</c> is stored when
@@ -35,7 +39,7 @@ public static class VhdStream
         var blocks = Blocks(size);
         var sectors = (size + Sector - 1) / Sector; // a VHD's size is whole sectors: a partial last one reads as zeros
         const int perChunk = Manifest.ChunkSize / BlockSize;
-        var allocated = Enumerable.Range(0, blocks).Select(b => stored(b / perChunk)).ToArray();
+        var allocated = Allocated(size, stored);
         var footer = Footer(sectors * Sector, now, id);
 
         var head = new byte[Sector + 1024 + BatBytes(blocks)];

@@ -92,8 +92,7 @@ public sealed class ExportWorker(
         var (manifest, _) = await library.LoadLiveAsync(plan.SourceRegion, disk.SourceManifest, cancellationToken);
         using var cipher = await library.CipherAsync(manifest, plan.SourceRegion, cancellationToken);
         bool Stored(int chunk) => chunk < manifest.Count && manifest.HashAt(chunk) is not null;
-        var allocated = Enumerable.Range(0, VhdStream.Blocks(disk.ContentBytes)).LongCount(b => Stored(b * VhdStream.BlockSize / Manifest.ChunkSize));
-        var length = VhdStream.Length(disk.ContentBytes, allocated);
+        var length = VhdStream.Length(disk.ContentBytes, Stored);
         var vhd = VhdStream.WriteAsync(disk.ContentBytes, Stored,
             (chunk, buffer) => library.ReadChunkAsync(plan.SourceRegion, manifest.HashAt(chunk), chunk, cipher, buffer, cancellationToken),
             DateTimeOffset.UtcNow, Guid.NewGuid(), cancellationToken);
