@@ -206,12 +206,20 @@ public sealed class ShareStore(IDatabase redis)
         return 0
         """;
 
+    // KEYS: outbox, drain lease. ARGV: holder, lease ms. 0 = the outbox is empty, 1 = the caller holds the lease now, 2 = another does.
+    private const string DrainTurnScript = """
+        if redis.call('LLEN', KEYS[1]) == 0 then return 0 end
+        if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        return 2
+        """;
+
     /// <summary>
     /// Applies an owner's pending recipient-index changes and returns once its outbox is empty. One
     /// caller at a time applies (a short lease), in pipelined batches; the others wait for the outbox
-    /// to empty rather than all applying and removing the same entries. Each change is idempotent,
-    /// so one applied twice (a lease that ran out) does no harm; after <see cref="DrainWait"/> a caller
-    /// stops waiting and the owner's queued outbox item finishes the work.
+    /// to empty rather than all applying and removing the same entries, asking once per look (backing
+    /// off to 16 ms). Each change is idempotent, so one applied twice (a lease that ran out) does no
+    /// harm; after <see cref="DrainWait"/> a caller stops waiting and the owner's queued outbox item
+    /// finishes the work.
     /// </summary>
     public async Task DrainOutboxAsync(string owner)
     {
@@ -219,9 +227,15 @@ public sealed class ShareStore(IDatabase redis)
         var lease = SharingKeys.OutboxDrain(owner);
         var me = Guid.NewGuid().ToString("N");
         var until = DateTime.UtcNow + DrainWait;
+        var pause = 1;
         while (true)
         {
-            if (await redis.StringSetAsync(lease, me, DrainLease, When.NotExists))
+            var turn = (int)await redis.ScriptEvaluateAsync(DrainTurnScript, [key, lease], [me, (long)DrainLease.TotalMilliseconds]);
+            if (turn == 0)
+            {
+                return;
+            }
+            if (turn == 1)
             {
                 try
                 {
@@ -231,12 +245,14 @@ public sealed class ShareStore(IDatabase redis)
                 {
                     await redis.ScriptEvaluateAsync(UnleaseScript, [lease], [me]);
                 }
+                continue;
             }
-            if (await redis.ListLengthAsync(key) == 0 || DateTime.UtcNow > until)
+            if (DateTime.UtcNow > until)
             {
                 return;
             }
-            await Task.Delay(2);
+            await Task.Delay(pause);
+            pause = Math.Min(pause * 2, 16);
         }
     }
 
