@@ -43,9 +43,58 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         Assert.Equal(raw.LongLength, image.DiskDeviceMappings[0].ContentBytes);
         var disk = (await _cluster.DisksOfAsync(Hangzhou, image.ImageId))[0];
         Assert.Equal(raw, await _cluster.ReadContentAsync(Hangzhou, disk.ManifestId, 0, raw.Length));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_cluster.DataDirectory, "scratch"), $"{task.TaskId}.*")); // scratch files removed
+        Assert.Empty(ScratchFilesOf(task.TaskId)); // scratch files removed
         // R24: the imported image is an image like any other: instances start from it.
         Assert.Equal(image.ImageId, (await account.NewInstanceAsync(image.ImageId, Hangzhou)).ImageId);
+    }
+
+    [Fact]
+    public async Task R25_ACompressedQcow2ConvertedByQemuImgHoldsTheSameDiskAsOneReadInPlace()
+    {
+        var account = await ImporterAsync();
+        var bucket = await account.NewBucketAsync(Hangzhou);
+        var raw = Enumerable.Range(0, 6 << 20).Select(i => (byte)(i / 4096 % 251 + 1)).ToArray(); // compressible
+        var rawPath = DiskFiles.Make(_scratch, raw, "raw");
+        var compressed = Path.ChangeExtension(rawPath, "qcow2");
+        DiskFiles.QemuImg(["convert", "-c", "-f", "raw", "-O", "qcow2", rawPath, compressed]);
+        await account.PutObjectAsync(Hangzhou, bucket.Name, "compressed.qcow2", await File.ReadAllBytesAsync(compressed));
+        await account.PutObjectAsync(Hangzhou, bucket.Name, "plain.qcow2", await File.ReadAllBytesAsync(DiskFiles.Make(_scratch, raw, "qcow2")));
+
+        var manifests = new List<string>();
+        foreach (var name in new[] { "compressed.qcow2", "plain.qcow2" })
+        {
+            var import = await account.ImportAsync(Hangzhou, new ImportDiskSpec { SourceUrl = $"oss://{bucket.Name}/{name}" });
+            Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(import.Task.TaskId)).Status);
+            manifests.Add((await _cluster.DisksOfAsync(Hangzhou, import.ImageId))[0].ManifestId);
+        }
+
+        Assert.Equal(raw, await _cluster.ReadContentAsync(Hangzhou, manifests[0], 0, raw.Length));
+        Assert.Equal(manifests[0], manifests[1]); // the same chunks: the same content
+        Assert.Contains(_cluster.Logs.Recent, l => l.Contains("the QCOW2 has compressed clusters, so qemu-img converts it", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task R25_AQcow2WhoseTablesPointOutsideItFailsItsTaskLeavingNoImageAndNoQuotaUsed()
+    {
+        var account = await ImporterAsync();
+        var bucket = await account.NewBucketAsync(Hangzhou);
+        var file = await File.ReadAllBytesAsync(DiskFiles.Make(_scratch, DiskFiles.RawBytes(2, seed: 21), "qcow2"));
+        var l1 = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(file.AsSpan(40));
+        var l2 = (int)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(file.AsSpan(l1)) & 0x00FF_FFFF_FFFF_FE00);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(file.AsSpan(l2), (ulong)file.LongLength + (1UL << 30)); // past the file's end
+        await account.PutObjectAsync(Hangzhou, bucket.Name, "hostile.qcow2", file);
+        var before = await UsedImageQuotaAsync(account);
+
+        var import = await account.ImportAsync(Hangzhou, new ImportDiskSpec { SourceUrl = $"oss://{bucket.Name}/hostile.qcow2" });
+        var task = await account.WaitForTaskAsync(import.Task.TaskId);
+
+        Assert.Equal(TaskStatus.Failed, task.Status);
+        Assert.Equal("InvalidImageFormat.Malformed", task.Error.Reason);
+        Assert.Contains("outside the file", task.Error.Message, StringComparison.Ordinal);
+        var image = await account.ImageInAsync(Hangzhou, import.ImageId);
+        Assert.Equal(ImageStatus.CreateFailed, image.Status);
+        Assert.Equal(before, await UsedImageQuotaAsync(account));
+        Assert.Empty(ScratchFilesOf(task.TaskId));
     }
 
     [Fact]
@@ -195,6 +244,12 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = name, AllowedActions = { actions } });
         var token = (await root.IssueTokenAsync(new IssueTokenRequest { RamUser = new RamUserSubject { AccountId = account.AccountId, UserName = name } })).Token;
         return account with { Token = token };
+    }
+
+    private string[] ScratchFilesOf(string taskId)
+    {
+        var directory = Path.Combine(_cluster.DataDirectory, "scratch");
+        return Directory.Exists(directory) ? Directory.GetFiles(directory, $"{taskId}.*") : [];
     }
 
     private static async Task<long> UsedImageQuotaAsync(TestAccount account) =>

@@ -4,28 +4,26 @@ using GrpcImages.Transfer.Storage;
 namespace GrpcImages.Transfer.Content;
 
 /// <summary>
-/// Content to and from local files, for qemu-img's sake (imports and exports): a raw disk file stored
-/// as content through a resumable write session (several chunks hashed and written at once, holes and
-/// zero chunks stored as nothing), and content written out as a sparse raw file. Memory stays a few
-/// chunks whatever the size.
+/// Disks stored as content and content written to local files (imports and exports): a disk (a raw
+/// file, an object, the disk inside a QCOW2) stored through a resumable write session, several chunks
+/// hashed and written at once, zero chunks stored as nothing; and content written out as a sparse raw
+/// file for qemu-img. Memory stays a few chunks whatever the size.
 /// </summary>
 public sealed class ContentFiles(IBlobStores stores, ContentIndex index, ContentLibrary library)
 {
     private const int Writers = 4;
 
     /// <summary>
-    /// Stores the file as content of <paramref name="sizeBytes"/> (zeros past the file's end) under
+    /// Stores a disk as content of <paramref name="sizeBytes"/> (zeros past the disk's end) under
     /// <paramref name="holder"/>, in the session <paramref name="sessionId"/> (positions it already
     /// stored are skipped: a resumed import does not redo them).
     /// </summary>
-    public async Task<ContentInfo> StoreAsync(string region, string path, long sizeBytes, string holder, string sessionId, Func<long, Task> progress,
+    public async Task<ContentInfo> StoreAsync(string region, IDiskReader disk, long sizeBytes, string holder, string sessionId, Func<long, Task> progress,
         CancellationToken cancellationToken)
     {
         ContentLibrary.CheckSize(sizeBytes);
         await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes, cipher: null, sessionId);
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-        var fileLength = RandomAccess.GetLength(file);
-        var chunks = (int)((Math.Min(fileLength, sizeBytes) + Manifest.ChunkSize - 1) / Manifest.ChunkSize);
+        var chunks = (int)((Math.Min(disk.Length, sizeBytes) + Manifest.ChunkSize - 1) / Manifest.ChunkSize);
         var done = session.Stored;
         var next = -1;
         long stored = 0;
@@ -40,11 +38,9 @@ public sealed class ContentFiles(IBlobStores stores, ContentIndex index, Content
                     while ((position = Interlocked.Increment(ref next)) < chunks)
                     {
                         var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - (long)position * Manifest.ChunkSize);
-                        if (!done.ContainsKey(position))
+                        var chunk = buffer.AsMemory(0, length);
+                        if (!done.ContainsKey(position) && await disk.ReadAsync((long)position * Manifest.ChunkSize, chunk, cancellationToken))
                         {
-                            var chunk = buffer.AsMemory(0, length);
-                            var read = await ReadAtAsync(file, chunk, (long)position * Manifest.ChunkSize, cancellationToken);
-                            chunk.Span[read..].Clear(); // the file ends inside the chunk
                             await session.AddAsync(position, chunk, cancellationToken);
                         }
                         await progress(Interlocked.Add(ref stored, length));
@@ -98,16 +94,5 @@ public sealed class ContentFiles(IBlobStores stores, ContentIndex index, Content
                 ChunkBuffers.Shared.Return(buffer);
             }
         }, cancellationToken)));
-    }
-
-    private static async Task<int> ReadAtAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken)) > 0)
-        {
-            total += read;
-        }
-        return total;
     }
 }

@@ -335,6 +335,32 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         }
     }
 
+    /// <summary>Reads <paramref name="plaintext"/>.Length bytes of chunk <paramref name="position"/>'s plaintext from <paramref name="offset"/> in it: a range of a plain blob, or the whole chunk opened when it is sealed.</summary>
+    public async Task ReadChunkRangeAsync(string region, byte[] hash, int position, int chunkLength, ChunkCipher? cipher, int offset, Memory<byte> plaintext,
+        CancellationToken cancellationToken)
+    {
+        if (cipher is not null)
+        {
+            var whole = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+            try
+            {
+                await ReadChunkAsync(region, hash, position, cipher, whole.AsMemory(0, chunkLength), cancellationToken);
+                whole.AsMemory(offset, plaintext.Length).CopyTo(plaintext);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(whole);
+            }
+            return;
+        }
+        var name = Convert.ToHexStringLower(hash);
+        var read = await stores.InRegion(region).ReadAsync(name, offset, plaintext, cancellationToken);
+        if (read != plaintext.Length)
+        {
+            throw new InvalidDataException($"Chunk {name} in {region} ends before {offset + plaintext.Length} bytes.");
+        }
+    }
+
     /// <summary>Reads a chunk's stored bytes (sealed as stored) into <paramref name="buffer"/>; returns their length.</summary>
     public async Task<ChunkCipher?> CipherAsync(Manifest manifest, string region, CancellationToken cancellationToken) =>
         manifest.Encryption is null ? null : new ChunkCipher(await dataKeys.OpenAsync(manifest.Encryption, region, cancellationToken));

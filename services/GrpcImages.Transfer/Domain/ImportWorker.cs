@@ -10,10 +10,12 @@ namespace GrpcImages.Transfer.Domain;
 
 /// <summary>
 /// Runs the import tasks of a region's import queue (R24-R28), at most N at once across every replica.
-/// Each disk is fetched into a scratch file (an object of the store, or an http(s) source through the
-/// checked client), its format detected again from what arrived (the source may have changed since the
-/// request), converted to raw by qemu-img when it is not raw, and stored as content. Scratch files are
-/// removed whatever the ending; a resumed disk skips the chunks its write session stored.
+/// Each disk's format is detected again from its bytes (the source may have changed since the request).
+/// An object of the store is read in place: RAW as it is, QCOW2 through its own tables
+/// (<see cref="Qcow2Disk"/>), each straight into content; an http(s) source is first fetched into a
+/// scratch file through the checked client. What only qemu-img reads (VHD, VMDK, compressed or
+/// encrypted QCOW2) is converted to a raw scratch file first. Scratch files are removed whatever the
+/// ending; a resumed disk skips the chunks its write session stored.
 /// </summary>
 public sealed partial class ImportWorker(
     TaskStore store,
@@ -31,9 +33,12 @@ public sealed partial class ImportWorker(
 {
     private const long Gib = 1L << 30;
 
-    // Each disk's share of progress: fetching its file, converting it, storing it.
+    // A disk's share of progress when it is fetched and converted first: fetching, converting, then storing.
     private const double Fetched = 0.5;
     private const double Converted = 0.6;
+
+    /// <summary>A disk ready to store: its bytes, virtual size, how they are read, and where its progress starts.</summary>
+    private sealed record ReadyDisk(IDiskReader Disk, long VirtualSize, string How, double StoreFrom);
 
     protected override async Task RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
@@ -48,28 +53,13 @@ public sealed partial class ImportWorker(
             }
             var before = plan.Disks.Take(d).Sum(x => x.StoredBytes);
             Task Report(double fraction) => run.ReportAsync(before + (long)(fraction * disk.StoredBytes), 0, force: false);
-            var source = scratch.PathOf(run.Task.TaskId, $"{d}.src");
-            var raw = scratch.PathOf(run.Task.TaskId, $"{d}.raw");
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var open = new List<IDisposable>();
             try
             {
-                var fetched = await FetchAsync(run, disk, source, bytes => Report(Fetched * bytes / Math.Max(1, disk.StoredBytes)), cancellationToken);
-                var fetchTime = clock.Elapsed;
-                var detected = await DetectAsync(source, fetched);
-                DiskFormats.RequireDeclared((DiskImageFormat)disk.Format, detected);
-                if (detected.Format == DiskImageFormat.Raw)
-                {
-                    raw = source;
-                }
-                else
-                {
-                    detected = detected with { VirtualSize = await qemu.VirtualSizeAsync(source, detected.Format, cancellationToken) };
-                    await qemu.ConvertAsync(source, detected.Format, raw, DiskImageFormat.Raw,
-                        fraction => Report(Fetched + (Converted - Fetched) * fraction), cancellationToken);
-                    File.Delete(source);
-                }
-                var convertTime = clock.Elapsed - fetchTime;
-                var neededGib = Math.Max(1, (detected.VirtualSize + Gib - 1) / Gib);
+                var ready = await PrepareAsync(run, d, open, Report, cancellationToken);
+                var prepareTime = clock.Elapsed;
+                var neededGib = Math.Max(1, (ready.VirtualSize + Gib - 1) / Gib);
                 if (neededGib > disk.SizeGib)
                 {
                     throw Fault.InvalidArgument("InvalidParameter", $"disks[{d}].disk_size_gib",
@@ -81,19 +71,65 @@ public sealed partial class ImportWorker(
                     await run.SavePlanAsync();
                 }
                 var sizeBytes = disk.SizeGib * Gib;
-                var stored = await files.StoreAsync(plan.DestinationRegion, raw, sizeBytes, run.Task.TaskId, disk.Session,
-                    bytes => Report(Converted + (1 - Converted) * bytes / Math.Max(1, Math.Min(sizeBytes, detected.VirtualSize))), cancellationToken);
+                var stored = await files.StoreAsync(plan.DestinationRegion, ready.Disk, sizeBytes, run.Task.TaskId, disk.Session,
+                    bytes => Report(ready.StoreFrom + (1 - ready.StoreFrom) * bytes / Math.Max(1, Math.Min(sizeBytes, ready.VirtualSize))), cancellationToken);
                 disk.Manifest = stored.ManifestId;
-                disk.ContentBytes = detected.VirtualSize;
-                LogDisk(run.Task.TaskId, d, fetched, fetchTime.TotalSeconds, detected.Format, convertTime.TotalSeconds, (clock.Elapsed - fetchTime - convertTime).TotalSeconds);
+                disk.ContentBytes = ready.VirtualSize;
+                LogDisk(run.Task.TaskId, d, ready.VirtualSize, ready.How, prepareTime.TotalSeconds, (clock.Elapsed - prepareTime).TotalSeconds);
                 await run.ReportAsync(before + disk.StoredBytes, 0, force: true, savePlan: true);
             }
             finally
             {
-                File.Delete(source);
-                File.Delete(raw);
+                open.ForEach(o => o.Dispose());
+                scratch.Clear(run.Task.TaskId);
             }
         }
+    }
+
+    /// <summary>Opens disk <paramref name="d"/>'s source, detects its format, and makes it readable as a raw disk (by qemu-img only when it must).</summary>
+    private async Task<ReadyDisk> PrepareAsync(TaskRun run, int d, List<IDisposable> open, Func<double, Task> report, CancellationToken cancellationToken)
+    {
+        var disk = run.Plan.Disks[d];
+        var url = sources.Parse(disk.SourceUrl, "source_url");
+        IDiskReader source;
+        string? file = null;
+        if (url.IsObject)
+        {
+            source = await OpenObjectAsync(run, url, open, cancellationToken);
+        }
+        else
+        {
+            file = scratch.PathOf(run.Task.TaskId, $"{d}.src");
+            await DownloadAsync(url, file, bytes => report(Fetched * bytes / Math.Max(1, disk.StoredBytes)), cancellationToken);
+            source = OpenFile(file, open);
+        }
+        var fetched = file is null ? 0 : Fetched;
+        var detected = await DetectAsync(source, cancellationToken);
+        DiskFormats.RequireDeclared((DiskImageFormat)disk.Format, detected);
+        if (detected.Format == DiskImageFormat.Raw)
+        {
+            return new ReadyDisk(source, source.Length, "read as RAW", fetched);
+        }
+        if (detected.Format == DiskImageFormat.Qcow2)
+        {
+            var (qcow2, unsupported) = await Qcow2Disk.OpenAsync(source, ContentLibrary.MaxSizeBytes, cancellationToken);
+            if (qcow2 is not null)
+            {
+                return new ReadyDisk(qcow2, qcow2.Length, "read as QCOW2 in place", fetched);
+            }
+            LogQemuOnly(run.Task.TaskId, d, unsupported);
+        }
+        if (file is null)
+        {
+            file = scratch.PathOf(run.Task.TaskId, $"{d}.src");
+            await files.WriteFileAsync(run.Plan.DestinationRegion, ((ContentDiskReader)source).Manifest.Id, file, source.Length,
+                bytes => report(Fetched * bytes / Math.Max(1, source.Length)), cancellationToken);
+        }
+        var virtualSize = await qemu.VirtualSizeAsync(file, detected.Format, cancellationToken);
+        var raw = scratch.PathOf(run.Task.TaskId, $"{d}.raw");
+        await qemu.ConvertAsync(file, detected.Format, raw, DiskImageFormat.Raw, fraction => report(Fetched + (Converted - Fetched) * fraction), cancellationToken);
+        File.Delete(file);
+        return new ReadyDisk(OpenFile(raw, open), virtualSize, $"converted from {DiskFormats.Name(detected.Format)} by qemu-img", Converted);
     }
 
     protected override async Task CompleteAsync(TaskRun run)
@@ -123,38 +159,58 @@ public sealed partial class ImportWorker(
         await run.EndAsync(status, failure);
     }
 
-    /// <summary>Copies the disk's source into a scratch file; returns its length.</summary>
-    private async Task<long> FetchAsync(TaskRun run, DiskPlan disk, string path, Func<long, Task> progress, CancellationToken cancellationToken)
+    /// <summary>The object's content, held by the task until it ends (deleting or replacing the object meanwhile does not pull it away).</summary>
+    private async Task<IDiskReader> OpenObjectAsync(TaskRun run, ImportUrl url, List<IDisposable> open, CancellationToken cancellationToken)
     {
-        var url = sources.Parse(disk.SourceUrl, "source_url");
-        if (url.IsObject)
+        var region = run.Plan.DestinationRegion;
+        var (bucket, found) = await objects.GetObjectAsync(region, url.Bucket!, url.ObjectName!);
+        if (bucket is null || (bucket.Owner != run.Task.OwnerAccountId && bucket.Acl != BucketAcl.PublicRead))
         {
-            var (bucket, found) = await objects.GetObjectAsync(run.Plan.DestinationRegion, url.Bucket!, url.ObjectName!);
-            if (bucket is null || (bucket.Owner != run.Task.OwnerAccountId && bucket.Acl != BucketAcl.PublicRead))
-            {
-                throw ObjectStore.BucketNotFound(url.Bucket!);
-            }
-            if (found is null || found.Size == 0)
-            {
-                throw found is null ? ObjectStore.ObjectNotFound(url.Bucket!, url.ObjectName!) : Fault.InvalidArgument("InvalidOSSObject.Size", "source_url", "The object is empty.");
-            }
-            await files.WriteFileAsync(run.Plan.DestinationRegion, found.Manifest, path, found.Size, progress, cancellationToken);
-            return found.Size;
+            throw ObjectStore.BucketNotFound(url.Bucket!);
         }
+        if (found is null || found.Size == 0)
+        {
+            throw found is null ? ObjectStore.ObjectNotFound(url.Bucket!, url.ObjectName!) : Fault.InvalidArgument("InvalidOSSObject.Size", "source_url", "The object is empty.");
+        }
+        try
+        {
+            await library.RetainAsync(region, found.Manifest, run.Task.TaskId);
+        }
+        catch (DomainException)
+        {
+            throw ObjectStore.ObjectNotFound(url.Bucket!, url.ObjectName!); // deleted since it was looked up
+        }
+        var (manifest, _) = await library.LoadLiveAsync(region, found.Manifest, cancellationToken);
+        var cipher = await library.CipherAsync(manifest, region, cancellationToken);
+        if (cipher is not null)
+        {
+            open.Add(cipher);
+        }
+        return new ContentDiskReader(library, region, manifest, cipher);
+    }
+
+    private async Task DownloadAsync(ImportUrl url, string path, Func<long, Task> progress, CancellationToken cancellationToken)
+    {
         using var client = sources.NewClient();
         using var response = await sources.GetAsync(client, url.Http!, null, "source_url", cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return await WriteSparseAsync(path, StreamPieces.ReadAsync(body, cancellationToken), progress, cancellationToken);
+        await WriteSparseAsync(path, StreamPieces.ReadAsync(body, cancellationToken), progress, cancellationToken);
     }
 
-    private static async Task<DetectedFormat> DetectAsync(string path, long length)
+    private static FileDiskReader OpenFile(string path, List<IDisposable> open)
     {
-        using var file = File.OpenHandle(path);
-        var head = new byte[(int)Math.Min(length, DiskFormats.HeadBytes)];
-        var tail = new byte[(int)Math.Min(length, DiskFormats.TailBytes)];
-        await RandomAccess.ReadAsync(file, head, 0);
-        await RandomAccess.ReadAsync(file, tail, length - tail.Length);
-        return DiskFormats.Detect(head, tail, length);
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+        open.Add(handle);
+        return new FileDiskReader(handle);
+    }
+
+    private static async Task<DetectedFormat> DetectAsync(IDiskReader source, CancellationToken cancellationToken)
+    {
+        var head = new byte[(int)Math.Min(source.Length, DiskFormats.HeadBytes)];
+        var tail = new byte[(int)Math.Min(source.Length, DiskFormats.TailBytes)];
+        await source.ReadAsync(0, head, cancellationToken);
+        await source.ReadAsync(source.Length - tail.Length, tail, cancellationToken);
+        return DiskFormats.Detect(head, tail, source.Length);
     }
 
     /// <summary>Writes pieces to a new file, leaving all-zero megabytes as holes.</summary>
@@ -176,8 +232,11 @@ public sealed partial class ImportWorker(
         return offset;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {TaskId} disk {Disk}: fetched {Bytes} bytes in {Fetch:F1} s, converted from {Format} in {Convert:F1} s, stored in {Store:F1} s")]
-    private partial void LogDisk(string taskId, int disk, long bytes, double fetch, DiskImageFormat format, double convert, double store);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {TaskId} disk {Disk}: {Bytes} bytes {How}, made ready in {Prepare:F1} s, stored in {Store:F1} s")]
+    private partial void LogDisk(string taskId, int disk, long bytes, string how, double prepare, double store);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {TaskId} disk {Disk}: the QCOW2 has {What}, so qemu-img converts it")]
+    private partial void LogQemuOnly(string taskId, int disk, string what);
 }
 
 
