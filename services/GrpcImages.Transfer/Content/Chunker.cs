@@ -1,8 +1,13 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using GrpcImages.ServiceDefaults.Errors;
 
 namespace GrpcImages.Transfer.Content;
+
+/// <summary>A chunk cut from a stream: its position and bytes, in a buffer of <see cref="ChunkBuffers.Shared"/> its receiver gives back.</summary>
+public readonly record struct CutChunk(int Position, byte[] Buffer, int Length)
+{
+    public ReadOnlyMemory<byte> Bytes => Buffer.AsMemory(0, Length);
+}
 
 /// <summary>Cuts a stream of byte pieces into the content's 4 MiB chunks.</summary>
 public static class Chunker
@@ -10,12 +15,13 @@ public static class Chunker
     /// <summary>
     /// The chunks of a stream of <paramref name="sizeBytes"/> at most, in position order from 0 (the last
     /// one padded with zeros up to the size; positions after the stream ends are zero chunks and not
-    /// yielded). Each chunk is valid until the next is asked for: one buffer serves them all.
+    /// yielded). Each chunk is the receiver's to return to <see cref="ChunkBuffers.Shared"/>, so several can be
+    /// stored at once.
     /// </summary>
-    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ChunksAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> pieces, long sizeBytes,
+    public static async IAsyncEnumerable<CutChunk> ChunksAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> pieces, long sizeBytes,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        var buffer = ChunkBuffers.Shared.Rent();
         try
         {
             long total = 0;
@@ -37,8 +43,9 @@ public static class Chunker
                     remaining = remaining[take..];
                     if (filled == Manifest.ChunkSize)
                     {
-                        yield return buffer.AsMemory(0, filled);
-                        position++;
+                        var full = buffer;
+                        buffer = ChunkBuffers.Shared.Rent();
+                        yield return new CutChunk(position++, full, filled);
                         filled = 0;
                     }
                 }
@@ -47,12 +54,14 @@ public static class Chunker
             {
                 var length = (int)Math.Min(Manifest.ChunkSize, sizeBytes - (long)position * Manifest.ChunkSize);
                 buffer.AsSpan(filled, length - filled).Clear();
-                yield return buffer.AsMemory(0, length);
+                var last = buffer;
+                buffer = ChunkBuffers.Shared.Rent();
+                yield return new CutChunk(position, last, length);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ChunkBuffers.Shared.Return(buffer);
         }
     }
 }

@@ -11,7 +11,7 @@ namespace GrpcImages.Transfer.Content;
 /// </summary>
 public sealed class ContentFiles(IBlobStores stores, ContentIndex index, ContentLibrary library)
 {
-    private const int Writers = 4;
+    private const int Writers = 8;
 
     /// <summary>
     /// Stores a disk as content of <paramref name="sizeBytes"/> (zeros past the disk's end) under

@@ -14,6 +14,9 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
     public const long MaxSizeBytes = 32L * 1024 * 1024 * 1024 * 1024; // 32 TiB, the largest data disk
     public const int MaxHolderLength = 128;
 
+    /// <summary>How many chunks of one stream are hashed and written at once.</summary>
+    private const int ParallelWrites = 6;
+
     public async Task<ContentInfo> SeedAsync(string region, string label, long sizeBytes, long dataBytes, string holder, CancellationToken cancellationToken)
     {
         CheckSize(sizeBytes);
@@ -57,12 +60,46 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         var (key, sealing) = encryption is null ? (null, null) : await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken);
         using var cipher = key is null ? null : new ChunkCipher(key);
         await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes, cipher);
-        var position = 0;
-        await foreach (var chunk in Chunker.ChunksAsync(data, sizeBytes, cancellationToken))
+        // Chunks are hashed and written while the next ones arrive (one at a time when sealed: the cipher is not shared).
+        var most = cipher is null ? ParallelWrites : 1;
+        var writing = new Queue<(Task Stored, byte[] Buffer)>();
+        try
         {
-            await session.AddAsync(position++, chunk, cancellationToken);
+            await foreach (var chunk in Chunker.ChunksAsync(data, sizeBytes, cancellationToken))
+            {
+                if (writing.Count == most)
+                {
+                    await NextAsync();
+                }
+                writing.Enqueue((Task.Run(() => session.AddAsync(chunk.Position, chunk.Bytes, cancellationToken), cancellationToken), chunk.Buffer));
+            }
+            while (writing.Count > 0)
+            {
+                await NextAsync();
+            }
+        }
+        finally
+        {
+            foreach (var (stored, buffer) in writing)
+            {
+                await stored.ContinueWith(_ => ChunkBuffers.Shared.Return(buffer), TaskScheduler.Default);
+            }
         }
         return Committed(region, await session.CommitAsync(sizeBytes, sealing, holder, cancellationToken));
+
+        async Task NextAsync()
+        {
+            var (stored, buffer) = writing.Peek();
+            try
+            {
+                await stored;
+            }
+            finally
+            {
+                writing.Dequeue();
+                ChunkBuffers.Shared.Return(buffer);
+            }
+        }
     }
 
     /// <summary>Copy-on-write: a new manifest with <paramref name="data"/> written at <paramref name="offset"/>.</summary>

@@ -34,7 +34,7 @@ public sealed class FileBlobStores : IBlobStores
     public string PathOf(string region, string name) => ((FileBlobStore)InRegion(region)).PathOf(name);
 }
 
-/// <summary>One region's blobs in a directory. Writes go to a temporary file, flushed to disk, then renamed into place.</summary>
+/// <summary>One region's blobs in a directory. Writes go to a temporary file (chunks past the page cache, <see cref="DirectWrites"/>), flushed to disk, then renamed into place.</summary>
 public sealed class FileBlobStore(string directory, string region) : IBlobStore
 {
     private const string TempSuffix = ".tmp";
@@ -68,8 +68,9 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         try
         {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            if (!DirectWrites.TryWrite(temp, data.Span))
             {
+                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
                 await file.WriteAsync(data, cancellationToken);
                 file.Flush(flushToDisk: true);
             }
