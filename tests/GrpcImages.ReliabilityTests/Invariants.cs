@@ -1,9 +1,11 @@
 using GrpcImages.Catalog.Domain;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Storage;
 using StackExchange.Redis;
+using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 
 namespace GrpcImages.ReliabilityTests;
 
@@ -57,6 +59,11 @@ public static class Invariants
                 if (record is { } live && !await db.KeyExistsAsync(live))
                 {
                     violations.Add($"content {inner} held by {id}, which does not exist");
+                }
+                else if (id.StartsWith("t-", StringComparison.Ordinal) && await db.HashGetAsync(TransferKeys.Task(id), "d") is { HasValue: true } task
+                         && TransferTask.Parser.ParseFrom((byte[])task!).Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled)
+                {
+                    violations.Add($"content {inner} still held by {id}, which has ended");
                 }
             }
         }

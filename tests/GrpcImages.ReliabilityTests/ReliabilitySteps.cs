@@ -1,5 +1,6 @@
 using Grpc.Core;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 
 namespace GrpcImages.ReliabilityTests;
@@ -28,6 +29,21 @@ internal static class ReliabilitySteps
                 return image;
             }
             Assert.True(DateTime.UtcNow < deadline, $"image {imageId} stayed {image.Status} at {image.Progress}%");
+            await Task.Delay(50);
+        }
+    }
+
+    public static async Task<TransferTask> WaitForTaskAsync(TaskService.TaskServiceClient tasks, string taskId, Func<TransferTask, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var task = (await tasks.GetTaskAsync(new GetTaskRequest { TaskId = taskId })).Task;
+            if (done(task))
+            {
+                return task;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"task {taskId} stayed {task.Status} at {task.Progress}%");
             await Task.Delay(50);
         }
     }

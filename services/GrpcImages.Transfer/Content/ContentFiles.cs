@@ -1,5 +1,6 @@
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Transfer.Storage;
+using Microsoft.Extensions.Options;
 
 namespace GrpcImages.Transfer.Content;
 
@@ -9,7 +10,7 @@ namespace GrpcImages.Transfer.Content;
 /// hashed and written at once, zero chunks stored as nothing; and content written out as a sparse raw
 /// file for qemu-img. Memory stays a few chunks whatever the size.
 /// </summary>
-public sealed class ContentFiles(IBlobStores stores, ContentIndex index, ContentLibrary library)
+public sealed class ContentFiles(IBlobStores stores, ContentIndex index, ContentLibrary library, IOptions<TransferOptions> options)
 {
     private const int Writers = 8;
 
@@ -25,6 +26,7 @@ public sealed class ContentFiles(IBlobStores stores, ContentIndex index, Content
         await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes, cipher: null, sessionId);
         var chunks = (int)((Math.Min(disk.Length, sizeBytes) + Manifest.ChunkSize - 1) / Manifest.ChunkSize);
         var done = session.Stored;
+        var throttle = new Throttle(options.Value.MaxBytesPerSecondPerTask);
         var next = -1;
         long stored = 0;
         try
@@ -41,6 +43,7 @@ public sealed class ContentFiles(IBlobStores stores, ContentIndex index, Content
                         var chunk = buffer.AsMemory(0, length);
                         if (!done.ContainsKey(position) && await disk.ReadAsync((long)position * Manifest.ChunkSize, chunk, cancellationToken))
                         {
+                            await throttle.WaitAsync(length, cancellationToken);
                             await session.AddAsync(position, chunk, cancellationToken);
                         }
                         await progress(Interlocked.Add(ref stored, length));
