@@ -14,9 +14,9 @@ namespace GrpcImages.Bench;
 /// <item>the export of that image as VHD against <c>qemu-img convert -f raw -O vpc</c> of its raw file, then sync;</item>
 /// <item>the transfer process's peak RSS during both, at two sizes.</item>
 /// </list>
-/// Our import reads the object from the store, has qemu-img convert it, and stores the result; our VHD
-/// export writes the VHD from the image's chunks straight into the object; every chunk is fsync'd. The
-/// floor is the conversion alone.
+/// Our import reads the QCOW2 in place from the object's chunks and stores the disk it holds; our VHD
+/// export writes the VHD from the image's chunks straight into the object; every chunk is hashed and
+/// flushed to disk. The floor is the conversion alone.
 /// </summary>
 public static class ImportExportBench
 {

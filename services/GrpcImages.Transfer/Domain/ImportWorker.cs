@@ -91,18 +91,14 @@ public sealed partial class ImportWorker(
     {
         var disk = run.Plan.Disks[d];
         var url = sources.Parse(disk.SourceUrl, "source_url");
-        IDiskReader source;
+        var inStore = url.IsObject ? await OpenObjectAsync(run, url, open, cancellationToken) : null;
         string? file = null;
-        if (url.IsObject)
-        {
-            source = await OpenObjectAsync(run, url, open, cancellationToken);
-        }
-        else
+        if (inStore is null)
         {
             file = scratch.PathOf(run.Task.TaskId, $"{d}.src");
             await DownloadAsync(url, file, bytes => report(Fetched * bytes / Math.Max(1, disk.StoredBytes)), cancellationToken);
-            source = OpenFile(file, open);
         }
+        IDiskReader source = inStore is not null ? inStore : OpenFile(file!, open);
         var fetched = file is null ? 0 : Fetched;
         var detected = await DetectAsync(source, cancellationToken);
         DiskFormats.RequireDeclared((DiskImageFormat)disk.Format, detected);
@@ -122,7 +118,7 @@ public sealed partial class ImportWorker(
         if (file is null)
         {
             file = scratch.PathOf(run.Task.TaskId, $"{d}.src");
-            await files.WriteFileAsync(run.Plan.DestinationRegion, ((ContentDiskReader)source).Manifest.Id, file, source.Length,
+            await files.WriteFileAsync(run.Plan.DestinationRegion, inStore!.Manifest.Id, file, source.Length,
                 bytes => report(Fetched * bytes / Math.Max(1, source.Length)), cancellationToken);
         }
         var virtualSize = await qemu.VirtualSizeAsync(file, detected.Format, cancellationToken);
@@ -160,7 +156,7 @@ public sealed partial class ImportWorker(
     }
 
     /// <summary>The object's content, held by the task until it ends (deleting or replacing the object meanwhile does not pull it away).</summary>
-    private async Task<IDiskReader> OpenObjectAsync(TaskRun run, ImportUrl url, List<IDisposable> open, CancellationToken cancellationToken)
+    private async Task<ContentDiskReader> OpenObjectAsync(TaskRun run, ImportUrl url, List<IDisposable> open, CancellationToken cancellationToken)
     {
         var region = run.Plan.DestinationRegion;
         var (bucket, found) = await objects.GetObjectAsync(region, url.Bucket!, url.ObjectName!);
