@@ -18,18 +18,9 @@ public sealed class QemuImg(IOptions<ImportOptions> options)
 {
     private const string Prlimit = "/usr/bin/prlimit";
 
-    /// <summary>Converts a file from one format to another; <paramref name="progress"/> gets 0-1 as qemu-img reports it.</summary>
-    public async Task ConvertAsync(string source, DiskImageFormat from, string destination, DiskImageFormat to, Func<double, Task>? progress,
-        CancellationToken cancellationToken)
-    {
-        List<string> args = ["convert", "-p", "-f", DiskFormats.QemuName(from), "-O", DiskFormats.QemuName(to)];
-        if (to == DiskImageFormat.Vhd)
-        {
-            args.AddRange(["-o", "subformat=dynamic,force_size=on"]); // the virtual size stays what it is (R29)
-        }
-        args.AddRange([Spec(source, from), destination]);
-        await RunAsync(args, source, progress, cancellationToken);
-    }
+    /// <summary>Converts a file to a raw disk file (imports); <paramref name="progress"/> gets 0-1 as qemu-img reports it.</summary>
+    public async Task ConvertToRawAsync(string source, DiskImageFormat from, string destination, Func<double, Task>? progress, CancellationToken cancellationToken) =>
+        await RunAsync(["convert", "-p", "-f", DiskFormats.QemuName(from), "-O", "raw", Spec(source, from), destination], source, progress, cancellationToken);
 
     /// <summary>The virtual size qemu-img reads from a file.</summary>
     public async Task<long> VirtualSizeAsync(string path, DiskImageFormat format, CancellationToken cancellationToken)

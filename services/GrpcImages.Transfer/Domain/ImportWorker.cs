@@ -123,7 +123,7 @@ public sealed partial class ImportWorker(
         }
         var virtualSize = await qemu.VirtualSizeAsync(file, detected.Format, cancellationToken);
         var raw = scratch.PathOf(run.Task.TaskId, $"{d}.raw");
-        await qemu.ConvertAsync(file, detected.Format, raw, DiskImageFormat.Raw, fraction => report(Fetched + (Converted - Fetched) * fraction), cancellationToken);
+        await qemu.ConvertToRawAsync(file, detected.Format, raw, fraction => report(Fetched + (Converted - Fetched) * fraction), cancellationToken);
         File.Delete(file);
         return new ReadyDisk(OpenFile(raw, open), virtualSize, $"converted from {DiskFormats.Name(detected.Format)} by qemu-img", Converted);
     }
