@@ -23,7 +23,7 @@ public sealed class CopyQueueTests(ITestOutputHelper output) : IAsyncLifetime
         {
             ["Regions:0:Id"] = Hangzhou,
             ["Regions:1:Id"] = Shanghai,
-            // 12 MiB per image at 12 MiB/s: about a second each.
+            // 12 MiB per image at 12 MiB/s: about a second each (see SourcesAsync).
             ["Transfer:MaxBytesPerSecondPerTask"] = (12L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, output: output);
         await _cluster.StartReplicaAsync(ServiceKind.Transfer);
@@ -35,11 +35,7 @@ public sealed class CopyQueueTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task R8_EightCopiesIntoARegionRunFiveAtATimeAcrossReplicasStartInOrderAndAllArrive()
     {
         var account = await _cluster.NewAccountAsync();
-        var sources = new List<Image>();
-        for (var i = 0; i < 8; i++)
-        {
-            sources.Add(await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(100 * i, ChunksPerImage).ToList())));
-        }
+        var sources = await SourcesAsync(account, 8, firstSeed: 0);
 
         var copies = new List<CopyImageResponse>();
         foreach (var source in sources)
@@ -111,11 +107,7 @@ public sealed class CopyQueueTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task R10_AWaitingCopyIsCancelledAtOnceAndFinishedOrForeignImagesCannotBeCancelled()
     {
         var account = await _cluster.NewAccountAsync();
-        var sources = new List<Image>();
-        for (var i = 0; i < 7; i++)
-        {
-            sources.Add(await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(9000 + 10 * i, ChunksPerImage).ToList())));
-        }
+        var sources = await SourcesAsync(account, 7, firstSeed: 9000);
         var copies = new List<CopyImageResponse>();
         foreach (var source in sources)
         {
@@ -145,6 +137,21 @@ public sealed class CopyQueueTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await account.WaitForTaskAsync(copy.Task.TaskId);
         }
+    }
+
+    /// <summary>
+    /// Images to copy: the five that run first take about four seconds each and the rest one, so those
+    /// queued behind the five are surely still waiting when a test looks at them.
+    /// </summary>
+    private async Task<List<Image>> SourcesAsync(TestAccount account, int count, int firstSeed)
+    {
+        var sources = new List<Image>();
+        for (var i = 0; i < count; i++)
+        {
+            var chunks = i < 5 ? 4 * ChunksPerImage : ChunksPerImage;
+            sources.Add(await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(firstSeed + 20 * i, chunks).ToList())));
+        }
+        return sources;
     }
 
     private static async Task<bool> AllEndedAsync(TestAccount account) =>
