@@ -25,7 +25,7 @@ public sealed class TransferOptions
     /// <summary>Exports running at once per region (R29).</summary>
     public int ExportLimit { get; set; } = 3;
 
-    /// <summary>A bandwidth cap per task in bytes per second (0: none), so copies and imports share links and disks politely.</summary>
+    /// <summary>A bandwidth cap per task in bytes per second (0: none), so copies, imports and exports share links and disks politely.</summary>
     public long MaxBytesPerSecondPerTask { get; set; }
 
     /// <summary>How long a task may wait in its queue before it fails (every stage has a deadline).</summary>

@@ -39,6 +39,21 @@ public static class Invariants
             }
         }
 
+        // An object write's hold ("o:<id>") is an object's, or waits in a settlement that will let it go.
+        var objectHolders = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var key in server.KeysAsync(pattern: TransferKeys.Root + "{b:*}:o:*", pageSize: 1000))
+        {
+            if (await db.HashGetAsync(key, "holder") is { HasValue: true } holder)
+            {
+                objectHolders.Add(holder!);
+            }
+        }
+        var settling = new List<string>();
+        await foreach (var key in server.KeysAsync(pattern: TransferKeys.Root + "{q:objects:*}:i:*", pageSize: 1000))
+        {
+            settling.Add((string?)await db.HashGetAsync(key, "p") ?? "");
+        }
+
         // Content holds: gi:xfer:{m:<region>:<manifest>}:holders.
         await foreach (var key in server.KeysAsync(pattern: "gi:xfer:{m:*}:holders", pageSize: 1000))
         {
@@ -54,8 +69,12 @@ public static class Invariants
                     "s-" => CatalogKeys.Snapshot(id),
                     "d-" => CatalogKeys.Disk(id),
                     "t-" => TransferKeys.Task(id),
-                    _ => null, // objects' holds are settled by their own queue; not checked here
+                    _ => null,
                 };
+                if (id.StartsWith("o:", StringComparison.Ordinal) && !objectHolders.Contains(id) && !settling.Any(p => p.Contains(id, StringComparison.Ordinal)))
+                {
+                    violations.Add($"content {inner} held by object write {id}, which no object points at and no settlement will let go");
+                }
                 if (record is { } live && !await db.KeyExistsAsync(live))
                 {
                     violations.Add($"content {inner} held by {id}, which does not exist");

@@ -31,6 +31,7 @@ public sealed class ExportWorker(
     protected override async Task RunAsync(TaskRun run, CancellationToken cancellationToken)
     {
         var plan = run.Plan;
+        var throttle = new Throttle(Options.MaxBytesPerSecondPerTask);
         for (var d = 0; d < plan.Disks.Count; d++)
         {
             var disk = plan.Disks[d];
@@ -39,18 +40,21 @@ public sealed class ExportWorker(
                 continue; // written by this task before
             }
             var before = plan.Disks.Take(d).Sum(x => x.StoredBytes);
-            Task Report(double fraction) => run.ReportAsync(before + (long)(fraction * disk.StoredBytes), 0, force: false);
+            async Task Sent(int bytes, double fraction)
+            {
+                await throttle.WaitAsync(bytes, cancellationToken);
+                await run.ReportAsync(before + (long)(fraction * disk.StoredBytes), 0, force: false);
+            }
             var format = (DiskImageFormat)disk.Format;
             ObjectRecord written;
             if (format == DiskImageFormat.Raw)
             {
-                var data = Counted(library.ReadAsync(plan.SourceRegion, disk.SourceManifest, 0, disk.ContentBytes, cancellationToken),
-                    bytes => Report((double)bytes / disk.ContentBytes));
+                var data = Counted(library.ReadAsync(plan.SourceRegion, disk.SourceManifest, 0, disk.ContentBytes, cancellationToken), disk.ContentBytes, Sent);
                 written = await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, disk.ContentBytes, data, cancellationToken);
             }
             else
             {
-                written = await WriteFormattedAsync(plan, disk, format, Report, cancellationToken);
+                written = await WriteFormattedAsync(plan, disk, format, Sent, cancellationToken);
             }
             disk.Manifest = written.Sha256; // this disk is done
             await run.ReportAsync(before + disk.StoredBytes, 0, force: true, savePlan: true);
@@ -61,7 +65,7 @@ public sealed class ExportWorker(
     /// A dynamic VHD or a QCOW2 streamed from the content into the object: no scratch file, no qemu-img
     /// (the disk's size stays exact).
     /// </summary>
-    private async Task<ObjectRecord> WriteFormattedAsync(TaskPlan plan, DiskPlan disk, DiskImageFormat format, Func<double, Task> report,
+    private async Task<ObjectRecord> WriteFormattedAsync(TaskPlan plan, DiskPlan disk, DiskImageFormat format, Func<int, double, Task> sent,
         CancellationToken cancellationToken)
     {
         var (manifest, _) = await library.LoadLiveAsync(plan.SourceRegion, disk.SourceManifest, cancellationToken);
@@ -72,7 +76,7 @@ public sealed class ExportWorker(
             ? (VhdStream.Length(disk.ContentBytes, Stored), VhdStream.WriteAsync(disk.ContentBytes, Stored, Read, DateTimeOffset.UtcNow, Guid.NewGuid(), cancellationToken))
             : (Qcow2Stream.Length(disk.ContentBytes, Stored), Qcow2Stream.WriteAsync(disk.ContentBytes, Stored, Read, cancellationToken));
         return await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, length,
-            Counted(file, bytes => report((double)bytes / length)), cancellationToken);
+            Counted(file, length, sent), cancellationToken);
     }
 
     protected override async Task CompleteAsync(TaskRun run)
@@ -100,14 +104,15 @@ public sealed class ExportWorker(
     private async Task ReleaseImageAsync(TaskRun run) =>
         await Catalog.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = run.Plan.SourceRegion, ImageId = run.Plan.SourceId, TaskId = run.Task.TaskId });
 
-    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> Counted(IAsyncEnumerable<ReadOnlyMemory<byte>> pieces, Func<long, Task> progress)
+    /// <summary>The pieces as they go, each told to <paramref name="sent"/> (its length, and the fraction of <paramref name="length"/> sent so far).</summary>
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> Counted(IAsyncEnumerable<ReadOnlyMemory<byte>> pieces, long length, Func<int, double, Task> sent)
     {
         long total = 0;
         await foreach (var piece in pieces)
         {
             yield return piece;
             total += piece.Length;
-            await progress(total);
+            await sent(piece.Length, (double)total / length);
         }
     }
 }

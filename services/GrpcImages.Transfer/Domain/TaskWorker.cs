@@ -29,6 +29,9 @@ public abstract partial class TaskWorker(
     /// <summary>The catalog's internal API (pending images and snapshots, holds).</summary>
     protected ImageControlService.ImageControlServiceClient Catalog => catalog.Client;
 
+    /// <summary>The transfer service's settings (limits, bandwidth cap).</summary>
+    protected TransferOptions Options => options.Value;
+
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
         var stored = await store.GetAsync(lease.Id);
