@@ -99,13 +99,14 @@ public class WorkQueueTests(RedisFixture redis) : IClassFixture<RedisFixture>
     [Fact]
     public async Task ARenewedLeaseIsNotTakenOver()
     {
-        var queue = NewQueue(lease: TimeSpan.FromMilliseconds(300));
+        // Renewed every 0.3 s for 1.5 s, past the 1 s lease (with room for a slow machine between renewals).
+        var queue = NewQueue(lease: TimeSpan.FromSeconds(1));
         await queue.EnqueueAsync("a", "");
         var lease = (await queue.ClaimAsync("one")).Lease!;
 
-        for (var i = 0; i < 4; i++)
+        for (var i = 0; i < 5; i++)
         {
-            await Task.Delay(120);
+            await Task.Delay(300);
             Assert.True(await queue.RenewAsync(lease, "one"));
         }
 
