@@ -1,9 +1,15 @@
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Testing;
+using GrpcImages.Transfer.Domain;
+using GrpcImages.Transfer.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 using static GrpcImages.IntegrationTests.KmsSteps;
 
@@ -136,6 +142,33 @@ public class ExportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
 
         Assert.Equal(TaskStatus.Cancelled, cancelled.Status);
         await account.Images().DeleteImageAsync(new DeleteImageRequest { RegionId = Hangzhou, ImageId = image.ImageId });
+    }
+
+    [Fact]
+    public async Task R29_AnExportWorkerThatLostItsTaskCannotWriteAnObjectOnceANewerWorkerOfTheTaskHas()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var bucket = await account.NewBucketAsync(Hangzhou);
+        var objects = _cluster.Services(ServiceKind.Transfer).GetRequiredService<ObjectStore>();
+        var taskId = ResourceIds.New('t', ResourceIds.OwnerTag(account.AccountId));
+        ObjectWriter Worker(long fence, string task) => new(task, fence, TimeSpan.FromHours(1));
+        Task<ObjectRecord> Write(string name, byte[] bytes, ObjectWriter writer) =>
+            objects.WriteAsync(Hangzhou, bucket.Name, name, "application/octet-stream", bytes.Length, new ReadOnlyMemory<byte>[] { bytes }.ToAsyncEnumerable(), default, writer);
+        var (first, second, stale) = (ContentImages.Bytes([2901]), ContentImages.Bytes([2902]), ContentImages.Bytes([2903]));
+
+        await Write("disk.raw", first, Worker(1, taskId)); // the worker that will be frozen past its lease
+        await Write("disk.raw", second, Worker(2, taskId)); // the one that took the task over
+        var refused = await Assert.ThrowsAsync<DomainException>(() => Write("disk.raw", stale, Worker(1, taskId)));
+        var elsewhere = await Assert.ThrowsAsync<DomainException>(() => Write("other.raw", stale, Worker(1, taskId)));
+
+        Assert.Equal(("TaskFenced", "TaskFenced"), (refused.Reason, elsewhere.Reason));
+        Assert.Equal(second, await account.GetObjectBytesAsync(Hangzhou, bucket.Name, "disk.raw"));
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidOSSObject.NotFound", () => account.GetObjectBytesAsync(Hangzhou, bucket.Name, "other.raw"));
+        // Nothing of the refused writes stays once collected; another task's worker writes as before.
+        await _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
+        Assert.False(File.Exists(_cluster.BlobPath(Hangzhou, Convert.ToHexStringLower(SHA256.HashData(stale)))), "the refused write's chunk is still stored");
+        await Write("other.raw", stale, Worker(1, ResourceIds.New('t', ResourceIds.OwnerTag(account.AccountId))));
+        Assert.Equal(stale, await account.GetObjectBytesAsync(Hangzhou, bucket.Name, "other.raw"));
     }
 
     private async Task<TestAccount> ImporterAsync()

@@ -92,9 +92,12 @@ public sealed class TestCluster : IAsyncDisposable
 
     public int Port(ServiceKind service) => _ports[service];
 
+    /// <summary>The services of a service's in-process primary replica, for tests that drive its domain directly.</summary>
+    public IServiceProvider Services(ServiceKind service) => _byPort[_ports[service]].Services;
+
     /// <summary>The meter factory of a service's in-process primary replica: its meters carry it as their scope.</summary>
     public System.Diagnostics.Metrics.IMeterFactory MeterFactory(ServiceKind service) =>
-        _byPort[_ports[service]].Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        Services(service).GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
 
     /// <summary>A token of a cluster service, for tests that call internal RPCs as another service would.</summary>
     public string ServiceToken(string service = "test") =>

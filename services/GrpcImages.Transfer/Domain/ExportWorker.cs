@@ -12,8 +12,9 @@ namespace GrpcImages.Transfer.Domain;
 /// disk becomes its object straight from the content (the object shares the image's chunks); a VHD or a
 /// QCOW2 is written from the content as it streams (<see cref="VhdStream"/>, <see cref="Qcow2Stream"/>),
 /// with no scratch file. Each finished object is recorded in the plan, so a resumed export does not
-/// write it again; a failed or cancelled export removes the objects it wrote. The image's export hold is
-/// given back whatever the ending.
+/// write it again; a failed or cancelled export removes the objects it wrote. Objects are written under
+/// the lease's fencing token (<see cref="ObjectWriter"/>), so a worker that lost the task cannot write one
+/// after its successor has. The image's export hold is given back whatever the ending.
 /// </summary>
 public sealed class ExportWorker(
     TaskStore store,
@@ -32,6 +33,7 @@ public sealed class ExportWorker(
     {
         var plan = run.Plan;
         var throttle = new Throttle(Options.MaxBytesPerSecondPerTask);
+        var writer = Writer(run);
         for (var d = 0; d < plan.Disks.Count; d++)
         {
             var disk = plan.Disks[d];
@@ -50,11 +52,11 @@ public sealed class ExportWorker(
             if (format == DiskImageFormat.Raw)
             {
                 var data = Counted(library.ReadAsync(plan.SourceRegion, disk.SourceManifest, 0, disk.ContentBytes, cancellationToken), disk.ContentBytes, Sent);
-                written = await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, disk.ContentBytes, data, cancellationToken);
+                written = await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, disk.ContentBytes, data, cancellationToken, writer);
             }
             else
             {
-                written = await WriteFormattedAsync(plan, disk, format, Sent, cancellationToken);
+                written = await WriteFormattedAsync(plan, disk, format, writer, Sent, cancellationToken);
             }
             disk.Manifest = written.Sha256; // this disk is done
             await run.ReportAsync(before + disk.StoredBytes, 0, force: true, savePlan: true);
@@ -65,8 +67,8 @@ public sealed class ExportWorker(
     /// A dynamic VHD or a QCOW2 streamed from the content into the object: no scratch file, no qemu-img
     /// (the disk's size stays exact).
     /// </summary>
-    private async Task<ObjectRecord> WriteFormattedAsync(TaskPlan plan, DiskPlan disk, DiskImageFormat format, Func<int, double, Task> sent,
-        CancellationToken cancellationToken)
+    private async Task<ObjectRecord> WriteFormattedAsync(TaskPlan plan, DiskPlan disk, DiskImageFormat format, ObjectWriter writer,
+        Func<int, double, Task> sent, CancellationToken cancellationToken)
     {
         var (manifest, _) = await library.LoadLiveAsync(plan.SourceRegion, disk.SourceManifest, cancellationToken);
         using var cipher = await library.CipherAsync(manifest, plan.SourceRegion, cancellationToken);
@@ -76,7 +78,7 @@ public sealed class ExportWorker(
             ? (VhdStream.Length(disk.ContentBytes, Stored), VhdStream.WriteAsync(disk.ContentBytes, Stored, Read, DateTimeOffset.UtcNow, Guid.NewGuid(), cancellationToken))
             : (Qcow2Stream.Length(disk.ContentBytes, Stored), Qcow2Stream.WriteAsync(disk.ContentBytes, Stored, Read, cancellationToken));
         return await objects.WriteAsync(plan.DestinationRegion, plan.Bucket, disk.ObjectName, ContentType, length,
-            Counted(file, length, sent), cancellationToken);
+            Counted(file, length, sent), cancellationToken, writer);
     }
 
     protected override async Task CompleteAsync(TaskRun run)
@@ -88,6 +90,8 @@ public sealed class ExportWorker(
     protected override async Task EndAsync(TaskRun run, TaskStatus status, TaskError? failure)
     {
         var plan = run.Plan;
+        // No older worker of this task may write an object after this one is gone.
+        await index.ClaimWriterAsync(plan.DestinationRegion, plan.Bucket, Writer(run));
         foreach (var disk in plan.Disks.Where(d => d.Manifest.Length > 0))
         {
             // Only an object this task wrote goes (one written since by someone else stays).
@@ -100,6 +104,9 @@ public sealed class ExportWorker(
         await ReleaseImageAsync(run);
         await run.EndAsync(status, failure);
     }
+
+    /// <summary>This worker as the task's writer of objects: its lease's fence, remembered for as long as the task can live.</summary>
+    private ObjectWriter Writer(TaskRun run) => new(run.Task.TaskId, run.Lease.Fence, Options.MaxWait + Options.MaxRun + TimeSpan.FromDays(1));
 
     private async Task ReleaseImageAsync(TaskRun run) =>
         await Catalog.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = run.Plan.SourceRegion, ImageId = run.Plan.SourceId, TaskId = run.Task.TaskId });

@@ -112,11 +112,17 @@ public sealed class ObjectStore(
     /// <summary>
     /// Writes an object (the caller checked the bucket): its content is committed under a new holder, the
     /// object pointed at it, and the content it pointed at before let go. The release is queued before
-    /// anything is written, so a writer that dies midway leaves nothing held.
+    /// anything is written, so a writer that dies midway leaves nothing held. A task's
+    /// <paramref name="writer"/> writes only while no newer worker of the task has claimed the bucket (else
+    /// <c>TaskFenced</c>), so one frozen past its lease cannot replace what came after it.
     /// </summary>
     public async Task<ObjectRecord> WriteAsync(string region, string bucket, string name, string contentType, long sizeBytes,
-        IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken)
+        IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken, ObjectWriter? writer = null)
     {
+        if (writer is not null && !await index.ClaimWriterAsync(region, bucket, writer))
+        {
+            throw WriterFenced(writer);
+        }
         var holder = "o:" + Guid.NewGuid().ToString("N");
         var (_, prior) = await index.GetObjectAsync(region, bucket, name);
         var settlement = new ObjectSettlement(bucket, name, [holder, .. prior is { Holder.Length: > 0 } ? new[] { prior.Holder } : []]);
@@ -154,10 +160,18 @@ public sealed class ObjectStore(
         }
         var record = new ObjectRecord(region, bucket, name, sizeBytes, Convert.ToHexStringLower(sha.GetHashAndReset()), contentType, time.GetUtcNow(),
             manifest, sizeBytes > 0 ? holder : "");
-        var (change, _) = await index.PutObjectAsync(record);
+        var (change, _) = await index.PutObjectAsync(record, writer);
         await settlements.SettleAsync(region, settlement);
-        return change == ObjectChange.Done ? record : throw BucketNotFound(bucket);
+        return change switch
+        {
+            ObjectChange.Done => record,
+            ObjectChange.Fenced => throw WriterFenced(writer!),
+            _ => throw BucketNotFound(bucket),
+        };
     }
+
+    private static DomainException WriterFenced(ObjectWriter writer) =>
+        Fault.Aborted("TaskFenced", $"Task {writer.TaskId} has a newer worker; this one may not write.");
 
     /// <summary>An object the caller may read: its own, or in a public-read bucket.</summary>
     public async Task<ObjectRecord> HeadAsync(Caller caller, string region, string bucketName, string name)

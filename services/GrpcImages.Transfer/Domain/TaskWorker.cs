@@ -69,7 +69,7 @@ public abstract partial class TaskWorker(
         {
             LogLost(stored.Task.Action, lease.Id);
         }
-        catch (RpcException ex) when (ex.Reason() == "TaskFenced")
+        catch (Exception ex) when (ex is RpcException rpc && rpc.Reason() == "TaskFenced" || ex is DomainException { Reason: "TaskFenced" })
         {
             LogLost(stored.Task.Action, lease.Id);
         }

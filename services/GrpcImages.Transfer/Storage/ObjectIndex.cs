@@ -17,7 +17,13 @@ public enum ObjectChange
     /// <summary>The bucket is gone (or the object was not there to delete).</summary>
     Missing = 0,
     Done = 1,
+
+    /// <summary>The writer's task has a newer worker: the write was refused.</summary>
+    Fenced = 2,
 }
+
+/// <summary>A task's worker writing objects (its lease's fencing token): only the task's newest worker may.</summary>
+public sealed record ObjectWriter(string TaskId, long Fence, TimeSpan Remembered);
 
 /// <summary>
 /// Buckets and objects in Redis (key layout: <see cref="TransferKeys"/>). A bucket, its name index and
@@ -43,10 +49,11 @@ public sealed class ObjectIndex(IDatabase redis)
         return 1
         """;
 
-    // KEYS: bucket, names, object. ARGV: name, size, sha, type, created, manifest, holder.
-    // Returns {1, holder replaced or ''}, or {0, ''} when the bucket is gone.
+    // KEYS: bucket, names, object, (writer). ARGV: name, size, sha, type, created, manifest, holder, (fence).
+    // Returns {1, holder replaced or ''}, {0, ''} when the bucket is gone, {2, ''} when the writer is fenced.
     private const string PutScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
+        if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[8] then return {2, ''} end
         local prior = redis.call('HGET', KEYS[3], 'holder')
         if not prior then
           redis.call('HINCRBY', KEYS[1], 'n', 1)
@@ -55,6 +62,14 @@ public sealed class ObjectIndex(IDatabase redis)
         end
         redis.call('HSET', KEYS[3], 'size', ARGV[2], 'sha', ARGV[3], 'type', ARGV[4], 'created', ARGV[5], 'manifest', ARGV[6], 'holder', ARGV[7])
         return {1, prior}
+        """;
+
+    // KEYS: writer. ARGV: fence, ms to remember it. 1 when this fence may write (no newer one claimed), else 0.
+    private const string ClaimWriterScript = """
+        local current = redis.call('GET', KEYS[1])
+        if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
         """;
 
     // KEYS: bucket, names, object. ARGV: name. Returns {1, holder removed} or {0, ''} when there was no object.
@@ -165,14 +180,27 @@ public sealed class ObjectIndex(IDatabase redis)
     }
 
     /// <summary>Points an object at new content; returns the holder of the content it pointed at before.</summary>
-    public async Task<(ObjectChange Change, string Replaced)> PutObjectAsync(ObjectRecord record)
+    public async Task<(ObjectChange Change, string Replaced)> PutObjectAsync(ObjectRecord record, ObjectWriter? writer = null)
     {
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(PutScript,
-            [TransferKeys.BucketRecord(record.Region, record.Bucket), TransferKeys.ObjectNames(record.Region, record.Bucket),
-                TransferKeys.ObjectRecord(record.Region, record.Bucket, record.Name)],
-            [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder]))!;
+        RedisKey[] keys = [TransferKeys.BucketRecord(record.Region, record.Bucket), TransferKeys.ObjectNames(record.Region, record.Bucket),
+            TransferKeys.ObjectRecord(record.Region, record.Bucket, record.Name)];
+        RedisValue[] args = [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder];
+        if (writer is not null)
+        {
+            keys = [.. keys, TransferKeys.ObjectWriter(record.Region, record.Bucket, writer.TaskId)];
+            args = [.. args, writer.Fence];
+        }
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(PutScript, keys, args))!;
         return ((ObjectChange)(int)result[0], result[1].ToString());
     }
+
+    /// <summary>
+    /// Lets <paramref name="writer"/> write into the bucket for its task, unless a newer worker of the task
+    /// claimed it (then false); from now on the task's older workers cannot write there.
+    /// </summary>
+    public async Task<bool> ClaimWriterAsync(string region, string bucket, ObjectWriter writer) =>
+        (int)await redis.ScriptEvaluateAsync(ClaimWriterScript, [TransferKeys.ObjectWriter(region, bucket, writer.TaskId)],
+            [writer.Fence, (long)writer.Remembered.TotalMilliseconds]) == 1;
 
     /// <summary>Removes an object; returns the holder of its content.</summary>
     public async Task<(ObjectChange Change, string Removed)> DeleteObjectAsync(string region, string bucket, string name)

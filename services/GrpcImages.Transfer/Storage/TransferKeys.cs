@@ -104,6 +104,9 @@ public static class TransferKeys
 
     public static string ObjectRecordPrefix(string region, string bucket) => Bucket(region, bucket) + "o:";
 
+    /// <summary>The fencing token of the newest worker of a task that writes into the bucket.</summary>
+    public static RedisKey ObjectWriter(string region, string bucket, string taskId) => Bucket(region, bucket) + "w:" + taskId;
+
     public static RedisKey AccountBuckets(string account) => Owner(ResourceIds.OwnerTag(account)) + "buckets:" + account;
 
     public static RedisChannel TaskChannel(string taskId) => RedisChannel.Literal($"{Root}task:{taskId}");
