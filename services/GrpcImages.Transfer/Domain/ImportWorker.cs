@@ -190,7 +190,14 @@ public sealed partial class ImportWorker(
         using var client = sources.NewClient();
         using var response = await sources.GetAsync(client, url.Http!, null, "source_url", cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        await WriteSparseAsync(path, StreamPieces.ReadAsync(body, cancellationToken), progress, cancellationToken);
+        var throttle = new Throttle(Options.MaxBytesPerSecondPerTask); // the source's link is shared too
+        long paced = 0;
+        await WriteSparseAsync(path, StreamPieces.ReadAsync(body, cancellationToken), async total =>
+        {
+            await throttle.WaitAsync((int)(total - paced), cancellationToken);
+            paced = total;
+            await progress(total);
+        }, cancellationToken);
     }
 
     private static FileDiskReader OpenFile(string path, List<IDisposable> open)
