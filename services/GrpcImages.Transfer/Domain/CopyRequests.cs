@@ -73,24 +73,11 @@ public sealed class CopyRequests(
         var encryption = await DecideEncryptionAsync(account, destination, request.Encryption, image.Encryption);
         var disks = await DiskPlansAsync(sourceRegion, content.Disks);
 
-        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var task = new TransferTask
+        var task = NewTasks.Waiting(TaskAction.CopyImage, account, destination, image.ImageId, sourceRegion, disks, time.GetUtcNow());
+        if (image.DiskDeviceMappings.Sum(m => m.SizeGib) > LargeImageGib)
         {
-            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
-            OwnerAccountId = account,
-            Action = TaskAction.CopyImage,
-            Status = TaskStatus.Waiting,
-            RegionId = destination,
-            SourceResourceId = image.ImageId,
-            SourceRegionId = sourceRegion,
-            BytesTotal = disks.Sum(d => d.StoredBytes),
-            Cancellable = true,
-            Advice = image.DiskDeviceMappings.Sum(m => m.SizeGib) > LargeImageGib
-                ? "This image is larger than 2 TiB: copying its snapshots (CopySnapshot) and making the image from the copies in the destination region is faster."
-                : "",
-            CreateTime = now,
-            UpdateTime = now,
-        };
+            task.Advice = "This image is larger than 2 TiB: copying its snapshots (CopySnapshot) and making the image from the copies in the destination region is faster.";
+        }
         var plan = new TaskPlan
         {
             Kind = "image", SourceRegion = sourceRegion, SourceId = image.ImageId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
@@ -167,21 +154,7 @@ public sealed class CopyRequests(
         var snapshot = content.Snapshot;
         var encryption = await DecideEncryptionAsync(account, destination, request.Encryption, snapshot.Encryption);
         var disks = await DiskPlansAsync(sourceRegion, [content.Disk]);
-        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var task = new TransferTask
-        {
-            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
-            OwnerAccountId = account,
-            Action = TaskAction.CopySnapshot,
-            Status = TaskStatus.Waiting,
-            RegionId = destination,
-            SourceResourceId = snapshot.SnapshotId,
-            SourceRegionId = sourceRegion,
-            BytesTotal = disks.Sum(d => d.StoredBytes),
-            Cancellable = true,
-            CreateTime = now,
-            UpdateTime = now,
-        };
+        var task = NewTasks.Waiting(TaskAction.CopySnapshot, account, destination, snapshot.SnapshotId, sourceRegion, disks, time.GetUtcNow());
         var plan = new TaskPlan
         {
             Kind = "snapshot", SourceRegion = sourceRegion, SourceId = snapshot.SnapshotId, DestinationRegion = destination, Disks = disks, Encryption = encryption,

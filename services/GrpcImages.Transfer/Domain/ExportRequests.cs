@@ -98,22 +98,8 @@ public sealed class ExportRequests(
             Format = (int)format,
             ObjectName = ObjectName(request.ObjectPrefix, image.ImageId, i, format),
         }).ToList();
-        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var task = new TransferTask
-        {
-            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
-            OwnerAccountId = account,
-            Action = TaskAction.ExportImage,
-            Status = TaskStatus.Waiting,
-            RegionId = region,
-            SourceResourceId = image.ImageId,
-            SourceRegionId = region,
-            BytesTotal = disks.Sum(d => d.StoredBytes),
-            Cancellable = true,
-            ExportedObjects = { disks.Select(d => d.ObjectName) },
-            CreateTime = now,
-            UpdateTime = now,
-        };
+        var task = NewTasks.Waiting(TaskAction.ExportImage, account, region, image.ImageId, region, disks, time.GetUtcNow());
+        task.ExportedObjects.AddRange(disks.Select(d => d.ObjectName));
         var plan = new TaskPlan
         {
             Kind = "export", SourceRegion = region, SourceId = image.ImageId, DestinationRegion = region, Bucket = request.Bucket, Disks = disks,

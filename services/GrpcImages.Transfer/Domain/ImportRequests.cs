@@ -108,20 +108,7 @@ public sealed class ImportRequests(
             });
         }
 
-        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var task = new TransferTask
-        {
-            TaskId = ResourceIds.New('t', ResourceIds.OwnerTag(account)),
-            OwnerAccountId = account,
-            Action = TaskAction.ImportImage,
-            Status = TaskStatus.Waiting,
-            RegionId = region,
-            SourceResourceId = Check.Echo(urls[0].Url, 256),
-            BytesTotal = disks.Sum(d => d.StoredBytes),
-            Cancellable = true,
-            CreateTime = now,
-            UpdateTime = now,
-        };
+        var task = NewTasks.Waiting(TaskAction.ImportImage, account, region, Check.Echo(urls[0].Url, 256), "", disks, time.GetUtcNow());
         var plan = new TaskPlan { Kind = "import", SourceRegion = region, DestinationRegion = region, Disks = disks };
         var queue = queues.For(TaskAction.ImportImage, region);
         var (created, stored) = await store.CreateAsync(task, plan.Serialize(), Scope, token);
