@@ -7,10 +7,11 @@ using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 namespace GrpcImages.ReliabilityTests;
 
 /// <summary>
-/// Exports survive their worker (R29): a transfer replica killed (SIGKILL) or frozen (SIGSTOP) while it
-/// streams an image as a VHD into a bucket loses the task to another replica, which writes the object
-/// again; the object is the image's disk, a thawed replica changes nothing, the image is no longer held,
-/// and nothing stays held or stuck.
+/// Exports survive their worker and Redis (R29): a transfer replica killed (SIGKILL) or frozen (SIGSTOP)
+/// while it streams an image as a VHD into a bucket loses the task to another replica, which writes the
+/// object again; a Redis frozen past every timeout holds the export up, then it finishes. Each time the
+/// object is the image's disk, a thawed replica changes nothing, the image is no longer held, and nothing
+/// stays held or stuck.
 /// </summary>
 public class ExportFaultTests(ITestOutputHelper output)
 {
@@ -51,6 +52,20 @@ public class ExportFaultTests(ITestOutputHelper output)
         Assert.Equal(written.Sha256, (await export.ObjectAsync()).Sha256); // the finisher's VHD (each has its own footer id), not the thawed one's
         await export.AssertTheObjectIsTheImageAsync();
         await export.AssertTheImageIsFreeAndNothingIsHeldAsync("transfer replica frozen during an export, then thawed");
+    }
+
+    [Fact]
+    public async Task R29_AnExportRunningWhileRedisIsFrozenLongerThanTheClientTimeoutFinishesWithoutARestart()
+    {
+        await using var export = await ExportUnderWayAsync();
+        CreationFaultTests.Signal(export.Cluster.Redis.Pid, "STOP");
+        await Task.Delay(TimeSpan.FromSeconds(7)); // longer than the tests' 5 s client timeout and the 2 s lease
+        CreationFaultTests.Signal(export.Cluster.Redis.Pid, "CONT");
+        var done = await ReliabilitySteps.RetryAsync(() => export.WaitAsync(t => t.Status is TaskStatus.Finished or TaskStatus.Failed));
+
+        Assert.Equal(TaskStatus.Finished, done.Status);
+        await export.AssertTheObjectIsTheImageAsync();
+        await export.AssertTheImageIsFreeAndNothingIsHeldAsync("Redis SIGSTOP for 7 s during an export");
     }
 
     /// <summary>
