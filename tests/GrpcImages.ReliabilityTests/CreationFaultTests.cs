@@ -227,9 +227,7 @@ public class CreationFaultTests(ITestOutputHelper output)
         }
         await WaitForAsync(images, made[0], i => i.Progress >= 10);
 
-        Signal(cluster.Redis.Pid, "STOP");
-        await Task.Delay(TimeSpan.FromSeconds(7)); // longer than the 1 s client timeout and the 2 s lease
-        Signal(cluster.Redis.Pid, "CONT");
+        await FreezeRedisAsync(cluster);
 
         foreach (var imageId in made)
         {

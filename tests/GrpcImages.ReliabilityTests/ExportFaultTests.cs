@@ -58,9 +58,7 @@ public class ExportFaultTests(ITestOutputHelper output)
     public async Task R29_AnExportRunningWhileRedisIsFrozenLongerThanTheClientTimeoutFinishesWithoutARestart()
     {
         await using var export = await ExportUnderWayAsync();
-        CreationFaultTests.Signal(export.Cluster.Redis.Pid, "STOP");
-        await Task.Delay(TimeSpan.FromSeconds(7)); // longer than the tests' 5 s client timeout and the 2 s lease
-        CreationFaultTests.Signal(export.Cluster.Redis.Pid, "CONT");
+        await ReliabilitySteps.FreezeRedisAsync(export.Cluster);
         var done = await ReliabilitySteps.RetryAsync(() => export.WaitAsync(t => t.Status is TaskStatus.Finished or TaskStatus.Failed));
 
         Assert.Equal(TaskStatus.Finished, done.Status);
@@ -74,15 +72,7 @@ public class ExportFaultTests(ITestOutputHelper output)
     /// </summary>
     private async Task<RunningExport> ExportUnderWayAsync()
     {
-        var cluster = await TestCluster.StartAsync(new Dictionary<string, string?>
-        {
-            ["Regions:0:Id"] = Hangzhou,
-            ["Transfer:MaxBytesPerSecondPerTask"] = (8L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [$"Queues:export:{Hangzhou}:Lease"] = "00:00:02",
-        }, [ServiceKind.Kms, ServiceKind.Sharing], output: output);
-        await cluster.WaitUntilServingAsync(await cluster.StartReplicaAsync(ServiceKind.Transfer, new Dictionary<string, string?> { ["Transfer:RunTasks"] = "false" }));
-        await cluster.WaitUntilServingAsync(await cluster.StartReplicaAsync(ServiceKind.Catalog));
-        var worker = await cluster.StartProcessAsync(ServiceKind.Transfer);
+        var (cluster, worker) = await ReliabilitySteps.StartTransferWorkerAsync("export", output);
         var account = await cluster.NewAccountAsync();
         var raw = ContentImages.Bytes(Enumerable.Range(700, 12).ToList());
         var image = await cluster.NewImageWithContentAsync(account, Hangzhou, raw);

@@ -48,6 +48,32 @@ internal static class ReliabilitySteps
         }
     }
 
+    /// <summary>
+    /// A one-region cluster whose only task-running transfer replica is a process of its own (to kill or
+    /// freeze), with tasks of <paramref name="queue"/> kept to 8 MiB/s and a 2 s lease; the API-only
+    /// transfer replica and the catalog run in this process.
+    /// </summary>
+    public static async Task<(TestCluster Cluster, ServiceProcess Worker)> StartTransferWorkerAsync(string queue, ITestOutputHelper output)
+    {
+        var cluster = await TestCluster.StartAsync(new Dictionary<string, string?>
+        {
+            ["Regions:0:Id"] = Hangzhou,
+            ["Transfer:MaxBytesPerSecondPerTask"] = (8L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [$"Queues:{queue}:{Hangzhou}:Lease"] = "00:00:02",
+        }, [ServiceKind.Kms, ServiceKind.Sharing], output: output);
+        await cluster.WaitUntilServingAsync(await cluster.StartReplicaAsync(ServiceKind.Transfer, new Dictionary<string, string?> { ["Transfer:RunTasks"] = "false" }));
+        await cluster.WaitUntilServingAsync(await cluster.StartReplicaAsync(ServiceKind.Catalog));
+        return (cluster, await cluster.StartProcessAsync(ServiceKind.Transfer));
+    }
+
+    /// <summary>Freezes Redis (SIGSTOP) for 7 s: longer than the tests' 5 s client timeout and a 2 s lease.</summary>
+    public static async Task FreezeRedisAsync(TestCluster cluster)
+    {
+        CreationFaultTests.Signal(cluster.Redis.Pid, "STOP");
+        await Task.Delay(TimeSpan.FromSeconds(7));
+        CreationFaultTests.Signal(cluster.Redis.Pid, "CONT");
+    }
+
     /// <summary>Retries a call that failed for a reason a client retries on (the service was killed or stalled) until it answers.</summary>
     public static async Task<T> RetryAsync<T>(Func<Task<T>> call)
     {
