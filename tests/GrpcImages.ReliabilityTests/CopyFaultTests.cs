@@ -6,9 +6,10 @@ using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 namespace GrpcImages.ReliabilityTests;
 
 /// <summary>
-/// Copies survive their worker: a transfer replica killed (SIGKILL) half way through a copy, or frozen
-/// (SIGSTOP) past its lease, loses the task to another replica, which finishes it from the checkpoint;
-/// the frozen one, thawed, changes nothing (R8).
+/// Copies survive their worker and Redis: a transfer replica killed (SIGKILL) half way through a copy,
+/// or frozen (SIGSTOP) past its lease, loses the task to another replica, which finishes it from the
+/// checkpoint; the frozen one, thawed, changes nothing; a Redis frozen past every timeout holds the
+/// copy up, then it finishes (R8).
 /// </summary>
 public class CopyFaultTests(ITestOutputHelper output)
 {
@@ -57,6 +58,7 @@ public class CopyFaultTests(ITestOutputHelper output)
         {
             RegionId = Shanghai, ImageId = copy.ImageId,
         })).Image.Status);
+        await ReliabilitySteps.AssertInvariantsAsync(cluster, "transfer replica killed during a copy", 1, 1, output);
     }
 
     [Fact]
@@ -92,6 +94,29 @@ public class CopyFaultTests(ITestOutputHelper output)
             await Task.Delay(100);
         }
         Assert.Equal(TaskStatus.Finished, (await tasks.GetTaskAsync(new GetTaskRequest { TaskId = copy.Task.TaskId })).Task.Status);
+        await ReliabilitySteps.AssertInvariantsAsync(cluster, "transfer replica frozen during a copy, then thawed", 1, 1, output);
+    }
+
+    [Fact]
+    public async Task R8_ACopyRunningWhileRedisIsFrozenLongerThanTheClientTimeoutFinishesWithoutARestart()
+    {
+        await using var cluster = await StartAsync();
+        await cluster.StartProcessAsync(ServiceKind.Transfer);
+        var account = await cluster.NewAccountAsync();
+        var source = await cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(120, 16).ToList()));
+        var tasks = account.Client<TaskService.TaskServiceClient>();
+
+        var copy = await account.Client<TransferService.TransferServiceClient>().CopyImageAsync(new CopyImageRequest
+        {
+            RegionId = Hangzhou, ImageId = source.ImageId, DestinationRegionId = Shanghai,
+        });
+        await WaitAsync(tasks, copy.Task.TaskId, t => t.Progress >= 20);
+        await ReliabilitySteps.FreezeRedisAsync(cluster);
+        var done = await ReliabilitySteps.RetryAsync(() => WaitAsync(tasks, copy.Task.TaskId, t => t.Status is TaskStatus.Finished or TaskStatus.Failed));
+
+        Assert.Equal(TaskStatus.Finished, done.Status);
+        Assert.Equal(await DigestsAsync(cluster, Hangzhou, source.ImageId), await DigestsAsync(cluster, Shanghai, copy.ImageId));
+        await ReliabilitySteps.AssertInvariantsAsync(cluster, "Redis SIGSTOP for 7 s during a copy", 1, 1, output);
     }
 
     private static async Task<TransferTask> WaitAsync(TaskService.TaskServiceClient tasks, string taskId, Func<TransferTask, bool> done, List<TransferTask>? seen = null)
