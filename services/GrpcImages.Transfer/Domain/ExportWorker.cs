@@ -90,8 +90,12 @@ public sealed class ExportWorker(
     protected override async Task EndAsync(TaskRun run, TaskStatus status, TaskError? failure)
     {
         var plan = run.Plan;
-        // No older worker of this task may write an object after this one is gone.
-        await index.ClaimWriterAsync(plan.DestinationRegion, plan.Bucket, Writer(run));
+        // No older worker of this task may write an object after this one is gone; and an older worker
+        // itself (frozen past its lease) leaves the objects to the task's newest one.
+        if (!await index.ClaimWriterAsync(plan.DestinationRegion, plan.Bucket, Writer(run)))
+        {
+            throw new TaskRun.LostTaskException();
+        }
         foreach (var disk in plan.Disks.Where(d => d.Manifest.Length > 0))
         {
             // Only an object this task wrote goes (one written since by someone else stays).
