@@ -3,6 +3,7 @@ using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Work;
+using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
 using StackExchange.Redis;
 using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
@@ -11,8 +12,8 @@ namespace GrpcImages.ReliabilityTests;
 
 /// <summary>
 /// The invariants of ARCHITECTURE.md, read straight from Redis after a fault: every quota unit and
-/// every content hold belongs to a live resource, every image or snapshot being made has a job or a
-/// task that will end it. A test waits for them (the jobs that restore them run after their grace)
+/// every content hold belongs to a live resource, every task not ended has its queue item, and every
+/// image or snapshot being made has a job or a task (not ended) that will end it. A test waits for them (the jobs that restore them run after their grace)
 /// and fails with the list of what is still wrong.
 /// </summary>
 public static class Invariants
@@ -80,10 +81,25 @@ public static class Invariants
                     violations.Add($"content {inner} held by {id}, which does not exist");
                 }
                 else if (id.StartsWith("t-", StringComparison.Ordinal) && await db.HashGetAsync(TransferKeys.Task(id), "d") is { HasValue: true } task
-                         && TransferTask.Parser.ParseFrom((byte[])task!).Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled)
+                         && IsEnded(TransferTask.Parser.ParseFrom((byte[])task!)))
                 {
                     violations.Add($"content {inner} still held by {id}, which has ended");
                 }
+            }
+        }
+
+        // Tasks not ended: each has its item in its queue (waiting, or running under a lease).
+        await foreach (var key in server.KeysAsync(pattern: TransferKeys.Root + "{*}:task:*", pageSize: 1000))
+        {
+            if (await db.HashGetAsync(key, "d") is not { HasValue: true } stored)
+            {
+                continue;
+            }
+            var task = TransferTask.Parser.ParseFrom((byte[])stored!);
+            var queue = new WorkQueue(redis, TransferKeys.Root, TaskQueues.Name(task.Action, task.RegionId), new WorkQueueOptions());
+            if (!IsEnded(task) && await queue.GetAsync(task.TaskId) is null)
+            {
+                violations.Add($"task {task.TaskId} is {task.Status} with no item in {queue.Name} to run it");
             }
         }
 
@@ -109,9 +125,14 @@ public static class Invariants
         var id = ((string)key!)[(((string)key!).LastIndexOf(':') + 1)..];
         if (fields[1].HasValue && ((string)fields[1]!).Length > 0)
         {
-            if (!await db.KeyExistsAsync(TransferKeys.Task((string)fields[1]!)))
+            var task = await db.HashGetAsync(TransferKeys.Task((string)fields[1]!), "d");
+            if (!task.HasValue)
             {
                 violations.Add($"{id} is being made by task {fields[1]}, which does not exist");
+            }
+            else if (IsEnded(TransferTask.Parser.ParseFrom((byte[])task!)))
+            {
+                violations.Add($"{id} is being made by task {fields[1]}, which has ended");
             }
             return;
         }
@@ -120,6 +141,8 @@ public static class Invariants
             violations.Add($"{id} is being made (status {fields[0]}) with no job to finish it");
         }
     }
+
+    private static bool IsEnded(TransferTask task) => task.Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled;
 
     /// <summary>Waits until the invariants hold (jobs that restore them run after their grace), or returns what is still wrong.</summary>
     public static async Task<IReadOnlyList<string>> SettleAsync(string redisConfiguration, TimeSpan? patience = null)
