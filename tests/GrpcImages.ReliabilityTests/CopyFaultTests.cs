@@ -37,14 +37,7 @@ public class CopyFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await StartAsync();
         var doomed = await cluster.StartProcessAsync(ServiceKind.Transfer);
-        var account = await cluster.NewAccountAsync();
-        var source = await cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(40, 16).ToList()));
-        var tasks = account.Client<TaskService.TaskServiceClient>();
-
-        var copy = await account.Client<TransferService.TransferServiceClient>().CopyImageAsync(new CopyImageRequest
-        {
-            RegionId = Hangzhou, ImageId = source.ImageId, DestinationRegionId = Shanghai,
-        });
+        var (account, source, tasks, copy) = await CopyAsync(cluster, firstSeed: 40);
         var before = await WaitAsync(tasks, copy.Task.TaskId, t => t.Progress >= 40);
         doomed.Kill();
         await cluster.StartReplicaAsync(ServiceKind.Transfer);
@@ -66,14 +59,7 @@ public class CopyFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await StartAsync();
         var frozen = await cluster.StartProcessAsync(ServiceKind.Transfer);
-        var account = await cluster.NewAccountAsync();
-        var source = await cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(80, 16).ToList()));
-        var tasks = account.Client<TaskService.TaskServiceClient>();
-
-        var copy = await account.Client<TransferService.TransferServiceClient>().CopyImageAsync(new CopyImageRequest
-        {
-            RegionId = Hangzhou, ImageId = source.ImageId, DestinationRegionId = Shanghai,
-        });
+        var (account, source, tasks, copy) = await CopyAsync(cluster, firstSeed: 80);
         await WaitAsync(tasks, copy.Task.TaskId, t => t.Progress >= 20);
         frozen.Pause();
         await cluster.StartReplicaAsync(ServiceKind.Transfer);
@@ -102,14 +88,7 @@ public class CopyFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await StartAsync();
         await cluster.StartProcessAsync(ServiceKind.Transfer);
-        var account = await cluster.NewAccountAsync();
-        var source = await cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(120, 16).ToList()));
-        var tasks = account.Client<TaskService.TaskServiceClient>();
-
-        var copy = await account.Client<TransferService.TransferServiceClient>().CopyImageAsync(new CopyImageRequest
-        {
-            RegionId = Hangzhou, ImageId = source.ImageId, DestinationRegionId = Shanghai,
-        });
+        var (account, source, tasks, copy) = await CopyAsync(cluster, firstSeed: 120);
         await WaitAsync(tasks, copy.Task.TaskId, t => t.Progress >= 20);
         await ReliabilitySteps.FreezeRedisAsync(cluster);
         var done = await ReliabilitySteps.RetryAsync(() => WaitAsync(tasks, copy.Task.TaskId, t => t.Status is TaskStatus.Finished or TaskStatus.Failed));
@@ -117,6 +96,19 @@ public class CopyFaultTests(ITestOutputHelper output)
         Assert.Equal(TaskStatus.Finished, done.Status);
         Assert.Equal(await DigestsAsync(cluster, Hangzhou, source.ImageId), await DigestsAsync(cluster, Shanghai, copy.ImageId));
         await ReliabilitySteps.AssertInvariantsAsync(cluster, "Redis SIGSTOP for 7 s during a copy", 1, 1, output);
+    }
+
+    /// <summary>A new account's 64 MiB image (16 chunks made from consecutive seeds) being copied from Hangzhou to Shanghai.</summary>
+    private static async Task<(TestAccount Account, Image Source, TaskService.TaskServiceClient Tasks, CopyImageResponse Copy)> CopyAsync(
+        TestCluster cluster, int firstSeed)
+    {
+        var account = await cluster.NewAccountAsync();
+        var source = await cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(firstSeed, 16).ToList()));
+        var copy = await account.Client<TransferService.TransferServiceClient>().CopyImageAsync(new CopyImageRequest
+        {
+            RegionId = Hangzhou, ImageId = source.ImageId, DestinationRegionId = Shanghai,
+        });
+        return (account, source, account.Client<TaskService.TaskServiceClient>(), copy);
     }
 
     private static async Task<TransferTask> WaitAsync(TaskService.TaskServiceClient tasks, string taskId, Func<TransferTask, bool> done, List<TransferTask>? seen = null)
