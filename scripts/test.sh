@@ -99,5 +99,20 @@ if wants smoke; then
   fi
 fi
 
+# The failed tests again, with their messages, last: CI shows only the end of what this prints.
+if [ "$failed" -gt 0 ] && compgen -G "TestResults/*.trx" >/dev/null; then
+  log "failed tests"
+  perl -0777 -ne '
+    while (/<UnitTestResult\b([^>]*\boutcome="Failed"[^>]*)>(.*?)<\/UnitTestResult>/gs) {
+      my ($attrs, $body) = ($1, $2);
+      my ($name) = $attrs =~ /testName="([^"]*)"/;
+      my ($message) = $body =~ /<Message>(.*?)<\/Message>/s;
+      $message //= "";
+      for ($name, $message) { s/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&apos;/\x27/g; s/&amp;/&/g; }
+      my @lines = (split /\n/, $message)[0 .. 7];
+      print "    $name\n", map { defined $_ ? "        $_\n" : "" } @lines;
+    }' TestResults/*.trx
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
