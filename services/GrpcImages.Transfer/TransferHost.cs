@@ -74,6 +74,7 @@ public static class TransferHost
         services.AddSingleton<TaskStore>();
         services.AddSingleton<TaskQueues>();
         services.AddSingleton<TaskManager>();
+        services.AddSingleton<TaskSetups>();
         services.AddSingleton<CopyRequests>();
         services.Configure<ObjectStoreOptions>(builder.Configuration.GetSection(ObjectStoreOptions.Section));
         services.AddSingleton<ObjectIndex>();

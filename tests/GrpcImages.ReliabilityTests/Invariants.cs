@@ -12,7 +12,8 @@ namespace GrpcImages.ReliabilityTests;
 
 /// <summary>
 /// The invariants of ARCHITECTURE.md, read straight from Redis after a fault: every quota unit and
-/// every content hold belongs to a live resource, every task not ended has its queue item, and every
+/// every content hold belongs to a live resource, every image hold to a task not ended, every task not
+/// ended has its queue item, and every
 /// image or snapshot being made has a job or a task (not ended) that will end it. A test waits for them (the jobs that restore them run after their grace)
 /// and fails with the list of what is still wrong.
 /// </summary>
@@ -100,6 +101,24 @@ public static class Invariants
             if (!IsEnded(task) && await queue.GetAsync(task.TaskId) is null)
             {
                 violations.Add($"task {task.TaskId} is {task.Status} with no item in {queue.Name} to run it");
+            }
+        }
+
+        // Image holds (R9, R33: copy sources, images under export): each is a task's that has not ended.
+        await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:holds:*", pageSize: 1000))
+        {
+            var image = ((string)key!)[(((string)key!).LastIndexOf(':') + 1)..];
+            foreach (var holder in await db.HashKeysAsync(key))
+            {
+                var task = await db.HashGetAsync(TransferKeys.Task((string)holder!), "d");
+                if (!task.HasValue)
+                {
+                    violations.Add($"{image} is held by task {holder}, which does not exist (it can never be deleted)");
+                }
+                else if (IsEnded(TransferTask.Parser.ParseFrom((byte[])task!)))
+                {
+                    violations.Add($"{image} is still held by task {holder}, which has ended (it can never be deleted)");
+                }
             }
         }
 

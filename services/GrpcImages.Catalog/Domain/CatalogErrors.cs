@@ -91,6 +91,10 @@ public static class CatalogErrors
     public static DomainException TaskFenced() =>
         Fault.Aborted("TaskFenced", "Another worker has taken this task over; this one may no longer change its resources.");
 
+    /// <summary>A task's step that arrived after the task was given up (its request died and undid it).</summary>
+    public static DomainException TaskAbandoned() =>
+        Fault.Aborted("TaskAbandoned", "The task was given up before this step arrived; nothing was made or held.");
+
     /// <summary>The resource is not pending for the task named.</summary>
     public static DomainException NotPending(string resourceId) =>
         Fault.FailedPrecondition("IncorrectImageStatus", $"{resourceId} is not being made by this task.");

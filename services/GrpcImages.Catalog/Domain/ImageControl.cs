@@ -81,6 +81,8 @@ public sealed class ImageControl(ImageAccess access, OwnedResources owned, Catal
                     : $"Only an Available image can be copied or exported; this one is {image.Status}.");
             case HoldResult.CopyConflict:
                 throw CatalogErrors.ImageCopyConflict();
+            case HoldResult.Released:
+                throw CatalogErrors.TaskAbandoned();
         }
     }
 

@@ -90,6 +90,9 @@ public sealed partial class PendingResources(
                 return image;
             case CreateResult.TokenUsed:
                 return (await store.GetImageAsync(region, prior))?.Image ?? throw CatalogErrors.ImageNotFound(prior);
+            case CreateResult.Abandoned:
+                await sharing.ReleaseImageAsync(owner, region, image.ImageId);
+                throw CatalogErrors.TaskAbandoned();
             default:
                 await sharing.ReleaseImageAsync(owner, region, image.ImageId);
                 throw CatalogErrors.NameDuplicated(name);
@@ -128,9 +131,12 @@ public sealed partial class PendingResources(
             Tags = { request.Tags },
         };
         var (result, prior) = await store.CreatePendingSnapshotAsync(snapshot, request.TaskId);
-        return result == CreateResult.Created
-            ? snapshot
-            : (await store.GetSnapshotAsync(prior))?.Snapshot ?? throw CatalogErrors.SnapshotNotFound(prior);
+        return result switch
+        {
+            CreateResult.Created => snapshot,
+            CreateResult.Abandoned => throw CatalogErrors.TaskAbandoned(),
+            _ => (await store.GetSnapshotAsync(prior))?.Snapshot ?? throw CatalogErrors.SnapshotNotFound(prior),
+        };
     }
 
     public async Task UpdateAsync(UpdatePendingRequest request)
@@ -197,6 +203,16 @@ public sealed partial class PendingResources(
         if (request.Reason.Length > 512)
         {
             throw Fault.InvalidArgument("InvalidParameter", "reason", "A reason is at most 512 characters.");
+        }
+        if (request.ResourceId.Length == 0)
+        {
+            // The task is given up as a whole: whatever it made goes, and a create still on its way is refused.
+            RequireTask(request.TaskId, ResourceIds.IsValid(request.TaskId, 't') ? ResourceIds.TagOf(request.TaskId) : "");
+            if (await store.AbandonTaskAsync(request.TaskId) is not { } made)
+            {
+                return;
+            }
+            request = new FailPendingRequest(request) { ResourceId = made };
         }
         if (IsImage(request.ResourceId))
         {

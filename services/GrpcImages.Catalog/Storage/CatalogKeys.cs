@@ -91,6 +91,9 @@ public static class CatalogKeys
 
     public static string Holds(string imageId) => $"{Prefix(ResourceIds.TagOf(imageId))}holds:{imageId}";
 
+    /// <summary>Marks a task's hold on an image as let go: the task cannot hold the image again.</summary>
+    public static string Unheld(string imageId, string taskId) => $"{Prefix(ResourceIds.TagOf(imageId))}unheld:{imageId}:{taskId}";
+
     public static string TaskResource(string taskId) => $"{Prefix(ResourceIds.TagOf(taskId))}taskres:{taskId}";
 
     public static string Abandoned(string resourceId) => $"{Prefix(ResourceIds.TagOf(resourceId))}gone:{resourceId}";

@@ -14,6 +14,8 @@ public enum HoldResult
     WrongStatus = 2,
     /// <summary>Another copy of the image runs (R9).</summary>
     CopyConflict = 3,
+    /// <summary>The task let the image go before: a hold that arrives after its release is refused.</summary>
+    Released = 4,
 }
 
 /// <summary>
@@ -38,10 +40,14 @@ public sealed partial class CatalogStore
         end
         """;
 
+    /// <summary>What a task's resource key holds once the task was abandoned before it made anything.</summary>
+    private const string NoResource = "-";
+
     // KEYS: record, index, task's resource, then for images the owner's names. ARGV: bytes, status, name, family, score, id, task.
-    // Returns {CreateResult, the resource a task made before (TokenUsed)}.
+    // Returns {CreateResult, the resource a task made before (TokenUsed)}; Abandoned when the task was given up first.
     private const string CreatePendingScript = """
         local prior = redis.call('GET', KEYS[3])
+        if prior == '-' then return {6, ''} end
         if prior then return {2, prior} end
         if KEYS[4] and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return {3, ''} end
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 'v', 1, 'task', ARGV[7], 'fence', 0)
@@ -101,8 +107,9 @@ public sealed partial class CatalogStore
         return 1
         """;
 
-    // KEYS: image, holds. ARGV: task, kind, the status that allows it. Returns HoldResult.
+    // KEYS: image, holds, the task's release mark. ARGV: task, kind, the status that allows it. Returns HoldResult.
     private const string HoldScript = """
+        if redis.call('EXISTS', KEYS[3]) == 1 then return 4 end
         local s = redis.call('HGET', KEYS[1], 's')
         if not s then return 0 end
         if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 1 end
@@ -190,16 +197,42 @@ public sealed partial class CatalogStore
             [taskId, fence, stored.Version, snapshot.SnapshotId, ""]));
     }
 
-    /// <summary>The image or snapshot a task made (null when it made none yet).</summary>
-    public async Task<string?> TaskResourceAsync(string taskId) =>
-        await redis.StringGetAsync(CatalogKeys.TaskResource(taskId)) is { HasValue: true } id ? (string)id! : null;
+    // KEYS: image's holds, the task's release mark. ARGV: task, mark ttl.
+    private const string ReleaseHoldScript = """
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        redis.call('SET', KEYS[2], 1, 'EX', ARGV[2])
+        return 0
+        """;
+
+    // KEYS: the task's resource. ARGV: mark ttl. Returns what the task made, or false (and it never will).
+    private const string AbandonTaskScript = """
+        local prior = redis.call('GET', KEYS[1])
+        if prior then return prior end
+        redis.call('SET', KEYS[1], '-', 'EX', ARGV[1])
+        return false
+        """;
+
+    /// <summary>
+    /// Gives a task up: returns the resource it made, if any; if it made none, it never will (a create
+    /// still on its way is refused as Abandoned).
+    /// </summary>
+    public async Task<string?> AbandonTaskAsync(string taskId)
+    {
+        var result = await redis.ScriptEvaluateAsync(AbandonTaskScript, [CatalogKeys.TaskResource(taskId)], [(long)AbandonedLifetime.TotalSeconds]);
+        return result.IsNull || (string)result! == NoResource ? null : (string)result!;
+    }
 
     /// <summary>Holds an Available image for a task (a second copy of a source is refused, R9).</summary>
     public async Task<HoldResult> HoldImageAsync(string region, string imageId, string taskId, ImageHoldKind kind) =>
-        Map<HoldResult>(await redis.ScriptEvaluateAsync(HoldScript, [CatalogKeys.Image(region, imageId), CatalogKeys.Holds(imageId)],
+        Map<HoldResult>(await redis.ScriptEvaluateAsync(HoldScript, [CatalogKeys.Image(region, imageId), CatalogKeys.Holds(imageId), CatalogKeys.Unheld(imageId, taskId)],
             [taskId, (int)kind, (int)ImageStatus.Available]));
 
-    public Task ReleaseHoldAsync(string imageId, string taskId) => redis.HashDeleteAsync(CatalogKeys.Holds(imageId), taskId);
+    /// <summary>Lets a task's hold go, for good: a hold of the task that arrives later is refused (<see cref="HoldResult.Released"/>).</summary>
+    public Task ReleaseHoldAsync(string imageId, string taskId) =>
+        redis.ScriptEvaluateAsync(ReleaseHoldScript, [CatalogKeys.Holds(imageId), CatalogKeys.Unheld(imageId, taskId)], [taskId, (long)ReleasedHoldLifetime.TotalSeconds]);
+
+    /// <summary>How long a let-go hold stays refused: far longer than a request that could still carry it lives.</summary>
+    public static readonly TimeSpan ReleasedHoldLifetime = TimeSpan.FromDays(1);
 
     /// <summary>The tasks holding an image, with the kind of each hold.</summary>
     public async Task<IReadOnlyDictionary<string, ImageHoldKind>> HoldsAsync(string imageId) =>

@@ -24,6 +24,7 @@ namespace GrpcImages.Transfer.Domain;
 public sealed class CopyRequests(
     TaskStore store,
     TaskQueues queues,
+    TaskSetups setups,
     PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
     KeyService.KeyServiceClient kms,
     RegionPeers<ContentService.ContentServiceClient> transfers,
@@ -32,9 +33,6 @@ public sealed class CopyRequests(
 {
     /// <summary>R11: images larger than this copy faster as snapshots.</summary>
     public const long LargeImageGib = 2048;
-
-    /// <summary>How long a task waits, while its request sets it up, before a worker may find it abandoned.</summary>
-    public static readonly TimeSpan SetupGuard = TimeSpan.FromSeconds(30);
 
     private const string CopyScope = "copy";
     private const string SnapshotCopyScope = "snapcopy";
@@ -82,14 +80,12 @@ public sealed class CopyRequests(
         {
             Kind = "image", SourceRegion = sourceRegion, SourceId = image.ImageId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
         };
-        var queue = queues.For(TaskAction.CopyImage, destination);
-        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), CopyScope, token);
+        var (created, stored) = await setups.BeginAsync(task, plan, CopyScope, token);
         if (created == CreateStatus.TokenUsed)
         {
             var existing = await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint));
             return new CopyImageResponse { ImageId = existing.Task.ResourceId, Task = existing.Task };
         }
-        await queue.EnqueueAsync(task.TaskId, task.TaskId, SetupGuard);
         try
         {
             // R9: a second copy of the same source is refused here, and the source cannot be deleted while held.
@@ -122,7 +118,7 @@ public sealed class CopyRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await Detached.RunAsync(() => UndoAsync(task, token, image.ImageId, sourceRegion));
+            await setups.UndoAsync(task, CopyScope, token, image.ImageId, sourceRegion);
             throw;
         }
         var accepted = await queues.AcceptAsync(task, plan);
@@ -159,14 +155,12 @@ public sealed class CopyRequests(
         {
             Kind = "snapshot", SourceRegion = sourceRegion, SourceId = snapshot.SnapshotId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
         };
-        var queue = queues.For(TaskAction.CopySnapshot, destination);
-        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), SnapshotCopyScope, token);
+        var (created, stored) = await setups.BeginAsync(task, plan, SnapshotCopyScope, token);
         if (created == CreateStatus.TokenUsed)
         {
             var existing = await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint));
             return new CopySnapshotResponse { SnapshotId = existing.Task.ResourceId, Task = existing.Task };
         }
-        await queue.EnqueueAsync(task.TaskId, task.TaskId, SetupGuard);
         try
         {
             var pending = await catalogPeer.Client.CreatePendingSnapshotAsync(new CreatePendingSnapshotRequest
@@ -189,22 +183,11 @@ public sealed class CopyRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await Detached.RunAsync(() => UndoAsync(task, token, "", sourceRegion));
+            await setups.UndoAsync(task, SnapshotCopyScope, token);
             throw;
         }
         var accepted = await queues.AcceptAsync(task, plan);
         return new CopySnapshotResponse { SnapshotId = plan.DestinationId, Task = accepted };
-    }
-
-    /// <summary>Undoes what a refused request made: the source's hold, the task, its queue item and its client token.</summary>
-    private async Task UndoAsync(TransferTask task, ClientToken token, string heldImage, string sourceRegion)
-    {
-        if (heldImage.Length > 0)
-        {
-            await catalogPeer.Client.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = sourceRegion, ImageId = heldImage, TaskId = task.TaskId });
-        }
-        await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
-        await store.DeleteAsync(task, task.Action == TaskAction.CopySnapshot ? SnapshotCopyScope : CopyScope, token);
     }
 
     /// <summary>R20, R21, R7: a copy may add encryption, never remove it; the key must be usable in the destination.</summary>

@@ -20,6 +20,7 @@ namespace GrpcImages.Transfer.Domain;
 public sealed class ExportRequests(
     TaskStore store,
     TaskQueues queues,
+    TaskSetups setups,
     ObjectIndex objects,
     PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
     Regions regions,
@@ -104,13 +105,11 @@ public sealed class ExportRequests(
         {
             Kind = "export", SourceRegion = region, SourceId = image.ImageId, DestinationRegion = region, Bucket = request.Bucket, Disks = disks,
         };
-        var queue = queues.For(TaskAction.ExportImage, region);
-        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), Scope, token);
+        var (created, stored) = await setups.BeginAsync(task, plan, Scope, token);
         if (created == CreateStatus.TokenUsed)
         {
             return Response(await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint)));
         }
-        await queue.EnqueueAsync(task.TaskId, task.TaskId, CopyRequests.SetupGuard);
         try
         {
             await catalogPeer.Client.HoldImageAsync(new HoldImageRequest
@@ -120,12 +119,7 @@ public sealed class ExportRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await Detached.RunAsync(async () =>
-            {
-                await catalogPeer.Client.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = region, ImageId = image.ImageId, TaskId = task.TaskId });
-                await queue.RemoveAsync(task.TaskId, onlyIfWaiting: false);
-                await store.DeleteAsync(task, Scope, token);
-            });
+            await setups.UndoAsync(task, Scope, token, image.ImageId, region);
             throw;
         }
         return Response(await queues.AcceptAsync(task, plan));

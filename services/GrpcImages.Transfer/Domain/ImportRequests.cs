@@ -25,6 +25,7 @@ namespace GrpcImages.Transfer.Domain;
 public sealed class ImportRequests(
     TaskStore store,
     TaskQueues queues,
+    TaskSetups setups,
     ImportSources sources,
     ObjectIndex objects,
     ObjectStore objectStore,
@@ -110,13 +111,11 @@ public sealed class ImportRequests(
 
         var task = NewTasks.Waiting(TaskAction.ImportImage, account, region, Check.Echo(urls[0].Url, 256), "", disks, time.GetUtcNow());
         var plan = new TaskPlan { Kind = "import", SourceRegion = region, DestinationRegion = region, Disks = disks };
-        var queue = queues.For(TaskAction.ImportImage, region);
-        var (created, stored) = await store.CreateAsync(task, plan.Serialize(), Scope, token);
+        var (created, stored) = await setups.BeginAsync(task, plan, Scope, token);
         if (created == CreateStatus.TokenUsed)
         {
             return Response(await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint)));
         }
-        await queue.EnqueueAsync(task.TaskId, task.TaskId, CopyRequests.SetupGuard);
         try
         {
             var pending = await catalogPeer.Client.CreatePendingImageAsync(new CreatePendingImageRequest
@@ -142,11 +141,7 @@ public sealed class ImportRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await Detached.RunAsync(async () =>
-            {
-                await queue.RemoveAsync(task.TaskId, onlyIfWaiting: false);
-                await store.DeleteAsync(task, Scope, token);
-            });
+            await setups.UndoAsync(task, Scope, token);
             throw;
         }
         return Response(await queues.AcceptAsync(task, plan));

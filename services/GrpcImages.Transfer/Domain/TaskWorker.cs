@@ -245,14 +245,22 @@ public sealed class TaskRun(TaskRunContext context, WorkLease lease, StoredTask 
         }, allowCancelling: true);
     }
 
-    /// <summary>Fails or removes the pending image or snapshot the task was making.</summary>
+    /// <summary>
+    /// Fails or removes the pending image or snapshot the task was making. A task its request never
+    /// accepted may have made one nobody was told of: that one is found by the task and removed.
+    /// </summary>
     public async Task FailPendingAsync(TaskStatus status, TaskError? error)
     {
-        if (MakesResource)
+        var unaccepted = plan.Phase == TaskPhase.Setup && Task.Action != TaskAction.ExportImage;
+        if (MakesResource || unaccepted)
         {
             await context.Catalog.FailPendingAsync(new FailPendingRequest
             {
-                ResourceId = plan.DestinationId, TaskId = Task.TaskId, Fence = lease.Fence, Cancelled = status == TaskStatus.Cancelled, Reason = error?.Message ?? "",
+                ResourceId = plan.DestinationId,
+                TaskId = Task.TaskId,
+                Fence = lease.Fence,
+                Cancelled = status == TaskStatus.Cancelled || unaccepted,
+                Reason = error?.Message ?? "",
             });
         }
     }
