@@ -63,6 +63,32 @@ public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task R3_GivingUpATaskGivesBackTheQuotaUnitACreateTookBeforeItDiedWithoutMakingTheImage()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var task = NewTaskId(account);
+        var before = await ImageUsageAsync(account);
+        // The catalog derives the image's id from the task's, and reserves its unit before making it.
+        var imageId = ResourceIds.Derived('m', ResourceIds.OwnerTag(account.AccountId), $"pending|{task}");
+        await _cluster.Client<QuotaService.QuotaServiceClient>(_cluster.ServiceToken("catalog")).ReserveQuotaAsync(new ReserveQuotaRequest
+        {
+            AccountId = account.AccountId, Kind = QuotaKind.Images, RegionId = Hangzhou, HolderId = imageId,
+        });
+        Assert.Equal(before + 1, await ImageUsageAsync(account));
+        var stranger = await _cluster.NewAccountAsync();
+
+        // Only the task's owner's unit: another account named with the task is refused.
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => Control.FailPendingAsync(new FailPendingRequest
+        {
+            TaskId = task, Cancelled = true, OwnerAccountId = stranger.AccountId, RegionId = Hangzhou,
+        }).ResponseAsync);
+        Assert.Equal(before + 1, await ImageUsageAsync(account));
+        await Control.FailPendingAsync(new FailPendingRequest { TaskId = task, Cancelled = true, OwnerAccountId = account.AccountId, RegionId = Hangzhou });
+
+        Assert.Equal(before, await ImageUsageAsync(account));
+    }
+
+    [Fact]
     public async Task R24_GivingUpATaskRemovesThePendingImageItMadeAndGivesItsQuotaUnitBack()
     {
         var account = await _cluster.NewAccountAsync();

@@ -56,7 +56,7 @@ public sealed partial class PendingResources(
         var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
         var image = new Image
         {
-            ImageId = ResourceIds.Derived('m', tag, $"pending|{request.TaskId}"),
+            ImageId = PendingImageId(tag, request.TaskId),
             RegionId = region,
             ImageName = name,
             Description = request.Description,
@@ -207,9 +207,21 @@ public sealed partial class PendingResources(
         if (request.ResourceId.Length == 0)
         {
             // The task is given up as a whole: whatever it made goes, and a create still on its way is refused.
-            RequireTask(request.TaskId, ResourceIds.IsValid(request.TaskId, 't') ? ResourceIds.TagOf(request.TaskId) : "");
+            var tag = ResourceIds.IsValid(request.TaskId, 't') ? ResourceIds.TagOf(request.TaskId) : "";
+            RequireTask(request.TaskId, tag);
+            var owner = request.OwnerAccountId.Length > 0 ? Check.AccountId(request.OwnerAccountId, "owner_account_id") : null;
+            var region = owner is null ? null : regions.Require(request.RegionId);
+            if (owner is not null && ResourceIds.OwnerTag(owner) != tag)
+            {
+                throw Fault.InvalidArgument("InvalidParameter", "owner_account_id", "The task is not this account's.");
+            }
             if (await store.AbandonTaskAsync(request.TaskId) is not { } made)
             {
+                // A create of the task may have taken the image's quota unit and died before making it (R3).
+                if (owner is not null)
+                {
+                    await sharing.ReleaseImageAsync(owner, region!, PendingImageId(tag, request.TaskId));
+                }
                 return;
             }
             request = new FailPendingRequest(request) { ResourceId = made };
@@ -344,6 +356,9 @@ public sealed partial class PendingResources(
             return settled;
         });
     }
+
+    /// <summary>The image a task makes (the same on every retry, and known to an undo that finds none).</summary>
+    private static string PendingImageId(string ownerTag, string taskId) => ResourceIds.Derived('m', ownerTag, $"pending|{taskId}");
 
     /// <summary>The snapshot an image made by a task gets for its disk <paramref name="index"/> (the same on every retry).</summary>
     public static string SnapshotIdOf(string imageId, int index) => ResourceIds.Derived('s', ResourceIds.TagOf(imageId), $"{imageId}|{index}");

@@ -118,7 +118,7 @@ public sealed class CopyRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await setups.UndoAsync(task, CopyScope, token, image.ImageId, sourceRegion);
+            await setups.UndoAsync(ex, task, CopyScope, token, image.ImageId, sourceRegion);
             throw;
         }
         var accepted = await queues.AcceptAsync(task, plan);
@@ -183,7 +183,7 @@ public sealed class CopyRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await setups.UndoAsync(task, SnapshotCopyScope, token);
+            await setups.UndoAsync(ex, task, SnapshotCopyScope, token);
             throw;
         }
         var accepted = await queues.AcceptAsync(task, plan);

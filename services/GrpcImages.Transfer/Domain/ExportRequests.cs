@@ -119,7 +119,7 @@ public sealed class ExportRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await setups.UndoAsync(task, Scope, token, image.ImageId, region);
+            await setups.UndoAsync(ex, task, Scope, token, image.ImageId, region);
             throw;
         }
         return Response(await queues.AcceptAsync(task, plan));

@@ -141,7 +141,7 @@ public sealed class ImportRequests(
         }
         catch (Exception ex) when (ex is RpcException or DomainException)
         {
-            await setups.UndoAsync(task, Scope, token);
+            await setups.UndoAsync(ex, task, Scope, token);
             throw;
         }
         return Response(await queues.AcceptAsync(task, plan));

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Peers;
@@ -9,10 +10,12 @@ namespace GrpcImages.Transfer.Domain;
 /// <summary>
 /// How a request sets up its task: the task is written first, with its queue item due only after
 /// <see cref="Guard"/>; then the request holds the source and makes the destination in the catalog, and
-/// accepts the task (<see cref="TaskQueues.AcceptAsync"/>). A request refused or given up half way undoes
-/// its task at once; one that dies is undone by the worker that finds the task still in setup after
-/// the guard. Either undo is final in the catalog: a hold or a create of the task still on its way
-/// when the undo lands is refused there, so nothing the task made or held outlives it.
+/// accepts the task (<see cref="TaskQueues.AcceptAsync"/>). A request the catalog refuses undoes its task
+/// at once. One whose catalog call ended without an answer (its caller gave up, the peer was away)
+/// cannot know what the call did, nor whether it is still on its way: it leaves the task to the worker
+/// that finds it still in setup after the guard, as it would if the request had died. Either undo is
+/// final in the catalog: a hold or a create of the task that arrives later is refused there, so
+/// nothing the task made or held outlives it.
 /// </summary>
 public sealed class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer)
 {
@@ -31,17 +34,18 @@ public sealed class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<Im
     }
 
     /// <summary>
-    /// Undoes a task its request will not accept: whatever it made in the catalog and the source's hold
-    /// (<paramref name="heldImage"/>, in <paramref name="sourceRegion"/>), then its queue item, the task and
-    /// its client token. Runs to its end even when the request's caller has gone.
+    /// Undoes a task its request will not accept because of <paramref name="failure"/>: whatever it made in
+    /// the catalog and the source's hold (<paramref name="heldImage"/>, in <paramref name="sourceRegion"/>),
+    /// then its queue item, the task and its client token. Runs to its end even when the caller has gone.
+    /// A failure without an answer leaves all of it to the worker (see the class).
     /// </summary>
-    public Task UndoAsync(TransferTask task, string scope, ClientToken token, string heldImage = "", string sourceRegion = "") =>
-        Detached.RunAsync(async () =>
+    public Task UndoAsync(Exception failure, TransferTask task, string scope, ClientToken token, string heldImage = "", string sourceRegion = "") =>
+        OutcomeUnknown(failure) ? Task.CompletedTask : Detached.RunAsync(async () =>
         {
             var catalog = catalogPeer.Client;
             if (task.Action != TaskAction.ExportImage)
             {
-                await catalog.FailPendingAsync(new FailPendingRequest { TaskId = task.TaskId, Cancelled = true });
+                await catalog.FailPendingAsync(GiveUp(task));
             }
             if (heldImage.Length > 0)
             {
@@ -50,4 +54,14 @@ public sealed class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<Im
             await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
             await store.DeleteAsync(task, scope, token);
         });
+
+    /// <summary>Ends whatever <paramref name="task"/> made in the catalog, and gives back its image's quota unit if it made none.</summary>
+    public static FailPendingRequest GiveUp(TransferTask task, long fence = 0) => new()
+    {
+        TaskId = task.TaskId, Fence = fence, Cancelled = true, OwnerAccountId = task.OwnerAccountId, RegionId = task.RegionId,
+    };
+
+    /// <summary>A peer call that ended without the peer's answer: it may have been carried out, or may still be.</summary>
+    private static bool OutcomeUnknown(Exception failure) =>
+        failure is RpcException { StatusCode: StatusCode.Cancelled or StatusCode.DeadlineExceeded or StatusCode.Unavailable or StatusCode.Unknown or StatusCode.Internal };
 }

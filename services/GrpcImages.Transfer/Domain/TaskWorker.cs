@@ -247,20 +247,20 @@ public sealed class TaskRun(TaskRunContext context, WorkLease lease, StoredTask 
 
     /// <summary>
     /// Fails or removes the pending image or snapshot the task was making. A task its request never
-    /// accepted may have made one nobody was told of: that one is found by the task and removed.
+    /// accepted may have made one nobody was told of: that one is found by the task and removed (and
+    /// a quota unit taken for an image never made is given back).
     /// </summary>
     public async Task FailPendingAsync(TaskStatus status, TaskError? error)
     {
-        var unaccepted = plan.Phase == TaskPhase.Setup && Task.Action != TaskAction.ExportImage;
-        if (MakesResource || unaccepted)
+        if (plan.Phase == TaskPhase.Setup && Task.Action != TaskAction.ExportImage)
+        {
+            await context.Catalog.FailPendingAsync(TaskSetups.GiveUp(Task, lease.Fence));
+        }
+        else if (MakesResource)
         {
             await context.Catalog.FailPendingAsync(new FailPendingRequest
             {
-                ResourceId = plan.DestinationId,
-                TaskId = Task.TaskId,
-                Fence = lease.Fence,
-                Cancelled = status == TaskStatus.Cancelled || unaccepted,
-                Reason = error?.Message ?? "",
+                ResourceId = plan.DestinationId, TaskId = Task.TaskId, Fence = lease.Fence, Cancelled = status == TaskStatus.Cancelled, Reason = error?.Message ?? "",
             });
         }
     }

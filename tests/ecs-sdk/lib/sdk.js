@@ -7,12 +7,18 @@ const endpoint = process.env.ECS_ENDPOINT;
 const region = 'cn-hangzhou';
 const otherRegion = 'cn-shanghai';
 
+// Generous timeouts: pop-core's default of 3 s made one slow call (a busy 2-core machine) fail every
+// step after it. The tests assert behaviour, never speed.
+const timeoutMs = 30_000;
+
 function ecs(keyId, secret) {
-  return new Ecs.default(new $OpenApiUtil.Config({ accessKeyId: keyId, accessKeySecret: secret, endpoint, protocol: 'http', regionId: region }));
+  return new Ecs.default(new $OpenApiUtil.Config({
+    accessKeyId: keyId, accessKeySecret: secret, endpoint, protocol: 'http', regionId: region, readTimeout: timeoutMs, connectTimeout: timeoutMs,
+  }));
 }
 
 function pop(keyId, secret) {
-  return new PopCore({ accessKeyId: keyId, accessKeySecret: secret, endpoint: `http://${endpoint}`, apiVersion: '2014-05-26' });
+  return new PopCore({ accessKeyId: keyId, accessKeySecret: secret, endpoint: `http://${endpoint}`, apiVersion: '2014-05-26', opts: { timeout: timeoutMs } });
 }
 
 const env = (name) => {
