@@ -206,22 +206,8 @@ public sealed partial class PendingResources(
         }
         if (request.ResourceId.Length == 0)
         {
-            // The task is given up as a whole: whatever it made goes, and a create still on its way is refused.
-            var tag = ResourceIds.IsValid(request.TaskId, 't') ? ResourceIds.TagOf(request.TaskId) : "";
-            RequireTask(request.TaskId, tag);
-            var owner = request.OwnerAccountId.Length > 0 ? Check.AccountId(request.OwnerAccountId, "owner_account_id") : null;
-            var region = owner is null ? null : regions.Require(request.RegionId);
-            if (owner is not null && ResourceIds.OwnerTag(owner) != tag)
+            if (await GiveUpTaskAsync(request) is not { } made)
             {
-                throw Fault.InvalidArgument("InvalidParameter", "owner_account_id", "The task is not this account's.");
-            }
-            if (await store.AbandonTaskAsync(request.TaskId) is not { } made)
-            {
-                // A create of the task may have taken the image's quota unit and died before making it (R3).
-                if (owner is not null)
-                {
-                    await sharing.ReleaseImageAsync(owner, region!, PendingImageId(tag, request.TaskId));
-                }
                 return;
             }
             request = new FailPendingRequest(request) { ResourceId = made };
@@ -355,6 +341,29 @@ public sealed partial class PendingResources(
             }
             return settled;
         });
+    }
+
+    /// <summary>
+    /// Gives a task up as a whole: returns what it made (for the caller to end), or, when it made nothing,
+    /// makes sure it never will (a create still on its way is refused) and gives back the quota unit a
+    /// create that died half way may have taken (R3).
+    /// </summary>
+    private async Task<string?> GiveUpTaskAsync(FailPendingRequest request)
+    {
+        var tag = ResourceIds.IsValid(request.TaskId, 't') ? ResourceIds.TagOf(request.TaskId) : "";
+        RequireTask(request.TaskId, tag);
+        var owner = request.OwnerAccountId.Length > 0 ? Check.AccountId(request.OwnerAccountId, "owner_account_id") : null;
+        var region = owner is null ? null : regions.Require(request.RegionId);
+        if (owner is not null && ResourceIds.OwnerTag(owner) != tag)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "owner_account_id", "The task is not this account's.");
+        }
+        var made = await store.AbandonTaskAsync(request.TaskId);
+        if (made is null && owner is not null)
+        {
+            await sharing.ReleaseImageAsync(owner, region!, PendingImageId(tag, request.TaskId));
+        }
+        return made;
     }
 
     /// <summary>The image a task makes (the same on every retry, and known to an undo that finds none).</summary>
