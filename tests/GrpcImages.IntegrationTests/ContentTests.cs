@@ -62,6 +62,30 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     }
 
     [Fact]
+    public async Task AHolderReleasedForGoodCannotHoldAgainWhileOneReleasedPlainlyCan()
+    {
+        var keeper = Holder();
+        var manifest = (await Content.SeedContentAsync(new SeedContentRequest
+        {
+            RegionId = Region, Label = $"test-{Guid.NewGuid():N}", SizeBytes = 8 * MiB, DataBytes = 4 * MiB, HolderId = keeper,
+        })).Content.ManifestId;
+        Task<RetainContentResponse> Retain(string holder) => Content.RetainContentAsync(new RetainContentRequest { RegionId = Region, ManifestId = manifest, HolderId = holder }).ResponseAsync;
+        Task Release(string holder, bool final) => Content.ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = Region, HolderId = holder, Final = final }).ResponseAsync;
+        var (plain, gone) = (Holder(), Holder());
+
+        // A create given up for good releases its ids finally: a retain of one that arrives later is taken back.
+        Assert.Equal(2, (await Retain(gone)).HolderCount);
+        await Release(gone, final: true);
+        await RpcAssert.FailsAsync(StatusCode.Aborted, "HolderReleased", () => Retain(gone));
+        Assert.Equal(1, (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Region, ManifestId = manifest })).Content.HolderCount);
+
+        // A plain release (a task's holds once the catalog has them) leaves the holder free to hold again.
+        await Retain(plain);
+        await Release(plain, final: false);
+        Assert.Equal(2, (await Retain(plain)).HolderCount);
+    }
+
+    [Fact]
     public async Task APatchSharesEveryChunkItDoesNotTouch()
     {
         var data = RandomNumberGenerator.GetBytes(12 * MiB);

@@ -144,14 +144,14 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         {
             case "img":
                 await releases.ReleaseQuotaAsync(owner, region, resourceId);
-                await releases.ReleaseHoldersAsync(region, disks.Select(i => PendingResources.SnapshotIdOf(resourceId, i)).Prepend(resourceId));
+                await releases.ReleaseHoldersAsync(region, disks.Select(i => PendingResources.SnapshotIdOf(resourceId, i)).Prepend(resourceId), final: true);
                 break;
             case "inst":
                 await store.UnregisterImageUseAsync(region, imageId, resourceId);
-                await releases.ReleaseHoldersAsync(region, disks.Select(i => InstanceManager.DiskIdOf(resourceId, i)));
+                await releases.ReleaseHoldersAsync(region, disks.Select(i => InstanceManager.DiskIdOf(resourceId, i)), final: true);
                 break;
             default:
-                await releases.ReleaseHoldersAsync(region, [resourceId]);
+                await releases.ReleaseHoldersAsync(region, [resourceId], final: true);
                 break;
         }
         LogAbandoned(resourceId);

@@ -31,11 +31,12 @@ public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentServi
         }
     }
 
-    public async Task ReleaseHoldersAsync(string region, IEnumerable<string> holders)
+    /// <summary>Releases everything each holder holds; with <paramref name="final"/>, the holders can never hold again (ids given up for good).</summary>
+    public async Task ReleaseHoldersAsync(string region, IEnumerable<string> holders, bool final = false)
     {
         foreach (var holder in holders)
         {
-            await ReleaseAsync($"holder|{region}|{holder}");
+            await ReleaseAsync(final ? $"holder|{region}|{holder}|final" : $"holder|{region}|{holder}");
         }
     }
 
@@ -74,7 +75,7 @@ public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentServi
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
             case "holder":
-                await transfers.In(parts[1]).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = parts[1], HolderId = parts[2] },
+                await transfers.In(parts[1]).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = parts[1], HolderId = parts[2], Final = parts.Length > 3 },
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
             case "quota":

@@ -211,7 +211,12 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         CheckHolder(holder);
         stores.InRegion(region);
         var count = IsManifestId(manifestId) ? await index.RetainAsync(region, manifestId, holder) : -1;
-        return count >= 0 ? count : throw ContentNotFound(manifestId);
+        return count switch
+        {
+            >= 0 => count,
+            ContentIndex.HolderGone => throw Fault.Aborted("HolderReleased", $"{holder} was released for good (its create was given up); it cannot hold content."),
+            _ => throw ContentNotFound(manifestId),
+        };
     }
 
     /// <summary>Removes a holder; the last one out drops the manifest's references to its chunks (R34). Releasing what is not held succeeds.</summary>
@@ -234,11 +239,18 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
     /// <summary>Drops a write session that will not be committed (its pins go; chunks only it held become collectable).</summary>
     public Task AbortSessionAsync(string region, string session) => index.AbortSessionAsync(region, session);
 
-    /// <summary>Removes a holder from every manifest it holds in the region; returns how many it held.</summary>
-    public async Task<int> ReleaseHolderAsync(string region, string holder)
+    /// <summary>
+    /// Removes a holder from every manifest it holds in the region; returns how many it held. A
+    /// <paramref name="final"/> release also keeps the holder from holding again.
+    /// </summary>
+    public async Task<int> ReleaseHolderAsync(string region, string holder, bool final = false)
     {
         CheckHolder(holder);
         stores.InRegion(region);
+        if (final)
+        {
+            await index.MarkGoneAsync(region, holder);
+        }
         var manifests = await index.HeldByAsync(region, holder);
         foreach (var manifestId in manifests)
         {

@@ -72,7 +72,7 @@ public sealed class ContentGrpcService(ContentLibrary library, GarbageCollector 
 
     public override async Task<ReleaseHolderResponse> ReleaseHolder(ReleaseHolderRequest request, ServerCallContext context) => new()
     {
-        Released = await library.ReleaseHolderAsync(regions.Require(request.RegionId), request.HolderId),
+        Released = await library.ReleaseHolderAsync(regions.Require(request.RegionId), request.HolderId, request.Final),
     };
 
     public override async Task<GetContentInfoResponse> GetContentInfo(GetContentInfoRequest request, ServerCallContext context) => new()

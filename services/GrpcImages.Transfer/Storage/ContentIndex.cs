@@ -296,7 +296,18 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
         }
     }
 
-    /// <summary>Adds a holder; returns the holder count, or -1 when there is no such live manifest.</summary>
+    /// <summary>What <see cref="RetainAsync"/> returns for a holder released for good (<see cref="MarkGoneAsync"/>).</summary>
+    public const int HolderGone = -2;
+
+    /// <summary>How long a holder released for good stays refused: far longer than a call that could still carry it lives.</summary>
+    public static readonly TimeSpan HolderGoneLifetime = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Adds a holder; returns the holder count, -1 when there is no such live manifest, or
+    /// <see cref="HolderGone"/> when the holder was released for good. That check comes after the hold
+    /// is added: a release marks the holder before it reads what the holder holds, so either the
+    /// release finds this hold, or this finds the mark and takes the hold back.
+    /// </summary>
     public async Task<int> RetainAsync(string region, string manifestId, string holder)
     {
         await redis.SetAddAsync(TransferKeys.Held(region, holder), manifestId);
@@ -304,9 +315,19 @@ public sealed class ContentIndex(IDatabase redis, TimeProvider time)
         if (count < 0)
         {
             await redis.SetRemoveAsync(TransferKeys.Held(region, holder), manifestId);
+            return count;
+        }
+        if (await redis.KeyExistsAsync(TransferKeys.HolderGone(region, holder)))
+        {
+            await ReleaseAsync(region, manifestId, holder);
+            return HolderGone;
         }
         return count;
     }
+
+    /// <summary>Marks a holder released for good, before its holds are released (see <see cref="RetainAsync"/>).</summary>
+    public Task MarkGoneAsync(string region, string holder) =>
+        redis.StringSetAsync(TransferKeys.HolderGone(region, holder), 1, HolderGoneLifetime);
 
     /// <summary>Removes a holder; the last one out drops the manifest's references (R34). Returns the holders left and whether it was dropped.</summary>
     public async Task<(int Left, bool Dropped)> ReleaseAsync(string region, string manifestId, string holder)

@@ -75,6 +75,9 @@ public static class TransferKeys
 
     public static RedisKey Held(string region, string holder) => $"{Root}{{h:{region}:{holder}}}:held";
 
+    /// <summary>Marks a holder released for good: it cannot hold again (see <c>ContentIndex.RetainAsync</c>).</summary>
+    public static RedisKey HolderGone(string region, string holder) => $"{Root}{{h:{region}:{holder}}}:gone";
+
     public static RedisKey Sessions(string region) => $"{Root}{{r:{region}}}:sessions";
 
     public static RedisKey Dying(string region) => $"{Root}{{r:{region}}}:dying";
