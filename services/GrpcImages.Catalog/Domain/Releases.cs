@@ -75,7 +75,7 @@ public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentServi
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
             case "holder":
-                await transfers.In(parts[1]).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = parts[1], HolderId = parts[2], Final = parts.Length > 3 },
+                await transfers.In(parts[1]).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = parts[1], HolderId = parts[2], Final = parts is [_, _, _, "final"] },
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
             case "quota":

@@ -1,9 +1,11 @@
 using Grpc.Core;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.Transfer.Storage;
+using StackExchange.Redis;
 
 namespace GrpcImages.Transfer.Domain;
 
@@ -17,7 +19,8 @@ namespace GrpcImages.Transfer.Domain;
 /// final in the catalog: a hold or a create of the task that arrives later is refused there, so
 /// nothing the task made or held outlives it.
 /// </summary>
-public sealed class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer)
+public sealed partial class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
+    ILogger<TaskSetups> logger)
 {
     /// <summary>How long a task waits, while its request sets it up, before a worker may find it abandoned.</summary>
     public static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
@@ -36,24 +39,39 @@ public sealed class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<Im
     /// <summary>
     /// Undoes a task its request will not accept because of <paramref name="failure"/>: whatever it made in
     /// the catalog and the source's hold (<paramref name="heldImage"/>, in <paramref name="sourceRegion"/>),
-    /// then its queue item, the task and its client token. Runs to its end even when the caller has gone.
+    /// then the task and its client token, then its queue item. Runs to its end even when the caller has
+    /// gone, and never hides <paramref name="failure"/>: an undo that fails half way is finished by the
+    /// worker after the guard (the task goes before its queue item, so no task is left without one).
     /// A failure without an answer leaves all of it to the worker (see the class).
     /// </summary>
-    public Task UndoAsync(Exception failure, TransferTask task, string scope, ClientToken token, string heldImage = "", string sourceRegion = "") =>
-        OutcomeUnknown(failure) ? Task.CompletedTask : Detached.RunAsync(async () =>
+    public async Task UndoAsync(Exception failure, TransferTask task, string scope, ClientToken token, string heldImage = "", string sourceRegion = "")
+    {
+        if (OutcomeUnknown(failure))
         {
-            var catalog = catalogPeer.Client;
-            if (task.Action != TaskAction.ExportImage)
+            return;
+        }
+        try
+        {
+            await Detached.RunAsync(async () =>
             {
-                await catalog.FailPendingAsync(GiveUp(task));
-            }
-            if (heldImage.Length > 0)
-            {
-                await catalog.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = sourceRegion, ImageId = heldImage, TaskId = task.TaskId });
-            }
-            await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
-            await store.DeleteAsync(task, scope, token);
-        });
+                var catalog = catalogPeer.Client;
+                if (task.Action != TaskAction.ExportImage)
+                {
+                    await catalog.FailPendingAsync(GiveUp(task));
+                }
+                if (heldImage.Length > 0)
+                {
+                    await catalog.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = sourceRegion, ImageId = heldImage, TaskId = task.TaskId });
+                }
+                await store.DeleteAsync(task, scope, token);
+                await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
+            });
+        }
+        catch (Exception ex) when (ex is RpcException or DomainException or RedisException)
+        {
+            LogUndoLeft(ex, task.TaskId);
+        }
+    }
 
     /// <summary>Ends whatever <paramref name="task"/> made in the catalog, and gives back its image's quota unit if it made none.</summary>
     public static FailPendingRequest GiveUp(TransferTask task, long fence = 0) => new()
@@ -64,4 +82,7 @@ public sealed class TaskSetups(TaskStore store, TaskQueues queues, PeerClient<Im
     /// <summary>A peer call that ended without the peer's answer: it may have been carried out, or may still be.</summary>
     private static bool OutcomeUnknown(Exception failure) =>
         failure is RpcException { StatusCode: StatusCode.Cancelled or StatusCode.DeadlineExceeded or StatusCode.Unavailable or StatusCode.Unknown or StatusCode.Internal };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not undo task {TaskId} now; a worker undoes it after the setup guard")]
+    private partial void LogUndoLeft(Exception exception, string taskId);
 }
