@@ -47,7 +47,9 @@ public static class GatewayHost
         var app = builder.Build();
         app.MapServiceDefaults();
         var endpoint = app.Services.GetRequiredService<EcsEndpoint>();
-        app.MapMethods("/", ["GET", "POST"], endpoint.HandleAsync);
+        // Every method and path, so that what the ECS API does not serve still gets its error body (405, 404).
+        app.Map("/", endpoint.HandleAsync);
+        app.MapFallback("{**path}", endpoint.HandleAsync);
         if (app.Configuration[$"{GatewayOptions.Section}:HttpPortFile"] is { Length: > 0 } portFile)
         {
             app.Lifetime.ApplicationStarted.Register(() =>

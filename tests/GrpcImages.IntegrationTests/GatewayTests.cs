@@ -49,4 +49,42 @@ public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         Assert.Equal(200, deleted); // R33: deleting an image the caller does not have succeeds, and deletes nothing
         Assert.Equal(image.ImageId, (await owner.GetImageAsync(image.ImageId)).ImageId);
     }
+
+    [Fact]
+    public async Task ASignature10RequestLongerThan8KiBIsServed()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.NewInstanceAsync();
+        using var ecs = await ClientOfAsync(account);
+        // 20 tags of 20 CJK characters: each is 15 characters of the string to sign, about 12 KiB in all.
+        var tags = Enumerable.Range(1, 20).SelectMany(i => new[] { ($"Tag.{i}.Key", $"鍵{i:00}" + new string('鍵', 17)), ($"Tag.{i}.Value", new string('値', 20)) });
+
+        var (status, body) = await ecs.CallAsync("CreateImage", [("RegionId", Hangzhou), ("InstanceId", instance.InstanceId), ("ImageName", "cjk-tags"), .. tags]);
+
+        Assert.True(status == 200, body.ToString());
+        var image = await account.GetImageAsync(body.GetProperty("ImageId").GetString()!);
+        Assert.Equal(20, image.Tags.Count);
+        Assert.Contains(image.Tags, t => t.Key == "鍵07" + new string('鍵', 17) && t.Value == new string('値', 20));
+    }
+
+    [Theory]
+    [InlineData("PUT", "/?Action=DescribeRegions", 405)]
+    [InlineData("DELETE", "/", 405)]
+    [InlineData("GET", "/foo", 404)]
+    [InlineData("POST", "/a/b/favicon.ico", 404)]
+    [InlineData("GET", "/", 400)]
+    public async Task EveryErrorOfTheGatewayCarriesTheEcsErrorBody(string method, string path, int expected)
+    {
+        using var ecs = await ClientOfAsync(await _cluster.NewAccountAsync());
+        using var http = new HttpClient { BaseAddress = ecs.Endpoint };
+
+        using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(expected, (int)response.StatusCode);
+        var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        foreach (var field in new[] { "RequestId", "Code", "Message", "Recommend" })
+        {
+            Assert.False(string.IsNullOrEmpty(body.GetProperty(field).GetString()), field);
+        }
+    }
 }

@@ -180,6 +180,102 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
         }).ResponseAsync);
     }
 
+    [Fact]
+    public async Task R29_AStaleLinkNeverServesWhatIsMadeLaterUnderTheSameNames()
+    {
+        var first = await _cluster.NewAccountAsync();
+        var second = await _cluster.NewAccountAsync();
+        var name = $"stale-{Guid.NewGuid():N}"[..30];
+        await first.Objects().CreateBucketAsync(new CreateBucketRequest { RegionId = Hangzhou, Name = name });
+        await first.PutObjectAsync(Hangzhou, name, "x.bin", [1, 1, 1]);
+        var week = Duration.FromTimeSpan(TimeSpan.FromDays(7));
+        var stale = await first.Objects().CreateDownloadUrlAsync(new CreateDownloadUrlRequest { RegionId = Hangzhou, Bucket = name, Name = "x.bin", Ttl = week });
+        using var http = new HttpClient();
+        Assert.Equal([1, 1, 1], await http.GetByteArrayAsync(stale.Url));
+
+        // The owner writes the object again: the link named the first write, not the name.
+        await first.PutObjectAsync(Hangzhou, name, "x.bin", [2, 2, 2]);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(stale.Url)).StatusCode);
+        var again = await first.Objects().CreateDownloadUrlAsync(new CreateDownloadUrlRequest { RegionId = Hangzhou, Bucket = name, Name = "x.bin", Ttl = week });
+
+        // Deleted with its bucket, and the names taken by another account with its own private bytes.
+        await first.Objects().DeleteObjectAsync(new DeleteObjectRequest { RegionId = Hangzhou, Bucket = name, Name = "x.bin" });
+        await first.Objects().DeleteBucketAsync(new DeleteBucketRequest { RegionId = Hangzhou, Name = name });
+        await second.Objects().CreateBucketAsync(new CreateBucketRequest { RegionId = Hangzhou, Name = name });
+        await second.PutObjectAsync(Hangzhou, name, "x.bin", [9, 9, 9]);
+
+        foreach (var link in new[] { stale.Url, again.Url })
+        {
+            var response = await http.GetAsync(link);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.DoesNotContain((byte)9, await response.Content.ReadAsByteArrayAsync());
+        }
+        var own = await second.Objects().CreateDownloadUrlAsync(new CreateDownloadUrlRequest { RegionId = Hangzhou, Bucket = name, Name = "x.bin" });
+        Assert.Equal([9, 9, 9], await http.GetByteArrayAsync(own.Url));
+    }
+
+    [Fact]
+    public async Task R29_ANameWithDotSegmentsIsRefusedAndEveryNameAcceptedDownloadsByItsLink()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var bucket = await account.NewBucketAsync(Hangzhou);
+        foreach (var bad in new[] { "a/../b.bin", "x/./y.bin", "z/..", "..", ".", "a/./", "../up" })
+        {
+            await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidObjectName.Malformed", () => account.PutObjectAsync(Hangzhou, bucket.Name, bad, [1]));
+        }
+        using var http = new HttpClient();
+        var names = new[]
+        {
+            "plain.bin", "a b/c d.bin", "pct%2Fslash%41.bin", "q?x=1&y=2#frag.bin", "日本語/ディスク.qcow2", "a//b", "trailing/", "..a/b..", "a/.../b",
+            "back\\slash", "+;=,@$!'()*[]{}|^`~.bin", "%", "%%2e%2e/x", "%2e%2e", "emoji-\U0001F600.raw",
+        };
+        foreach (var (name, i) in names.Select((n, i) => (n, i)))
+        {
+            byte[] bytes = [(byte)i, 7, 7];
+            await account.PutObjectAsync(Hangzhou, bucket.Name, name, bytes);
+            var link = await account.Objects().CreateDownloadUrlAsync(new CreateDownloadUrlRequest { RegionId = Hangzhou, Bucket = bucket.Name, Name = name });
+            var response = await http.GetAsync(link.Url);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{name}: {response.StatusCode}");
+            Assert.Equal(bytes, await response.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public async Task R29_AnObjectDeletedWhileItDownloadsEndsTheResponseShortWithoutAnError()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var bucket = await account.NewBucketAsync(Hangzhou);
+        var bytes = RandomNumberGenerator.GetBytes(48 * 1024 * 1024); // 12 chunks: far more than the socket buffers hold
+        await account.PutObjectAsync(Hangzhou, bucket.Name, "slow.raw", bytes);
+        var link = await account.Objects().CreateDownloadUrlAsync(new CreateDownloadUrlRequest { RegionId = Hangzhou, Bucket = bucket.Name, Name = "slow.raw" });
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(link.Url, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        while (received.Length < 1024 * 1024)
+        {
+            received.Write(buffer, 0, await body.ReadAsync(buffer));
+        }
+
+        await account.Objects().DeleteObjectAsync(new DeleteObjectRequest { RegionId = Hangzhou, Bucket = bucket.Name, Name = "slow.raw" });
+        await _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
+        var cut = await Record.ExceptionAsync(async () =>
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+        });
+
+        Assert.True(cut is not null || received.Length < bytes.Length, "the whole object arrived although its content was collected");
+        Assert.Equal(bytes.AsSpan(0, (int)received.Length).ToArray(), received.ToArray()); // what arrived is the object's, and no other bytes
+        var lines = _cluster.Logs.Recent;
+        Assert.Contains(lines, l => l.Contains($"{bucket.Name}/slow.raw ended early", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("FileNotFound", StringComparison.Ordinal) || l.Contains("BlobMissing", StringComparison.Ordinal));
+    }
+
     /// <summary>Where the blob store keeps the 4 MiB chunks of these bytes.</summary>
     private List<string> ChunkPaths(string region, byte[] bytes) =>
         bytes.Chunk(4 * 1024 * 1024).Select(c => Convert.ToHexStringLower(SHA256.HashData(c)))

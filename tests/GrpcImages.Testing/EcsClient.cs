@@ -13,7 +13,10 @@ namespace GrpcImages.Testing;
 /// </summary>
 public sealed class EcsClient(Uri endpoint, string accessKeyId, string secret) : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = endpoint, Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http = new() { BaseAddress = endpoint, Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>The gateway's address.</summary>
+    public Uri Endpoint => endpoint;
 
     public async Task<(int Status, JsonElement Body)> CallAsync(string action, params (string Name, string Value)[] parameters)
     {

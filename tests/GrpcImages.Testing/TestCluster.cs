@@ -182,6 +182,10 @@ public sealed class TestCluster : IAsyncDisposable
             // Recipient indexes are repaired half a second after a grant change whose request died.
             ["Quotas:OutboxGuardMilliseconds"] = "500",
             ["Logging:Console:FormatterName"] = "simple",
+            // Peers are pinged after 2 s of silence and given 3 s in production; in-process clusters share two
+            // cores with builds in other tests, so they give a peer longer before calling it away.
+            ["Peers:PingDelay"] = "00:00:05",
+            ["Peers:PingTimeout"] = "00:00:10",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -4,6 +4,7 @@ using Grpc.Core;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Gateway.Signatures;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Validation;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -20,6 +21,10 @@ public sealed partial class EcsEndpoint(ClusterClients clients, NonceGuard nonce
     IOptions<GatewayOptions> options, HttpEndpoint endpoint, ILogger<EcsEndpoint> logger)
 {
     private const int MaxBodyBytes = 1024 * 1024;
+
+    /// <summary>What kms checks a signature over at most (the schema's bound, sized to hold any request of <see cref="MaxBodyBytes"/>).</summary>
+    private static readonly int MaxStringToSign =
+        RequestShape.MaxLength(VerifySignatureRequest.Descriptor.FindFieldByNumber(VerifySignatureRequest.StringToSignFieldNumber));
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
     public async Task HandleAsync(HttpContext http)
@@ -64,6 +69,10 @@ public sealed partial class EcsEndpoint(ClusterClients clients, NonceGuard nonce
             body = ErrorBody(requestId, http, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.");
         }
         http.Response.StatusCode = status;
+        if (status == 503)
+        {
+            http.Response.Headers.RetryAfter = "2";
+        }
         http.Response.ContentType = "application/json;charset=utf-8";
         http.Response.Headers["x-acs-request-id"] = requestId;
         await http.Response.WriteAsync(body.ToJsonString(Json), http.RequestAborted);
@@ -88,6 +97,10 @@ public sealed partial class EcsEndpoint(ClusterClients clients, NonceGuard nonce
         IReadOnlyList<string> Header(string name) => request.Headers.TryGetValue(name, out var values) ? values.Select(v => v ?? "").ToList() : [];
 
         var signed = SignedRequest.Read(request.Method, "/", query, form, Header, bytes);
+        if (signed.StringToSign.Length > MaxStringToSign)
+        {
+            throw new EcsException(413, "RequestEntityTooLarge", "The request is too large to be signed and checked here.");
+        }
         if (signed.AccessKeyId.Length > 64)
         {
             throw EcsException.Signature("InvalidAccessKeyId.NotFound", "Specified access key is not found.");

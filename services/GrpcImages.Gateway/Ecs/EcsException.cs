@@ -27,6 +27,10 @@ public sealed class EcsException(int httpStatus, string code, string message) : 
     /// <summary>A gRPC error of the cluster, with the rule's code from its ErrorInfo and the status class's HTTP status.</summary>
     public static EcsException From(RpcException error)
     {
+        if (GrpcImages.ServiceDefaults.Peers.PeerFailure.IsTransport(error))
+        {
+            return new EcsException(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.");
+        }
         var reason = error.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason;
         var code = string.IsNullOrEmpty(reason) ? Fallback(error.StatusCode) : reason;
         var message = error.Status.Detail.Length > 0 ? error.Status.Detail : code;

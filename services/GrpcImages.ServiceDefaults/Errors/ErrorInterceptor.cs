@@ -106,11 +106,10 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, I
     }
 
     /// <summary>
-    /// A peer call that failed in transport ("Error connecting to subchannel.") rather than with the
-    /// peer's own status, which carries ErrorInfo and passes through as it is.
+    /// A peer call that failed in transport (refused, or dropped when the peer stopped answering pings)
+    /// rather than with the peer's own status, which carries ErrorInfo and passes through as it is.
     /// </summary>
-    private static bool IsBarePeerFailure(Exception ex) =>
-        ex is RpcException { StatusCode: StatusCode.Unavailable } rpc && rpc.Trailers.GetValueBytes("grpc-status-details-bin") is null;
+    private static bool IsBarePeerFailure(Exception ex) => ex is RpcException rpc && Peers.PeerFailure.IsTransport(rpc);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} failed: a peer is unavailable ({Code}: {Detail})")]
     private partial void LogPeerUnavailable(string method, StatusCode code, string detail);

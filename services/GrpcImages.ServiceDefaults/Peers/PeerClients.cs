@@ -14,6 +14,12 @@ public static class PeerClients
     /// <summary>The largest message a peer may send: a 4 MiB chunk of content with its envelope.</summary>
     public const int MaxMessageBytes = 16 * 1024 * 1024;
 
+    /// <summary>How long a connection to a peer may be silent while calls wait on it before it is pinged ("Peers:PingDelay").</summary>
+    public static readonly TimeSpan DefaultPingDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a pinged peer (or one being connected to) has to answer before its calls fail UNAVAILABLE ("Peers:PingTimeout").</summary>
+    public static readonly TimeSpan DefaultPingTimeout = TimeSpan.FromSeconds(3);
+
     /// <summary>
     /// A typed client of another service of the cluster at "Peers:{peer}" (read when the client is
     /// first made). Calls carry the incoming call's token (or this service's own when there is none),
@@ -56,13 +62,21 @@ public static class PeerClients
         services.TryAddSingleton<ServiceTokenSource>();
         services.TryAddSingleton<ForwardIdentityInterceptor>();
         return client
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(sp =>
             {
-                EnableMultipleHttp2Connections = true,
-                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
-                ConnectTimeout = TimeSpan.FromSeconds(5),
+                var settings = sp.GetRequiredService<IConfiguration>();
+                return new SocketsHttpHandler
+                {
+                    EnableMultipleHttp2Connections = true,
+                    PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+                    // A peer that is alive answers pings even while its calls take long; one that is frozen
+                    // (stopped, swapped out, partitioned) does not, and its connection is dropped, so calls
+                    // waiting on it end UNAVAILABLE within delay + timeout instead of at their deadline.
+                    KeepAlivePingDelay = settings.GetValue("Peers:PingDelay", DefaultPingDelay),
+                    KeepAlivePingTimeout = settings.GetValue("Peers:PingTimeout", DefaultPingTimeout),
+                    KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                    ConnectTimeout = settings.GetValue("Peers:PingTimeout", DefaultPingTimeout),
+                };
             })
             .ConfigureChannel(o => o.MaxReceiveMessageSize = MaxMessageBytes)
             .AddInterceptor<ForwardIdentityInterceptor>(InterceptorScope.Channel)

@@ -43,10 +43,7 @@ public sealed class ExportRequests(
         {
             throw Fault.InvalidArgument("InvalidParameter", "object_prefix", $"An object prefix is at most {MaxPrefixLength} characters.");
         }
-        if (request.ObjectPrefix.Length > 0)
-        {
-            ObjectStore.CheckObjectName(request.ObjectPrefix);
-        }
+        ObjectStore.CheckObjectName(ObjectName(request.ObjectPrefix, "m-", 0, DiskImageFormat.Raw)); // what the prefix makes must be a name
         var format = request.Format switch
         {
             DiskImageFormat.Unspecified or DiskImageFormat.Raw => DiskImageFormat.Raw,

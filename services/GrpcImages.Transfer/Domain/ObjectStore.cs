@@ -123,7 +123,8 @@ public sealed class ObjectStore(
         {
             throw WriterFenced(writer);
         }
-        var holder = "o:" + Guid.NewGuid().ToString("N");
+        var version = Guid.NewGuid().ToString("N");
+        var holder = "o:" + version;
         var (_, prior) = await index.GetObjectAsync(region, bucket, name);
         var settlement = new ObjectSettlement(bucket, name, [holder, .. prior is { Holder.Length: > 0 } ? new[] { prior.Holder } : []]);
         await settlements.QueueAsync(region, settlement);
@@ -159,7 +160,7 @@ public sealed class ObjectStore(
             throw Fault.InvalidArgument("InvalidParameter", "data", $"The stream ended after {received} of the {sizeBytes} bytes the header announced.");
         }
         var record = new ObjectRecord(region, bucket, name, sizeBytes, Convert.ToHexStringLower(sha.GetHashAndReset()), contentType, time.GetUtcNow(),
-            manifest, sizeBytes > 0 ? holder : "");
+            manifest, sizeBytes > 0 ? holder : "", version);
         var (change, _) = await index.PutObjectAsync(record, writer);
         await settlements.SettleAsync(region, settlement);
         return change switch
@@ -174,7 +175,10 @@ public sealed class ObjectStore(
         Fault.Aborted("TaskFenced", $"Task {writer.TaskId} has a newer worker; this one may not write.");
 
     /// <summary>An object the caller may read: its own, or in a public-read bucket.</summary>
-    public async Task<ObjectRecord> HeadAsync(Caller caller, string region, string bucketName, string name)
+    public async Task<ObjectRecord> HeadAsync(Caller caller, string region, string bucketName, string name) =>
+        (await ReadableAsync(caller, region, bucketName, name)).Object;
+
+    private async Task<(BucketRecord Bucket, ObjectRecord Object)> ReadableAsync(Caller caller, string region, string bucketName, string name)
     {
         var account = caller.RequireAccount();
         CheckBucketName(bucketName);
@@ -184,7 +188,7 @@ public sealed class ObjectStore(
         {
             throw BucketNotFound(bucketName);
         }
-        return found ?? throw ObjectNotFound(bucketName, name);
+        return (bucket, found ?? throw ObjectNotFound(bucketName, name));
     }
 
     /// <summary>An object the caller may read and its bytes in a range (checked before anything is looked up).</summary>
@@ -208,8 +212,48 @@ public sealed class ObjectStore(
         }
         return found.Size == 0 || offset == found.Size
             ? AsyncEnumerable.Empty<ReadOnlyMemory<byte>>()
-            : library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken);
+            : ReadContentAsync(found, offset, length, cancellationToken);
     }
+
+    /// <summary>
+    /// The object's content; if its content goes while it is read (the object was deleted or written again
+    /// and its chunks collected), the read ends with <see cref="ObjectGone"/>. Content missing under an object
+    /// that is still there is damage, and stays the error it is.
+    /// </summary>
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadContentAsync(ObjectRecord found, long offset, long length,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var pieces = library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            Exception? missing = null;
+            try
+            {
+                if (!await pieces.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (Exception error) when (error is BlobMissingException or DomainException { Reason: "InvalidContent.NotFound" })
+            {
+                missing = error;
+            }
+            if (missing is not null)
+            {
+                var (_, now) = await index.GetObjectAsync(found.Region, found.Bucket, found.Name);
+                if (now?.Version != found.Version)
+                {
+                    throw ObjectGone(found.Bucket, found.Name);
+                }
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(missing);
+            }
+            yield return pieces.Current;
+        }
+    }
+
+    /// <summary>An object deleted or replaced while it was being read: the read ends early, as it must.</summary>
+    public static DomainException ObjectGone(string bucket, string name) =>
+        Fault.NotFound("InvalidOSSObject.NotFound", $"The object {Check.Echo(name)} in bucket {Check.Echo(bucket)} was deleted or replaced while it was read.");
 
     public async Task<(IReadOnlyList<ObjectInfo> Objects, string Next)> ListAsync(Caller caller, ListObjectsRequest request, string region)
     {
@@ -255,14 +299,14 @@ public sealed class ObjectStore(
 
     public async Task<CreateDownloadUrlResponse> CreateDownloadUrlAsync(Caller caller, CreateDownloadUrlRequest request, string region)
     {
-        var found = await HeadAsync(caller, region, request.Bucket, request.Name);
+        var (bucket, found) = await ReadableAsync(caller, region, request.Bucket, request.Name);
         var lifetime = request.Ttl is null ? DefaultLinkLifetime : Check.Duration(request.Ttl, "ttl");
         if (lifetime < TimeSpan.FromSeconds(1) || lifetime > MaxLinkLifetime)
         {
             throw Fault.InvalidArgument("InvalidParameter", "ttl", "A link lasts 1 second to 7 days.");
         }
         var expires = time.GetUtcNow().Add(lifetime);
-        return new CreateDownloadUrlResponse { Url = links.Create(found, expires), ExpireTime = Timestamp.FromDateTimeOffset(expires) };
+        return new CreateDownloadUrlResponse { Url = links.Create(bucket.Owner, found, expires), ExpireTime = Timestamp.FromDateTimeOffset(expires) };
     }
 
     /// <summary>OSS bucket names: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit.</summary>
@@ -278,15 +322,19 @@ public sealed class ObjectStore(
         }
     }
 
-    /// <summary>OSS object names: 1-1023 bytes of UTF-8, not starting with "/" or "\", no control characters.</summary>
+    /// <summary>
+    /// OSS object names: 1-1023 bytes of UTF-8, not starting with "/" or "\", no control characters; and no "." or ".."
+    /// between slashes, which HTTP clients and servers resolve away, so a link to such a name could never reach it.
+    /// </summary>
     public static void CheckObjectName(string name)
     {
         var valid = name.Length > 0 && IsWellFormedUtf16(name) && Encoding.UTF8.GetByteCount(name) <= MaxObjectNameBytes
-            && name[0] is not ('/' or '\\') && !name.Any(char.IsControl);
+            && name[0] is not ('/' or '\\') && !name.Any(char.IsControl) && !name.Split('/').Any(segment => segment is "." or "..");
         if (!valid)
         {
             throw Fault.InvalidArgument("InvalidObjectName.Malformed", "name",
-                $"The object name {Check.Echo(name)} is not valid: 1-{MaxObjectNameBytes} bytes of UTF-8, not starting with / or \\, no control characters.");
+                $"The object name {Check.Echo(name)} is not valid: 1-{MaxObjectNameBytes} bytes of UTF-8, not starting with / or \\, no control characters, "
+                + "no \".\" or \"..\" between slashes.");
         }
     }
 

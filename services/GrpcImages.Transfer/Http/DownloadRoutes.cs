@@ -1,7 +1,9 @@
 using System.Globalization;
+using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Net.Http.Headers;
+using StackExchange.Redis;
 
 namespace GrpcImages.Transfer.Http;
 
@@ -10,8 +12,11 @@ namespace GrpcImages.Transfer.Http;
 /// (206, or 416 when it lies outside), so `curl -O`, `curl -C -` and browsers work. No token: the
 /// signature is the permission.
 /// </summary>
-public static class DownloadRoutes
+public static partial class DownloadRoutes
 {
+    /// <summary>What a client is told to wait before it tries again while the state store is away.</summary>
+    public const int RetryAfterSeconds = 2;
+
     public static WebApplication MapDownloads(this WebApplication app)
     {
         app.MapMethods("/objects/{region}/{bucket}/{**name}", [HttpMethods.Get, HttpMethods.Head], DownloadAsync);
@@ -19,7 +24,7 @@ public static class DownloadRoutes
     }
 
     private static async Task DownloadAsync(HttpContext context, string region, string bucket, string name, DownloadLinks links, DownloadEndpoint endpoint,
-        ObjectIndex index, ObjectStore objects, TimeProvider time)
+        ObjectIndex index, ObjectStore objects, TimeProvider time, ILogger<DownloadLinks> logger)
     {
         var response = context.Response;
         if (context.Connection.LocalPort != endpoint.Listen?.IPEndPoint?.Port)
@@ -27,18 +32,53 @@ public static class DownloadRoutes
             response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
+        try
+        {
+            await ServeAsync(context, region, bucket, name, links, index, objects, time);
+        }
+        catch (Exception error) when (error is RedisException or RedisTimeoutException && !response.HasStarted)
+        {
+            LogStoreAway(logger, error, region, bucket);
+            response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            await PlainAsync(response, StatusCodes.Status503ServiceUnavailable, "The object store is unavailable for a moment; retry later.");
+        }
+        catch (DomainException gone) when (gone.Reason == "InvalidOSSObject.NotFound")
+        {
+            // The object was deleted or replaced mid-download and its content collected: the client gets a
+            // response shorter than its Content-Length, which every HTTP client reports as cut short.
+            LogEndedEarly(logger, region, bucket, name);
+            if (response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+            response.Headers.Clear();
+            await PlainAsync(response, StatusCodes.Status404NotFound, "The object was deleted or written again since the link was made.");
+        }
+    }
+
+    private static async Task ServeAsync(HttpContext context, string region, string bucket, string name, DownloadLinks links, ObjectIndex index,
+        ObjectStore objects, TimeProvider time)
+    {
+        var response = context.Response;
         var query = context.Request.Query;
-        if (!long.TryParse(query["expires"], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
-            || query["signature"] is not [{ } signature]
-            || !links.Verify(region, bucket, name, expires, signature, time.GetUtcNow()))
+        if (query["expires"] is not [{ } expiresText] || !long.TryParse(expiresText, NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || query["v"] is not [{ } version] || query["signature"] is not [{ } signature]
+            || expires < time.GetUtcNow().ToUnixTimeSeconds())
         {
             await PlainAsync(response, StatusCodes.Status403Forbidden, "The link is not valid or has expired.");
             return;
         }
-        var (_, found) = await index.GetObjectAsync(region, bucket, name);
-        if (found is null)
+        var (owner, found) = await index.GetObjectAsync(region, bucket, name);
+        if (!links.Verify(region, bucket, name, owner?.Owner ?? "", version, expiresText, signature))
         {
-            await PlainAsync(response, StatusCodes.Status404NotFound, "The object no longer exists.");
+            // Also a link whose bucket is gone, or now another account's: it names nothing that exists.
+            await PlainAsync(response, StatusCodes.Status403Forbidden, "The link is not valid or has expired.");
+            return;
+        }
+        if (found is null || found.Version != version)
+        {
+            await PlainAsync(response, StatusCodes.Status404NotFound, "The object was deleted or written again since the link was made.");
             return;
         }
         response.Headers.AcceptRanges = "bytes";
@@ -83,4 +123,10 @@ public static class DownloadRoutes
         response.ContentType = "text/plain; charset=utf-8";
         await response.WriteAsync(message + "\n");
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A download from {Region}/{Bucket} was refused: Redis unavailable")]
+    private static partial void LogStoreAway(ILogger logger, Exception error, string region, string bucket);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A download of {Region}/{Bucket}/{Name} ended early: the object was deleted or replaced while it was sent")]
+    private static partial void LogEndedEarly(ILogger logger, string region, string bucket, string name);
 }

@@ -3,6 +3,7 @@ using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Validation;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 
 namespace GrpcImages.Transfer.Storage;
 
@@ -114,7 +115,7 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
 
     public async ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        using var file = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        using var file = Open(name);
         var total = 0;
         int read;
         while (total < buffer.Length && (read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken)) > 0)
@@ -124,8 +125,30 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
         return total;
     }
 
-    public async ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken) =>
-        await File.ReadAllBytesAsync(PathOf(name), cancellationToken);
+    public async ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken)
+    {
+        using var file = Open(name);
+        var bytes = new byte[RandomAccess.GetLength(file)];
+        var total = 0;
+        int read;
+        while (total < bytes.Length && (read = await RandomAccess.ReadAsync(file, bytes.AsMemory(total), total, cancellationToken)) > 0)
+        {
+            total += read;
+        }
+        return total == bytes.Length ? bytes : bytes[..total];
+    }
+
+    private SafeFileHandle Open(string name)
+    {
+        try
+        {
+            return File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobMissingException(Region, name, error);
+        }
+    }
 
     public ValueTask<long> DeleteAsync(string name, CancellationToken cancellationToken)
     {

@@ -26,7 +26,7 @@ public interface IBlobStore
     /// </summary>
     ValueTask<bool> CopyFromAsync(IBlobStore source, string name, CancellationToken cancellationToken);
 
-    /// <summary>Reads up to <paramref name="buffer"/>'s length from <paramref name="offset"/>; returns the bytes read.</summary>
+    /// <summary>Reads up to <paramref name="buffer"/>'s length from <paramref name="offset"/>; returns the bytes read. A missing blob is <see cref="BlobMissingException"/>.</summary>
     ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken);
 
     ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken);
@@ -36,6 +36,13 @@ public interface IBlobStore
 
     /// <summary>Every blob of the region (chunks and manifests), for collecting ones nothing ever referenced.</summary>
     IAsyncEnumerable<BlobEntry> ListAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A blob that is not in the store (collected, or never written): what a reader of it makes of that is the reader's to say.</summary>
+public sealed class BlobMissingException(string region, string name, Exception inner)
+    : IOException($"Blob {name} is not in the store of {region}.", inner)
+{
+    public string Name { get; } = name;
 }
 
 /// <summary>The blob stores of the regions this transfer instance serves.</summary>

@@ -7,9 +7,12 @@ namespace GrpcImages.Transfer.Storage;
 /// <summary>A bucket as stored.</summary>
 public sealed record BucketRecord(string Region, string Name, string Owner, BucketAcl Acl, DateTimeOffset Created, long Objects);
 
-/// <summary>An object as stored: its description and the content (manifest, and the holder keeping it) it points at; empty for 0 bytes.</summary>
+/// <summary>
+/// An object as stored: its description and the content (manifest, and the holder keeping it) it points at, empty for 0 bytes;
+/// <paramref name="Version"/> is new with every write, so what names one write (a download link) never names another.
+/// </summary>
 public sealed record ObjectRecord(string Region, string Bucket, string Name, long Size, string Sha256, string ContentType, DateTimeOffset Created,
-    string Manifest, string Holder);
+    string Manifest, string Holder, string Version);
 
 /// <summary>What a change of an object did, with the content holder it replaced or removed ("" for none).</summary>
 public enum ObjectChange
@@ -49,18 +52,18 @@ public sealed class ObjectIndex(IDatabase redis)
         return 1
         """;
 
-    // KEYS: bucket, names, object, (writer). ARGV: name, size, sha, type, created, manifest, holder, (fence).
+    // KEYS: bucket, names, object, (writer). ARGV: name, size, sha, type, created, manifest, holder, version, (fence).
     // Returns {1, holder replaced or ''}, {0, ''} when the bucket is gone, {2, ''} when the writer is fenced.
     private const string PutScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
-        if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[8] then return {2, ''} end
+        if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[9] then return {2, ''} end
         local prior = redis.call('HGET', KEYS[3], 'holder')
         if not prior then
           redis.call('HINCRBY', KEYS[1], 'n', 1)
           redis.call('ZADD', KEYS[2], 0, ARGV[1])
           prior = ''
         end
-        redis.call('HSET', KEYS[3], 'size', ARGV[2], 'sha', ARGV[3], 'type', ARGV[4], 'created', ARGV[5], 'manifest', ARGV[6], 'holder', ARGV[7])
+        redis.call('HSET', KEYS[3], 'size', ARGV[2], 'sha', ARGV[3], 'type', ARGV[4], 'created', ARGV[5], 'manifest', ARGV[6], 'holder', ARGV[7], 'ver', ARGV[8])
         return {1, prior}
         """;
 
@@ -184,7 +187,8 @@ public sealed class ObjectIndex(IDatabase redis)
     {
         RedisKey[] keys = [TransferKeys.BucketRecord(record.Region, record.Bucket), TransferKeys.ObjectNames(record.Region, record.Bucket),
             TransferKeys.ObjectRecord(record.Region, record.Bucket, record.Name)];
-        RedisValue[] args = [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder];
+        RedisValue[] args = [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder,
+            record.Version];
         if (writer is not null)
         {
             keys = [.. keys, TransferKeys.ObjectWriter(record.Region, record.Bucket, writer.TaskId)];
@@ -234,6 +238,7 @@ public sealed class ObjectIndex(IDatabase redis)
     private static ObjectRecord? Object(string region, string bucket, string name, Dictionary<string, string> fields) =>
         fields.TryGetValue("holder", out var holder)
             ? new ObjectRecord(region, bucket, name, long.Parse(fields["size"], CultureInfo.InvariantCulture), fields["sha"], fields["type"],
-                DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["created"], CultureInfo.InvariantCulture)), fields["manifest"], holder)
+                DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["created"], CultureInfo.InvariantCulture)), fields["manifest"], holder,
+                fields.GetValueOrDefault("ver", ""))
             : null;
 }

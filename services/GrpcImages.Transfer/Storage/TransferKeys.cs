@@ -30,7 +30,7 @@ namespace GrpcImages.Transfer.Storage;
 /// Object store of region R (R24, R29), under the bucket's tag {b:R:bucket}:
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:bucket     hash  owner, acl, created (ms), n (objects)
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:names      zset  object names, all score 0 (listed by name, prefixes by range)
-/// - gi:xfer:{b:R:&lt;bucket&gt;}:o:&lt;name&gt;   hash  size, sha, type, created, manifest, holder (the content's holder "o:&lt;upload&gt;")
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:o:&lt;name&gt;   hash  size, sha, type, created, manifest, holder (the content's holder "o:&lt;version&gt;"), ver (new with each write)
 /// - gi:xfer:{&lt;account tag&gt;}:buckets:&lt;account&gt; set "R/bucket": the account's buckets (added before the bucket, dropped after it)
 /// Queues (WorkQueue):
 /// - gi:xfer:{q:&lt;action&gt;:&lt;region&gt;}:*  tasks of an action (copy, import, export) in a region, at most N running
