@@ -223,6 +223,37 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     }
 
     [Fact]
+    public async Task R20_R23_AnEncryptedCopyOfAManyChunkImageFinishesFirstTimeWithEveryChunkSealed()
+    {
+        var account = await _cluster.NewAccountAsync();
+        await account.EnableKmsAsync(Shanghai);
+        var seeds = Enumerable.Range(7100, 18).ToList(); // 72 MiB: the copier's four writers seal at once
+        var source = await _cluster.NewImageWithChunksAsync(account, Hangzhou, seeds);
+
+        var copy = await account.CopyAsync(source.ImageId, Hangzhou, Shanghai, new EncryptionSpec { Encrypted = true });
+        var task = await account.WaitForTaskAsync(copy.Task.TaskId);
+
+        Assert.Equal(TaskStatus.Finished, task.Status);
+        // First time: the copy was never failed and tried again.
+        Assert.DoesNotContain(_cluster.Logs.Recent, l => l.Contains(task.TaskId, StringComparison.Ordinal) && (l.Contains("retried", StringComparison.Ordinal)
+            || l.Contains("runs again", StringComparison.Ordinal)));
+        var sealedDisk = (await _cluster.DisksOfAsync(Shanghai, copy.ImageId))[0];
+        var stored = await _cluster.ChunkIdsAsync(Shanghai, new ContentInfo { ManifestId = sealedDisk.ManifestId });
+        Assert.Equal(seeds.Count, stored.Count);
+        var plain = seeds.Select(seed => ContentImages.Bytes([seed])).ToList();
+        foreach (var name in stored)
+        {
+            var bytes = await File.ReadAllBytesAsync(_cluster.BlobPath(Shanghai, name));
+            Assert.Equal(ContentImages.ChunkBytes + 28, bytes.Length); // nonce and tag around every chunk
+            Assert.DoesNotContain(plain, p => bytes.AsSpan(12, 4096).SequenceEqual(p.AsSpan(0, 4096)));
+        }
+        for (var i = 0; i < seeds.Count; i++)
+        {
+            Assert.Equal(plain[i], await _cluster.ReadContentAsync(Shanghai, sealedDisk.ManifestId, (long)i * ContentImages.ChunkBytes, ContentImages.ChunkBytes));
+        }
+    }
+
+    [Fact]
     public async Task WatchTaskStreamsTheTaskUntilItEndsAndAReconnectMissesNothing()
     {
         var account = await _cluster.NewAccountAsync();
