@@ -100,6 +100,14 @@ public static class BenchTools
         return 0;
     }
 
+    /// <summary>The CPU time (user + system) a process has used so far, in seconds.</summary>
+    public static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0; // clock ticks of 10 ms
+    }
+
     /// <summary>Samples a process's resident memory every 20 ms until disposed; Peak is the highest seen.</summary>
     public sealed class PeakMemory : IAsyncDisposable
     {

@@ -89,7 +89,9 @@ public static class Invariants
             }
         }
 
-        // Tasks not ended: each has its item in its queue (waiting, or running under a lease).
+        // Tasks not ended: each has its item in its queue (waiting, or running under a lease); a Processing one holds
+        // a live lease; no more run in a queue than its limit (R8).
+        var processing = new Dictionary<string, int>(StringComparer.Ordinal);
         await foreach (var key in server.KeysAsync(pattern: TransferKeys.Root + "{*}:task:*", pageSize: 1000))
         {
             if (await db.HashGetAsync(key, "d") is not { HasValue: true } stored)
@@ -102,6 +104,18 @@ public static class Invariants
             {
                 violations.Add($"task {task.TaskId} is {task.Status} with no item in {queue.Name} to run it");
             }
+            if (task.Status == TaskStatus.Processing)
+            {
+                processing[queue.Name] = processing.GetValueOrDefault(queue.Name) + 1;
+                if (await queue.LeaseAgeAsync(task.TaskId) is not { } age || age > queue.Options.Lease + LeaseSlack)
+                {
+                    violations.Add($"task {task.TaskId} is Processing without a live lease in {queue.Name}");
+                }
+            }
+        }
+        foreach (var (queue, count) in processing.Where(p => p.Value > LimitOf(p.Key)))
+        {
+            violations.Add($"{count} tasks are Processing in {queue}, more than its limit of {LimitOf(queue)}");
         }
 
         // Image holds (R9, R33: copy sources, images under export): each is a task's that has not ended.
@@ -159,6 +173,17 @@ public static class Invariants
         {
             violations.Add($"{id} is being made (status {fields[0]}) with no job to finish it");
         }
+    }
+
+    /// <summary>How long past its lease a Processing task's item may wait for a worker to take it over (the workers' polling).</summary>
+    private static readonly TimeSpan LeaseSlack = TimeSpan.FromSeconds(3);
+
+    /// <summary>The running limit of a task queue (the services' defaults, which the fault tests keep).</summary>
+    public static int LimitOf(string queue)
+    {
+        var defaults = new GrpcImages.Transfer.TransferOptions();
+        return queue.StartsWith("copy:", StringComparison.Ordinal) ? defaults.CopyLimit
+            : queue.StartsWith("import:", StringComparison.Ordinal) ? defaults.ImportLimit : defaults.ExportLimit;
     }
 
     private static bool IsEnded(TransferTask task) => task.Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled;

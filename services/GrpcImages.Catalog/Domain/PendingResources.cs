@@ -145,6 +145,10 @@ public sealed partial class PendingResources(
         {
             throw Fault.InvalidArgument("InvalidParameter", "progress", "Progress is 0-99 until the resource completes.");
         }
+        if (request.TaskRevision < 0)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "task_revision", "A task revision is 0 or more.");
+        }
         if (IsImage(request.ResourceId))
         {
             if (request.Status is not (ImageStatus.Waiting or ImageStatus.Creating))
@@ -160,7 +164,8 @@ public sealed partial class PendingResources(
                 image.TimeLeft = request.TimeLeft;
                 image.QueuePosition = request.Status == ImageStatus.Waiting ? request.QueuePosition : 0;
                 image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-                return Settled(await store.SavePendingImageAsync(stored, image, request.TaskId, request.Fence), request.ResourceId);
+                return Settled(await store.SavePendingImageAsync(stored, image, request.TaskId, request.Fence, taskRevision: request.TaskRevision),
+                    request.ResourceId);
             });
             return;
         }
@@ -169,7 +174,8 @@ public sealed partial class PendingResources(
             var stored = await RequireSnapshotAsync(request.ResourceId);
             var snapshot = stored.Snapshot.Clone();
             snapshot.Progress = Math.Max(snapshot.Progress, request.Progress);
-            return Settled(await store.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: false), request.ResourceId);
+            return Settled(await store.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: false, taskRevision: request.TaskRevision),
+                request.ResourceId);
         });
     }
 
@@ -392,7 +398,7 @@ public sealed partial class PendingResources(
     /// <summary>What a pending step's save means: done, to be read again, or refused.</summary>
     private static Attempt<bool> Settled(SaveResult result, string resourceId) => result switch
     {
-        SaveResult.Saved or SaveResult.AlreadyDone => true,
+        SaveResult.Saved or SaveResult.AlreadyDone or SaveResult.Stale => true, // a newer state of the task is shown already
         SaveResult.Conflict => Attempt<bool>.Again,
         SaveResult.Fenced => throw CatalogErrors.TaskFenced(),
         SaveResult.Absent => throw CatalogErrors.ImageNotFound(resourceId),

@@ -8,7 +8,8 @@ namespace GrpcImages.Catalog.Storage;
 /// owner's changes are single scripts that also run on Redis Cluster.
 /// <code>
 /// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, v=version, fence=highest worker token seen,
-///                                                  task=the task making it while pending, donetask=the task that ended that
+///                                                  task=the task making it while pending, donetask=the task that ended that,
+///                                                  trev=the revision of the task whose state the pending image shows last
 /// - gi:cat:{t}:holds:&lt;image&gt;                hash  task -> hold kind (1 copy source, 2 export): what keeps the image from deletion (R9, R33)
 /// - gi:cat:{t}:taskres:&lt;task&gt;               string the image or snapshot a task's pending step made (one per task)
 /// - gi:cat:{p}:pimg:&lt;region&gt;:&lt;image&gt;        hash  a public (system) image, named like "ubuntu_22_04_x64_20G_alibase_20240101.vhd"

@@ -57,16 +57,21 @@ public sealed partial class CatalogStore
         return {1, ''}
         """;
 
-    // KEYS: record. ARGV: task, fence, version read, done (1: the task's pending state ends), field/value pairs. Returns SaveResult.
+    // KEYS: record. ARGV: task, fence, version read, done (1: the task's pending state ends), task revision mirrored (0: none),
+    // field/value pairs. Returns SaveResult.
     private const string SavePendingScript = PendingCheckLua + """
 
         local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
         if checked ~= 1 then return checked end
+        if ARGV[5] ~= '0' then
+          if tonumber(redis.call('HGET', KEYS[1], 'trev') or '0') >= tonumber(ARGV[5]) then return 7 end
+          redis.call('HSET', KEYS[1], 'trev', ARGV[5])
+        end
         if ARGV[4] == '1' then
           redis.call('HDEL', KEYS[1], 'task')
           redis.call('HSET', KEYS[1], 'donetask', ARGV[1])
         end
-        redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 5))
+        redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 6))
         return 1
         """;
 
@@ -142,13 +147,17 @@ public sealed partial class CatalogStore
         return Created(result);
     }
 
-    /// <summary>Saves a pending image's new state for its task; with <paramref name="done"/> its pending state ends (failed).</summary>
-    public async Task<SaveResult> SavePendingImageAsync(StoredImage stored, Image updated, string taskId, long fence, bool done = false) =>
+    /// <summary>
+    /// Saves a pending image's new state for its task; with <paramref name="done"/> its pending state ends (failed). A state
+    /// that mirrors <paramref name="taskRevision"/> of its task is written only if no newer one was (else <see cref="SaveResult.Stale"/>).
+    /// </summary>
+    public async Task<SaveResult> SavePendingImageAsync(StoredImage stored, Image updated, string taskId, long fence, bool done = false, long taskRevision = 0) =>
         Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Image(updated.RegionId, updated.ImageId)],
-            [taskId, fence, stored.Version, done ? "1" : "0", .. Pairs(ImageFields(updated))]));
+            [taskId, fence, stored.Version, done ? "1" : "0", taskRevision, .. Pairs(ImageFields(updated))]));
 
     /// <summary>Saves a pending snapshot's new state; with <paramref name="manifestId"/> it gets its content.</summary>
-    public async Task<SaveResult> SavePendingSnapshotAsync(StoredSnapshot stored, Snapshot updated, string taskId, long fence, bool done, string? manifestId = null)
+    public async Task<SaveResult> SavePendingSnapshotAsync(StoredSnapshot stored, Snapshot updated, string taskId, long fence, bool done, string? manifestId = null,
+        long taskRevision = 0)
     {
         var fields = SnapshotFields(updated).ToList();
         if (manifestId is not null)
@@ -156,7 +165,7 @@ public sealed partial class CatalogStore
             fields.Add(new("m", manifestId));
         }
         return Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Snapshot(updated.SnapshotId)],
-            [taskId, fence, stored.Version, done ? "1" : "0", .. Pairs(fields)]));
+            [taskId, fence, stored.Version, done ? "1" : "0", taskRevision, .. Pairs(fields)]));
     }
 
     /// <summary>Makes a pending image Available with an accomplished snapshot per disk, in one step.</summary>

@@ -49,6 +49,9 @@ public enum SaveResult
     AlreadyDone = 5,
     /// <summary>There is no such record (a cancelled one is deleted).</summary>
     Absent = 6,
+
+    /// <summary>The change mirrors an older state of its task than one applied already: nothing was written.</summary>
+    Stale = 7,
 }
 
 /// <summary>What a delete script did (numbers the scripts return).</summary>

@@ -65,8 +65,8 @@ public enum RemoveResult
 /// <summary>An item as stored.</summary>
 public sealed record WorkItemState(string Id, string Payload, int Attempts, long Fence, string? Owner, bool Delayed);
 
-/// <summary>The queue now: waiting items in the order they will start, and how many run.</summary>
-public sealed record WorkQueueSnapshot(IReadOnlyList<string> Waiting, int Running, int Delayed);
+/// <summary>The queue now: waiting items in the order they will start, how many run, and the line's revision (higher is newer).</summary>
+public sealed record WorkQueueSnapshot(IReadOnlyList<string> Waiting, int Running, int Delayed, long Revision);
 
 /// <summary>
 /// The codebase's one lease-based work queue, on a Redis Stream with a consumer group (ARCHITECTURE.md,
@@ -79,6 +79,8 @@ public sealed record WorkQueueSnapshot(IReadOnlyList<string> Waiting, int Runnin
 ///                                   o=consumer holding it, e=its stream entry, g=1 when enqueued again while running
 /// - {prefix}{q:&lt;name&gt;}:d         zset    item id -> ms when it may run (retries with backoff, scheduled items)
 /// - {prefix}{q:&lt;name&gt;}:f         string  the last fencing token handed out (INCR)
+/// - {prefix}{q:&lt;name&gt;}:r         string  the line's revision: counts every change of who waits and who runs (INCR), so
+///                                   what is shown of the line (queue positions) is never replaced by an older view of it
 /// </code>
 /// A claim takes over an item whose lease (the PEL entry's idle time) ran out before it starts a new
 /// one, and starts a new one only while fewer than <see cref="WorkQueueOptions.Limit"/> run, so the
@@ -98,11 +100,12 @@ public sealed class WorkQueue
         end
         """;
 
-    // KEYS: stream, item, delayed. ARGV: id, payload, delay ms, now ms, item prefix, channel, again (1: run again if running).
+    // KEYS: stream, item, delayed, revision. ARGV: id, payload, delay ms, now ms, item prefix, channel, again (1: run again if running).
     // Returns EnqueueResult.
     private const string EnqueueScript = EnsureGroupLua + """
 
         ensure_group(KEYS[1])
+        redis.call('INCR', KEYS[4])
         local due = tonumber(ARGV[4]) + tonumber(ARGV[3])
         if redis.call('EXISTS', KEYS[2]) == 1 then
           if redis.call('HEXISTS', KEYS[2], 'o') == 1 then
@@ -135,13 +138,14 @@ public sealed class WorkQueue
         return 1
         """;
 
-    // KEYS: stream, delayed, fence counter. ARGV: consumer, lease ms, limit (0 = none), now ms, item prefix.
+    // KEYS: stream, delayed, fence counter, revision. ARGV: consumer, lease ms, limit (0 = none), now ms, item prefix.
     // Returns {0, next due ms or -1} when there is nothing to claim, {1, id, payload, fence, claims, taken over (0/1), next due}.
     private const string ClaimScript = EnsureGroupLua + """
 
         ensure_group(KEYS[1])
         local prefix = ARGV[5]
         for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4], 'LIMIT', 0, 100)) do
+          redis.call('INCR', KEYS[4])
           redis.call('ZREM', KEYS[2], id)
           if redis.call('EXISTS', prefix .. id) == 1 then
             redis.call('HSET', prefix .. id, 'e', redis.call('XADD', KEYS[1], '*', 'id', id))
@@ -161,6 +165,7 @@ public sealed class WorkQueue
             return nil
           end
           local fence = redis.call('INCR', KEYS[3])
+          redis.call('INCR', KEYS[4])
           local claims = redis.call('HINCRBY', item, 'a', 1)
           redis.call('HSET', item, 'f', fence, 'o', ARGV[1], 'e', entry[1])
           return {1, id, redis.call('HGET', item, 'p'), fence, claims, takeover, next_due()}
@@ -195,9 +200,10 @@ public sealed class WorkQueue
         return 1
         """;
 
-    // KEYS: stream, item. ARGV: fence, id, channel. Returns CompleteResult.
+    // KEYS: stream, item, revision. ARGV: fence, id, channel. Returns CompleteResult.
     private const string CompleteScript = """
         if redis.call('HGET', KEYS[2], 'f') ~= ARGV[1] then return 0 end
+        redis.call('INCR', KEYS[3])
         local entry = redis.call('HGET', KEYS[2], 'e')
         redis.call('XACK', KEYS[1], 'w', entry)
         redis.call('XDEL', KEYS[1], entry)
@@ -211,9 +217,10 @@ public sealed class WorkQueue
         return 1
         """;
 
-    // KEYS: stream, item, delayed. ARGV: fence, id, due ms, channel. Returns 1, or 0 when the claim is no longer this one.
+    // KEYS: stream, item, delayed, revision. ARGV: fence, id, due ms, channel. Returns 1, or 0 when the claim is no longer this one.
     private const string RetryScript = """
         if redis.call('HGET', KEYS[2], 'f') ~= ARGV[1] then return 0 end
+        redis.call('INCR', KEYS[4])
         local entry = redis.call('HGET', KEYS[2], 'e')
         redis.call('XACK', KEYS[1], 'w', entry)
         redis.call('XDEL', KEYS[1], entry)
@@ -231,10 +238,11 @@ public sealed class WorkQueue
         return 1
         """;
 
-    // KEYS: stream, item, delayed. ARGV: id, only if waiting (1/0), channel. Returns RemoveResult.
+    // KEYS: stream, item, delayed, revision. ARGV: id, only if waiting (1/0), channel. Returns RemoveResult.
     private const string RemoveScript = """
         if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
         if ARGV[2] == '1' and redis.call('HEXISTS', KEYS[2], 'o') == 1 then return 2 end
+        redis.call('INCR', KEYS[4])
         local entry = redis.call('HGET', KEYS[2], 'e')
         if entry then
           redis.call('XACK', KEYS[1], 'w', entry)
@@ -246,8 +254,8 @@ public sealed class WorkQueue
         return 1
         """;
 
-    // KEYS: stream, delayed. ARGV: most waiting ids to return.
-    // Returns {running, delayed, waiting id...} with the waiting items in the order they will start.
+    // KEYS: stream, delayed, revision. ARGV: most waiting ids to return.
+    // Returns {running, delayed, revision, waiting id...} with the waiting items in the order they will start.
     private const string SnapshotScript = EnsureGroupLua + """
 
         ensure_group(KEYS[1])
@@ -257,11 +265,20 @@ public sealed class WorkQueue
           for i = 1, #group, 2 do fields[group[i]] = group[i + 1] end
           if fields['name'] == 'w' then last = fields['last-delivered-id'] end
         end
-        local out = {redis.call('XPENDING', KEYS[1], 'w')[1], redis.call('ZCARD', KEYS[2])}
+        local out = {redis.call('XPENDING', KEYS[1], 'w')[1], redis.call('ZCARD', KEYS[2]), tonumber(redis.call('GET', KEYS[3]) or '0')}
         for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', ARGV[1])) do
           out[#out + 1] = entry[2][2]
         end
         return out
+        """;
+
+    // KEYS: stream, item. Returns how long ago (ms) the item's lease was claimed or renewed, or -1 when no worker holds it.
+    private const string LeaseScript = """
+        local entry = redis.call('HGET', KEYS[2], 'e')
+        if not entry or redis.call('HEXISTS', KEYS[2], 'o') == 0 then return -1 end
+        local pending = redis.call('XPENDING', KEYS[1], 'w', entry, entry, 1)
+        if #pending == 0 then return -1 end
+        return pending[1][3]
         """;
 
     private readonly IDatabase _redis;
@@ -291,6 +308,8 @@ public sealed class WorkQueue
 
     private RedisKey FenceCounter => _root + "f";
 
+    private RedisKey Revision => _root + "r";
+
     private string ItemPrefix => _root + "i:";
 
     private RedisKey Item(string id) => ItemPrefix + id;
@@ -303,13 +322,13 @@ public sealed class WorkQueue
     /// a running item runs once more after it completes, so work that arrived while it ran is not missed.
     /// </summary>
     public async Task<EnqueueResult> EnqueueAsync(string id, string payload, TimeSpan delay = default, bool runAgain = false) =>
-        Map<EnqueueResult>(await _redis.ScriptEvaluateAsync(EnqueueScript, [Stream, Item(id), Delayed],
+        Map<EnqueueResult>(await _redis.ScriptEvaluateAsync(EnqueueScript, [Stream, Item(id), Delayed, Revision],
             [id, payload, (long)delay.TotalMilliseconds, Now, ItemPrefix, Channel.ToString(), runAgain ? "1" : "0"]));
 
     /// <summary>Claims the next item for <paramref name="consumer"/>: a taken-over one first, else the oldest waiting one if a slot is free.</summary>
     public async Task<(WorkLease? Lease, DateTimeOffset? NextDue)> ClaimAsync(string consumer)
     {
-        var result = (RedisResult[])(await _redis.ScriptEvaluateAsync(ClaimScript, [Stream, Delayed, FenceCounter],
+        var result = (RedisResult[])(await _redis.ScriptEvaluateAsync(ClaimScript, [Stream, Delayed, FenceCounter, Revision],
             [consumer, (long)Options.Lease.TotalMilliseconds, Options.Limit, Now, ItemPrefix]))!;
         if ((int)result[0] == 0)
         {
@@ -324,11 +343,11 @@ public sealed class WorkQueue
         (int)await _redis.ScriptEvaluateAsync(RenewScript, [Stream, Item(lease.Id)], [lease.Fence, consumer]) == 1;
 
     public async Task<CompleteResult> CompleteAsync(WorkLease lease) =>
-        Map<CompleteResult>(await _redis.ScriptEvaluateAsync(CompleteScript, [Stream, Item(lease.Id)], [lease.Fence, lease.Id, Channel.ToString()]));
+        Map<CompleteResult>(await _redis.ScriptEvaluateAsync(CompleteScript, [Stream, Item(lease.Id), Revision], [lease.Fence, lease.Id, Channel.ToString()]));
 
     /// <summary>Gives the item back to run again after <paramref name="delay"/>; false when the claim was lost.</summary>
     public async Task<bool> RetryAsync(WorkLease lease, TimeSpan delay) =>
-        (int)await _redis.ScriptEvaluateAsync(RetryScript, [Stream, Item(lease.Id), Delayed],
+        (int)await _redis.ScriptEvaluateAsync(RetryScript, [Stream, Item(lease.Id), Delayed, Revision],
             [lease.Fence, lease.Id, Now + (long)delay.TotalMilliseconds, Channel.ToString()]) == 1;
 
     /// <summary>Lets another worker take the item over at once (this one is stopping).</summary>
@@ -338,14 +357,18 @@ public sealed class WorkQueue
 
     /// <summary>Removes an item; with <paramref name="onlyIfWaiting"/> a running one stays (its worker must end it).</summary>
     public async Task<RemoveResult> RemoveAsync(string id, bool onlyIfWaiting) =>
-        Map<RemoveResult>(await _redis.ScriptEvaluateAsync(RemoveScript, [Stream, Item(id), Delayed],
+        Map<RemoveResult>(await _redis.ScriptEvaluateAsync(RemoveScript, [Stream, Item(id), Delayed, Revision],
             [id, onlyIfWaiting ? "1" : "0", Channel.ToString()]));
 
     public async Task<WorkQueueSnapshot> SnapshotAsync(int maxWaiting = 1000)
     {
-        var result = (RedisResult[])(await _redis.ScriptEvaluateAsync(SnapshotScript, [Stream, Delayed], [maxWaiting]))!;
-        return new WorkQueueSnapshot(result.Skip(2).Select(r => (string)r!).ToList(), (int)result[0], (int)result[1]);
+        var result = (RedisResult[])(await _redis.ScriptEvaluateAsync(SnapshotScript, [Stream, Delayed, Revision], [maxWaiting]))!;
+        return new WorkQueueSnapshot(result.Skip(3).Select(r => (string)r!).ToList(), (int)result[0], (int)result[1], (long)result[2]);
     }
+
+    /// <summary>How long ago the worker holding the item claimed or renewed its lease; null when no worker holds it.</summary>
+    public async Task<TimeSpan?> LeaseAgeAsync(string id) =>
+        (long)await _redis.ScriptEvaluateAsync(LeaseScript, [Stream, Item(id)]) is >= 0 and var ms ? TimeSpan.FromMilliseconds(ms) : null;
 
     public async Task<WorkItemState?> GetAsync(string id)
     {

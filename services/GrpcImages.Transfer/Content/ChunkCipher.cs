@@ -23,19 +23,27 @@ public sealed class ChunkCipher(byte[] dataKey) : IDisposable
     public byte[] Seal(ReadOnlySpan<byte> plaintext, int index)
     {
         var output = new byte[plaintext.Length + Overhead];
-        RandomNumberGenerator.Fill(output.AsSpan(0, NonceSize));
+        Seal(plaintext, index, output);
+        return output;
+    }
+
+    /// <summary>Seals <paramref name="plaintext"/> into <paramref name="output"/> (at least <see cref="Overhead"/> bytes longer); returns the sealed length.</summary>
+    public int Seal(ReadOnlySpan<byte> plaintext, int index, Span<byte> output)
+    {
+        var length = plaintext.Length + Overhead;
+        RandomNumberGenerator.Fill(output[..NonceSize]);
         Span<byte> position = stackalloc byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(position, index);
         var aes = Rent();
         try
         {
-            aes.Encrypt(output.AsSpan(0, NonceSize), plaintext, output.AsSpan(NonceSize, plaintext.Length), output.AsSpan(NonceSize + plaintext.Length), position);
+            aes.Encrypt(output[..NonceSize], plaintext, output.Slice(NonceSize, plaintext.Length), output.Slice(NonceSize + plaintext.Length, TagSize), position);
         }
         finally
         {
             Return(aes);
         }
-        return output;
+        return length;
     }
 
     /// <summary>Opens a sealed chunk into <paramref name="plaintext"/>; throws when it was altered or moved.</summary>

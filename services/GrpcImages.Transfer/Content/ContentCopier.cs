@@ -65,7 +65,8 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
                 {
                     using (piece)
                     {
-                        if (!piece.Verified && !string.Equals(Convert.ToHexStringLower(SHA256.HashData(piece.Data.Span)), piece.Sha256, StringComparison.Ordinal))
+                        if (!piece.Verified && !await ChunkThreads.RunAsync(() => string.Equals(Convert.ToHexStringLower(SHA256.HashData(piece.Data.Span)), piece.Sha256,
+                                StringComparison.Ordinal), stop.Token))
                         {
                             throw new InvalidDataException($"Chunk {piece.Index} of {order.ManifestId} arrived damaged (its SHA-256 differs).");
                         }
@@ -234,21 +235,56 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
                 yield break;
             }
             using var cipher = await library.CipherAsync(manifest, store.Region, cancellationToken);
-            foreach (var position in positions)
+            // A few chunks are read ahead at once: one read at a time leaves the disk idle between them.
+            var reading = new Queue<Task<PooledChunk>>();
+            try
             {
-                var length = manifest.ChunkLength(position);
-                var chunk = new PooledChunk(position, ChunkBuffers.Shared.Rent(), length, "");
-                try
+                foreach (var position in positions)
                 {
-                    await library.ReadChunkAsync(store.Region, manifest.HashAt(position)!, position, cipher, chunk.Writable, cancellationToken);
+                    reading.Enqueue(ReadAsync(cipher, position, cancellationToken));
+                    if (reading.Count == ReadAhead)
+                    {
+                        yield return Ready(await reading.Dequeue());
+                    }
                 }
-                catch
+                while (reading.Count > 0)
                 {
-                    chunk.Dispose();
-                    throw;
+                    yield return Ready(await reading.Dequeue());
                 }
-                // A sealed chunk opened is checked by its cipher; plaintext is not named.
-                yield return new Piece(position, length, chunk.Data, "", verified: true, chunk);
+            }
+            finally
+            {
+                foreach (var pending in reading)
+                {
+                    // Reads started after the one that ended the copy: their buffers go back; their own errors say nothing new.
+                    await pending.ContinueWith(static read =>
+                    {
+                        if (read.IsCompletedSuccessfully)
+                        {
+                            read.Result.Dispose();
+                        }
+                    }, TaskScheduler.Default);
+                }
+            }
+        }
+
+        private const int ReadAhead = 4;
+
+        // A sealed chunk opened is checked by its cipher; plaintext is not named.
+        private static Piece Ready(PooledChunk chunk) => new(chunk.Index, chunk.Data.Length, chunk.Data, "", verified: true, chunk);
+
+        private async Task<PooledChunk> ReadAsync(ChunkCipher? cipher, int position, CancellationToken cancellationToken)
+        {
+            var chunk = new PooledChunk(position, ChunkBuffers.Shared.Rent(), manifest.ChunkLength(position), "");
+            try
+            {
+                await library.ReadChunkAsync(store.Region, manifest.HashAt(position)!, position, cipher, chunk.Writable, cancellationToken);
+                return chunk;
+            }
+            catch
+            {
+                chunk.Dispose();
+                throw;
             }
         }
     }

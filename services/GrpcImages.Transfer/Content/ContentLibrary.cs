@@ -60,18 +60,17 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         var (key, sealing) = encryption is null ? (null, null) : await dataKeys.NewAsync(encryption.AccountId, region, encryption.KmsKeyId, cancellationToken);
         using var cipher = key is null ? null : new ChunkCipher(key);
         await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, sizeBytes, cipher);
-        // Chunks are hashed and written while the next ones arrive (one at a time when sealed: the cipher is not shared).
-        var most = cipher is null ? ParallelWrites : 1;
+        // Chunks are hashed (sealed) and written while the next ones arrive.
         var writing = new Queue<(Task Stored, byte[] Buffer)>();
         try
         {
             await foreach (var chunk in Chunker.ChunksAsync(data, sizeBytes, cancellationToken))
             {
-                if (writing.Count == most)
+                if (writing.Count == ParallelWrites)
                 {
                     await NextAsync();
                 }
-                writing.Enqueue((Task.Run(() => session.AddAsync(chunk.Position, chunk.Bytes, cancellationToken), cancellationToken), chunk.Buffer));
+                writing.Enqueue((session.AddAsync(chunk.Position, chunk.Bytes, cancellationToken), chunk.Buffer));
             }
             while (writing.Count > 0)
             {
@@ -376,7 +375,7 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         try
         {
             var read = await store.ReadAsync(name, 0, sealedChunk.AsMemory(0, plaintext.Length + ChunkCipher.Overhead), cancellationToken);
-            cipher.Open(sealedChunk.AsSpan(0, read), position, plaintext.Span);
+            await ChunkThreads.RunAsync(() => cipher.Open(sealedChunk.AsSpan(0, read), position, plaintext.Span), cancellationToken);
         }
         finally
         {

@@ -78,8 +78,24 @@ public sealed class WriteSession : IAsyncDisposable
             }
             return;
         }
-        var data = _cipher is null ? plaintext : _cipher.Seal(plaintext.Span, index);
-        await AddStoredAsync(index, Convert.ToHexStringLower(SHA256.HashData(data.Span)), data, cancellationToken);
+        var cipher = _cipher;
+        var buffer = cipher is null ? null : ChunkBuffers.Shared.Rent();
+        try
+        {
+            var (data, name) = await ChunkThreads.RunAsync(() =>
+            {
+                ReadOnlyMemory<byte> stored = cipher is null ? plaintext : buffer.AsMemory(0, cipher.Seal(plaintext.Span, index, buffer));
+                return (stored, Convert.ToHexStringLower(SHA256.HashData(stored.Span)));
+            }, cancellationToken);
+            await AddStoredAsync(index, name, data, cancellationToken);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ChunkBuffers.Shared.Return(buffer);
+            }
+        }
     }
 
     /// <summary>Puts stored bytes (sealed as this content is, or plaintext) whose name the caller has checked at a position.</summary>

@@ -75,11 +75,13 @@ public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerC
                 }
                 var task = stored.Task.Clone();
                 task.QueuePosition = position;
-                if (await store.SaveAsync(stored, task) == TaskSaveResult.Saved && task.ResourceId.Length > 0)
+                // Two refreshes may race: the one that read the older line loses (Stale), here and at the catalog.
+                if (await store.SaveAsync(stored, task, lineRevision: snapshot.Revision) == TaskSaveResult.Saved && task.ResourceId.Length > 0)
                 {
                     await catalogPeer.Client.UpdatePendingAsync(new UpdatePendingRequest
                     {
                         ResourceId = task.ResourceId, TaskId = task.TaskId, Fence = stored.Fence, Status = ImageStatus.Waiting, QueuePosition = position,
+                        Progress = task.Progress, TaskRevision = stored.Version + 1,
                     });
                 }
             }

@@ -32,53 +32,116 @@ public abstract partial class TaskWorker(
     /// <summary>The transfer service's settings (limits, bandwidth cap).</summary>
     protected TransferOptions Options => options.Value;
 
+    /// <summary>The first pause after a run fails for a passing reason; it doubles per attempt up to <see cref="MaxPause"/>.</summary>
+    public static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs the task until it ends. A run that fails for a reason that may pass (Redis or a peer away) is
+    /// tried again here, by this worker, after a pause: the task keeps its lease, its slot of the region's
+    /// limit and its place in line (R8), and shows Waiting, on itself and its image, until it runs again.
+    /// Handing the item back to the queue instead would free the slot for the next copy and put this one at
+    /// the back of the line while it still showed as running.
+    /// </summary>
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        var stored = await store.GetAsync(lease.Id);
-        if (stored is null || IsFinal(stored.Task.Status))
+        Func<TaskRun, Task>? ending = null;
+        for (var attempt = 1; ; attempt++)
         {
-            return WorkOutcome.Done;
+            TaskRun? run = null;
+            try
+            {
+                var stored = await store.GetAsync(lease.Id);
+                if (stored is null || IsFinal(stored.Task.Status))
+                {
+                    return WorkOutcome.Done;
+                }
+                run = new TaskRun(new TaskRunContext(store, catalog.Client, time), lease, stored, TaskPlan.Parse(stored.Plan));
+                if (ending is not null)
+                {
+                    await ending(run); // the run ended already; only saying so failed
+                    return WorkOutcome.Done;
+                }
+                ending = await RunOnceAsync(run, cancellationToken);
+                if (ending is not null)
+                {
+                    await ending(run);
+                }
+                return WorkOutcome.Done;
+            }
+            catch (Exception ex) when (ex is TaskRun.LostTaskException || IsFenced(ex))
+            {
+                LogLost(run?.Task.Action ?? TaskAction.Unspecified, lease.Id); // another worker has the task
+                return WorkOutcome.Done;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                var pause = Pause(attempt);
+                LogPaused(ex, lease.Id, attempt, pause.TotalSeconds);
+                if (run is not null && ending is null)
+                {
+                    await run.ParkAsync();
+                }
+                await Task.Delay(pause, time, cancellationToken);
+            }
         }
-        var run = new TaskRun(new TaskRunContext(store, catalog.Client, time), lease, stored, TaskPlan.Parse(stored.Plan));
+    }
+
+    /// <summary>
+    /// One run of the task: undone when its request died, failed when too old, else run and completed. Returns how it
+    /// ends when it does not finish (failed, cancelled), for the caller to carry out; throws what may pass.
+    /// </summary>
+    private async Task<Func<TaskRun, Task>?> RunOnceAsync(TaskRun run, CancellationToken cancellationToken)
+    {
+        var task = run.Task;
+        if (run.Plan.Phase == TaskPhase.Setup)
+        {
+            // The request that made the task died before accepting it: undo what it made.
+            return r => EndAsync(r, TaskStatus.Failed, TaskRun.Error(StatusCode.Aborted, "TaskAbandoned", "The request that started this task ended before the task was accepted."));
+        }
+        var age = time.GetUtcNow() - task.CreateTime.ToDateTimeOffset();
+        if (age > options.Value.MaxWait + options.Value.MaxRun)
+        {
+            return r => EndAsync(r, TaskStatus.Failed, TaskRun.ToError(TransferErrors.TimedOut("waiting and running")));
+        }
         try
         {
-            if (run.Plan.Phase == TaskPhase.Setup)
-            {
-                // The request that made the task died before accepting it: undo what it made.
-                await EndAsync(run, TaskStatus.Failed, TaskRun.Error(StatusCode.Aborted, "TaskAbandoned", "The request that started this task ended before the task was accepted."));
-                return WorkOutcome.Done;
-            }
-            var age = time.GetUtcNow() - stored.Task.CreateTime.ToDateTimeOffset();
-            if (age > options.Value.MaxWait + options.Value.MaxRun)
-            {
-                await EndAsync(run, TaskStatus.Failed, TaskRun.ToError(TransferErrors.TimedOut("waiting and running")));
-                return WorkOutcome.Done;
-            }
             await run.StartAsync();
-            await queues.RefreshPositionsAsync(queues.For(stored.Task.Action, stored.Task.RegionId));
+            await queues.RefreshPositionsAsync(queues.For(task.Action, task.RegionId));
             await RunAsync(run, cancellationToken);
             await CompleteAsync(run);
-            LogFinished(stored.Task.Action, lease.Id, run.Task.ResourceId);
+            LogFinished(task.Action, task.TaskId, run.Task.ResourceId);
+            return null;
         }
         catch (TaskRun.CancelRequestedException)
         {
-            await EndAsync(run, TaskStatus.Cancelled, null);
-            LogCancelled(stored.Task.Action, lease.Id);
+            LogCancelled(task.Action, task.TaskId);
+            return r => EndAsync(r, TaskStatus.Cancelled, null);
         }
         catch (TaskRun.LostTaskException)
         {
-            LogLost(stored.Task.Action, lease.Id);
+            LogLost(task.Action, task.TaskId);
+            return null;
         }
-        catch (Exception ex) when (ex is RpcException rpc && rpc.Reason() == "TaskFenced" || ex is DomainException { Reason: "TaskFenced" })
+        catch (Exception ex) when (IsFenced(ex))
         {
-            LogLost(stored.Task.Action, lease.Id);
+            LogLost(task.Action, task.TaskId);
+            return null;
         }
         catch (Exception ex) when (Permanent(ex) is { } error)
         {
-            LogFailed(ex, stored.Task.Action, lease.Id, error.Reason);
-            await EndAsync(run, TaskStatus.Failed, error);
+            LogFailed(ex, task.Action, task.TaskId, error.Reason);
+            return r => EndAsync(r, TaskStatus.Failed, error);
         }
-        return WorkOutcome.Done;
+    }
+
+    private static bool IsFenced(Exception ex) => ex is RpcException rpc && rpc.Reason() == "TaskFenced" || ex is DomainException { Reason: "TaskFenced" };
+
+    private static TimeSpan Pause(int attempt)
+    {
+        var pause = FirstPause * Math.Pow(2, Math.Clamp(attempt - 1, 0, 10));
+        return (pause < MaxPause ? pause : MaxPause) * (0.8 + Random.Shared.NextDouble() * 0.4);
     }
 
     /// <summary>The task's own work, from the plan's checkpoint; progress through <see cref="TaskRun.ReportAsync"/>.</summary>
@@ -114,6 +177,9 @@ public abstract partial class TaskWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Action} task {TaskId} failed: {Reason}")]
     private partial void LogFailed(Exception exception, TaskAction action, string taskId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} paused after attempt {Attempt} (a passing failure); it runs again in {Seconds:0.0} s, keeping its place")]
+    private partial void LogPaused(Exception exception, string taskId, int attempt, double seconds);
 }
 
 /// <summary>The stores a run writes: the task, and the catalog's pending image or snapshot it makes (when it makes one).</summary>
@@ -161,14 +227,45 @@ public sealed class TaskRun(TaskRunContext context, WorkLease lease, StoredTask 
             t.QueuePosition = 0;
             t.UpdateTime = now;
         });
-        if (MakesResource)
-        {
-            await context.Catalog.UpdatePendingAsync(new UpdatePendingRequest
-            {
-                ResourceId = plan.DestinationId, TaskId = Task.TaskId, Fence = lease.Fence, Status = ImageStatus.Creating, Progress = Task.Progress,
-            });
-        }
+        await MirrorAsync(ImageStatus.Creating);
         _bytesDone = _startBytes = Task.BytesDone;
+    }
+
+    /// <summary>
+    /// Puts a task whose run failed for a passing reason back to Waiting, on itself and its image, until it runs
+    /// again. Best effort: when what failed is still away, the task shows as it was, with its lease held.
+    /// </summary>
+    public async Task ParkAsync()
+    {
+        try
+        {
+            var now = Timestamp.FromDateTimeOffset(context.Time.GetUtcNow());
+            await SaveAsync(t =>
+            {
+                t.Status = TaskStatus.Waiting;
+                t.TimeLeft = null;
+                t.UpdateTime = now;
+            });
+            await MirrorAsync(ImageStatus.Waiting);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A cancel asked meanwhile, a lost task or a store still away: the next attempt finds out which.
+        }
+    }
+
+    /// <summary>Shows the task's state on the image or snapshot it makes, as of the task's revision (an older state never overwrites a newer).</summary>
+    private async Task MirrorAsync(ImageStatus status)
+    {
+        if (!MakesResource)
+        {
+            return;
+        }
+        await context.Catalog.UpdatePendingAsync(new UpdatePendingRequest
+        {
+            ResourceId = plan.DestinationId, TaskId = Task.TaskId, Fence = lease.Fence, Status = status, Progress = Task.Progress,
+            TimeLeft = status == ImageStatus.Creating ? Task.TimeLeft : null, TaskRevision = _stored.Version,
+        });
     }
 
     /// <summary>Records progress at most every second (or when forced), and notices a cancel asked meanwhile.</summary>
@@ -198,14 +295,7 @@ public sealed class TaskRun(TaskRunContext context, WorkLease lease, StoredTask 
             t.TimeLeft = timeLeft is { } left ? Duration.FromTimeSpan(left) : null;
             t.UpdateTime = Timestamp.FromDateTimeOffset(context.Time.GetUtcNow());
         }, savePlan: savePlan);
-        if (MakesResource)
-        {
-            await context.Catalog.UpdatePendingAsync(new UpdatePendingRequest
-            {
-                ResourceId = plan.DestinationId, TaskId = Task.TaskId, Fence = lease.Fence, Status = ImageStatus.Creating, Progress = Task.Progress,
-                TimeLeft = Task.TimeLeft,
-            });
-        }
+        await MirrorAsync(ImageStatus.Creating);
     }
 
     /// <summary>Saves the plan (a checkpoint) now.</summary>

@@ -35,7 +35,10 @@ public sealed class FileBlobStores : IBlobStores
     public string PathOf(string region, string name) => ((FileBlobStore)InRegion(region)).PathOf(name);
 }
 
-/// <summary>One region's blobs in a directory. Writes go to a temporary file (chunks past the page cache, <see cref="DirectWrites"/>), flushed to disk, then renamed into place.</summary>
+/// <summary>
+/// One region's blobs in a directory. Writes go to a temporary file (chunks past the page cache, <see cref="DirectWrites"/>), flushed to disk,
+/// then renamed into place. Every call that touches a file runs on <see cref="ChunkThreads"/>.
+/// </summary>
 public sealed class FileBlobStore(string directory, string region) : IBlobStore
 {
     private const string TempSuffix = ".tmp";
@@ -55,10 +58,13 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
 
     public ValueTask<bool> ExistsAsync(string name, CancellationToken cancellationToken) => ValueTask.FromResult(File.Exists(PathOf(name)));
 
-    public Task<IReadOnlyList<bool>> ExistAsync(IReadOnlyList<string> names, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<bool>>(names.Select(n => File.Exists(PathOf(n))).ToList());
+    public async Task<IReadOnlyList<bool>> ExistAsync(IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        await ChunkThreads.RunAsync<IReadOnlyList<bool>>(() => names.Select(n => File.Exists(PathOf(n))).ToList(), cancellationToken);
 
-    public async ValueTask<bool> WriteAsync(string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken)
+    public async ValueTask<bool> WriteAsync(string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken) =>
+        await ChunkThreads.RunAsync(() => Write(name, data.Span, force), cancellationToken);
+
+    private bool Write(string name, ReadOnlySpan<byte> data, bool force)
     {
         var path = PathOf(name);
         if (!force && File.Exists(path))
@@ -69,11 +75,11 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         try
         {
-            if (!DirectWrites.TryWrite(temp, data.Span))
+            if (!DirectWrites.TryWrite(temp, data))
             {
-                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
-                await file.WriteAsync(data, cancellationToken);
-                file.Flush(flushToDisk: true);
+                using var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write);
+                RandomAccess.Write(file, data, 0);
+                RandomAccess.FlushToDisk(file);
             }
             File.Move(temp, path, overwrite: true);
         }
@@ -86,63 +92,69 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
 
     public async ValueTask<bool> CopyFromAsync(IBlobStore source, string name, CancellationToken cancellationToken)
     {
-        var path = PathOf(name);
-        if (File.Exists(path))
-        {
-            return false;
-        }
         if (source is not FileBlobStore files)
         {
-            return await WriteAsync(name, await source.ReadAllAsync(name, cancellationToken), force: false, cancellationToken);
+            return !await ExistsAsync(name, cancellationToken)
+                && await WriteAsync(name, await source.ReadAllAsync(name, cancellationToken), force: false, cancellationToken);
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
-        try
+        return await ChunkThreads.RunAsync(() =>
         {
-            File.Copy(files.PathOf(name), temp); // copy_file_range: the bytes stay in the kernel
-            using (var handle = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite))
+            var path = PathOf(name);
+            if (File.Exists(path))
             {
-                RandomAccess.FlushToDisk(handle);
+                return false;
             }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-        return true;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
+            try
+            {
+                File.Copy(files.PathOf(name), temp); // copy_file_range: the bytes stay in the kernel
+                using (var handle = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite))
+                {
+                    RandomAccess.FlushToDisk(handle);
+                }
+                File.Move(temp, path, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+            return true;
+        }, cancellationToken);
     }
 
-    public async ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        using var file = Open(name);
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken)) > 0)
+    public async ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        await ChunkThreads.RunAsync(() =>
         {
-            total += read;
-        }
-        return total;
-    }
+            using var file = Open(name);
+            var total = 0;
+            int read;
+            while (total < buffer.Length && (read = RandomAccess.Read(file, buffer.Span[total..], offset + total)) > 0)
+            {
+                total += read;
+            }
+            return total;
+        }, cancellationToken);
 
-    public async ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken)
-    {
-        using var file = Open(name);
-        var bytes = new byte[RandomAccess.GetLength(file)];
-        var total = 0;
-        int read;
-        while (total < bytes.Length && (read = await RandomAccess.ReadAsync(file, bytes.AsMemory(total), total, cancellationToken)) > 0)
+    public async ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken) =>
+        await ChunkThreads.RunAsync(() =>
         {
-            total += read;
-        }
-        return total == bytes.Length ? bytes : bytes[..total];
-    }
+            using var file = Open(name);
+            var bytes = new byte[RandomAccess.GetLength(file)];
+            var total = 0;
+            int read;
+            while (total < bytes.Length && (read = RandomAccess.Read(file, bytes.AsSpan(total), total)) > 0)
+            {
+                total += read;
+            }
+            return total == bytes.Length ? bytes : bytes[..total];
+        }, cancellationToken);
 
     private SafeFileHandle Open(string name)
     {
         try
         {
-            return File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+            return File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read);
         }
         catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -150,17 +162,18 @@ public sealed class FileBlobStore(string directory, string region) : IBlobStore
         }
     }
 
-    public ValueTask<long> DeleteAsync(string name, CancellationToken cancellationToken)
-    {
-        var file = new FileInfo(PathOf(name));
-        if (!file.Exists)
+    public async ValueTask<long> DeleteAsync(string name, CancellationToken cancellationToken) =>
+        await ChunkThreads.RunAsync(() =>
         {
-            return ValueTask.FromResult(0L);
-        }
-        var length = file.Length;
-        file.Delete();
-        return ValueTask.FromResult(length);
-    }
+            var file = new FileInfo(PathOf(name));
+            if (!file.Exists)
+            {
+                return 0L;
+            }
+            var length = file.Length;
+            file.Delete();
+            return length;
+        }, cancellationToken);
 
     public async IAsyncEnumerable<BlobEntry> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -17,6 +17,9 @@ public enum TaskSaveResult
     Saved = 1,
     /// <summary>A worker with a newer fencing token wrote the task: this one lost it.</summary>
     Fenced = 3,
+
+    /// <summary>The queue position given was read from an older view of the line than the one the task shows.</summary>
+    Stale = 4,
 }
 
 /// <summary>A page of the task log and where it continues ("" at the end).</summary>
@@ -44,11 +47,16 @@ public sealed class TaskStore(IDatabase redis)
         return {1, ''}
         """;
 
-    // KEYS: task. ARGV: version read, worker's token ('' for others), bytes, status, plan ('' keeps it), channel. Returns TaskSaveResult.
+    // KEYS: task. ARGV: version read, worker's token ('' for others), bytes, status, plan ('' keeps it), channel,
+    // line revision of a queue position ('' for none). Returns TaskSaveResult.
     private const string SaveScript = Fencing.Lua + """
 
         if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
         if ARGV[2] ~= '' and not fenced(KEYS[1], ARGV[2]) then return 3 end
+        if ARGV[7] ~= '' then
+          if tonumber(redis.call('HGET', KEYS[1], 'pr') or '0') >= tonumber(ARGV[7]) then return 4 end
+          redis.call('HSET', KEYS[1], 'pr', ARGV[7])
+        end
         redis.call('HSET', KEYS[1], 'd', ARGV[3], 's', ARGV[4], 'v', tonumber(ARGV[1]) + 1)
         if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'plan', ARGV[5]) end
         redis.call('PUBLISH', ARGV[6], ARGV[3])
@@ -116,13 +124,17 @@ public sealed class TaskStore(IDatabase redis)
             : null;
     }
 
-    /// <summary>Saves a task's new state (its revision becomes the version's next), published to its watchers.</summary>
-    public async Task<TaskSaveResult> SaveAsync(StoredTask stored, TransferTask updated, long? fence = null, string? plan = null)
+    /// <summary>
+    /// Saves a task's new state (its revision becomes the version's next), published to its watchers. A queue
+    /// position names the <paramref name="lineRevision"/> of the view of the line it was read from: one older than
+    /// the task shows is refused (<see cref="TaskSaveResult.Stale"/>), so positions only ever move forward.
+    /// </summary>
+    public async Task<TaskSaveResult> SaveAsync(StoredTask stored, TransferTask updated, long? fence = null, string? plan = null, long? lineRevision = null)
     {
         updated.Revision = stored.Version + 1;
         return ScriptResults.Map<TaskSaveResult>((int)await redis.ScriptEvaluateAsync(SaveScript, [TransferKeys.Task(updated.TaskId)],
             [stored.Version, fence?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", updated.ToByteArray(), (int)updated.Status, plan ?? "",
-             TransferKeys.TaskChannel(updated.TaskId).ToString()]));
+             TransferKeys.TaskChannel(updated.TaskId).ToString(), lineRevision?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""]));
     }
 
     /// <summary>Removes a task that never started (its request was refused), and its client token.</summary>

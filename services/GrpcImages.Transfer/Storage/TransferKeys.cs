@@ -23,7 +23,8 @@ namespace GrpcImages.Transfer.Storage;
 /// - gi:xfer:{r:R}:sessions             zset  session -> ms it expires unless renewed (a dead writer's pins are dropped after)
 /// - gi:xfer:{r:R}:dying                zset  manifest -> ms its last holder was leaving (its pins are being dropped)
 /// Tasks (R8, R10, R24, R29), under the owner's tag {t}:
-/// - gi:xfer:{t}:task:&lt;task&gt;            hash  d=TransferTask, v=version, fence=its worker's token, ck=checkpoint
+/// - gi:xfer:{t}:task:&lt;task&gt;            hash  d=TransferTask, v=version, fence=its worker's token, plan=checkpoint,
+///                                      pr=the line revision its queue position was read at
 /// - gi:xfer:{t}:tasks:&lt;account&gt;:&lt;region&gt; zset task ids by creation time (the task log)
 /// - gi:xfer:{t}:ct:&lt;account&gt;:&lt;scope&gt;:&lt;token&gt; string "fingerprint|task id" for 24 h (R35)
 /// - channel gi:xfer:task:&lt;task&gt;         the task's new state, for WatchTask
