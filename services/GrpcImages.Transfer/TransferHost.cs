@@ -7,7 +7,8 @@ using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Content;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Grpc;
-using GrpcImages.Transfer.Http;
+using GrpcImages.Transfer.Formats;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 
 namespace GrpcImages.Transfer;
@@ -82,6 +83,7 @@ public static class TransferHost
         services.AddSingleton<DownloadLinks>();
         services.AddSingleton<ObjectStore>();
         services.Configure<ImportOptions>(builder.Configuration.GetSection(ImportOptions.Section));
+        services.Configure<QemuOptions>(builder.Configuration.GetSection(QemuOptions.Section));
         services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
         services.AddSingleton<ImportSources>();
         services.AddSingleton<QemuImg>();

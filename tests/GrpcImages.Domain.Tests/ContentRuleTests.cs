@@ -110,4 +110,8 @@ public class ContentRuleTests
             return next;
         }
     }
+
+    [Fact]
+    public void TheLargestBlobWrittenPastThePageCacheIsASealedChunk() =>
+        Assert.Equal(Manifest.ChunkSize + ChunkCipher.Overhead, GrpcImages.Transfer.Storage.DirectWrites.MaxLength);
 }

@@ -3,6 +3,7 @@ using System.Net;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.Transfer.Domain;
+using GrpcImages.Transfer.Formats;
 
 namespace GrpcImages.Domain.Tests;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using GrpcImages.Cli;
 using GrpcImages.Testing;
+using GrpcImages.Transfer.Formats;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 
 namespace GrpcImages.IntegrationTests;

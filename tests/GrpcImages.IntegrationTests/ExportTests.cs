@@ -8,6 +8,8 @@ using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Testing;
 using GrpcImages.Transfer.Domain;
+using GrpcImages.Transfer.Formats;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using static GrpcImages.IntegrationTests.CatalogSteps;

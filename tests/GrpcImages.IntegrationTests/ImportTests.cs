@@ -5,6 +5,7 @@ using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
+using GrpcImages.Transfer.Formats;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 
 namespace GrpcImages.IntegrationTests;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.Testing;
 using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Formats;
 
 namespace GrpcImages.IntegrationTests;
 

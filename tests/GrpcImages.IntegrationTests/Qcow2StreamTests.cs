@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using GrpcImages.Testing;
 using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Formats;
 
 namespace GrpcImages.IntegrationTests;
 

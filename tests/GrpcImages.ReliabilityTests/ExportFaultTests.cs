@@ -2,6 +2,7 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
+using GrpcImages.Transfer.Formats;
 using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 
 namespace GrpcImages.ReliabilityTests;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using GrpcImages.Transfer.Formats;
 
 namespace GrpcImages.Testing;
 

@@ -10,6 +10,7 @@ using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Kms;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.Sharing;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -1,4 +1,5 @@
 using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.Transfer.Formats;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 

@@ -25,7 +25,7 @@ public readonly record struct ChunkRef(int Index, byte[] Hash)
 /// </summary>
 public sealed class Manifest
 {
-    public const int ChunkSize = 4 * 1024 * 1024;
+    public const int ChunkSize = Formats.DiskChunks.Size;
     private static readonly byte[] Magic = "GIM2"u8.ToArray();
     private readonly int[] _indexes;
 
@@ -96,7 +96,7 @@ public sealed class Manifest
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    public static int ChunkCount(long sizeBytes) => checked((int)((sizeBytes + ChunkSize - 1) / ChunkSize));
+    public static int ChunkCount(long sizeBytes) => Formats.DiskChunks.Count(sizeBytes);
 
     /// <summary>The length of chunk <paramref name="index"/> (the last one may be short).</summary>
     public int ChunkLength(int index) => (int)Math.Min(ChunkSize, SizeBytes - (long)index * ChunkSize);

@@ -8,6 +8,8 @@ using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Validation;
+using GrpcImages.Transfer.Formats;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 
 namespace GrpcImages.Transfer.Domain;

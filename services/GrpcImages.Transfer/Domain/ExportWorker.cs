@@ -2,6 +2,8 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Formats;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 

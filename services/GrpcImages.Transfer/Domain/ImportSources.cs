@@ -2,37 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Validation;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 
 namespace GrpcImages.Transfer.Domain;
-
-/// <summary>The "Import" settings: where imports may read from, and the limits of qemu-img.</summary>
-public sealed class ImportOptions
-{
-    public const string Section = "Import";
-
-    /// <summary>Whether http(s) sources may be on loopback, private, link-local or other non-public addresses (R26).</summary>
-    public bool AllowPrivateNetworks { get; set; }
-
-    /// <summary>The ports http(s) sources may use.</summary>
-    public List<int> AllowedPorts { get; set; } = [80, 443];
-
-    /// <summary>"address:port" endpoints allowed whatever their address and port (an on-premises mirror; tests' servers).</summary>
-    public List<string> AllowedEndpoints { get; set; } = [];
-
-    /// <summary>Redirects followed at most, each checked like the first address.</summary>
-    public int MaxRedirects { get; set; } = 5;
-
-    /// <summary>How long the request may spend looking at an http(s) source before it answers.</summary>
-    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>How long one qemu-img run may take before it is killed.</summary>
-    public TimeSpan QemuTimeout { get; set; } = TimeSpan.FromHours(6);
-
-    /// <summary>The address space qemu-img may use (prlimit --as).</summary>
-    public long QemuMemoryBytes { get; set; } = 2L << 30;
-}
 
 /// <summary>Where an import reads a disk from: an object of the cluster's store, or a public http(s) URL.</summary>
 public sealed record ImportUrl(string Url, Uri? Http, string? Bucket, string? ObjectName)

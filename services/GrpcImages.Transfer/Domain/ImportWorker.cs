@@ -3,6 +3,8 @@ using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Formats;
+using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 

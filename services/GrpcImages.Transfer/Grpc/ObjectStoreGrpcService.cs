@@ -6,6 +6,7 @@ using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.Transfer.Domain;
+using GrpcImages.Transfer.Objects;
 
 namespace GrpcImages.Transfer.Grpc;
 

@@ -15,7 +15,8 @@ namespace GrpcImages.Transfer.Storage;
 public static class DirectWrites
 {
     public const int MinLength = 64 * 1024;
-    public const int MaxLength = Content.Manifest.ChunkSize + Content.ChunkCipher.Overhead;
+    /// <summary>The largest blob written this way: a sealed chunk (4 MiB, nonce and tag); the content layer's sizes are checked against it in a test.</summary>
+    public const int MaxLength = 4 * 1024 * 1024 + 28;
 
     private const int Alignment = 4096;
     private const int WriteOnly = 0x1, Create = 0x40, Exclusive = 0x80, CloseOnExec = 0x80000;

@@ -3,10 +3,21 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GrpcImages.Contracts.Transfer.V1;
-using GrpcImages.Transfer.Domain;
 using Microsoft.Extensions.Options;
 
-namespace GrpcImages.Transfer.Content;
+namespace GrpcImages.Transfer.Formats;
+
+/// <summary>What qemu-img may take ("Import" settings, where imports configure it).</summary>
+public sealed class QemuOptions
+{
+    public const string Section = "Import";
+
+    /// <summary>How long one qemu-img run may take before it is killed.</summary>
+    public TimeSpan QemuTimeout { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>The address space qemu-img may use (prlimit --as).</summary>
+    public long QemuMemoryBytes { get; set; } = 2L << 30;
+}
 
 /// <summary>
 /// Runs qemu-img (Debian's qemu-utils) on files this service made: always with the format named
@@ -14,7 +25,7 @@ namespace GrpcImages.Transfer.Content;
 /// file, under an address-space and CPU limit (prlimit) and a time limit, and killed when its task is
 /// cancelled. Its failures become InvalidImageFormat.Malformed with qemu-img's own words, paths removed.
 /// </summary>
-public sealed class QemuImg(IOptions<ImportOptions> options)
+public sealed class QemuImg(IOptions<QemuOptions> options)
 {
     private const string Prlimit = "/usr/bin/prlimit";
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace GrpcImages.Transfer.Content;
+namespace GrpcImages.Transfer.Formats;
 
 /// <summary>
 /// A dynamic VHD (Microsoft's Virtual Hard Disk Image Format Specification 1.0) written front to back
@@ -25,7 +25,7 @@ public static class VhdStream
         Sector + 1024 + BatBytes(Blocks(size)) + Allocated(size, stored).LongCount(a => a) * (Sector + BlockSize) + Sector;
 
     private static bool[] Allocated(long size, Func<int, bool> stored) =>
-        Enumerable.Range(0, Blocks(size)).Select(b => stored(b / (Manifest.ChunkSize / BlockSize))).ToArray();
+        Enumerable.Range(0, Blocks(size)).Select(b => stored(b / (DiskChunks.Size / BlockSize))).ToArray();
 
     private static int Blocks(long size) => checked((int)((size + BlockSize - 1) / BlockSize));
 
@@ -38,7 +38,7 @@ public static class VhdStream
     {
         var blocks = Blocks(size);
         var sectors = (size + Sector - 1) / Sector; // a VHD's size is whole sectors: a partial last one reads as zeros
-        const int perChunk = Manifest.ChunkSize / BlockSize;
+        const int perChunk = DiskChunks.Size / BlockSize;
         var allocated = Allocated(size, stored);
         var footer = Footer(sectors * Sector, now, id);
 
@@ -60,7 +60,7 @@ public static class VhdStream
 
         var bitmap = new byte[Sector];
         bitmap.AsSpan(0, BitmapBytes).Fill(0xFF);
-        var chunk = new byte[Manifest.ChunkSize];
+        var chunk = new byte[DiskChunks.Size];
         for (var c = 0; c * perChunk < blocks; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -68,7 +68,7 @@ public static class VhdStream
             {
                 continue;
             }
-            var length = (int)Math.Min(Manifest.ChunkSize, size - (long)c * Manifest.ChunkSize);
+            var length = (int)Math.Min(DiskChunks.Size, size - (long)c * DiskChunks.Size);
             chunk.AsSpan(length).Clear(); // past the disk's end the last block reads as zeros
             await readChunk(c, chunk.AsMemory(0, length));
             for (var b = c * perChunk; b < Math.Min(blocks, (c + 1) * perChunk); b++)

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using GrpcImages.Transfer.Domain;
 
-namespace GrpcImages.Transfer.Content;
+namespace GrpcImages.Transfer.Formats;
 
 /// <summary>
 /// The disk a QCOW2 file holds (QEMU's docs/interop/qcow2.txt), read in place through its L1 and L2

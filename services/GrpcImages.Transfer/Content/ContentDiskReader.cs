@@ -1,36 +1,6 @@
-using Microsoft.Win32.SafeHandles;
+using GrpcImages.Transfer.Formats;
 
 namespace GrpcImages.Transfer.Content;
-
-/// <summary>Bytes read at any offset: a file, an object's content, or the disk a QCOW2 file holds. Safe to read from several tasks at once.</summary>
-public interface IDiskReader
-{
-    long Length { get; }
-
-    /// <summary>
-    /// Fills <paramref name="buffer"/> with the bytes at <paramref name="offset"/> (zeros past the end);
-    /// false when they are known to be all zeros without being read.
-    /// </summary>
-    ValueTask<bool> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken);
-}
-
-/// <summary>A local file (a fetched source, qemu-img's output).</summary>
-public sealed class FileDiskReader(SafeFileHandle file) : IDiskReader
-{
-    public long Length { get; } = RandomAccess.GetLength(file);
-
-    public async ValueTask<bool> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken)) > 0)
-        {
-            total += read;
-        }
-        buffer.Span[total..].Clear();
-        return true;
-    }
-}
 
 /// <summary>
 /// Content of the store read at any offset (an object's bytes, without copying them to a file first):

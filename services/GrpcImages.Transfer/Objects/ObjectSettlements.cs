@@ -2,7 +2,7 @@ using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Content;
 using GrpcImages.Transfer.Storage;
 
-namespace GrpcImages.Transfer.Domain;
+namespace GrpcImages.Transfer.Objects;
 
 /// <summary>
 /// Releases the content an object no longer points at. Each write or delete queues its settlement

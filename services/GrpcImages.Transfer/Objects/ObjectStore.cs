@@ -8,11 +8,10 @@ using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Content;
-using GrpcImages.Transfer.Http;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 
-namespace GrpcImages.Transfer.Domain;
+namespace GrpcImages.Transfer.Objects;
 
 /// <summary>The object store's settings ("ObjectStore").</summary>
 public sealed class ObjectStoreOptions

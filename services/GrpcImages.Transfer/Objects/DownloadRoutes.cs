@@ -5,7 +5,7 @@ using GrpcImages.Transfer.Storage;
 using Microsoft.Net.Http.Headers;
 using StackExchange.Redis;
 
-namespace GrpcImages.Transfer.Http;
+namespace GrpcImages.Transfer.Objects;
 
 /// <summary>
 /// Serves signed download links on the plain HTTP/1.1 port (R29): GET and HEAD, one byte range

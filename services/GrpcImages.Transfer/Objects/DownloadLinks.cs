@@ -9,7 +9,7 @@ using GrpcImages.Transfer.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
-namespace GrpcImages.Transfer.Http;
+namespace GrpcImages.Transfer.Objects;
 
 /// <summary>
 /// Signed download links (R29): http://host/objects/&lt;region&gt;/&lt;bucket&gt;/&lt;name&gt;?v=&lt;version&gt;&amp;expires=&lt;unix s&gt;&amp;signature=&lt;HMAC&gt;.

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
 
-namespace GrpcImages.Transfer.Domain;
+namespace GrpcImages.Transfer.Formats;
 
 /// <summary>A disk image file's format as its bytes say, and its virtual size when the header gives one.</summary>
 public sealed record DetectedFormat(DiskImageFormat Format, long VirtualSize);

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
-namespace GrpcImages.Transfer.Content;
+namespace GrpcImages.Transfer.Formats;
 
 /// <summary>
 /// A QCOW2 (version 3, 64 KiB clusters, 16-bit refcounts) written front to back from content, with no
@@ -14,9 +14,9 @@ public static class Qcow2Stream
 {
     private const int ClusterBits = 16;
     private const int ClusterSize = 1 << ClusterBits;
-    private const int PerChunk = Manifest.ChunkSize / ClusterSize;
+    private const int PerChunk = DiskChunks.Size / ClusterSize;
     private const long L2Span = (long)ClusterSize * (ClusterSize / 8); // guest bytes one L2 table maps
-    private const int ChunksPerTable = (int)(L2Span / Manifest.ChunkSize);
+    private const int ChunksPerTable = (int)(L2Span / DiskChunks.Size);
     private const int RefcountsPerBlock = ClusterSize / 2;
     private const ulong Copied = 1UL << 63; // refcount 1: written in place
 
@@ -38,7 +38,7 @@ public static class Qcow2Stream
     private static Layout Plan(long size, Func<int, bool> stored)
     {
         var guestClusters = (size + ClusterSize - 1) / ClusterSize;
-        var chunks = Manifest.ChunkCount(size);
+        var chunks = DiskChunks.Count(size);
         var tables = (int)Math.Max(1, (size + L2Span - 1) / L2Span);
         var used = new bool[tables];
         long data = 0;
@@ -135,7 +135,7 @@ public static class Qcow2Stream
                 continue;
             }
             cluster.AsSpan().Clear();
-            for (var c = t * ChunksPerTable; c < Math.Min((t + 1) * ChunksPerTable, Manifest.ChunkCount(size)); c++)
+            for (var c = t * ChunksPerTable; c < Math.Min((t + 1) * ChunksPerTable, DiskChunks.Count(size)); c++)
             {
                 if (!stored(c))
                 {
@@ -150,15 +150,15 @@ public static class Qcow2Stream
         }
 
         // Data, whole clusters (past the disk's end the last one reads as zeros).
-        var chunk = new byte[Manifest.ChunkSize];
-        for (var c = 0; c < Manifest.ChunkCount(size); c++)
+        var chunk = new byte[DiskChunks.Size];
+        for (var c = 0; c < DiskChunks.Count(size); c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!stored(c))
             {
                 continue;
             }
-            var length = (int)Math.Min(Manifest.ChunkSize, size - (long)c * Manifest.ChunkSize);
+            var length = (int)Math.Min(DiskChunks.Size, size - (long)c * DiskChunks.Size);
             await readChunk(c, chunk.AsMemory(0, length));
             var whole = (length + ClusterSize - 1) / ClusterSize * ClusterSize;
             chunk.AsSpan(length, whole - length).Clear();
