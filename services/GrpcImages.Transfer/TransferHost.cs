@@ -10,6 +10,7 @@ using GrpcImages.Transfer.Grpc;
 using GrpcImages.Transfer.Formats;
 using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
+using GrpcImages.Transfer.Tasks;
 
 namespace GrpcImages.Transfer;
 
@@ -73,9 +74,19 @@ public static class TransferHost
         services.AddSingleton<GarbageCollector>();
         services.AddSingleton<ContentCopier>();
         services.AddSingleton<TaskStore>();
+        services.AddSingleton<TaskChanges>();
         services.AddSingleton<TaskQueues>();
         services.AddSingleton<TaskManager>();
-        services.AddSingleton<TaskSetups>();
+        services.AddSingleton<TaskCatalog>();
+        services.AddSingleton<TaskLifecycle>();
+        services.AddSingleton<CopySteps>();
+        services.AddSingleton<ImportDisks>();
+        services.AddSingleton<ExportObjects>();
+        services.AddSingleton<ITaskKind, ImageCopyTask>();
+        services.AddSingleton<ITaskKind, SnapshotCopyTask>();
+        services.AddSingleton<ITaskKind, ImportTask>();
+        services.AddSingleton<ITaskKind, ExportTask>();
+        services.AddSingleton<TaskKinds>();
         services.AddSingleton<CopyRequests>();
         services.Configure<ObjectStoreOptions>(builder.Configuration.GetSection(ObjectStoreOptions.Section));
         services.AddSingleton<ObjectIndex>();
@@ -100,9 +111,9 @@ public static class TransferHost
         foreach (var region in regions.All.Select(r => r.Id))
         {
             var runs = served.Contains(region) && options.RunTasks;
-            AddTaskQueue<CopyWorker>(services, TaskQueues.Name(TaskAction.CopyImage, region), options.CopyLimit, runs);
-            AddTaskQueue<ImportWorker>(services, TaskQueues.Name(TaskAction.ImportImage, region), options.ImportLimit, runs);
-            AddTaskQueue<ExportWorker>(services, TaskQueues.Name(TaskAction.ExportImage, region), options.ExportLimit, runs);
+            AddTaskQueue(services, TaskQueues.Name(TaskAction.CopyImage, region), options.CopyLimit, runs);
+            AddTaskQueue(services, TaskQueues.Name(TaskAction.ImportImage, region), options.ImportLimit, runs);
+            AddTaskQueue(services, TaskQueues.Name(TaskAction.ExportImage, region), options.ExportLimit, runs);
             if (served.Contains(region))
             {
                 services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
@@ -117,13 +128,12 @@ public static class TransferHost
     }
 
     /// <summary>A task queue with its limit of running tasks across every replica; run here or only fed from here.</summary>
-    private static void AddTaskQueue<TWorker>(IServiceCollection services, string name, int limit, bool run)
-        where TWorker : class, IWorkHandler
+    private static void AddTaskQueue(IServiceCollection services, string name, int limit, bool run)
     {
         var queue = new WorkQueueOptions { Limit = limit, MaxInFlight = limit };
         if (run)
         {
-            services.AddWorkQueue<TWorker>(TransferKeys.Root, name, queue);
+            services.AddWorkQueue<TaskWorker>(TransferKeys.Root, name, queue);
         }
         else
         {

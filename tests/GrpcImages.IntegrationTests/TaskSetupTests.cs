@@ -8,6 +8,7 @@ using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Testing;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
+using GrpcImages.Transfer.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 
@@ -114,13 +115,13 @@ public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : 
         var account = await _cluster.NewAccountAsync();
         var source = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([4102]));
         var transfer = _cluster.Services(ServiceKind.Transfer);
-        var (store, queues) = (transfer.GetRequiredService<TaskStore>(), transfer.GetRequiredService<TaskQueues>());
+        var (store, queues, lifecycle) = (transfer.GetRequiredService<TaskStore>(), transfer.GetRequiredService<TaskQueues>(), transfer.GetRequiredService<TaskLifecycle>());
 
         // What CopyImage does up to the moment before it accepts its task, and then its request dies:
         // the task in setup, the source held, the destination image made. Its queue item is due now
         // rather than after the setup guard, so the test need not wait for it.
-        var task = NewTasks.Waiting(TaskAction.CopyImage, account.AccountId, Shanghai, source.ImageId, Hangzhou, [], DateTimeOffset.UtcNow);
-        var plan = new TaskPlan { Kind = "image", SourceRegion = Hangzhou, SourceId = source.ImageId, DestinationRegion = Shanghai };
+        var plan = new ImageCopyPlan { Region = Shanghai, SourceRegion = Hangzhou, SourceId = source.ImageId };
+        var task = lifecycle.NewTask(TaskAction.CopyImage, account.AccountId, Shanghai, source.ImageId, Hangzhou, plan);
         await store.CreateAsync(task, plan.Serialize(), "copy", ClientToken.None);
         await Control.HoldImageAsync(Hold(account, source.ImageId, task.TaskId));
         var made = (await Control.CreatePendingImageAsync(Pending(account, task.TaskId, Shanghai))).Image;

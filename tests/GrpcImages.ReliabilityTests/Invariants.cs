@@ -5,6 +5,7 @@ using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
+using GrpcImages.Transfer.Tasks;
 using StackExchange.Redis;
 using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 

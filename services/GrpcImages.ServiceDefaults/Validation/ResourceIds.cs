@@ -68,4 +68,10 @@ public static class ResourceIds
 
     /// <summary>The owner tag an id carries; call only on a valid id.</summary>
     public static string TagOf(string id) => id.Substring(2, TagLength);
+
+    /// <summary>
+    /// The snapshot an image made by a task (a copy, an import) gets for its disk <paramref name="index"/>: the same on every
+    /// retry, so the transfer service holds the disk's content for it before the catalog makes the record.
+    /// </summary>
+    public static string ImageSnapshot(string imageId, int index) => Derived('s', TagOf(imageId), $"{imageId}|{index}");
 }

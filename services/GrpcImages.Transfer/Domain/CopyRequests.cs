@@ -10,26 +10,22 @@ using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Validation;
-using GrpcImages.Transfer.Storage;
+using GrpcImages.Transfer.Tasks;
 
 namespace GrpcImages.Transfer.Domain;
 
 /// <summary>
-/// Copy requests (R5-R12, R17, R20, R21, R35): checked at once, so a refusal comes back with its rule's
-/// code; accepted ones become a task in the destination region's copy queue and an image (or snapshot)
-/// in the destination that exists from the first moment. The task is written first (with a guard delay
-/// in its queue): if the request dies before it is accepted, a worker later finds the task half made
-/// and undoes it, so nothing stays held.
+/// Copy requests (R5-R12, R17, R20, R21, R35): checked and planned here, so a refusal comes back with its
+/// rule's code; a copy accepted is a task in the destination region's copy queue and an image (or
+/// snapshot) there from the first moment. What the task does, and what undoes it, is its kind's list of
+/// steps (<see cref="ImageCopyTask"/>, <see cref="SnapshotCopyTask"/>), carried out by <see cref="TaskLifecycle"/>.
 /// </summary>
 public sealed class CopyRequests(
-    TaskStore store,
-    TaskQueues queues,
-    TaskSetups setups,
+    TaskLifecycle lifecycle,
     PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
     KeyService.KeyServiceClient kms,
     RegionPeers<ContentService.ContentServiceClient> transfers,
-    Regions regions,
-    TimeProvider time)
+    Regions regions)
 {
     /// <summary>R11: images larger than this copy faster as snapshots.</summary>
     public const long LargeImageGib = 2048;
@@ -50,10 +46,9 @@ public sealed class CopyRequests(
         Check.Tags(request.Tags);
         CheckEncryptionShape(request.Encryption);
         var token = ClientToken.Of(request, request.ClientToken);
-        if (token.Resolve(await store.FindClientTokenAsync(account, CopyScope, token)) is { } prior)
+        if (await lifecycle.FindByTokenAsync(account, CopyScope, token) is { } prior)
         {
-            var existing = await RequireOwnAsync(account, prior);
-            return new CopyImageResponse { ImageId = existing.Task.ResourceId, Task = existing.Task };
+            return new CopyImageResponse { ImageId = prior.ResourceId, Task = prior };
         }
         if (!IsImageId(request.ImageId))
         {
@@ -69,60 +64,37 @@ public sealed class CopyRequests(
         }
         RequireCopyable(image.Status, "image");
         var encryption = await DecideEncryptionAsync(account, destination, request.Encryption, image.Encryption);
-        var disks = await DiskPlansAsync(sourceRegion, content.Disks);
-
-        var task = NewTasks.Waiting(TaskAction.CopyImage, account, destination, image.ImageId, sourceRegion, disks, time.GetUtcNow());
+        var plan = new ImageCopyPlan
+        {
+            Region = destination, SourceRegion = sourceRegion, SourceId = image.ImageId, Disks = await DiskPlansAsync(sourceRegion, content.Disks), Encryption = encryption,
+        };
+        var task = lifecycle.NewTask(TaskAction.CopyImage, account, destination, image.ImageId, sourceRegion, plan);
         if (image.DiskDeviceMappings.Sum(m => m.SizeGib) > LargeImageGib)
         {
             task.Advice = "This image is larger than 2 TiB: copying its snapshots (CopySnapshot) and making the image from the copies in the destination region is faster.";
         }
-        var plan = new TaskPlan
+        var pending = new CreatePendingImageRequest
         {
-            Kind = "image", SourceRegion = sourceRegion, SourceId = image.ImageId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
+            OwnerAccountId = account,
+            RegionId = destination,
+            ImageName = request.DestinationImageName,
+            Description = request.DestinationDescription,
+            ImageFamily = image.ImageFamily,
+            Tags = { request.Tags },
+            SourceKind = ImageSourceKind.Copy,
+            SourceImageId = image.ImageId,
+            SourceRegionId = sourceRegion,
+            OsType = image.OsType,
+            OsName = image.OsName,
+            Architecture = image.Architecture,
+            LicenseType = image.LicenseType,
+            ProductCode = image.ProductCode, // R12: the catalog refuses regions without the product
+            Encryption = TaskCatalog.ToInfo(encryption),
+            SizeGib = image.SizeGib,
+            DiskDeviceMappings = { image.DiskDeviceMappings.Select(m => new DiskDeviceMapping { DiskType = m.DiskType, Device = m.Device, SizeGib = m.SizeGib, ContentBytes = m.ContentBytes }) },
         };
-        var (created, stored) = await setups.BeginAsync(task, plan, CopyScope, token);
-        if (created == CreateStatus.TokenUsed)
-        {
-            var existing = await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint));
-            return new CopyImageResponse { ImageId = existing.Task.ResourceId, Task = existing.Task };
-        }
-        try
-        {
-            // R9: a second copy of the same source is refused here, and the source cannot be deleted while held.
-            await catalogPeer.Client.HoldImageAsync(new HoldImageRequest
-            {
-                RegionId = sourceRegion, ImageId = image.ImageId, Kind = ImageHoldKind.CopySource, TaskId = task.TaskId, AccountId = account,
-            });
-            var pending = await catalogPeer.Client.CreatePendingImageAsync(new CreatePendingImageRequest
-            {
-                OwnerAccountId = account,
-                RegionId = destination,
-                ImageName = request.DestinationImageName,
-                Description = request.DestinationDescription,
-                ImageFamily = image.ImageFamily,
-                Tags = { request.Tags },
-                SourceKind = ImageSourceKind.Copy,
-                SourceImageId = image.ImageId,
-                SourceRegionId = sourceRegion,
-                TaskId = task.TaskId,
-                OsType = image.OsType,
-                OsName = image.OsName,
-                Architecture = image.Architecture,
-                LicenseType = image.LicenseType,
-                ProductCode = image.ProductCode, // R12: the catalog refuses regions without the product
-                Encryption = ToInfo(encryption),
-                SizeGib = image.SizeGib,
-                DiskDeviceMappings = { image.DiskDeviceMappings.Select(m => new DiskDeviceMapping { DiskType = m.DiskType, Device = m.Device, SizeGib = m.SizeGib, ContentBytes = m.ContentBytes }) },
-            });
-            plan.DestinationId = pending.Image.ImageId;
-        }
-        catch (Exception ex) when (ex is RpcException or DomainException)
-        {
-            await setups.UndoAsync(ex, task, CopyScope, token, image.ImageId, sourceRegion);
-            throw;
-        }
-        var accepted = await queues.AcceptAsync(task, plan);
-        return new CopyImageResponse { ImageId = plan.DestinationId, Task = accepted };
+        var started = await lifecycle.StartAsync(task, plan, pending, CopyScope, token);
+        return new CopyImageResponse { ImageId = started.ResourceId, Task = started };
     }
 
     public async Task<CopySnapshotResponse> CopySnapshotAsync(Caller caller, CopySnapshotRequest request)
@@ -137,10 +109,9 @@ public sealed class CopyRequests(
         Check.Description(request.DestinationDescription, "destination_description");
         CheckEncryptionShape(request.Encryption);
         var token = ClientToken.Of(request, request.ClientToken);
-        if (token.Resolve(await store.FindClientTokenAsync(account, SnapshotCopyScope, token)) is { } prior)
+        if (await lifecycle.FindByTokenAsync(account, SnapshotCopyScope, token) is { } prior)
         {
-            var existing = await RequireOwnAsync(account, prior);
-            return new CopySnapshotResponse { SnapshotId = existing.Task.ResourceId, Task = existing.Task };
+            return new CopySnapshotResponse { SnapshotId = prior.ResourceId, Task = prior };
         }
         if (!ResourceIds.IsValid(request.SnapshotId, 's'))
         {
@@ -149,45 +120,28 @@ public sealed class CopyRequests(
         var content = await catalogPeer.Client.GetSnapshotContentAsync(new GetSnapshotContentRequest { RegionId = sourceRegion, SnapshotId = request.SnapshotId, AccountId = account });
         var snapshot = content.Snapshot;
         var encryption = await DecideEncryptionAsync(account, destination, request.Encryption, snapshot.Encryption);
-        var disks = await DiskPlansAsync(sourceRegion, [content.Disk]);
-        var task = NewTasks.Waiting(TaskAction.CopySnapshot, account, destination, snapshot.SnapshotId, sourceRegion, disks, time.GetUtcNow());
-        var plan = new TaskPlan
+        var plan = new SnapshotCopyPlan
         {
-            Kind = "snapshot", SourceRegion = sourceRegion, SourceId = snapshot.SnapshotId, DestinationRegion = destination, Disks = disks, Encryption = encryption,
+            Region = destination, SourceRegion = sourceRegion, SourceId = snapshot.SnapshotId, Disks = await DiskPlansAsync(sourceRegion, [content.Disk]), Encryption = encryption,
         };
-        var (created, stored) = await setups.BeginAsync(task, plan, SnapshotCopyScope, token);
-        if (created == CreateStatus.TokenUsed)
+        var task = lifecycle.NewTask(TaskAction.CopySnapshot, account, destination, snapshot.SnapshotId, sourceRegion, plan);
+        var pending = new CreatePendingSnapshotRequest
         {
-            var existing = await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint));
-            return new CopySnapshotResponse { SnapshotId = existing.Task.ResourceId, Task = existing.Task };
-        }
-        try
-        {
-            var pending = await catalogPeer.Client.CreatePendingSnapshotAsync(new CreatePendingSnapshotRequest
-            {
-                OwnerAccountId = account,
-                RegionId = destination,
-                SnapshotName = request.DestinationSnapshotName,
-                Description = request.DestinationDescription,
-                SourceSnapshotId = snapshot.SnapshotId,
-                SourceRegionId = sourceRegion,
-                TaskId = task.TaskId,
-                DiskType = snapshot.SourceDiskType,
-                DiskSizeGib = snapshot.SourceDiskSizeGib,
-                ContentBytes = snapshot.ContentBytes,
-                ProductCode = snapshot.ProductCode,
-                Encryption = ToInfo(encryption),
-                Tags = { snapshot.Tags },
-            });
-            plan.DestinationId = pending.Snapshot.SnapshotId;
-        }
-        catch (Exception ex) when (ex is RpcException or DomainException)
-        {
-            await setups.UndoAsync(ex, task, SnapshotCopyScope, token);
-            throw;
-        }
-        var accepted = await queues.AcceptAsync(task, plan);
-        return new CopySnapshotResponse { SnapshotId = plan.DestinationId, Task = accepted };
+            OwnerAccountId = account,
+            RegionId = destination,
+            SnapshotName = request.DestinationSnapshotName,
+            Description = request.DestinationDescription,
+            SourceSnapshotId = snapshot.SnapshotId,
+            SourceRegionId = sourceRegion,
+            DiskType = snapshot.SourceDiskType,
+            DiskSizeGib = snapshot.SourceDiskSizeGib,
+            ContentBytes = snapshot.ContentBytes,
+            ProductCode = snapshot.ProductCode,
+            Encryption = TaskCatalog.ToInfo(encryption),
+            Tags = { snapshot.Tags },
+        };
+        var started = await lifecycle.StartAsync(task, plan, pending, SnapshotCopyScope, token);
+        return new CopySnapshotResponse { SnapshotId = started.ResourceId, Task = started };
     }
 
     /// <summary>R20, R21, R7: a copy may add encryption, never remove it; the key must be usable in the destination.</summary>
@@ -214,13 +168,13 @@ public sealed class CopyRequests(
         return new EncryptionPlan { AccountId = account, KmsKeyId = decided.KmsKeyId, ServiceKey = decided.ServiceKey };
     }
 
-    private async Task<List<DiskPlan>> DiskPlansAsync(string region, IEnumerable<DiskContent> disks)
+    private async Task<List<CopyDiskPlan>> DiskPlansAsync(string region, IEnumerable<DiskContent> disks)
     {
-        var plans = new List<DiskPlan>();
+        var plans = new List<CopyDiskPlan>();
         foreach (var disk in disks)
         {
             var info = (await transfers.In(region).GetContentInfoAsync(new GetContentInfoRequest { RegionId = region, ManifestId = disk.ManifestId })).Content;
-            plans.Add(new DiskPlan
+            plans.Add(new CopyDiskPlan
             {
                 DiskType = (int)disk.DiskType,
                 Device = disk.Device,
@@ -232,9 +186,6 @@ public sealed class CopyRequests(
         }
         return plans;
     }
-
-    private async Task<StoredTask> RequireOwnAsync(string account, string taskId) =>
-        await store.GetAsync(taskId) is { } stored && stored.Task.OwnerAccountId == account ? stored : throw TransferErrors.TaskNotFound(taskId);
 
     /// <summary>R6: only an Available image copies; a deprecated one does not.</summary>
     private static void RequireCopyable(ImageStatus status, string what)
@@ -259,7 +210,4 @@ public sealed class CopyRequests(
 
     internal static bool IsImageId(string imageId) =>
         ResourceIds.IsValid(imageId, 'm') || (imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'));
-
-    public static EncryptionInfo ToInfo(EncryptionPlan? plan) =>
-        plan is null ? new EncryptionInfo() : new EncryptionInfo { Encrypted = true, KmsKeyId = plan.KmsKeyId, ServiceKey = plan.ServiceKey, KmsKeyOwnerAccountId = plan.AccountId };
 }

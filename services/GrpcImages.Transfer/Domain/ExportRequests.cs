@@ -11,22 +11,21 @@ using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Formats;
 using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
+using GrpcImages.Transfer.Tasks;
 
 namespace GrpcImages.Transfer.Domain;
 
 /// <summary>
 /// Export requests (R29, R30, R35): the caller's own Available custom image, neither marketplace-derived
 /// nor encrypted, to a bucket of the caller's in the image's region, as RAW, VHD or QCOW2, one object
-/// per disk. The image is held while it is exported (ImageIsExporting refuses its delete).
+/// per disk. What the task does and what undoes it is <see cref="ExportTask"/>'s list of steps (the image
+/// is held while it is exported: ImageIsExporting refuses its delete).
 /// </summary>
 public sealed class ExportRequests(
-    TaskStore store,
-    TaskQueues queues,
-    TaskSetups setups,
+    TaskLifecycle lifecycle,
     ObjectIndex objects,
     PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
-    Regions regions,
-    TimeProvider time)
+    Regions regions)
 {
     public const int MaxPrefixLength = 200;
     private const string Scope = "export";
@@ -53,9 +52,9 @@ public sealed class ExportRequests(
             _ => throw Fault.InvalidArgument("InvalidParameter", "format", "Images are exported as RAW, VHD or QCOW2."),
         };
         var token = ClientToken.Of(request, request.ClientToken);
-        if (token.Resolve(await store.FindClientTokenAsync(account, Scope, token)) is { } prior)
+        if (await lifecycle.FindByTokenAsync(account, Scope, token) is { } prior)
         {
-            return Response(await RequireOwnAsync(account, prior));
+            return Response(prior);
         }
         if (!CopyRequests.IsImageId(request.ImageId))
         {
@@ -87,7 +86,7 @@ public sealed class ExportRequests(
             throw ObjectStore.BucketNotFound(request.Bucket);
         }
 
-        var disks = content.Disks.Select((disk, i) => new DiskPlan
+        var disks = content.Disks.Select((disk, i) => new ExportDiskPlan
         {
             DiskType = (int)disk.DiskType,
             Device = disk.Device,
@@ -98,40 +97,15 @@ public sealed class ExportRequests(
             Format = (int)format,
             ObjectName = ObjectName(request.ObjectPrefix, image.ImageId, i, format),
         }).ToList();
-        var task = NewTasks.Waiting(TaskAction.ExportImage, account, region, image.ImageId, region, disks, time.GetUtcNow());
+        var plan = new ExportPlan { Region = region, ImageId = image.ImageId, Bucket = request.Bucket, Disks = disks };
+        var task = lifecycle.NewTask(TaskAction.ExportImage, account, region, image.ImageId, region, plan);
         task.ExportedObjects.AddRange(disks.Select(d => d.ObjectName));
-        var plan = new TaskPlan
-        {
-            Kind = "export", SourceRegion = region, SourceId = image.ImageId, DestinationRegion = region, Bucket = request.Bucket, Disks = disks,
-        };
-        var (created, stored) = await setups.BeginAsync(task, plan, Scope, token);
-        if (created == CreateStatus.TokenUsed)
-        {
-            return Response(await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint)));
-        }
-        try
-        {
-            await catalogPeer.Client.HoldImageAsync(new HoldImageRequest
-            {
-                RegionId = region, ImageId = image.ImageId, Kind = ImageHoldKind.Export, TaskId = task.TaskId, AccountId = account,
-            });
-        }
-        catch (Exception ex) when (ex is RpcException or DomainException)
-        {
-            await setups.UndoAsync(ex, task, Scope, token, image.ImageId, region);
-            throw;
-        }
-        return Response(await queues.AcceptAsync(task, plan));
+        return Response(await lifecycle.StartAsync(task, plan, null, Scope, token));
     }
 
     /// <summary>R29: "&lt;prefix&gt;_&lt;imageId&gt;_system.&lt;ext&gt;", "..._data&lt;N&gt;.&lt;ext&gt;".</summary>
     public static string ObjectName(string prefix, string imageId, int disk, DiskImageFormat format) =>
         $"{(prefix.Length > 0 ? prefix + "_" : "")}{imageId}_{(disk == 0 ? "system" : $"data{disk}")}.{DiskFormats.Extension(format)}";
-
-    private async Task<StoredTask> RequireOwnAsync(string account, string taskId) =>
-        await store.GetAsync(taskId) is { } stored && stored.Task.OwnerAccountId == account ? stored : throw TransferErrors.TaskNotFound(taskId);
-
-    private static ExportImageResponse Response(StoredTask stored) => Response(stored.Task);
 
     private static ExportImageResponse Response(TransferTask task) => new() { Task = task, ObjectNames = { task.ExportedObjects }, Notice = Notice };
 }

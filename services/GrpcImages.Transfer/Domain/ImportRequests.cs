@@ -13,6 +13,7 @@ using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Formats;
 using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
+using GrpcImages.Transfer.Tasks;
 using Microsoft.Extensions.Options;
 
 namespace GrpcImages.Transfer.Domain;
@@ -22,20 +23,16 @@ namespace GrpcImages.Transfer.Domain;
 /// a refusal comes back with its rule's code and leaves no image, task or quota unit: the role, the
 /// caller's right to read the objects, each source's address (R26), size and format as its first and
 /// last bytes say (R25). Accepted requests become a task in the region's import queue and a Waiting
-/// image; the task is written first, so a request that dies midway is undone by a worker.
+/// image; what the task does and what undoes it is <see cref="ImportTask"/>'s list of steps.
 /// </summary>
 public sealed class ImportRequests(
-    TaskStore store,
-    TaskQueues queues,
-    TaskSetups setups,
+    TaskLifecycle lifecycle,
     ImportSources sources,
     ObjectIndex objects,
     ObjectStore objectStore,
-    PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
     PeerClient<RoleService.RoleServiceClient> roles,
     IOptions<ImportOptions> options,
-    Regions regions,
-    TimeProvider time)
+    Regions regions)
 {
     public const int MaxDataDisks = 16;
     public const long MaxSystemDiskGib = 2048;
@@ -80,14 +77,14 @@ public sealed class ImportRequests(
             throw Fault.InvalidArgument("InvalidParameter", "license_type", "An unknown license type, OS type or architecture.");
         }
         var token = ClientToken.Of(request, request.ClientToken);
-        if (token.Resolve(await store.FindClientTokenAsync(account, Scope, token)) is { } prior)
+        if (await lifecycle.FindByTokenAsync(account, Scope, token) is { } prior)
         {
-            return Response(await RequireOwnAsync(account, prior));
+            return Response(prior);
         }
         await RequireRoleAsync(account);
 
         // R24-R26: each source is looked at before anything is made.
-        var disks = new List<DiskPlan>();
+        var disks = new List<ImportDiskPlan>();
         for (var i = 0; i < urls.Count; i++)
         {
             var (size, detected) = await ProbeAsync(caller, account, region, urls[i], $"disks[{i}].source_url");
@@ -99,7 +96,7 @@ public sealed class ImportRequests(
                 throw Fault.InvalidArgument("InvalidParameter", $"disks[{i}].disk_size_gib",
                     $"The disk holds {neededGib} GiB: its size must be at least that and at most {(i == 0 ? MaxSystemDiskGib : MaxDataDiskGib)} GiB.");
             }
-            disks.Add(new DiskPlan
+            disks.Add(new ImportDiskPlan
             {
                 DiskType = (int)(i == 0 ? DiskType.System : DiskType.Data),
                 Device = i == 0 ? "/dev/xvda" : $"/dev/xvd{(char)('a' + i)}",
@@ -111,42 +108,27 @@ public sealed class ImportRequests(
             });
         }
 
-        var task = NewTasks.Waiting(TaskAction.ImportImage, account, region, Check.Echo(urls[0].Url, 256), "", disks, time.GetUtcNow());
-        var plan = new TaskPlan { Kind = "import", SourceRegion = region, DestinationRegion = region, Disks = disks };
-        var (created, stored) = await setups.BeginAsync(task, plan, Scope, token);
-        if (created == CreateStatus.TokenUsed)
+        var plan = new ImportPlan { Region = region, Disks = disks };
+        var task = lifecycle.NewTask(TaskAction.ImportImage, account, region, Check.Echo(urls[0].Url, 256), "", plan);
+        var pending = new CreatePendingImageRequest
         {
-            return Response(await RequireOwnAsync(account, ClientTokens.ResolveStored(stored, token.Fingerprint)));
-        }
-        try
-        {
-            var pending = await catalogPeer.Client.CreatePendingImageAsync(new CreatePendingImageRequest
+            OwnerAccountId = account,
+            RegionId = region,
+            ImageName = request.ImageName,
+            Description = request.Description,
+            Tags = { request.Tags },
+            SourceKind = ImageSourceKind.Import,
+            OsType = request.OsType,
+            OsName = request.OsName,
+            Architecture = request.Architecture,
+            LicenseType = request.LicenseType,
+            SizeGib = disks[0].SizeGib,
+            DiskDeviceMappings =
             {
-                OwnerAccountId = account,
-                RegionId = region,
-                ImageName = request.ImageName,
-                Description = request.Description,
-                Tags = { request.Tags },
-                SourceKind = ImageSourceKind.Import,
-                TaskId = task.TaskId,
-                OsType = request.OsType,
-                OsName = request.OsName,
-                Architecture = request.Architecture,
-                LicenseType = request.LicenseType,
-                SizeGib = disks[0].SizeGib,
-                DiskDeviceMappings =
-                {
-                    disks.Select(d => new DiskDeviceMapping { DiskType = (DiskType)d.DiskType, Device = d.Device, SizeGib = d.SizeGib, ContentBytes = d.ContentBytes }),
-                },
-            });
-            plan.DestinationId = pending.Image.ImageId;
-        }
-        catch (Exception ex) when (ex is RpcException or DomainException)
-        {
-            await setups.UndoAsync(ex, task, Scope, token);
-            throw;
-        }
-        return Response(await queues.AcceptAsync(task, plan));
+                disks.Select(d => new DiskDeviceMapping { DiskType = (DiskType)d.DiskType, Device = d.Device, SizeGib = d.SizeGib, ContentBytes = d.ContentBytes }),
+            },
+        };
+        return Response(await lifecycle.StartAsync(task, plan, pending, Scope, token));
     }
 
     /// <summary>The source's size and format, from its first and last bytes (the object store's, or an http(s) server's).</summary>
@@ -244,11 +226,6 @@ public sealed class ImportRequests(
         }
         return buffer[..total];
     }
-
-    private async Task<StoredTask> RequireOwnAsync(string account, string taskId) =>
-        await store.GetAsync(taskId) is { } stored && stored.Task.OwnerAccountId == account ? stored : throw TransferErrors.TaskNotFound(taskId);
-
-    private static ImportImageResponse Response(StoredTask stored) => Response(stored.Task);
 
     private static ImportImageResponse Response(TransferTask task) => new() { ImageId = task.ResourceId, Task = task };
 }

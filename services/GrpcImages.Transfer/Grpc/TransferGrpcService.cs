@@ -2,6 +2,7 @@ using Grpc.Core;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.Transfer.Domain;
+using GrpcImages.Transfer.Tasks;
 
 namespace GrpcImages.Transfer.Grpc;
 

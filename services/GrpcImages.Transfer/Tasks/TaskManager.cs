@@ -8,10 +8,10 @@ using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.ServiceDefaults.Work;
+using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
-using StackExchange.Redis;
 
-namespace GrpcImages.Transfer.Domain;
+namespace GrpcImages.Transfer.Tasks;
 
 /// <summary>
 /// The task log and what a caller can do with its tasks (R8, R10): get, list (newest first), cancel,
@@ -20,8 +20,9 @@ namespace GrpcImages.Transfer.Domain;
 public sealed class TaskManager(
     TaskStore store,
     TaskQueues queues,
+    TaskLifecycle lifecycle,
+    TaskChanges changes,
     PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
-    IConnectionMultiplexer redis,
     Regions regions,
     TimeProvider time)
 {
@@ -59,7 +60,7 @@ public sealed class TaskManager(
         var queue = queues.For(stored.Task.Action, stored.Task.RegionId);
         if (await queue.RemoveAsync(taskId, onlyIfWaiting: true) == RemoveResult.Removed)
         {
-            return await CancelWaitingAsync(stored);
+            return await lifecycle.CancelWaitingAsync(stored);
         }
         var cancelling = await ConflictRetry.RunAsync<TransferTask>(async () =>
         {
@@ -108,77 +109,36 @@ public sealed class TaskManager(
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await RequireAsync(caller, taskId);
-        var changes = Channel.CreateBounded<TransferTask>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
-        var subscriber = redis.GetSubscriber();
-        var channel = TransferKeys.TaskChannel(taskId);
-        void OnMessage(RedisChannel _, RedisValue message) => changes.Writer.TryWrite(TransferTask.Parser.ParseFrom((byte[])message!));
-        async void OnRestored(object? sender, ConnectionFailedEventArgs e)
+        var seen = Channel.CreateBounded<TransferTask>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        async void Reread()
         {
             try
             {
-                // Messages published while the connection was down are lost: read the task again.
                 if (await store.GetAsync(taskId) is { } current)
                 {
-                    changes.Writer.TryWrite(current.Task);
+                    seen.Writer.TryWrite(current.Task);
                 }
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (StoreFailures.IsAway(ex))
             {
             }
         }
-        await subscriber.SubscribeAsync(channel, OnMessage);
-        redis.ConnectionRestored += OnRestored;
-        try
+        await using var subscription = await changes.SubscribeAsync(taskId, task => seen.Writer.TryWrite(task), Reread);
+        var last = afterRevision;
+        var task = (await store.GetAsync(taskId))?.Task ?? throw TransferErrors.TaskNotFound(taskId);
+        while (true)
         {
-            var last = afterRevision;
-            var task = (await store.GetAsync(taskId))?.Task ?? throw TransferErrors.TaskNotFound(taskId);
-            while (true)
+            if (task.Revision > last)
             {
-                if (task.Revision > last)
-                {
-                    last = task.Revision;
-                    yield return task;
-                }
-                if (task.Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled)
-                {
-                    yield break;
-                }
-                task = await changes.Reader.ReadAsync(cancellationToken);
+                last = task.Revision;
+                yield return task;
             }
+            if (task.Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled)
+            {
+                yield break;
+            }
+            task = await seen.Reader.ReadAsync(cancellationToken);
         }
-        finally
-        {
-            redis.ConnectionRestored -= OnRestored;
-            await subscriber.UnsubscribeAsync(channel, OnMessage);
-        }
-    }
-
-    /// <summary>Undoes a task taken out of its queue before it ran: its destination goes, the source is let go.</summary>
-    private async Task<TransferTask> CancelWaitingAsync(StoredTask stored)
-    {
-        var plan = TaskPlan.Parse(stored.Plan);
-        if (plan.DestinationId.Length > 0)
-        {
-            await catalogPeer.Client.FailPendingAsync(new FailPendingRequest { ResourceId = plan.DestinationId, TaskId = stored.Task.TaskId, Fence = stored.Fence, Cancelled = true });
-        }
-        if (plan.Kind == "image" && stored.Task.Action == TaskAction.CopyImage || plan.Kind == "export")
-        {
-            await catalogPeer.Client.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = plan.SourceRegion, ImageId = plan.SourceId, TaskId = stored.Task.TaskId });
-        }
-        var now = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var cancelled = await ConflictRetry.RunAsync<TransferTask>(async () =>
-        {
-            var current = await store.GetAsync(stored.Task.TaskId) ?? throw TransferErrors.TaskNotFound(stored.Task.TaskId);
-            var task = current.Task.Clone();
-            task.Status = TaskStatus.Cancelled;
-            task.QueuePosition = 0;
-            task.Cancellable = false;
-            task.UpdateTime = now;
-            task.FinishTime = now;
-            return await store.SaveAsync(current, task) == TaskSaveResult.Saved ? task : Attempt<TransferTask>.Again;
-        });
-        await queues.RefreshPositionsAsync(queues.For(stored.Task.Action, stored.Task.RegionId));
-        return cancelled;
     }
 
     private async Task<StoredTask> RequireAsync(Caller caller, string taskId)

@@ -1,37 +1,54 @@
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
-using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Formats;
 using GrpcImages.Transfer.Objects;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 
-namespace GrpcImages.Transfer.Domain;
+namespace GrpcImages.Transfer.Tasks;
 
 /// <summary>
-/// Runs the import tasks of a region's import queue (R24-R28), at most N at once across every replica.
-/// Each disk's format is detected again from its bytes (the source may have changed since the request).
-/// An object of the store is read in place: RAW as it is, QCOW2 through its own tables
-/// (<see cref="Qcow2Disk"/>), each straight into content; an http(s) source is first fetched into a
-/// scratch file through the checked client. What only qemu-img reads (VHD, VMDK, compressed or
-/// encrypted QCOW2) is converted to a raw scratch file first. Scratch files are removed whatever the
-/// ending; a resumed disk skips the chunks its write session stored.
+/// An import (R24-R28), step by step: the image exists from the request on, Waiting; each disk's file is
+/// read and stored as content (an object of the store read in place, an http(s) source fetched to a
+/// scratch file first, what only qemu-img reads converted); the content is then held for the image and
+/// its snapshots, and the image made Available in one call. Scratch files go whatever the ending.
 /// </summary>
-public sealed partial class ImportWorker(
-    TaskStore store,
-    TaskQueues queues,
+public sealed class ImportTask(TaskCatalog catalog, ImportDisks disks) : TaskKind<ImportPlan>
+{
+    public override IReadOnlyList<TaskStep<ImportPlan>> Steps { get; } =
+    [
+        new("make the pending image", StepBy.Request,
+            async c => c.Plan.DestinationId = await catalog.MakePendingImageAsync((CreatePendingImageRequest)c.Asked!, c.Task.TaskId),
+            Undo: c => catalog.EndPendingAsync(c, c.Plan.DestinationId)),
+        new("store each disk's file as content", StepBy.Worker, disks.StoreDisksAsync,
+            Undo: disks.AbortSessionsAsync,
+            LetGo: disks.ReleaseAsync),
+        new("hold the content for the image and its snapshots, and make it Available", StepBy.Worker, disks.HandOverAsync),
+    ];
+}
+
+/// <summary>
+/// Reads the disks of imports (R24, R25): each disk's format is detected again from its bytes (the source
+/// may have changed since the request). An object of the store is read in place: RAW as it is, QCOW2
+/// through its own tables (<see cref="Qcow2Disk"/>), each straight into content; an http(s) source is
+/// first fetched into a scratch file through the checked client. What only qemu-img reads (VHD, VMDK,
+/// compressed or encrypted QCOW2) is converted to a raw scratch file first. A resumed disk skips the
+/// chunks its write session stored.
+/// </summary>
+public sealed partial class ImportDisks(
+    TaskCatalog catalog,
     ImportSources sources,
     ObjectIndex objects,
     ContentFiles files,
     ContentLibrary library,
     QemuImg qemu,
     Scratch scratch,
-    PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer,
     IOptions<TransferOptions> options,
-    TimeProvider time,
-    ILogger<ImportWorker> logger) : TaskWorker(store, queues, catalogPeer, options, time, logger)
+    ILogger<ImportDisks> logger)
 {
     private const long Gib = 1L << 30;
 
@@ -42,24 +59,25 @@ public sealed partial class ImportWorker(
     /// <summary>A disk ready to store: its bytes, virtual size, how they are read, and where its progress starts.</summary>
     private sealed record ReadyDisk(IDiskReader Disk, long VirtualSize, string How, double StoreFrom);
 
-    protected override async Task RunAsync(TaskRun run, CancellationToken cancellationToken)
+    /// <summary>Stores each disk not yet done: its source made readable as a raw disk, then written into content under its write session.</summary>
+    public async Task StoreDisksAsync(TaskContext<ImportPlan> context)
     {
-        var plan = run.Plan;
+        var (run, plan, cancellationToken) = (context.RequireRun(), context.Plan, context.CancellationToken);
         scratch.Clear(run.Task.TaskId); // what a predecessor on this machine left
         for (var d = 0; d < plan.Disks.Count; d++)
         {
             var disk = plan.Disks[d];
-            if (disk.Manifest.Length > 0)
+            if (disk.Done)
             {
                 continue;
             }
-            var before = plan.Disks.Take(d).Sum(x => x.StoredBytes);
+            var before = plan.BytesBefore(d);
             Task Report(double fraction) => run.ReportAsync(before + (long)(fraction * disk.StoredBytes), 0, force: false);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var open = new List<IDisposable>();
             try
             {
-                var ready = await PrepareAsync(run, d, open, Report, cancellationToken);
+                var ready = await PrepareAsync(run, plan, d, open, Report, cancellationToken);
                 var prepareTime = clock.Elapsed;
                 var neededGib = Math.Max(1, (ready.VirtualSize + Gib - 1) / Gib);
                 if (neededGib > disk.SizeGib)
@@ -73,7 +91,7 @@ public sealed partial class ImportWorker(
                     await run.SavePlanAsync();
                 }
                 var sizeBytes = disk.SizeGib * Gib;
-                var stored = await files.StoreAsync(plan.DestinationRegion, ready.Disk, sizeBytes, run.Task.TaskId, disk.Session,
+                var stored = await files.StoreAsync(plan.Region, ready.Disk, sizeBytes, run.Task.TaskId, disk.Session,
                     bytes => Report(ready.StoreFrom + (1 - ready.StoreFrom) * bytes / Math.Max(1, Math.Min(sizeBytes, ready.VirtualSize))), cancellationToken);
                 disk.Manifest = stored.ManifestId;
                 disk.ContentBytes = ready.VirtualSize;
@@ -89,11 +107,11 @@ public sealed partial class ImportWorker(
     }
 
     /// <summary>Opens disk <paramref name="d"/>'s source, detects its format, and makes it readable as a raw disk (by qemu-img only when it must).</summary>
-    private async Task<ReadyDisk> PrepareAsync(TaskRun run, int d, List<IDisposable> open, Func<double, Task> report, CancellationToken cancellationToken)
+    private async Task<ReadyDisk> PrepareAsync(TaskRun run, ImportPlan plan, int d, List<IDisposable> open, Func<double, Task> report, CancellationToken cancellationToken)
     {
-        var disk = run.Plan.Disks[d];
+        var disk = plan.Disks[d];
         var url = sources.Parse(disk.SourceUrl, "source_url");
-        var inStore = url.IsObject ? await OpenObjectAsync(run, url, open, cancellationToken) : null;
+        var inStore = url.IsObject ? await OpenObjectAsync(run, plan.Region, url, open, cancellationToken) : null;
         string? file = null;
         if (inStore is null)
         {
@@ -120,7 +138,7 @@ public sealed partial class ImportWorker(
         if (file is null)
         {
             file = scratch.PathOf(run.Task.TaskId, $"{d}.src");
-            await files.WriteFileAsync(run.Plan.DestinationRegion, inStore!.Manifest.Id, file, source.Length,
+            await files.WriteFileAsync(plan.Region, inStore!.Manifest.Id, file, source.Length,
                 bytes => report(Fetched * bytes / Math.Max(1, source.Length)), cancellationToken);
         }
         var virtualSize = await qemu.VirtualSizeAsync(file, detected.Format, cancellationToken);
@@ -130,37 +148,9 @@ public sealed partial class ImportWorker(
         return new ReadyDisk(OpenFile(raw, open), virtualSize, $"converted from {DiskFormats.Name(detected.Format)} by qemu-img", Converted);
     }
 
-    protected override async Task CompleteAsync(TaskRun run)
-    {
-        var plan = run.Plan;
-        var request = new CompletePendingRequest { ResourceId = plan.DestinationId, TaskId = run.Task.TaskId, Fence = run.Lease.Fence };
-        request.Disks.AddRange(plan.Disks.Select(d => new DiskContent
-        {
-            DiskType = (DiskType)d.DiskType, Device = d.Device, SizeGib = d.SizeGib, ManifestId = d.Manifest, ContentBytes = d.ContentBytes,
-        }));
-        await Catalog.CompletePendingAsync(request);
-        await library.ReleaseHolderAsync(plan.DestinationRegion, run.Task.TaskId);
-        scratch.Clear(run.Task.TaskId);
-        await run.FinishAsync();
-    }
-
-    protected override async Task EndAsync(TaskRun run, TaskStatus status, TaskError? failure)
-    {
-        var plan = run.Plan;
-        scratch.Clear(run.Task.TaskId);
-        foreach (var disk in plan.Disks.Where(d => d.Session.Length > 0 && d.Manifest.Length == 0))
-        {
-            await library.AbortSessionAsync(plan.DestinationRegion, disk.Session);
-        }
-        await library.ReleaseHolderAsync(plan.DestinationRegion, run.Task.TaskId);
-        await run.FailPendingAsync(status, failure);
-        await run.EndAsync(status, failure);
-    }
-
     /// <summary>The object's content, held by the task until it ends (deleting or replacing the object meanwhile does not pull it away).</summary>
-    private async Task<ContentDiskReader> OpenObjectAsync(TaskRun run, ImportUrl url, List<IDisposable> open, CancellationToken cancellationToken)
+    private async Task<ContentDiskReader> OpenObjectAsync(TaskRun run, string region, ImportUrl url, List<IDisposable> open, CancellationToken cancellationToken)
     {
-        var region = run.Plan.DestinationRegion;
         var (bucket, found) = await objects.GetObjectAsync(region, url.Bucket!, url.ObjectName!);
         if (bucket is null || (bucket.Owner != run.Task.OwnerAccountId && bucket.Acl != BucketAcl.PublicRead))
         {
@@ -192,7 +182,7 @@ public sealed partial class ImportWorker(
         using var client = sources.NewClient();
         using var response = await sources.GetAsync(client, url.Http!, null, "source_url", cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var throttle = new Throttle(Options.MaxBytesPerSecondPerTask); // the source's link is shared too
+        var throttle = new Throttle(options.Value.MaxBytesPerSecondPerTask); // the source's link is shared too
         long paced = 0;
         await WriteSparseAsync(path, StreamPieces.ReadAsync(body, cancellationToken), async total =>
         {
@@ -242,28 +232,35 @@ public sealed partial class ImportWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Import {TaskId} disk {Disk}: the QCOW2 has {What}, so qemu-img converts it")]
     private partial void LogQemuOnly(string taskId, int disk, string what);
-}
 
-
-/// <summary>Scratch files of tasks under "&lt;Data:Directory&gt;/scratch", named by task (so what a dead worker left is found and removed).</summary>
-public sealed class Scratch(IConfiguration configuration)
-{
-    private readonly string _directory = Path.Combine(Path.GetFullPath(configuration["Data:Directory"] ?? "."), "scratch");
-
-    public string PathOf(string taskId, string name)
+    /// <summary>Holds each disk's content for the image and its snapshots, then asks the catalog to complete the image in one call.</summary>
+    public async Task HandOverAsync(TaskContext<ImportPlan> context)
     {
-        Directory.CreateDirectory(_directory);
-        return Path.Combine(_directory, $"{taskId}.{name}");
+        var plan = context.Plan;
+        for (var i = 0; i < plan.Disks.Count; i++)
+        {
+            await library.RetainAsync(plan.Region, plan.Disks[i].Manifest, plan.DestinationId);
+            await library.RetainAsync(plan.Region, plan.Disks[i].Manifest, ResourceIds.ImageSnapshot(plan.DestinationId, i));
+        }
+        await catalog.CompletePendingAsync(context, plan.DestinationId, plan.Disks.Select(d => new DiskContent
+        {
+            DiskType = (DiskType)d.DiskType, Device = d.Device, SizeGib = d.SizeGib, ManifestId = d.Manifest, ContentBytes = d.ContentBytes,
+        }));
     }
 
-    public void Clear(string taskId)
+    /// <summary>Undo: the write sessions of disks not finished are aborted.</summary>
+    public async Task AbortSessionsAsync(TaskContext<ImportPlan> context)
     {
-        if (Directory.Exists(_directory))
+        foreach (var disk in context.Plan.Disks.Where(d => d.Session.Length > 0 && !d.Done))
         {
-            foreach (var file in Directory.EnumerateFiles(_directory, $"{taskId}.*"))
-            {
-                File.Delete(file);
-            }
+            await library.AbortSessionAsync(context.Plan.Region, disk.Session);
         }
+    }
+
+    /// <summary>Let go: the content the task held (the objects it read, its finished disks) and its scratch files.</summary>
+    public async Task ReleaseAsync(TaskContext<ImportPlan> context)
+    {
+        scratch.Clear(context.Task.TaskId);
+        await library.ReleaseHolderAsync(context.Plan.Region, context.Task.TaskId);
     }
 }

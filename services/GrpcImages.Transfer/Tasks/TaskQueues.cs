@@ -5,16 +5,17 @@ using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Work;
+using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
 
-namespace GrpcImages.Transfer.Domain;
+namespace GrpcImages.Transfer.Tasks;
 
 /// <summary>
 /// The task queues: one per action and region ("copy:&lt;region&gt;" for image and snapshot copies,
 /// "import:&lt;region&gt;", "export:&lt;region&gt;"), each with its limit of running tasks across every
 /// replica (R8, R24). Waiting tasks show their place in line (queue_position, on the task and the image).
 /// </summary>
-public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerClient<ImageControlService.ImageControlServiceClient> catalogPeer, ILogger<TaskQueues> logger)
+public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, TaskCatalog catalog, ILogger<TaskQueues> logger)
 {
     public static string Name(TaskAction action, string region) => action switch
     {
@@ -40,8 +41,12 @@ public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerC
         return await ConflictRetry.RunAsync<TransferTask>(async () =>
         {
             var stored = await store.GetAsync(task.TaskId) ?? throw TransferErrors.TaskNotFound(task.TaskId);
+            if (stored.Task.Status is TaskStatus.Cancelled or TaskStatus.Failed or TaskStatus.Finished)
+            {
+                return stored.Task; // cancelled while its request set it up: it stays ended
+            }
             var accepted = stored.Task.Clone();
-            accepted.ResourceId = plan.DestinationId;
+            accepted.ResourceId = plan.ResourceMade;
             if (await store.SaveAsync(stored, accepted, plan: plan.Serialize()) != TaskSaveResult.Saved)
             {
                 return Attempt<TransferTask>.Again;
@@ -50,14 +55,6 @@ public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerC
             await RefreshPositionsAsync(queue); // its place in line, on the task and the image
             return (await store.GetAsync(task.TaskId))?.Task ?? accepted;
         });
-    }
-
-    /// <summary>Where a waiting task stands: how many start before it.</summary>
-    public async Task<int> PositionAsync(WorkQueue queue, string taskId)
-    {
-        var waiting = await queue.SnapshotAsync();
-        var position = waiting.Waiting.ToList().IndexOf(taskId);
-        return Math.Max(0, position);
     }
 
     /// <summary>Brings the queue positions of a queue's waiting tasks (and their images) up to date, after the line moved.</summary>
@@ -78,15 +75,11 @@ public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, PeerC
                 // Two refreshes may race: the one that read the older line loses (Stale), here and at the catalog.
                 if (await store.SaveAsync(stored, task, lineRevision: snapshot.Revision) == TaskSaveResult.Saved && task.ResourceId.Length > 0)
                 {
-                    await catalogPeer.Client.UpdatePendingAsync(new UpdatePendingRequest
-                    {
-                        ResourceId = task.ResourceId, TaskId = task.TaskId, Fence = stored.Fence, Status = ImageStatus.Waiting, QueuePosition = position,
-                        Progress = task.Progress, TaskRevision = stored.Version + 1,
-                    });
+                    await catalog.MirrorAsync(task.ResourceId, task, stored.Fence, ImageStatus.Waiting, stored.Version + 1);
                 }
             }
         }
-        catch (Exception ex) when (ex is RpcException or StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RpcException || StoreFailures.IsAway(ex))
         {
             // Positions are advisory; the next move of the line brings them up to date.
             LogPositionsFailed(ex, queue.Name);
