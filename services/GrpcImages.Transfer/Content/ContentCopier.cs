@@ -143,7 +143,7 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
             {
                 await session.FlushAsync();
             }
-            catch (Exception flush) when (flush is StackExchange.Redis.RedisException or TimeoutException)
+            catch (Exception flush) when (ServiceDefaults.Storage.StoreFailures.IsAway(flush))
             {
                 // Unrecorded chunks are only copied again.
             }

@@ -77,9 +77,6 @@ public sealed class Manifest
         return found >= 0 ? Stored[found].Hash : null;
     }
 
-    /// <summary>The distinct stored chunks' names, in first-use order.</summary>
-    public IReadOnlyList<string> DistinctChunkNames() => Stored.Select(c => c.Name).Distinct().ToList();
-
     /// <summary>SHA-256 over the size and the stored chunks without the encryption header.</summary>
     public string Digest()
     {

@@ -1,9 +1,9 @@
 using System.Globalization;
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Net.Http.Headers;
-using StackExchange.Redis;
 
 namespace GrpcImages.Transfer.Objects;
 
@@ -36,7 +36,7 @@ public static partial class DownloadRoutes
         {
             await ServeAsync(context, region, bucket, name, links, index, objects, time);
         }
-        catch (Exception error) when (error is RedisException or RedisTimeoutException && !response.HasStarted)
+        catch (Exception error) when (StoreFailures.IsAway(error) && !response.HasStarted)
         {
             LogStoreAway(logger, error, region, bucket);
             response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);

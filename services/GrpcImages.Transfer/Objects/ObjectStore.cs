@@ -78,9 +78,9 @@ public sealed class ObjectStore(
         CheckBucketName(name);
         switch (await index.DeleteBucketAsync(region, name, account))
         {
-            case 2:
+            case BucketDeletion.Missing:
                 throw BucketNotFound(name);
-            case 3:
+            case BucketDeletion.NotEmpty:
                 throw Fault.FailedPrecondition("BucketNotEmpty", $"The bucket {name} still has objects; delete them first.");
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GrpcImages.Contracts.Transfer.V1;
+using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
 
 namespace GrpcImages.Transfer.Storage;
@@ -25,6 +26,18 @@ public enum ObjectChange
     Fenced = 2,
 }
 
+/// <summary>What deleting a bucket did (numbers the script returns).</summary>
+public enum BucketDeletion
+{
+    Deleted = 1,
+
+    /// <summary>No such bucket, or not the caller's.</summary>
+    Missing = 2,
+
+    /// <summary>The bucket still has objects.</summary>
+    NotEmpty = 3,
+}
+
 /// <summary>A task's worker writing objects (its lease's fencing token): only the task's newest worker may.</summary>
 public sealed record ObjectWriter(string TaskId, long Fence, TimeSpan Remembered);
 
@@ -44,7 +57,7 @@ public sealed class ObjectIndex(IDatabase redis)
         return 1
         """;
 
-    // KEYS: bucket, names. ARGV: owner. Returns 1 deleted, 2 not the owner's (or missing), 3 not empty.
+    // KEYS: bucket, names. ARGV: owner. Returns BucketDeletion.
     private const string DeleteBucketScript = """
         if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 2 end
         if tonumber(redis.call('HGET', KEYS[1], 'n')) > 0 then return 3 end
@@ -117,11 +130,11 @@ public sealed class ObjectIndex(IDatabase redis)
         return made;
     }
 
-    /// <summary>1 deleted, 2 not the owner's or missing, 3 not empty.</summary>
-    public async Task<int> DeleteBucketAsync(string region, string name, string owner)
+    public async Task<BucketDeletion> DeleteBucketAsync(string region, string name, string owner)
     {
-        var result = (int)await redis.ScriptEvaluateAsync(DeleteBucketScript, [TransferKeys.BucketRecord(region, name), TransferKeys.ObjectNames(region, name)], [owner]);
-        if (result == 1)
+        var result = ScriptResults.Map<BucketDeletion>((int)await redis.ScriptEvaluateAsync(DeleteBucketScript,
+            [TransferKeys.BucketRecord(region, name), TransferKeys.ObjectNames(region, name)], [owner]));
+        if (result == BucketDeletion.Deleted)
         {
             await redis.SetRemoveAsync(TransferKeys.AccountBuckets(owner), $"{region}/{name}");
         }

@@ -143,8 +143,9 @@ public sealed class TaskStore(IDatabase redis)
             [TransferKeys.Task(task.TaskId), TransferKeys.Tasks(task.OwnerAccountId, task.RegionId), TransferKeys.ClientToken(task.OwnerAccountId, scope, token.Token)],
             [task.TaskId, token.IsSet ? ClientTokens.Value(token.Fingerprint, task.TaskId) : ""]);
 
-    public async Task<RedisValue> FindClientTokenAsync(string account, string scope, ClientToken token) =>
-        token.IsSet ? await redis.StringGetAsync(TransferKeys.ClientToken(account, scope, token.Token)) : RedisValue.Null;
+    /// <summary>What the client token names ("fingerprint|task id"), or null when it names nothing.</summary>
+    public async Task<string?> FindClientTokenAsync(string account, string scope, ClientToken token) =>
+        token.IsSet ? (string?)await redis.StringGetAsync(TransferKeys.ClientToken(account, scope, token.Token)) : null;
 
     /// <summary>A page of an account's task log in a region, newest first, filtered in the script.</summary>
     public async Task<TaskPage> ListAsync(string account, string region, string position, int limit, IReadOnlyCollection<int> statuses, int action)

@@ -17,6 +17,7 @@ namespace GrpcImages.Transfer.Storage;
 /// - gi:xfer:{m:R:&lt;id&gt;}:holders         set   holders (disk, snapshot, image, task ids) keeping the manifest alive
 /// - gi:xfer:{m:R:&lt;id&gt;}:shards          set   shards where the manifest has pins
 /// - gi:xfer:{h:R:&lt;holder&gt;}:held        set   manifests a holder may hold (added before the hold, removed after the release)
+/// - gi:xfer:{h:R:&lt;holder&gt;}:gone        string a holder released for good (its retains after that are taken back), 1 day
 /// - gi:xfer:{w:R:&lt;id&gt;}:sess            hash  a write session: size, manifest it commits
 /// - gi:xfer:{w:R:&lt;id&gt;}:chunks          hash  position -> chunk name: what the session has stored (its checkpoint)
 /// - gi:xfer:{w:R:&lt;id&gt;}:shards          set   shards where the session has pins
@@ -31,6 +32,7 @@ namespace GrpcImages.Transfer.Storage;
 /// Object store of region R (R24, R29), under the bucket's tag {b:R:bucket}:
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:bucket     hash  owner, acl, created (ms), n (objects)
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:names      zset  object names, all score 0 (listed by name, prefixes by range)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:w:&lt;task&gt;   string the fencing token of the export task's newest worker: an older one may not write objects here
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:o:&lt;name&gt;   hash  size, sha, type, created, manifest, holder (the content's holder "o:&lt;version&gt;"), ver (new with each write)
 /// - gi:xfer:{&lt;account tag&gt;}:buckets:&lt;account&gt; set "R/bucket": the account's buckets (added before the bucket, dropped after it)
 /// Queues (WorkQueue):

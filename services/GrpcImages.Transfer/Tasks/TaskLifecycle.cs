@@ -101,8 +101,7 @@ public sealed partial class TaskLifecycle(TaskStore store, TaskQueues queues, Ta
     }
 
     /// <summary>
-    /// Takes back the request's steps of a task the catalog refused, then removes the task, its client token and
-    /// its queue item (the task first, so none is left without one). Runs to its end even when the caller has
+    /// Takes back the request's steps of a task the catalog refused. Runs to its end even when the caller has
     /// gone, and never hides <paramref name="failure"/>: an undo that fails half way is finished by the worker
     /// after the guard. A step that ended without an answer leaves all of it to the worker.
     /// </summary>
@@ -114,17 +113,23 @@ public sealed partial class TaskLifecycle(TaskStore store, TaskQueues queues, Ta
         }
         try
         {
-            await Detached.RunAsync(async () =>
-            {
-                await kinds.For(plan).UndoAsync(task, plan, 0, TaskEnding.Abandoned);
-                await store.DeleteAsync(task, scope, token);
-                await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
-            });
+            await Detached.RunAsync(() => TakeBackAsync(task, plan, scope, token));
         }
         catch (Exception ex) when (ex is RpcException or DomainException || StoreFailures.IsAway(ex))
         {
             LogUndoLeft(ex, task.TaskId);
         }
+    }
+
+    /// <summary>
+    /// The request's own ending: every step taken back, then the task, its client token and its queue item
+    /// removed (the task first, so none is left without one), as if it had never been asked for.
+    /// </summary>
+    public async Task TakeBackAsync(TransferTask task, TaskPlan plan, string scope, ClientToken token)
+    {
+        await kinds.For(plan).UndoAsync(task, plan, 0, TaskEnding.Abandoned);
+        await store.DeleteAsync(task, scope, token);
+        await queues.For(task.Action, task.RegionId).RemoveAsync(task.TaskId, onlyIfWaiting: false);
     }
 
     private async Task<TransferTask> RequireOwnAsync(string account, string taskId) =>

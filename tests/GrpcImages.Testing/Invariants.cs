@@ -9,7 +9,7 @@ using GrpcImages.Transfer.Tasks;
 using StackExchange.Redis;
 using TaskStatus = GrpcImages.Contracts.Transfer.V1.TaskStatus;
 
-namespace GrpcImages.ReliabilityTests;
+namespace GrpcImages.Testing;
 
 /// <summary>
 /// The invariants of ARCHITECTURE.md, read straight from Redis after a fault: every quota unit and
