@@ -1,3 +1,4 @@
+using GrpcImages.Gateway.Storage;
 using StackExchange.Redis;
 
 namespace GrpcImages.Gateway.Signatures;
@@ -5,7 +6,7 @@ namespace GrpcImages.Gateway.Signatures;
 /// <summary>
 /// Refuses a signed request that was already served: each (AccessKey, nonce) is taken once, and
 /// kept for twice the allowed clock skew, so a request cannot be replayed while its timestamp is
-/// still accepted. Keys: gi:gw:{&lt;access key id&gt;}:nonce:&lt;nonce&gt; (string, 30 min).
+/// still accepted (key layout: <see cref="GatewayKeys"/>).
 /// </summary>
 public sealed class NonceGuard(IDatabase redis)
 {
@@ -15,5 +16,5 @@ public sealed class NonceGuard(IDatabase redis)
 
     /// <summary>True when this is the nonce's first use.</summary>
     public Task<bool> TakeAsync(string accessKeyId, string nonce) =>
-        redis.StringSetAsync($"gi:gw:{{{accessKeyId}}}:nonce:{nonce}", "1", AllowedSkew * 2, When.NotExists);
+        redis.StringSetAsync(GatewayKeys.Nonce(accessKeyId, nonce), "1", AllowedSkew * 2, When.NotExists);
 }

@@ -88,7 +88,7 @@ public sealed partial class KeyManager(KeyStore store, Roles roles, WorkQueues q
         var when = time.GetUtcNow().AddDays(request.PendingWindowDays);
         var account = caller.RequireAccount();
         // Queued first: if this request dies before the key changes, the item finds a key that is not pending and does nothing.
-        var item = DeletionItem(account, request.KeyId);
+        var item = new KeyDeletionItem(account, request.KeyId).Format();
         await Deletions.EnqueueAsync(item, item, when - time.GetUtcNow());
         return await ChangeAsync(caller, request.RegionId, request.KeyId, k => k.State == KeyState.PendingDeletion
             ? throw KmsErrors.UnexpectedState("The key is already pending deletion.")
@@ -100,7 +100,7 @@ public sealed partial class KeyManager(KeyStore store, Roles roles, WorkQueues q
         var key = await ChangeAsync(caller, regionId, keyId, k => k.State == KeyState.PendingDeletion
             ? KeyState.Disabled
             : throw KmsErrors.UnexpectedState("The key is not pending deletion."), k => k.DeletionTime = null);
-        await Deletions.RemoveAsync(DeletionItem(key.AccountId, key.KeyId), onlyIfWaiting: false);
+        await Deletions.RemoveAsync(new KeyDeletionItem(key.AccountId, key.KeyId).Format(), onlyIfWaiting: false);
         return key;
     }
 
@@ -225,8 +225,6 @@ public sealed partial class KeyManager(KeyStore store, Roles roles, WorkQueues q
 
     private WorkQueue Deletions => queues.Get(KeyDeletions.Queue);
 
-    private static string DeletionItem(string account, string keyId) => $"{account}|{keyId}";
-
     private async Task<Key> DefaultKeyAsync(string account, string region)
     {
         if (await store.DefaultKeyIdAsync(account, region) is { } existing)
@@ -318,16 +316,4 @@ public sealed partial class KeyManager(KeyStore store, Roles roles, WorkQueues q
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted KMS key {KeyId} of {Account}")]
     private partial void LogDeleted(string keyId, string account);
-}
-
-/// <summary>Ends pending key deletions when their window has passed: items "account|key" of the key-deletions queue, due at the window's end.</summary>
-public sealed class KeyDeletions(KeyManager keys) : IWorkHandler
-{
-    public const string Queue = "key-deletions";
-
-    public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
-    {
-        var parts = lease.Id.Split('|');
-        return await keys.DeleteIfDueAsync(parts[0], parts[1]) is { } left ? WorkOutcome.Retry(left) : WorkOutcome.Done;
-    }
 }

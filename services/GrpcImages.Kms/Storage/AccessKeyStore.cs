@@ -1,10 +1,11 @@
 using Google.Protobuf;
 using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
 
 namespace GrpcImages.Kms.Storage;
 
-/// <summary>What the create script did.</summary>
+/// <summary>What the create script did (numbers it returns).</summary>
 public enum AccessKeyCreate
 {
     LimitReached = 0,
@@ -37,12 +38,12 @@ public sealed class AccessKeyStore(IDatabase redis)
         """;
 
     public async Task<AccessKeyCreate> CreateAsync(AccessKey key, byte[] sealedSecret, int limit) =>
-        (AccessKeyCreate)(int)await redis.ScriptEvaluateAsync(CreateScript,
+        ScriptResults.Map<AccessKeyCreate>((int)await redis.ScriptEvaluateAsync(CreateScript,
             [
                 KmsKeys.AccessKey(key.AccessKeyId), KmsKeys.AccessKeys(key.AccountId, key.UserName),
                 key.UserName.Length > 0 ? KmsKeys.RamUser(key.AccountId, key.UserName) : KmsKeys.Account(key.AccountId),
             ],
-            [key.ToByteArray(), sealedSecret, key.AccessKeyId, key.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), limit]);
+            [key.ToByteArray(), sealedSecret, key.AccessKeyId, key.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), limit]));
 
     public async Task<StoredAccessKey?> FindAsync(string accessKeyId)
     {

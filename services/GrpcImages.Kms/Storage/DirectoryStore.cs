@@ -91,9 +91,9 @@ public sealed class DirectoryStore(IDatabase redis)
         return (accounts, ids.Length > pageSize ? (string)page[^1]! : "");
     }
 
-    /// <summary>The resource id a client token already names, or null.</summary>
-    public async Task<RedisValue> FindClientTokenAsync(string scope, ClientToken token) =>
-        token.IsSet ? await redis.StringGetAsync(KmsKeys.DirectoryClientToken(scope, token.Token)) : RedisValue.Null;
+    /// <summary>The value stored under a client token of the scope ("fingerprint|id"), or null.</summary>
+    public Task<string?> FindClientTokenAsync(string scope, ClientToken token) =>
+        ClientTokens.FindAsync(redis, token, KmsKeys.DirectoryClientToken(scope, token.Token));
 
     private async Task<(CreateStatus, string)> CreateAsync(string recordKey, string indexKey, string tokenKey, IMessage record, string member, ClientToken token)
     {

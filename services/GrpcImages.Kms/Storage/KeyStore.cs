@@ -73,8 +73,9 @@ public sealed class KeyStore(IDatabase redis)
         await tx.ExecuteAsync();
     }
 
-    public async Task<RedisValue> FindClientTokenAsync(string account, ClientToken token) =>
-        token.IsSet ? await redis.StringGetAsync(KmsKeys.KeyClientToken(account, token.Token)) : RedisValue.Null;
+    /// <summary>The value stored under a key's client token ("fingerprint|key id"), or null.</summary>
+    public Task<string?> FindClientTokenAsync(string account, ClientToken token) =>
+        ClientTokens.FindAsync(redis, token, KmsKeys.KeyClientToken(account, token.Token));
 
     public async Task<(IReadOnlyList<StoredKey> Keys, string Next)> ListAsync(string account, string region, string after, int limit)
     {

@@ -22,7 +22,7 @@ namespace GrpcImages.Kms.Storage;
 /// - gi:kms:{t}:default:&lt;account&gt;:&lt;region&gt;     string  the default service key's id (alias/acs/ecs)
 /// - gi:kms:{t}:roles:&lt;account&gt;                 hash    service role name -> ms created
 /// - gi:kms:{t}:ct:&lt;account&gt;:key:&lt;token&gt;       string  "fingerprint|key id" for 24 h (R35)
-/// - gi:kms:{q:key-deletions}:*                queue   "account|key", due when the key's pending deletion ends (WorkQueue)
+/// - gi:kms:{q:key-deletions}:*                queue   "account|key" (KeyDeletionItem), due when the key's pending deletion ends (WorkQueue)
 /// </code>
 /// </summary>
 public static class KmsKeys

@@ -25,8 +25,14 @@ public readonly record struct ClientToken(string Token, string Fingerprint)
         return token.Length == 0 ? None : new ClientToken(token, ClientTokens.Fingerprint(request));
     }
 
-    /// <summary>The id the token's first request made, or null when the token is new; IdempotenceParamNotMatch when the request differs.</summary>
-    public string? Resolve(RedisValue stored) => stored.HasValue ? ClientTokens.ResolveStored(stored, Fingerprint) : null;
+    /// <summary>
+    /// The id the token's first request made, or null when the token is new; IdempotenceParamNotMatch when the request differs.
+    /// <paramref name="stored"/> is what <see cref="ClientTokens.FindAsync"/> read.
+    /// </summary>
+    public string? Resolve(string? stored) => stored is null ? null : ClientTokens.ResolveStored(stored, Fingerprint);
+
+    /// <summary>As <see cref="Resolve(string?)"/>, for stores that still hand Domain a RedisValue (to go once they read through <see cref="ClientTokens.FindAsync"/>).</summary>
+    public string? Resolve(RedisValue stored) => stored.HasValue ? ClientTokens.ResolveStored((string)stored!, Fingerprint) : null;
 }
 
 public static class ClientTokens
@@ -66,15 +72,30 @@ public static class ClientTokens
 
     public static string Value(string fingerprint, string resourceId) => $"{fingerprint}|{resourceId}";
 
+    /// <summary>
+    /// What a store's <c>FindClientTokenAsync</c> returns, so that Domain sees a string: the value stored
+    /// under a client token's key ("fingerprint|id"), or null when the request carries no token or the
+    /// token is new. <paramref name="key"/> is the token's key in the service's layout (read only when a
+    /// token is set). Hand the result to <see cref="ClientToken.Resolve(string?)"/>. For example:
+    /// <code>
+    /// public Task&lt;string?&gt; FindClientTokenAsync(string owner, string scope, ClientToken token) =>
+    ///     ClientTokens.FindAsync(redis, token, CatalogKeys.ClientToken(owner, scope, token.Token));
+    /// </code>
+    /// </summary>
+    public static async Task<string?> FindAsync(IDatabaseAsync redis, ClientToken token, string key) =>
+        token.IsSet ? (string?)await redis.StringGetAsync(key) : null;
+
     /// <summary>The resource id a stored token value names, or IdempotenceParamNotMatch when the request differs.</summary>
-    public static string ResolveStored(RedisValue stored, string fingerprint)
+    public static string ResolveStored(string stored, string fingerprint)
     {
-        var text = (string)stored!;
-        var bar = text.IndexOf('|');
-        if (bar < 0 || !text.AsSpan(0, bar).SequenceEqual(fingerprint))
+        var bar = stored.IndexOf('|');
+        if (bar < 0 || !stored.AsSpan(0, bar).SequenceEqual(fingerprint))
         {
             throw Fault.IdempotenceMismatch();
         }
-        return text[(bar + 1)..];
+        return stored[(bar + 1)..];
     }
+
+    /// <summary>As <see cref="ResolveStored(string, string)"/>, for stores that still hand Domain a RedisValue (to go once they read through <see cref="FindAsync"/>).</summary>
+    public static string ResolveStored(RedisValue stored, string fingerprint) => ResolveStored((string)stored!, fingerprint);
 }

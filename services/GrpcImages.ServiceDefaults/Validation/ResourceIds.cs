@@ -46,9 +46,6 @@ public static class ResourceIds
         return $"{kind}-{ownerTag}{tail}";
     }
 
-    /// <summary>A random id with no owner tag (tasks, requests).</summary>
-    public static string NewRandom(char kind) => $"{kind}-{RandomNumberGenerator.GetString(Alphabet, 20)}";
-
     public static bool IsValid(string id, char kind)
     {
         if (id.Length != 22 || id[0] != kind || id[1] != '-')

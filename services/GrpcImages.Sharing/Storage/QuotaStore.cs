@@ -89,8 +89,9 @@ public sealed class QuotaStore(IDatabase redis)
         return (status, (string)result[1]!);
     }
 
-    public async Task<RedisValue> FindClientTokenAsync(string account, ClientToken token) =>
-        token.IsSet ? await redis.StringGetAsync(SharingKeys.ClientToken(account, "quota", token.Token)) : RedisValue.Null;
+    /// <summary>The value stored under a quota request's client token ("fingerprint|request id"), or null.</summary>
+    public Task<string?> FindClientTokenAsync(string account, ClientToken token) =>
+        ClientTokens.FindAsync(redis, token, SharingKeys.ClientToken(account, "quota", token.Token));
 
     public async Task<(QuotaRequest Request, byte[] Stored)?> GetRequestAsync(string requestId) =>
         await redis.StringGetAsync(SharingKeys.Request(requestId)) is { HasValue: true } v

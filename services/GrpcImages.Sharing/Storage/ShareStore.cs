@@ -1,4 +1,3 @@
-using System.Globalization;
 using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Storage;
 using StackExchange.Redis;
@@ -40,7 +39,7 @@ public sealed class ShareStore(IDatabase redis)
     // KEYS: grants, shared, where, limits, outbox, audit.
     // ARGV: image, owner, region, now, default accounts per image, default shared images, actor, audit length,
     //       count of adds, adds..., removes...
-    // Returns {ShareResult, limit, count of adds, added..., removed...}.
+    // Returns {ShareResult, limit, count of adds, added..., removed...}. Outbox entries as OutboxEntry formats them.
     private const string ModifyScript = """
         local nadd = tonumber(ARGV[9])
         local added, removed = {}, {}
@@ -84,6 +83,7 @@ public sealed class ShareStore(IDatabase redis)
         """;
 
     // KEYS: grants, shared, where, outbox, audit. ARGV: image, owner, region, now, actor, audit length. Returns the recipients revoked.
+    // Outbox entries as OutboxEntry formats them.
     private const string RevokeAllScript = """
         local recipients = redis.call('ZRANGE', KEYS[1], 0, -1)
         for _, a in ipairs(recipients) do
@@ -160,8 +160,8 @@ public sealed class ShareStore(IDatabase redis)
         var next = page.Count > limit ? Position(page[limit - 1]) : "";
         return (page.Take(limit).Select(e =>
         {
-            var parts = ((string)e.Element!).Split('|');
-            return new ReceivedShare(parts[0], parts[1], (long)e.Score);
+            var member = ReceivedMember.Parse((string)e.Element!);
+            return new ReceivedShare(member.Owner, member.ImageId, (long)e.Score);
         }).ToList(), next);
     }
 
@@ -180,7 +180,7 @@ public sealed class ShareStore(IDatabase redis)
             }
             else
             {
-                await redis.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), $"{shares[i].Owner}|{shares[i].ImageId}");
+                await redis.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), new ReceivedMember(shares[i].Owner, shares[i].ImageId).Format());
             }
         }
         return live;
@@ -269,11 +269,11 @@ public sealed class ShareStore(IDatabase redis)
             var applied = new List<Task>(entries.Length);
             foreach (var entry in entries)
             {
-                var parts = ((string)entry!).Split('|');
-                var (recipient, region, member) = (parts[1], parts[2], $"{parts[3]}|{parts[4]}");
-                applied.Add(parts[0] == "+"
-                    ? batch.SortedSetAddAsync(SharingKeys.Received(recipient, region), member, long.Parse(parts[5], CultureInfo.InvariantCulture))
-                    : batch.SortedSetRemoveAsync(SharingKeys.Received(recipient, region), member));
+                var change = OutboxEntry.Parse((string)entry!);
+                var (index, member) = (SharingKeys.Received(change.Recipient, change.Region), change.Member.Format());
+                applied.Add(change.Grant
+                    ? batch.SortedSetAddAsync(index, member, change.AtMs)
+                    : batch.SortedSetRemoveAsync(index, member));
             }
             batch.Execute();
             await Task.WhenAll(applied);

@@ -13,13 +13,13 @@ namespace GrpcImages.Sharing.Storage;
 /// - gi:share:{t}:where:&lt;image&gt;                 string the region of a shared image
 /// - gi:share:{t}:limits:&lt;account&gt;              hash   raised limits: images:&lt;region&gt;, shared_images, accounts_per_image
 /// - gi:share:{t}:iq:&lt;account&gt;:&lt;region&gt;         set    holders (image ids) of the custom-image quota (R3)
-/// - gi:share:{t}:outbox:&lt;owner&gt;                list   recipient-index changes still to apply: "+|recipient|region|owner|image|ms", "-|..."
+/// - gi:share:{t}:outbox:&lt;owner&gt;                list   recipient-index changes still to apply: "+|recipient|region|owner|image|ms", "-|..." (OutboxEntry)
 /// - gi:share:{t}:drain:&lt;owner&gt;                 string the replica applying the owner's outbox now (a 5 s lease)
 /// - gi:share:{t}:audit:&lt;owner&gt;                 stream every grant and revoke of the owner's images
 /// - gi:share:{t}:req:&lt;request&gt;                 string QuotaRequest (protobuf)
 /// - gi:share:{t}:reqs:&lt;account&gt;                zset   the account's quota requests -> ms
 /// - gi:share:{t}:ct:&lt;account&gt;:&lt;scope&gt;:&lt;token&gt;  string "fingerprint|id" for 24 h (R35)
-/// - gi:share:{r}:recv:&lt;recipient&gt;:&lt;region&gt;    zset   "owner|image" -> ms shared, under the recipient's tag {r}
+/// - gi:share:{r}:recv:&lt;recipient&gt;:&lt;region&gt;    zset   "owner|image" (ReceivedMember) -> ms shared, under the recipient's tag {r}
 /// - gi:share:{requests}:all                   zset   every quota request id -> ms (for operators)
 /// - gi:share:{q:outbox}:*                     queue  owners whose outbox may hold changes (WorkQueue), queued before each grant change
 /// </code>

@@ -1,0 +1,63 @@
+using GrpcImages.Sharing.Storage;
+
+namespace GrpcImages.Domain.Tests;
+
+/// <summary>
+/// The sharing service's stored entries checked without Redis: the owner's outbox of recipient-index
+/// changes (R19) and the members of a recipient's index.
+/// </summary>
+public class SharingRuleTests
+{
+    private const string Owner = "1234567890123456";
+    private const string Recipient = "6543210987654321";
+    private const string ImageId = "m-abcd0123456789abcdef";
+
+    [Fact]
+    public void AReceivedMemberReadsBackAsWritten()
+    {
+        var member = new ReceivedMember(Owner, ImageId);
+
+        Assert.Equal($"{Owner}|{ImageId}", member.Format());
+        Assert.Equal(member, ReceivedMember.Parse(member.Format()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("1234567890123456")]
+    [InlineData("1234567890123456|")]
+    [InlineData("|m-abcd0123456789abcdef")]
+    [InlineData("1234567890123456|m-abcd0123456789abcdef|extra")]
+    public void AMalformedReceivedMemberIsRefused(string member) =>
+        Assert.Throws<InvalidDataException>(() => ReceivedMember.Parse(member));
+
+    [Fact]
+    public void R19_AGrantAndARevokeInTheOutboxReadBackAsWrittenAndNameTheSameMember()
+    {
+        var grant = new OutboxEntry(true, Recipient, "cn-hangzhou", Owner, ImageId, 1_700_000_000_123);
+        var revoke = grant with { Grant = false, AtMs = 1_700_000_000_456 };
+
+        // The form ShareStore's scripts write: '+' or '-', recipient, region, owner, image, ms.
+        Assert.Equal($"+|{Recipient}|cn-hangzhou|{Owner}|{ImageId}|1700000000123", grant.Format());
+        Assert.Equal($"-|{Recipient}|cn-hangzhou|{Owner}|{ImageId}|1700000000456", revoke.Format());
+        Assert.Equal(grant, OutboxEntry.Parse(grant.Format()));
+        Assert.Equal(revoke, OutboxEntry.Parse(revoke.Format()));
+        Assert.Equal(new ReceivedMember(Owner, ImageId), OutboxEntry.Parse(revoke.Format()).Member);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("*|6543210987654321|cn-hangzhou|1234567890123456|m-abcd0123456789abcdef|1700000000123")]
+    [InlineData("+|6543210987654321|cn-hangzhou|1234567890123456|m-abcd0123456789abcdef")]
+    [InlineData("+|6543210987654321|cn-hangzhou|1234567890123456|m-abcd0123456789abcdef|soon")]
+    [InlineData("+|6543210987654321||1234567890123456|m-abcd0123456789abcdef|1700000000123")]
+    [InlineData("+|6543210987654321|cn-hangzhou|1234567890123456|m-abcd0123456789abcdef|1700000000123|extra")]
+    public void AMalformedOutboxEntryIsRefused(string entry) =>
+        Assert.Throws<InvalidDataException>(() => OutboxEntry.Parse(entry));
+
+    [Fact]
+    public void AnEntryIsNotWrittenWithAFieldItCannotReadBack()
+    {
+        Assert.Throws<ArgumentException>(() => new ReceivedMember("12|34", ImageId).Format());
+        Assert.Throws<ArgumentException>(() => new OutboxEntry(true, Recipient, "", Owner, ImageId, 1).Format());
+    }
+}
