@@ -18,22 +18,44 @@ internal static class CopySteps
             RegionId = from, ImageId = imageId, DestinationRegionId = to, Encryption = encryption, DestinationImageName = name,
         });
 
-    /// <summary>Polls a task until it ends (or <paramref name="done"/>); every state seen goes to <paramref name="seen"/>.</summary>
+    /// <summary>
+    /// Follows a task through WatchTask until it ends (or <paramref name="done"/>); every state pushed goes to
+    /// <paramref name="seen"/>. A stream that breaks is opened again after the last revision seen.
+    /// </summary>
     public static async Task<TransferTask> WaitForTaskAsync(this TestAccount account, string taskId, Func<TransferTask, bool>? done = null,
         List<TransferTask>? seen = null, int seconds = 90)
     {
         done ??= static t => t.Status is TaskStatus.Finished or TaskStatus.Failed or TaskStatus.Cancelled;
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        TransferTask? last = null;
+        try
         {
-            var task = (await account.Tasks().GetTaskAsync(new GetTaskRequest { TaskId = taskId })).Task;
-            seen?.Add(task);
-            if (done(task))
+            while (true)
             {
-                return task;
+                using var watch = account.Tasks().WatchTask(new WatchTaskRequest { TaskId = taskId, AfterRevision = last?.Revision ?? 0 }, cancellationToken: timeout.Token);
+                try
+                {
+                    while (await watch.ResponseStream.MoveNext(timeout.Token))
+                    {
+                        last = watch.ResponseStream.Current.Task;
+                        seen?.Add(last);
+                        if (done(last))
+                        {
+                            return last;
+                        }
+                    }
+                }
+                catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.Internal && !timeout.IsCancellationRequested)
+                {
+                    continue; // the stream broke: open it again after the last revision seen
+                }
+                Assert.Fail($"task {taskId} ended {last?.Status} before what the test waits for");
             }
-            Assert.True(DateTime.UtcNow < deadline, $"task {taskId} stayed {task.Status} at {task.Progress}%");
-            await Task.Delay(20);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled } && timeout.IsCancellationRequested)
+        {
+            Assert.Fail($"task {taskId} stayed {last?.Status} at {last?.Progress}% for {seconds} s");
+            throw;
         }
     }
 

@@ -82,7 +82,7 @@ public static class ClientTokens
     ///     ClientTokens.FindAsync(redis, token, CatalogKeys.ClientToken(owner, scope, token.Token));
     /// </code>
     /// </summary>
-    public static async Task<string?> FindAsync(IDatabaseAsync redis, ClientToken token, string key) =>
+    public static async Task<string?> FindAsync(IDatabaseAsync redis, ClientToken token, RedisKey key) =>
         token.IsSet ? (string?)await redis.StringGetAsync(key) : null;
 
     /// <summary>The resource id a stored token value names, or IdempotenceParamNotMatch when the request differs.</summary>

@@ -144,8 +144,8 @@ public sealed class TaskStore(IDatabase redis)
             [task.TaskId, token.IsSet ? ClientTokens.Value(token.Fingerprint, task.TaskId) : ""]);
 
     /// <summary>What the client token names ("fingerprint|task id"), or null when it names nothing.</summary>
-    public async Task<string?> FindClientTokenAsync(string account, string scope, ClientToken token) =>
-        token.IsSet ? (string?)await redis.StringGetAsync(TransferKeys.ClientToken(account, scope, token.Token)) : null;
+    public Task<string?> FindClientTokenAsync(string account, string scope, ClientToken token) =>
+        ClientTokens.FindAsync(redis, token, TransferKeys.ClientToken(account, scope, token.Token));
 
     /// <summary>A page of an account's task log in a region, newest first, filtered in the script.</summary>
     public async Task<TaskPage> ListAsync(string account, string region, string position, int limit, IReadOnlyCollection<int> statuses, int action)
