@@ -134,4 +134,60 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
         }));
         Assert.Empty((await Keys(account).ListAccessKeysAsync(new ListAccessKeysRequest { AccountId = account.AccountId, UserName = "temp" })).AccessKeys);
     }
+
+    private static SignInRequest SignIn(string accessKeyId, string secret, long? at = null, string? nonce = null)
+    {
+        var seconds = at ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        nonce ??= Guid.NewGuid().ToString("N");
+        var signature = Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret),
+            Encoding.UTF8.GetBytes($"grpcimages-sign-in\n{accessKeyId}\n{seconds}\n{nonce}")));
+        return new SignInRequest { AccessKeyId = accessKeyId, TimestampSeconds = seconds, Nonce = nonce, Signature = signature };
+    }
+
+    [Fact]
+    public async Task R38_APersonSignsInWithAPairWhoseSecretNeverLeavesTheClientAndTheSessionEndsWithThePair()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        var id = created.AccessKey.AccessKeyId;
+        var anonymous = _cluster.Client<AccessKeyService.AccessKeyServiceClient>(null);
+
+        var signedIn = await anonymous.SignInAsync(SignIn(id, created.AccessKeySecret));
+        Assert.Equal((PrincipalKind.AccountRoot, account.AccountId), (signedIn.Principal.Kind, signedIn.Principal.AccountId));
+        var session = account with { Token = signedIn.Token };
+        Assert.Equal(account.AccountId, (await session.Client<AccountService.AccountServiceClient>().GetCallerIdentityAsync(new GetCallerIdentityRequest())).Principal.AccountId);
+        Assert.True(signedIn.ExpireTime.ToDateTimeOffset() - DateTimeOffset.UtcNow <= TimeSpan.FromMinutes(15.5));
+
+        // Renewed for itself while the pair is active (IssueToken of its own principal), never longer than an hour.
+        var renewed = await session.Client<AccountService.AccountServiceClient>().IssueTokenAsync(new IssueTokenRequest
+        {
+            AccountId = account.AccountId, Ttl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromDays(1)),
+        });
+        Assert.True(renewed.ExpireTime.ToDateTimeOffset() - DateTimeOffset.UtcNow <= TimeSpan.FromMinutes(61));
+        await Keys(account).UpdateAccessKeyAsync(new UpdateAccessKeyRequest { AccountId = account.AccountId, AccessKeyId = id, Status = AccessKeyStatus.Inactive });
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "InvalidSecurityToken.Revoked", () =>
+            (account with { Token = renewed.Token }).Client<AccountService.AccountServiceClient>().IssueTokenAsync(new IssueTokenRequest { AccountId = account.AccountId }).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "SignatureDoesNotMatch", () => anonymous.SignInAsync(SignIn(id, created.AccessKeySecret)).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task R38_ASignInIsRefusedForAWrongSecretAnOldTimeOrAUsedNonceAndThrottledAfterFiveFailures()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        var id = created.AccessKey.AccessKeyId;
+        var anonymous = _cluster.Client<AccessKeyService.AccessKeyServiceClient>(null);
+
+        var once = SignIn(id, created.AccessKeySecret);
+        await anonymous.SignInAsync(once);
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "SignatureNonceUsed", () => anonymous.SignInAsync(once).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidTimeStamp.Expired", () =>
+            anonymous.SignInAsync(SignIn(id, created.AccessKeySecret, DateTimeOffset.UtcNow.AddMinutes(-20).ToUnixTimeSeconds())).ResponseAsync);
+        for (var i = 0; i < 5; i++)
+        {
+            await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "SignatureDoesNotMatch", () => anonymous.SignInAsync(SignIn(id, "wrong secret")).ResponseAsync);
+        }
+        await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, "Throttling.SignIn", () => anonymous.SignInAsync(SignIn(id, created.AccessKeySecret)).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "SignatureDoesNotMatch", () => anonymous.SignInAsync(SignIn("LTAI" + new string('x', 20), "x")).ResponseAsync);
+    }
 }

@@ -15,13 +15,27 @@ namespace GrpcImages.Kms.Domain;
 /// SDKs make with them. A secret leaves kms once, in CreateAccessKey's response; it is stored
 /// sealed by the KMS root key and opened only to check a signature here.
 /// </summary>
-public sealed class AccessKeys(AccessKeyStore store, DirectoryStore directory, TokenService tokens, IOptions<KmsOptions> options, TimeProvider time)
+public sealed partial class AccessKeys(AccessKeyStore store, DirectoryStore directory, TokenService tokens, IOptions<KmsOptions> options, TimeProvider time,
+    ILogger<AccessKeys> logger)
 {
     /// <summary>Pairs a principal may hold at once, as RAM allows.</summary>
     public const int MaxPerPrincipal = 2;
 
     /// <summary>What a verified signature buys: a token for a few minutes, enough for one request.</summary>
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>A console session's token, renewed while it is used.</summary>
+    public static readonly TimeSpan DefaultSignInLifetime = TimeSpan.FromMinutes(15);
+
+    public static readonly TimeSpan MaxSignInLifetime = TimeSpan.FromHours(1);
+
+    /// <summary>How far a sign-in's time may be from the cluster's (and how long its nonce is remembered, twice that).</summary>
+    public static readonly TimeSpan SignInSkew = TimeSpan.FromMinutes(15);
+
+    /// <summary>Failed sign-ins with one pair in a minute or two before every try is refused until they age out.</summary>
+    public const int MaxSignInFailuresPerMinute = 5;
+
+    public const string SignInPrefix = "grpcimages-sign-in";
 
     private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private readonly byte[] _root = options.Value.LoadRootKey();
@@ -114,6 +128,56 @@ public sealed class AccessKeys(AccessKeyStore store, DirectoryStore directory, T
             Principal = AccountDirectory.ToPrincipal(principal),
         };
     }
+
+    /// <summary>
+    /// Signs a person in with a pair (R38): the client signed the pair's id, the time and a nonce with the secret,
+    /// which never leaves it. Every refusal looks the same to the caller (a missing, disabled or wrong pair), and
+    /// failures are counted per pair, so a secret cannot be guessed at speed.
+    /// </summary>
+    public async Task<SignInResponse> SignInAsync(SignInRequest request)
+    {
+        if (request.AccessKeyId.Length is 0 or > 64 || request.Nonce.Length is 0 or > 64 || request.Signature.Length is 0 or > 128)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "access_key_id", "Give the pair's id, a nonce of 1-64 characters and the signature.");
+        }
+        var lifetime = request.Ttl is null ? DefaultSignInLifetime : Check.Duration(request.Ttl, "ttl", "InvalidParameter.Ttl");
+        if (lifetime <= TimeSpan.Zero || lifetime > MaxSignInLifetime)
+        {
+            throw Fault.InvalidArgument("InvalidParameter.Ttl", "ttl", "A console session's token lives more than 0 seconds and at most an hour.");
+        }
+        var now = time.GetUtcNow();
+        if (Math.Abs(now.ToUnixTimeSeconds() - request.TimestampSeconds) > (long)SignInSkew.TotalSeconds)
+        {
+            throw Fault.InvalidArgument("InvalidTimeStamp.Expired", "timestamp_seconds", "The sign-in's time is more than 15 minutes from the cluster's.");
+        }
+        var minute = now.ToUnixTimeSeconds() / 60;
+        if (await store.SignInFailuresAsync(request.AccessKeyId, minute) >= MaxSignInFailuresPerMinute)
+        {
+            throw Fault.ResourceExhausted("Throttling.SignIn", "Too many failed sign-ins with this AccessKey; try again in a minute.");
+        }
+        var stored = await store.FindAsync(request.AccessKeyId);
+        var secret = stored is { Key.Status: AccessKeyStatus.Active }
+            ? Sealing.Open(_root, stored.SealedSecret, SecretContext(stored.Key.AccessKeyId))
+            : null;
+        var expected = secret is null ? [] : Encoding.ASCII.GetBytes(Convert.ToBase64String(HMACSHA256.HashData(secret,
+            Encoding.UTF8.GetBytes($"{SignInPrefix}\n{request.AccessKeyId}\n{request.TimestampSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{request.Nonce}"))));
+        if (secret is null || !CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(request.Signature)))
+        {
+            await store.CountSignInFailureAsync(request.AccessKeyId, minute);
+            LogSignInRefused(request.AccessKeyId[..Math.Min(8, request.AccessKeyId.Length)]);
+            throw Fault.Unauthenticated("SignatureDoesNotMatch", "The AccessKey pair is not known, not active, or the signature does not match.");
+        }
+        if (!await store.TakeSignInNonceAsync(request.AccessKeyId, request.Nonce, SignInSkew * 2))
+        {
+            throw Fault.InvalidArgument("SignatureNonceUsed", "nonce", "The sign-in's nonce was used already.");
+        }
+        var principal = (await PrincipalAsync(stored!.Key)) with { AccessKeyId = stored.Key.AccessKeyId };
+        var token = tokens.Issue(principal, lifetime, out var expires);
+        return new SignInResponse { Token = token, ExpireTime = Timestamp.FromDateTimeOffset(expires), Principal = AccountDirectory.ToPrincipal(principal) };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A sign-in with AccessKey {AccessKeyPrefix}... was refused")]
+    private partial void LogSignInRefused(string accessKeyPrefix);
 
     private async Task<Caller> PrincipalAsync(AccessKey key)
     {

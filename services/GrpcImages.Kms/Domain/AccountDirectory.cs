@@ -15,8 +15,8 @@ namespace GrpcImages.Kms.Domain;
 /// Accounts, RAM users and tokens (R36). Another account's account or users are
 /// InvalidAccount.NotFound / EntityNotExist.User to a caller, never PermissionDenied.
 /// </summary>
-public sealed partial class AccountDirectory(DirectoryStore store, TokenService tokens, IOptions<OperatorOptions> operatorOptions, TimeProvider time,
-    ILogger<AccountDirectory> logger)
+public sealed partial class AccountDirectory(DirectoryStore store, AccessKeyStore accessKeys, TokenService tokens, IOptions<OperatorOptions> operatorOptions,
+    TimeProvider time, ILogger<AccountDirectory> logger)
 {
     /// <summary>
     /// Wrong operator credentials the whole cluster accepts per second before it refuses every try for
@@ -183,6 +183,17 @@ public sealed partial class AccountDirectory(DirectoryStore store, TokenService 
             _ => throw Fault.InvalidArgument("InvalidParameter.Subject", "subject",
                 "Name the token's principal: operator_name, account_id or ram_user."),
         };
+        if (caller.AccessKeyId.Length > 0 && SamePrincipal(caller, subject))
+        {
+            // A session signed in with an AccessKey pair is renewed only while the pair is the principal's and active.
+            if (await accessKeys.FindAsync(caller.AccessKeyId) is not { Key.Status: AccessKeyStatus.Active } pair
+                || pair.Key.AccountId != caller.AccountId || pair.Key.UserName != (caller.Kind == PrincipalKind.RamUser ? caller.Name : ""))
+            {
+                throw Fault.Unauthenticated("InvalidSecurityToken.Revoked", "The AccessKey pair this session signed in with is disabled or deleted.");
+            }
+            subject = subject with { AccessKeyId = caller.AccessKeyId };
+            lifetime = lifetime < AccessKeys.MaxSignInLifetime ? lifetime : AccessKeys.MaxSignInLifetime;
+        }
         var token = tokens.Issue(subject, lifetime, out var expires);
         return new IssueTokenResponse
         {
@@ -191,6 +202,8 @@ public sealed partial class AccountDirectory(DirectoryStore store, TokenService 
             Principal = ToPrincipal(subject),
         };
     }
+
+    private static bool SamePrincipal(Caller a, Caller b) => a.Kind == b.Kind && a.AccountId == b.AccountId && a.Name == b.Name;
 
     public static Principal ToPrincipal(Caller caller)
     {

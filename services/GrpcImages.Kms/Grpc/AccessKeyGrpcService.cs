@@ -26,6 +26,10 @@ public sealed class AccessKeyGrpcService(AccessKeys keys) : AccessKeyService.Acc
         return new DeleteAccessKeyResponse();
     }
 
+    /// <summary>Anonymous at the transport: the signature made with the pair's secret stands in for a token.</summary>
+    [Microsoft.AspNetCore.Authorization.AllowAnonymous]
+    public override Task<SignInResponse> SignIn(SignInRequest request, ServerCallContext context) => keys.SignInAsync(request);
+
     [InternalRpc]
     public override Task<VerifySignatureResponse> VerifySignature(VerifySignatureRequest request, ServerCallContext context) =>
         keys.VerifyAsync(request);

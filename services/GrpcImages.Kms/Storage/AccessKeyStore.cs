@@ -80,4 +80,24 @@ public sealed class AccessKeyStore(IDatabase redis)
         _ = tx.SortedSetRemoveAsync(KmsKeys.AccessKeys(key.AccountId, key.UserName), key.AccessKeyId);
         await tx.ExecuteAsync();
     }
+
+    /// <summary>Uses a sign-in nonce of the pair; false when it was used before.</summary>
+    public Task<bool> TakeSignInNonceAsync(string accessKeyId, string nonce, TimeSpan remembered) =>
+        redis.StringSetAsync(KmsKeys.SignInNonce(accessKeyId, nonce), 1, remembered, When.NotExists);
+
+    /// <summary>Failed sign-ins with the pair in this minute and the one before (a window that does not reset at a minute's turn).</summary>
+    public async Task<long> SignInFailuresAsync(string accessKeyId, long minute)
+    {
+        var counts = await redis.StringGetAsync([KmsKeys.SignInFailures(accessKeyId, minute), KmsKeys.SignInFailures(accessKeyId, minute - 1)]);
+        return counts.Sum(c => (long?)c ?? 0);
+    }
+
+    public async Task CountSignInFailureAsync(string accessKeyId, long minute)
+    {
+        var key = KmsKeys.SignInFailures(accessKeyId, minute);
+        var tx = redis.CreateTransaction();
+        _ = tx.StringIncrementAsync(key);
+        _ = tx.KeyExpireAsync(key, TimeSpan.FromMinutes(2));
+        await tx.ExecuteAsync();
+    }
 }

@@ -16,6 +16,8 @@ namespace GrpcImages.Kms.Storage;
 /// - gi:kms:{dir}:credfail:&lt;unix second&gt;      string  wrong operator credentials offered in that second (5 s)
 /// - gi:kms:{dir}:ak:&lt;access key id&gt;            hash    d=AccessKey, s=secret sealed by the root key
 /// - gi:kms:{dir}:aks:&lt;account&gt;:&lt;user&gt;         zset    a principal's access key ids by creation ms (user "" = root)
+/// - gi:kms:{si:&lt;access key id&gt;}:nonce:&lt;nonce&gt;  string  a sign-in nonce used (30 min)
+/// - gi:kms:{si:&lt;access key id&gt;}:fail:&lt;minute&gt;  string  failed sign-ins with the pair in that minute (2 min)
 /// - gi:kms:{t}:enabled:&lt;account&gt;               set     regions where KMS is enabled
 /// - gi:kms:{t}:key:&lt;account&gt;:&lt;key&gt;            hash    d=Key, m=material sealed by the root key, v=version
 /// - gi:kms:{t}:keys:&lt;account&gt;:&lt;region&gt;        zset    key ids by creation time
@@ -31,6 +33,10 @@ public static class KmsKeys
     private const string Directory = Root + "{dir}:";
 
     public const string Accounts = Directory + "accts";
+
+    public static string SignInNonce(string accessKeyId, string nonce) => $"{Root}{{si:{accessKeyId}}}:nonce:{nonce}";
+
+    public static string SignInFailures(string accessKeyId, long minute) => $"{Root}{{si:{accessKeyId}}}:fail:{minute.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
     public static string Account(string accountId) => $"{Directory}acct:{accountId}";
 

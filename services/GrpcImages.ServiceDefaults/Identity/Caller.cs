@@ -15,6 +15,9 @@ public sealed record Caller(
     /// <summary>A RAM user's version when its token was issued (<see cref="RamUserVersions"/>).</summary>
     public string Version { get; init; } = "";
 
+    /// <summary>The AccessKey pair the caller signed in with (the console), if any: its token is renewed only while the pair is active.</summary>
+    public string AccessKeyId { get; init; } = "";
+
     /// <summary>The cluster service that forwarded this caller's call, if any.</summary>
     public string? ViaService { get; init; }
 

@@ -66,6 +66,10 @@ public sealed class TokenService
             claims["act"] = principal.AllowedActions.ToArray();
             claims["ver"] = principal.Version;
         }
+        if (principal.AccessKeyId.Length > 0)
+        {
+            claims["akid"] = principal.AccessKeyId;
+        }
         return _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = _options.Issuer,
@@ -145,7 +149,7 @@ public sealed class TokenService
             _ => throw Fault.Unauthenticated("InvalidSecurityToken.Malformed", "The token names no known kind of principal."),
         };
         var actions = identity.FindAll("act").Select(c => c.Value).ToArray();
-        var caller = new Caller(kind, Claim("acct"), Claim("name"), site, actions) { Version = Claim("ver") };
+        var caller = new Caller(kind, Claim("acct"), Claim("name"), site, actions) { Version = Claim("ver"), AccessKeyId = Claim("akid") };
         if (caller.IsAccount && caller.AccountId.Length != 16)
         {
             throw Fault.Unauthenticated("InvalidSecurityToken.Malformed", "The token names no valid account.");
