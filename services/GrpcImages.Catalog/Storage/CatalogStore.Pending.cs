@@ -243,10 +243,6 @@ public sealed partial class CatalogStore
     /// <summary>How long a let-go hold stays refused: far longer than a request that could still carry it lives.</summary>
     public static readonly TimeSpan ReleasedHoldLifetime = TimeSpan.FromDays(1);
 
-    /// <summary>The tasks holding an image, with the kind of each hold.</summary>
-    public async Task<IReadOnlyDictionary<string, ImageHoldKind>> HoldsAsync(string imageId) =>
-        (await redis.HashGetAllAsync(CatalogKeys.Holds(imageId))).ToDictionary(e => (string)e.Name!, e => (ImageHoldKind)(int)e.Value);
-
     private static IEnumerable<RedisValue> Pairs(IEnumerable<KeyValuePair<string, RedisValue>> fields) =>
         fields.SelectMany(f => new[] { (RedisValue)f.Key, f.Value });
 }
