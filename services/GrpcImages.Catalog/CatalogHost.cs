@@ -46,7 +46,13 @@ public static class CatalogHost
         services.AddPeerClient<QuotaService.QuotaServiceClient>("Sharing");
         services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
         services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
-        services.AddSingleton<CatalogStore>();
+        services.AddSingleton<ImageStore>();
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<InstanceStore>();
+        services.AddSingleton<CreationClaimStore>();
+        services.AddSingleton<PendingResourceStore>();
+        services.AddSingleton<ImageHoldStore>();
+        services.AddSingleton<PlatformCatalogStore>();
         services.AddSingleton<CatalogMetrics>();
         services.AddWorkQueue<Releases>(CatalogKeys.Root, CatalogQueues.Releases);
         services.AddWorkQueue<CreationJobs>(CatalogKeys.Root, CatalogQueues.Jobs);

@@ -17,7 +17,7 @@ namespace GrpcImages.Catalog.Domain;
 /// the catalog's version is never seeded again. Readiness waits for every region.
 /// </summary>
 public sealed partial class CatalogSeeder(
-    CatalogStore store,
+    PlatformCatalogStore platform,
     ContentClient content,
     Regions regions,
     IOptions<CatalogOptions> options,
@@ -34,7 +34,7 @@ public sealed partial class CatalogSeeder(
     {
         if (!_seeded)
         {
-            var done = await store.SeededRegionsAsync();
+            var done = await platform.SeededRegionsAsync();
             _seeded = regions.All.All(r => done.TryGetValue(r.Id, out var version) && version == PlatformCatalog.Version);
         }
         return _seeded;
@@ -43,11 +43,11 @@ public sealed partial class CatalogSeeder(
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
         var region = lease.Id.Split('|')[0];
-        var done = await store.SeededRegionsAsync();
+        var done = await platform.SeededRegionsAsync();
         if (regions.Exists(region) && (!done.TryGetValue(region, out var version) || version != PlatformCatalog.Version))
         {
             await SeedRegionAsync(region, cancellationToken);
-            await store.MarkSeededAsync(region, PlatformCatalog.Version);
+            await platform.MarkSeededAsync(region, PlatformCatalog.Version);
             LogSeeded(region);
         }
         return WorkOutcome.Done;
@@ -105,7 +105,7 @@ public sealed partial class CatalogSeeder(
                 },
             };
             var indexOwner = definition.IsMarketplace ? CatalogKeys.MarketplaceIndexOwner : CatalogKeys.SystemIndexOwner;
-            await store.PutPlatformImageAsync(image, indexOwner, snapshot, seeded.ManifestId, created.ToDateTimeOffset().ToUnixTimeMilliseconds());
+            await platform.PutPlatformImageAsync(image, indexOwner, snapshot, seeded.ManifestId, created.ToDateTimeOffset().ToUnixTimeMilliseconds());
         }
     }
 

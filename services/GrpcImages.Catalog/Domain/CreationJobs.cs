@@ -24,7 +24,14 @@ namespace GrpcImages.Catalog.Domain;
 /// job and nothing held for nothing.
 /// </para>
 /// </summary>
-public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, Releases releases, IOptions<CatalogOptions> options, TimeProvider time,
+public sealed partial class CreationJobs(
+    WorkQueues queues,
+    CreationClaimStore claims,
+    ImageStore imageStore,
+    SnapshotStore snapshotStore,
+    Releases releases,
+    IOptions<CatalogOptions> options,
+    TimeProvider time,
     ILogger<CreationJobs> logger) : IWorkHandler
 {
     private const string ImagePrefix = "img|";
@@ -135,7 +142,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         }
         var parts = payload[IntentPrefix.Length..].Split('|');
         var (owner, region, clientToken, imageId) = (parts[0], parts[1], parts[2], parts.Length > 3 ? parts[3] : "");
-        if (!await store.AbandonAsync(region, resourceId, owner, scope, clientToken))
+        if (!await claims.AbandonAsync(region, resourceId, owner, scope, clientToken))
         {
             return;
         }
@@ -147,7 +154,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
                 await releases.ReleaseHoldersAsync(region, disks.Select(i => PendingResources.SnapshotIdOf(resourceId, i)).Prepend(resourceId), final: true);
                 break;
             case "inst":
-                await store.UnregisterImageUseAsync(region, imageId, resourceId);
+                await imageStore.UnregisterImageUseAsync(region, imageId, resourceId);
                 await releases.ReleaseHoldersAsync(region, disks.Select(i => InstanceManager.DiskIdOf(resourceId, i)), final: true);
                 break;
             default:
@@ -163,7 +170,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
-            var stored = await store.GetImageAsync("", imageId);
+            var stored = await imageStore.GetImageAsync("", imageId);
             if (stored is null)
             {
                 return false;
@@ -172,7 +179,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             {
                 return true;
             }
-            var snapshots = await store.GetSnapshotsAsync(stored.Image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
+            var snapshots = await snapshotStore.GetSnapshotsAsync(stored.Image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
             if (snapshots.Any(s => s is null))
             {
                 throw new InvalidOperationException($"A snapshot of {imageId} is gone.");
@@ -193,7 +200,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
                 next.Status = finished ? SnapshotStatus.Accomplished : SnapshotStatus.Progressing;
                 return (snapshot, next);
             }).ToList();
-            switch (await store.SaveCreationStepAsync(stored, image, steps, fence))
+            switch (await imageStore.SaveCreationStepAsync(stored, image, steps, fence))
             {
                 case SaveResult.Fenced:
                     LogFenced(imageId);
@@ -211,7 +218,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
-            var stored = await store.GetSnapshotAsync(snapshotId);
+            var stored = await snapshotStore.GetSnapshotAsync(snapshotId);
             if (stored is null)
             {
                 return false;
@@ -224,7 +231,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             var next = stored.Snapshot.Clone();
             next.Progress = Math.Min(progress, 100);
             next.Status = progress >= 100 ? SnapshotStatus.Accomplished : SnapshotStatus.Progressing;
-            switch (await store.SaveSnapshotStepAsync(stored, next, fence))
+            switch (await snapshotStore.SaveSnapshotStepAsync(stored, next, fence))
             {
                 case SaveResult.Fenced:
                     LogFenced(snapshotId);

@@ -12,7 +12,10 @@ namespace GrpcImages.Catalog.Domain;
 
 /// <summary>Custom images: create (R1, R2), get and list (R4, R19), update, delete (R31-R34), client tokens (R35).</summary>
 public sealed class ImageManager(
-    CatalogStore store,
+    CreationClaimStore claims,
+    ImageStore imageStore,
+    SnapshotStore snapshotStore,
+    InstanceStore instanceStore,
     ImageAccess access,
     OwnedResources owned,
     ContentClient content,
@@ -45,7 +48,7 @@ public sealed class ImageManager(
 
         while (true)
         {
-            if (token.Resolve(await store.FindClientTokenAsync(account, "img", token)) is { } prior &&
+            if (token.Resolve(await claims.FindClientTokenAsync(account, "img", token)) is { } prior &&
                 await AwaitPriorAsync(caller, region, prior, token) is { } made)
             {
                 return made;
@@ -96,8 +99,8 @@ public sealed class ImageManager(
             // R35 before R3: calls racing with one token make one image and take one quota unit.
             if (token.IsSet)
             {
-                var holder = await store.ClaimClientTokenAsync(account, "img", token, image.ImageId);
-                if (holder.HasValue)
+                var holder = await claims.ClaimClientTokenAsync(account, "img", token, image.ImageId);
+                if (holder is not null)
                 {
                     return new(await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(holder, token.Fingerprint), token), false);
                 }
@@ -120,7 +123,7 @@ public sealed class ImageManager(
                 await content.RetainAsync(region, snapshot.ManifestId, image.ImageId);
                 retained.Add((snapshot.ManifestId, image.ImageId));
             }
-            var (result, detail) = await store.CreateImageAsync(image, account, snapshots, token);
+            var (result, detail) = await imageStore.CreateImageAsync(image, account, snapshots, token);
             switch (result)
             {
                 case CreateResult.Created:
@@ -151,7 +154,7 @@ public sealed class ImageManager(
                 }
                 if (claimed)
                 {
-                    await store.UnclaimClientTokenAsync(account, "img", token, image.ImageId);
+                    await claims.UnclaimClientTokenAsync(account, "img", token, image.ImageId);
                 }
             }
         }
@@ -166,12 +169,12 @@ public sealed class ImageManager(
         var until = time.GetUtcNow() + PriorWait;
         while (true)
         {
-            if (await store.GetImageAsync(region, imageId) is not null)
+            if (await imageStore.GetImageAsync(region, imageId) is not null)
             {
                 return await access.RequireAsync(caller, region, imageId);
             }
-            var holder = await store.FindClientTokenAsync(caller.RequireAccount(), "img", token);
-            if (!holder.HasValue || ClientTokens.ResolveStored(holder, token.Fingerprint) != imageId)
+            var holder = await claims.FindClientTokenAsync(caller.RequireAccount(), "img", token);
+            if (holder is null || ClientTokens.ResolveStored(holder, token.Fingerprint) != imageId)
             {
                 return null;
             }
@@ -227,7 +230,7 @@ public sealed class ImageManager(
             }
             else
             {
-                var page = await store.ListImagesAsync(source.IndexOwner, region, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
+                var page = await imageStore.ListImagesAsync(source.IndexOwner, region, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
                 foreach (var bytes in page.Records)
                 {
                     var image = Image.Parser.ParseFrom(bytes);
@@ -255,7 +258,7 @@ public sealed class ImageManager(
         IReadOnlyCollection<int> statuses, string name, string family)
     {
         var page = await sharing.ListSharedAsync(region, size, sharingToken);
-        var records = await store.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
+        var records = await imageStore.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
         var images = records
             .Where(i => i.RegionId == region && statuses.Contains((int)i.Status) && (family.Length == 0 || i.ImageFamily == family) && NameMatches(i.ImageName, name))
             .ToList();
@@ -308,7 +311,7 @@ public sealed class ImageManager(
             }
             image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
             image.OwnerAlias = ImageOwnerAlias.Unspecified;
-            switch (await store.SaveImageAsync(stored, image))
+            switch (await imageStore.SaveImageAsync(stored, image))
             {
                 case SaveResult.Saved:
                     image.OwnerAlias = ImageOwnerAlias.Self;
@@ -328,7 +331,7 @@ public sealed class ImageManager(
         var region = regions.Require(request.RegionId);
         return await ConflictRetry.RunAsync<bool>(async () =>
         {
-            var stored = ResourceIds.IsValid(request.ImageId, 'm') ? await store.GetImageAsync(region, request.ImageId) : null;
+            var stored = ResourceIds.IsValid(request.ImageId, 'm') ? await imageStore.GetImageAsync(region, request.ImageId) : null;
             if (stored is null || stored.Image.RegionId != region)
             {
                 return false;
@@ -355,14 +358,14 @@ public sealed class ImageManager(
                 };
             }
 
-            var users = await store.ImageUsersAsync(region, image.ImageId);
+            var users = await imageStore.ImageUsersAsync(region, image.ImageId);
             if (users.Count > 0)
             {
-                var alive = await store.ExistingInstancesAsync(users);
+                var alive = await instanceStore.ExistingInstancesAsync(users);
                 var gone = users.Except(alive).ToArray();
                 if (gone.Length > 0)
                 {
-                    await store.UnregisterImageUseAsync(region, image.ImageId, gone);
+                    await imageStore.UnregisterImageUseAsync(region, image.ImageId, gone);
                 }
                 if (alive.Count > 0 && !request.Force)
                 {
@@ -381,9 +384,9 @@ public sealed class ImageManager(
             }
 
             // The snapshots outlive the image; read their content before the image lets them go.
-            var holds = (await store.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList()))
+            var holds = (await snapshotStore.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList()))
                 .OfType<StoredSnapshot>().Select(s => (s.ManifestId, image.ImageId)).ToList();
-            var (deleted, holdKind) = await store.DeleteImageAsync(stored, request.Force);
+            var (deleted, holdKind) = await imageStore.DeleteImageAsync(stored, request.Force);
             switch (deleted)
             {
                 case DeleteResult.Held:

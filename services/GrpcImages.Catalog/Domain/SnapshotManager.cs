@@ -12,7 +12,9 @@ namespace GrpcImages.Catalog.Domain;
 
 /// <summary>Snapshots of the caller's disks (R1, R2): progressing, then accomplished; kept while an image uses them.</summary>
 public sealed class SnapshotManager(
-    CatalogStore store,
+    CreationClaimStore claims,
+    SnapshotStore snapshotStore,
+    InstanceStore instanceStore,
     OwnedResources owned,
     ContentClient content,
     CreationJobs jobs,
@@ -30,13 +32,13 @@ public sealed class SnapshotManager(
         Check.Description(request.Description, "description");
         Check.Tags(request.Tags);
         var token = ClientToken.Of(request, request.ClientToken);
-        if (token.Resolve(await store.FindClientTokenAsync(account, "snap", token)) is { } prior)
+        if (token.Resolve(await claims.FindClientTokenAsync(account, "snap", token)) is { } prior)
         {
             return await GetAsync(caller, region, prior);
         }
 
-        var instanceId = ResourceIds.IsValid(request.DiskId, 'd') ? await store.FindInstanceOfDiskAsync(request.DiskId) : null;
-        var instance = instanceId is null ? null : await store.GetInstanceAsync(instanceId);
+        var instanceId = ResourceIds.IsValid(request.DiskId, 'd') ? await instanceStore.FindInstanceOfDiskAsync(request.DiskId) : null;
+        var instance = instanceId is null ? null : await instanceStore.GetInstanceAsync(instanceId);
         if (instance is null || instance.Instance.OwnerAccountId != account || instance.Instance.RegionId != region ||
             !instance.Manifests.TryGetValue(request.DiskId, out var manifest))
         {
@@ -69,7 +71,7 @@ public sealed class SnapshotManager(
             try
             {
                 await content.RetainAsync(region, manifest, snapshot.SnapshotId);
-                var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
+                var (result, detail) = await snapshotStore.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
                 created = result == CreateResult.Created;
                 return result switch
                 {
@@ -91,7 +93,7 @@ public sealed class SnapshotManager(
     public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId)
     {
         var snapshot = (await RequireOwnAsync(caller, regions.Require(regionId), snapshotId)).Snapshot;
-        await store.FillSnapshotImagesAsync([snapshot]);
+        await snapshotStore.FillSnapshotImagesAsync([snapshot]);
         return snapshot;
     }
 
@@ -99,9 +101,9 @@ public sealed class SnapshotManager(
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await store.ListSnapshotsAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        var page = await snapshotStore.ListSnapshotsAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
         var snapshots = page.Records.Select(Snapshot.Parser.ParseFrom).ToList();
-        await store.FillSnapshotImagesAsync(snapshots);
+        await snapshotStore.FillSnapshotImagesAsync(snapshots);
         return (snapshots, PageToken.Encode(page.Next));
     }
 
@@ -116,7 +118,7 @@ public sealed class SnapshotManager(
             {
                 return false;
             }
-            switch (await store.DeleteSnapshotAsync(stored))
+            switch (await snapshotStore.DeleteSnapshotAsync(stored))
             {
                 case DeleteResult.Deleted:
                     await content.ReleaseAsync(region, [(stored.ManifestId, snapshotId)]);
