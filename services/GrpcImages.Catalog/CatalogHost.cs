@@ -62,7 +62,10 @@ public static class CatalogHost
         services.AddSingleton<EncryptionPolicy>();
         services.AddSingleton<ImageAccess>();
         services.AddSingleton<OwnedResources>();
-        services.AddSingleton<ImageManager>();
+        services.AddSingleton<ImageCreation>();
+        services.AddSingleton<ImageQueries>();
+        services.AddSingleton<ImageUpdate>();
+        services.AddSingleton<ImageDeletion>();
         services.AddSingleton<InstanceManager>();
         services.AddSingleton<SnapshotManager>();
         services.AddSingleton<ImageControl>();

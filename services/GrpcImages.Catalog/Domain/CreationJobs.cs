@@ -146,7 +146,7 @@ public sealed partial class CreationJobs(
         {
             return;
         }
-        var disks = Enumerable.Range(0, ImageManager.MaxDataDisks + 1);
+        var disks = Enumerable.Range(0, ImageCreation.MaxDataDisks + 1);
         switch (scope)
         {
             case "img":

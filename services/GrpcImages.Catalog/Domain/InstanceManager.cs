@@ -45,7 +45,7 @@ public sealed class InstanceManager(
         Check.Tags(request.Tags);
         var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
-        if (request.DataDisks.Count > ImageManager.MaxDataDisks)
+        if (request.DataDisks.Count > ImageCreation.MaxDataDisks)
         {
             throw Fault.InvalidArgument("InvalidDataDiskCount", "data_disks", "An instance has at most 16 data disks.");
         }

@@ -45,7 +45,7 @@ public sealed partial class PendingResources(
             Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
         }
         Check.Tags(request.Tags);
-        if (request.DiskDeviceMappings.Count is 0 or > ImageManager.MaxDataDisks + 1)
+        if (request.DiskDeviceMappings.Count is 0 or > ImageCreation.MaxDataDisks + 1)
         {
             throw Fault.InvalidArgument("InvalidParameter", "disk_device_mappings", "An image has one system disk and at most 16 data disks.");
         }
