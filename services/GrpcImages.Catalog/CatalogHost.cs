@@ -8,6 +8,7 @@ using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
 
 namespace GrpcImages.Catalog;
 
@@ -58,6 +59,8 @@ public static class CatalogHost
         services.AddWorkQueue<CreationJobs>(CatalogKeys.Root, CatalogQueues.Jobs);
         services.AddWorkQueue<CatalogSeeder>(CatalogKeys.Root, CatalogQueues.Seed, standing: sp => CatalogSeeder.Items(sp.GetRequiredService<Regions>()));
         services.AddSingleton<ContentClient>();
+        services.AddSingleton<IAccessCheckCache>(sp => new AnnouncedAccessChecks(
+            sp.GetRequiredService<IConnectionMultiplexer>(), SharingClient.AccessCheckMaxAge, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SharingClient>();
         services.AddSingleton<EncryptionPolicy>();
         services.AddSingleton<ImageAccess>();

@@ -3,10 +3,10 @@ using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Domain;
 
@@ -122,7 +122,7 @@ public sealed class SeededHealthCheck(CatalogSeeder seeder) : IHealthCheck
         {
             return await seeder.IsSeededAsync() ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The platform catalog is being seeded.");
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.");
         }
