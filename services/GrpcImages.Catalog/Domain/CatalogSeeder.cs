@@ -27,7 +27,7 @@ public sealed partial class CatalogSeeder(
     private volatile bool _seeded;
 
     /// <summary>The items that seed every region (queued whenever a catalog replica starts; a seeded region's item just ends).</summary>
-    public static IReadOnlyList<string> Items(Regions regions) => regions.All.Select(r => $"{r.Id}|{PlatformCatalog.Version}").ToList();
+    public static IReadOnlyList<string> Items(Regions regions) => regions.All.Select(r => new SeedItem(r.Id, PlatformCatalog.Version).Format()).ToList();
 
     /// <summary>Whether every configured region has the current catalog (readiness waits for it).</summary>
     public async Task<bool> IsSeededAsync()
@@ -42,7 +42,7 @@ public sealed partial class CatalogSeeder(
 
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        var region = lease.Id.Split('|')[0];
+        var region = SeedItem.Parse(lease.Id).Region;
         var done = await platform.SeededRegionsAsync();
         if (regions.Exists(region) && (!done.TryGetValue(region, out var version) || version != PlatformCatalog.Version))
         {
@@ -111,6 +111,19 @@ public sealed partial class CatalogSeeder(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Seeded the platform catalog in {Region}")]
     private partial void LogSeeded(string region);
+}
+
+/// <summary>An item of the "seed" queue: a region to seed with a catalog version, "&lt;region&gt;|&lt;version&gt;".</summary>
+public readonly record struct SeedItem(string Region, int Version)
+{
+    public string Format() => $"{Region}|{Version}";
+
+    /// <summary>The item an id names; the version reads as 0 when missing (a seeded region is checked against the current one anyway).</summary>
+    public static SeedItem Parse(string id)
+    {
+        var bar = id.IndexOf('|');
+        return bar < 0 ? new SeedItem(id, 0) : new SeedItem(id[..bar], int.TryParse(id.AsSpan(bar + 1), out var version) ? version : 0);
+    }
 }
 
 /// <summary>The catalog is ready once its regions are seeded.</summary>

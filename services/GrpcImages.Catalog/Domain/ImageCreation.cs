@@ -80,7 +80,7 @@ public sealed class ImageCreation(
             UpdateTime = now,
             Tags = { request.Tags },
         };
-        return await jobs.CreateAsync(CreationJobs.ImageJob(image.ImageId), account, region, token,
+        return await jobs.CreateAsync(CreationJob.Image(image.ImageId), account, region, token,
             () => HoldAndCreateAsync(caller, region, request, token, image));
     }
 
@@ -176,7 +176,7 @@ public sealed class ImageCreation(
             {
                 return null;
             }
-            if (!await jobs.IsPendingAsync(CreationJobs.ImageJob(imageId)))
+            if (!await jobs.IsPendingAsync(CreationJob.Image(imageId)))
             {
                 return await access.RequireAsync(caller, region, imageId); // made and deleted since: as any missing image
             }

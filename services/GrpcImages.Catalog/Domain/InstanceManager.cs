@@ -101,7 +101,7 @@ public sealed class InstanceManager(
 
         // Intent first: if this call dies (or a reply is lost) after the use is registered or content
         // held, the job gives them back; disk ids are derived from the instance's so the job knows them.
-        return await jobs.CreateAsync(CreationJobs.InstanceJob(instance.InstanceId), account, region, token,
+        return await jobs.CreateAsync(CreationJob.Instance(instance.InstanceId), account, region, token,
             () => HoldAndCreateAsync(caller, image, instance, token, systemSize, systemEncryption, dataSources, dataEncryption), image.ImageId);
     }
 

@@ -65,7 +65,7 @@ public sealed class SnapshotManager(
         };
 
         // Intent first: if this call dies after the hold, or the hold's reply is lost, the job gives it back.
-        return await jobs.CreateAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId), account, region, ClientToken.None, async () =>
+        return await jobs.CreateAsync(CreationJob.Snapshot(snapshot.SnapshotId), account, region, ClientToken.None, async () =>
         {
             var created = false;
             try

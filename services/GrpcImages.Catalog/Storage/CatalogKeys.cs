@@ -31,7 +31,8 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{seed}:runs                       string how many region seedings ran (each region once per version)
 /// - gi:cat:{q:jobs}:*                        queue "img|&lt;id&gt;", "snap|&lt;id&gt;", "inst|&lt;id&gt;": images, snapshots and instances being made,
 ///                                                  recorded before their create (WorkQueue; payload "intent|owner|region|client token|image")
-/// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done
+/// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done: "content|region|manifest|holder",
+///                                                  "holder|region|holder[|final]", "quota|account|region|holder"
 /// - gi:cat:{q:seed}:*                        queue "&lt;region&gt;|&lt;version&gt;": seeding a region's platform catalog
 /// </code>
 /// {t} is the owner's tag, {p} the tag of the platform owner (public and marketplace images). The
