@@ -1,5 +1,6 @@
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
@@ -13,80 +14,135 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
     public Task<Image> GetAsync(Caller caller, string regionId, string imageId) =>
         access.RequireAsync(caller, regions.Require(regionId), imageId);
 
+    /// <summary>
+    /// A page of the images the caller sees, after skipping <c>skip</c> matching ones, with how many match in all
+    /// (every source counted, see <see cref="IndexPages"/> for the bound on an index's count).
+    /// </summary>
     public async Task<ListImagesResponse> ListAsync(Caller caller, ListImagesRequest request)
-    {
-        var (images, next) = await PageAsync(caller, request);
-        return new ListImagesResponse { Images = { images }, NextPageToken = next };
-    }
-
-    private async Task<(IReadOnlyList<Image> Images, string NextPageToken)> PageAsync(Caller caller, ListImagesRequest request)
     {
         var region = regions.Require(request.RegionId);
         var size = Check.PageSize(request.PageSize);
+        var skip = Check.Skip(request.Skip);
         if (request.ImageName.Length > 129)
         {
             throw Fault.InvalidArgument("InvalidImageName.Malformed", "image_name", "A name filter is at most 128 characters and an optional '*'.");
         }
         var statuses = request.Statuses.Count == 0 ? [(int)ImageStatus.Available] : request.Statuses.Select(s => (int)s).Distinct().ToList();
+        var filter = new IndexFilter(statuses, request.ImageName, request.ImageFamily);
         var sources = Sources(request.OwnerAlias, caller);
-        var position = PageToken.Decode(request.PageToken);
-        var (sourceIndex, within) = (0, "");
-        if (position.Length > 0)
-        {
-            var bar = position.IndexOf('|');
-            if (bar <= 0 || !int.TryParse(position[..bar], out sourceIndex) || sourceIndex >= sources.Count)
-            {
-                throw Fault.InvalidArgument("InvalidNextToken", "page_token", "The page token does not belong to this query.");
-            }
-            within = position[(bar + 1)..];
-        }
+        var position = ImageListPosition.Parse(PageToken.Decode(request.PageToken), sources.Count);
 
-        var images = new List<Image>(size);
-        for (; sourceIndex < sources.Count; sourceIndex++, within = "")
+        var response = new ListImagesResponse();
+        var skipLeft = position.Skip + skip;
+        string? next = null;
+        for (var i = 0; i < sources.Count; i++)
         {
-            var source = sources[sourceIndex];
-            string next;
-            if (source.IndexOwner is null)
+            // Sources before the token's and after a full page are only counted, for total_size.
+            var reads = i >= position.Source && next is null;
+            var page = await ReadAsync(caller, region, sources[i], reads && i == position.Source ? position.Within : "",
+                reads ? skipLeft : 0, reads ? size - response.Images.Count : 0, filter);
+            response.TotalSize += page.Total;
+            if (!reads)
             {
-                (var shared, next) = await ListSharedAsync(region, size - images.Count, within, statuses, request.ImageName, request.ImageFamily);
-                images.AddRange(shared);
+                continue;
             }
-            else
+            response.Images.AddRange(page.Images);
+            skipLeft -= page.Skipped;
+            if (page.Next.Length > 0)
             {
-                var page = await imageStore.ListImagesAsync(source.IndexOwner, region, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
-                foreach (var bytes in page.Records)
-                {
-                    var image = Image.Parser.ParseFrom(bytes);
-                    if (await access.SeesAsync(caller, image))
-                    {
-                        images.Add(image);
-                    }
-                }
-                next = page.Next;
+                next = new ImageListPosition(i, page.Next, skipLeft).Format();
             }
-            if (next.Length > 0)
+            else if (response.Images.Count == size && i + 1 < sources.Count)
             {
-                return (images, PageToken.Encode($"{sourceIndex}|{next}"));
-            }
-            if (images.Count == size)
-            {
-                return (images, sourceIndex + 1 < sources.Count ? PageToken.Encode($"{sourceIndex + 1}|") : "");
+                next = new ImageListPosition(i + 1, "", 0).Format();
             }
         }
-        return (images, "");
+        response.NextPageToken = PageToken.Encode(next ?? "");
+        return response;
     }
 
-    /// <summary>R19: images other accounts shared with the caller, as the sharing service lists them, filtered here.</summary>
-    private async Task<(List<Image> Images, string Next)> ListSharedAsync(string region, int size, string sharingToken,
-        IReadOnlyCollection<int> statuses, string name, string family)
+    /// <summary>What one source gave a page: its images, where it continues ("" when done), how many it skipped, how many match in it.</summary>
+    private sealed record SourcePage(IReadOnlyList<Image> Images, string Next, int Skipped, int Total);
+
+    private async Task<SourcePage> ReadAsync(Caller caller, string region, Source source, string within, int skip, int limit, IndexFilter filter)
     {
-        var page = await sharing.ListSharedAsync(region, size, sharingToken);
+        if (source.IndexOwner is null)
+        {
+            return await ReadSharedAsync(region, within, skip, limit, filter);
+        }
+        var page = await imageStore.ListImagesAsync(source.IndexOwner, region, within, skip, limit, filter);
+        var images = new List<Image>(page.Records.Count);
+        foreach (var bytes in page.Records)
+        {
+            var image = Image.Parser.ParseFrom(bytes);
+            if (await access.SeesAsync(caller, image)) // always, for the caller's own and the platform's: it sets the owner alias
+            {
+                images.Add(image);
+            }
+        }
+        return new SourcePage(images, page.Next, page.Skipped, page.Total);
+    }
+
+    /// <summary>How many pages of shares one ListImages call asks the sharing service for, to count them and to fill its page, at most.</summary>
+    private const int SharedPageBudget = 100;
+
+    /// <summary>
+    /// R19: images other accounts shared with the caller, as the sharing service lists them (oldest share first),
+    /// filtered here, so counting and skipping them reads the shares themselves: the count reads up to
+    /// <see cref="SharedPageBudget"/> pages of 100 (an account's shares are bounded by its shared-images quota).
+    /// The page asks for no more shares than it may still skip or take, so it ends where a sharing page ends and
+    /// the sharing service's token is its position.
+    /// </summary>
+    private async Task<SourcePage> ReadSharedAsync(string region, string sharingToken, int skip, int limit, IndexFilter filter)
+    {
+        var total = 0;
+        var token = "";
+        for (var calls = 0; calls < SharedPageBudget; calls++)
+        {
+            var all = await sharing.ListSharedAsync(region, 100, token);
+            total += (await MatchingSharedAsync(region, all, filter)).Count;
+            token = all.NextPageToken;
+            if (token.Length == 0)
+            {
+                break;
+            }
+        }
+
+        var images = new List<Image>();
+        var skipped = 0;
+        token = sharingToken;
+        for (var calls = 0; limit > 0 && calls < SharedPageBudget; calls++)
+        {
+            var page = await sharing.ListSharedAsync(region, Math.Clamp(skip - skipped + limit - images.Count, 1, 100), token);
+            foreach (var image in await MatchingSharedAsync(region, page, filter))
+            {
+                if (skipped < skip)
+                {
+                    skipped++;
+                }
+                else
+                {
+                    images.Add(image);
+                }
+            }
+            token = page.NextPageToken;
+            if (token.Length == 0 || images.Count == limit)
+            {
+                break;
+            }
+        }
+        return new SourcePage(images, limit > 0 ? token : "", skipped, total);
+    }
+
+    private async Task<List<Image>> MatchingSharedAsync(string region, ListSharedImagesResponse page, IndexFilter filter)
+    {
         var records = await imageStore.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
         var images = records
-            .Where(i => i.RegionId == region && statuses.Contains((int)i.Status) && (family.Length == 0 || i.ImageFamily == family) && NameMatches(i.ImageName, name))
+            .Where(i => i.RegionId == region && filter.Statuses.Contains((int)i.Status) && (filter.Family.Length == 0 || i.ImageFamily == filter.Family) &&
+                        NameMatches(i.ImageName, filter.Name))
             .ToList();
         images.ForEach(i => i.OwnerAlias = ImageOwnerAlias.Others);
-        return (images, page.NextPageToken);
+        return images;
     }
 
     private static bool NameMatches(string imageName, string filter) =>

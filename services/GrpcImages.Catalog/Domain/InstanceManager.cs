@@ -168,12 +168,21 @@ public sealed class InstanceManager(
     public async Task<Instance> GetAsync(Caller caller, string regionId, string instanceId) =>
         (await RequireOwnAsync(caller, regions.Require(regionId), instanceId)).Instance;
 
-    public async Task<(IReadOnlyList<Instance> Instances, string NextPageToken)> ListAsync(Caller caller, ListInstancesRequest request)
+    /// <summary>A page of the caller's instances, newest first, after skipping <c>skip</c>, with how many there are.</summary>
+    public async Task<ListInstancesResponse> ListAsync(Caller caller, ListInstancesRequest request)
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await instanceStore.ListInstancesAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
-        return (page.Records.Select(Instance.Parser.ParseFrom).ToList(), PageToken.Encode(page.Next));
+        var size = Check.PageSize(request.PageSize);
+        var skip = Check.Skip(request.Skip);
+        var position = IndexListPosition.Parse(PageToken.Decode(request.PageToken));
+        var page = await instanceStore.ListInstancesAsync(account, region, position.At, position.Skip + skip, size);
+        return new ListInstancesResponse
+        {
+            Instances = { page.Records.Select(Instance.Parser.ParseFrom) },
+            NextPageToken = PageToken.Encode(page.Next.Length > 0 ? new IndexListPosition(page.Next, position.Skip + skip - page.Skipped).Format() : ""),
+            TotalSize = page.Total,
+        };
     }
 
     public Task<Instance> StopAsync(Caller caller, string regionId, string instanceId) =>

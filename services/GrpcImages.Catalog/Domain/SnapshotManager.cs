@@ -97,14 +97,23 @@ public sealed class SnapshotManager(
         return snapshot;
     }
 
-    public async Task<(IReadOnlyList<Snapshot> Snapshots, string NextPageToken)> ListAsync(Caller caller, ListSnapshotsRequest request)
+    /// <summary>A page of the caller's snapshots, newest first, after skipping <c>skip</c>, with how many there are.</summary>
+    public async Task<ListSnapshotsResponse> ListAsync(Caller caller, ListSnapshotsRequest request)
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await snapshotStore.ListSnapshotsAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        var size = Check.PageSize(request.PageSize);
+        var skip = Check.Skip(request.Skip);
+        var position = IndexListPosition.Parse(PageToken.Decode(request.PageToken));
+        var page = await snapshotStore.ListSnapshotsAsync(account, region, position.At, position.Skip + skip, size);
         var snapshots = page.Records.Select(Snapshot.Parser.ParseFrom).ToList();
         await snapshotStore.FillSnapshotImagesAsync(snapshots);
-        return (snapshots, PageToken.Encode(page.Next));
+        return new ListSnapshotsResponse
+        {
+            Snapshots = { snapshots },
+            NextPageToken = PageToken.Encode(page.Next.Length > 0 ? new IndexListPosition(page.Next, position.Skip + skip - page.Skipped).Format() : ""),
+            TotalSize = page.Total,
+        };
     }
 
     public async Task<bool> DeleteAsync(Caller caller, string regionId, string snapshotId)

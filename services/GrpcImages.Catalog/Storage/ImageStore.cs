@@ -132,10 +132,9 @@ public sealed class ImageStore(IDatabase redis)
     public async Task<IReadOnlyList<string>> ImageUsersAsync(string region, string imageId) =>
         (await redis.SetMembersAsync(CatalogKeys.ImageUsers(region, imageId))).Select(v => (string)v!).ToList();
 
-    /// <summary>A page of an owner's images (or the platform's), newest first, filtered in the script.</summary>
-    public Task<StoredPage> ListImagesAsync(string indexOwner, string region, string position, int limit,
-        IReadOnlyCollection<int> statuses, string name, string family) =>
-        IndexPages.ListAsync(redis, CatalogKeys.Images(indexOwner, region), CatalogKeys.ImageRecordPrefix(indexOwner, region), position, limit, statuses, name, family);
+    /// <summary>A page of an owner's images (or the platform's), newest first, filtered, skipped and counted in the script.</summary>
+    public Task<StoredPage> ListImagesAsync(string indexOwner, string region, string position, int skip, int limit, IndexFilter filter) =>
+        IndexPages.ListAsync(redis, CatalogKeys.Images(indexOwner, region), CatalogKeys.ImageRecordPrefix(indexOwner, region), position, skip, limit, filter);
 
     /// <summary>Creates an image with the snapshots it makes or uses.</summary>
     public async Task<(CreateResult Result, string Detail)> CreateImageAsync(Image image, string owner, IReadOnlyList<ImageSnapshotRef> snapshots,

@@ -58,8 +58,9 @@ public sealed class InstanceStore(IDatabase redis)
         return existing;
     }
 
-    public Task<StoredPage> ListInstancesAsync(string owner, string region, string position, int limit) =>
-        IndexPages.ListAsync(redis, CatalogKeys.Instances(owner, region), CatalogKeys.InstanceRecordPrefix(owner), position, limit);
+    /// <summary>A page of an owner's instances, newest first, after skipping <paramref name="skip"/>; the total is the index's size.</summary>
+    public Task<StoredPage> ListInstancesAsync(string owner, string region, string position, int skip, int limit) =>
+        IndexPages.ListAsync(redis, CatalogKeys.Instances(owner, region), CatalogKeys.InstanceRecordPrefix(owner), position, skip, limit);
 
     public Task<(CreateResult Result, string Detail)> CreateInstanceAsync(StoredInstance instance, ClientToken token)
     {

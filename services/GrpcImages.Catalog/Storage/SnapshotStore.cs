@@ -63,8 +63,9 @@ public sealed class SnapshotStore(IDatabase redis)
         }
     }
 
-    public Task<StoredPage> ListSnapshotsAsync(string owner, string region, string position, int limit) =>
-        IndexPages.ListAsync(redis, CatalogKeys.Snapshots(owner, region), CatalogKeys.SnapshotRecordPrefix(owner), position, limit);
+    /// <summary>A page of an owner's snapshots, newest first, after skipping <paramref name="skip"/>; the total is the index's size.</summary>
+    public Task<StoredPage> ListSnapshotsAsync(string owner, string region, string position, int skip, int limit) =>
+        IndexPages.ListAsync(redis, CatalogKeys.Snapshots(owner, region), CatalogKeys.SnapshotRecordPrefix(owner), position, skip, limit);
 
     public Task<(CreateResult Result, string Detail)> CreateSnapshotAsync(StoredSnapshot snapshot, ClientToken token)
     {
