@@ -8,6 +8,7 @@ using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
 
 namespace GrpcImages.Catalog;
 
@@ -46,17 +47,28 @@ public static class CatalogHost
         services.AddPeerClient<QuotaService.QuotaServiceClient>("Sharing");
         services.AddPeerClient<KeyService.KeyServiceClient>("Kms");
         services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
-        services.AddSingleton<CatalogStore>();
+        services.AddSingleton<ImageStore>();
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<InstanceStore>();
+        services.AddSingleton<CreationClaimStore>();
+        services.AddSingleton<PendingResourceStore>();
+        services.AddSingleton<ImageHoldStore>();
+        services.AddSingleton<PlatformCatalogStore>();
         services.AddSingleton<CatalogMetrics>();
         services.AddWorkQueue<Releases>(CatalogKeys.Root, CatalogQueues.Releases);
         services.AddWorkQueue<CreationJobs>(CatalogKeys.Root, CatalogQueues.Jobs);
         services.AddWorkQueue<CatalogSeeder>(CatalogKeys.Root, CatalogQueues.Seed, standing: sp => CatalogSeeder.Items(sp.GetRequiredService<Regions>()));
         services.AddSingleton<ContentClient>();
+        services.AddSingleton<IAccessCheckCache>(sp => new AnnouncedAccessChecks(
+            sp.GetRequiredService<IConnectionMultiplexer>(), SharingClient.AccessCheckMaxAge, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SharingClient>();
         services.AddSingleton<EncryptionPolicy>();
         services.AddSingleton<ImageAccess>();
         services.AddSingleton<OwnedResources>();
-        services.AddSingleton<ImageManager>();
+        services.AddSingleton<ImageCreation>();
+        services.AddSingleton<ImageQueries>();
+        services.AddSingleton<ImageUpdate>();
+        services.AddSingleton<ImageDeletion>();
         services.AddSingleton<InstanceManager>();
         services.AddSingleton<SnapshotManager>();
         services.AddSingleton<ImageControl>();

@@ -1,3 +1,4 @@
+using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Testing;
 using static GrpcImages.IntegrationTests.CatalogSteps;
@@ -31,6 +32,44 @@ public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         Assert.Equal(3, images.GetArrayLength());
         Assert.All(images.EnumerateArray(), i => Assert.Equal("system", i.GetProperty("ImageOwnerAlias").GetString()));
         Assert.Contains(images.EnumerateArray(), i => i.GetProperty("Status").GetString() == "Available");
+    }
+
+    [Fact]
+    public async Task APageNumberIsAskedForWithSkipAndTotalCountComesFromTheCatalog()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var snapshot = await account.SnapshotOfAsync((await account.NewInstanceAsync()).SystemDisk.DiskId);
+        await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => account.QuickImageAsync(snapshot.SnapshotId)));
+        var all = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self, PageSize = 100 }))
+            .Images.Select(i => i.ImageId).ToList();
+        using var ecs = await ClientOfAsync(account);
+
+        async Task<(List<string> Ids, int Total)> PageAsync(int number)
+        {
+            var (status, body) = await ecs.CallAsync("DescribeImages", ("RegionId", Hangzhou), ("ImageOwnerAlias", "self"), ("PageSize", "10"), ("PageNumber", $"{number}"));
+            Assert.True(status == 200, body.ToString());
+            Assert.Equal(number, body.GetProperty("PageNumber").GetInt32());
+            var ids = body.GetProperty("Images").GetProperty("Image").EnumerateArray().Select(i => i.GetProperty("ImageId").GetString()!).ToList();
+            return (ids, body.GetProperty("TotalCount").GetInt32());
+        }
+
+        var (third, total) = await PageAsync(3);
+        Assert.Equal(all.Skip(20), third); // the last 5
+        Assert.Equal(25, total);
+        var (second, _) = await PageAsync(2);
+        Assert.Equal(all.Skip(10).Take(10), second);
+        foreach (var beyond in new[] { 4, 5000 }) // 5000 is past the most a list skips
+        {
+            var (none, stillTotal) = await PageAsync(beyond);
+            Assert.Empty(none);
+            Assert.Equal(25, stillTotal);
+        }
+
+        var instances = await ecs.CallAsync("DescribeInstances", ("RegionId", Hangzhou), ("PageSize", "1"), ("PageNumber", "1"));
+        Assert.Equal(1, instances.Body.GetProperty("TotalCount").GetInt32());
+        var snapshots = await ecs.CallAsync("DescribeSnapshots", ("RegionId", Hangzhou), ("PageSize", "1"), ("PageNumber", "2"));
+        Assert.Equal(1, snapshots.Body.GetProperty("TotalCount").GetInt32());
+        Assert.Equal(0, snapshots.Body.GetProperty("Snapshots").GetProperty("Snapshot").GetArrayLength());
     }
 
     [Fact]

@@ -1,7 +1,11 @@
+using Google.Protobuf;
 using Grpc.Core;
+using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Testing;
+using StackExchange.Redis;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 
 namespace GrpcImages.IntegrationTests;
@@ -146,6 +150,140 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
         Assert.Empty(big.NextPageToken);
         var small = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou });
         Assert.Equal(10, small.Images.Count); // the default page size
+    }
+
+    [Fact]
+    public async Task SkipPassesMatchingImagesAcrossEverySourceAndTotalSizeCountsThemAll()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var owner = await _cluster.NewAccountAsync();
+        var snapshot = await account.SnapshotOfAsync((await account.NewInstanceAsync()).SystemDisk.DiskId);
+        var theirs = await owner.SnapshotOfAsync((await owner.NewInstanceAsync()).SystemDisk.DiskId);
+        for (var i = 0; i < 3; i++)
+        {
+            await account.QuickImageAsync(snapshot.SnapshotId);
+        }
+        for (var i = 0; i < 2; i++)
+        {
+            await owner.ShareAsync((await owner.QuickImageAsync(theirs.SnapshotId)).ImageId, account.AccountId);
+        }
+        var all = (await ListAllAsync(account, new ListImagesRequest { RegionId = Hangzhou, PageSize = 100 })).Select(i => i.ImageId).ToList();
+        Assert.Equal(3 + 2 + 7 + 3, all.Count); // own, shared, public, marketplace
+
+        foreach (var skip in new[] { 0, 2, 3, 4, 5, 11, 14, 15, 40 })
+        {
+            var page = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, PageSize = 4, Skip = skip });
+            Assert.Equal(all.Skip(skip).Take(4), page.Images.Select(i => i.ImageId));
+            Assert.Equal(all.Count, page.TotalSize);
+            Assert.Equal(skip + 4 < all.Count, page.NextPageToken.Length > 0);
+        }
+
+        // After a skip, the token goes on from the page; a skip with a token counts from the token's position.
+        var first = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, PageSize = 4, Skip = 2 });
+        var second = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, PageSize = 4, PageToken = first.NextPageToken });
+        var third = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, PageSize = 4, PageToken = second.NextPageToken, Skip = 1 });
+        Assert.Equal(all.Skip(6).Take(4), second.Images.Select(i => i.ImageId));
+        Assert.Equal(all.Skip(11).Take(4), third.Images.Select(i => i.ImageId));
+        Assert.All(new[] { first, second, third }, p => Assert.Equal(all.Count, p.TotalSize));
+    }
+
+    [Fact]
+    public async Task SkipAndTotalSizeCountOnlyImagesThatMatchTheFilters()
+    {
+        var account = await _cluster.NewAccountAsync();
+        var instance = await account.NewInstanceAsync();
+        var webs = new List<Image>();
+        foreach (var name in new[] { "web-1", "db-1", "web-2", "db-2", "web-3" })
+        {
+            var image = await account.NewImageAsync(instance.InstanceId, Hangzhou, name);
+            if (name.StartsWith("web", StringComparison.Ordinal))
+            {
+                webs.Insert(0, image); // newest first
+            }
+        }
+        await account.Images().UpdateImageAsync(new UpdateImageRequest { RegionId = Hangzhou, ImageId = webs[0].ImageId, Deprecated = true });
+
+        var available = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self, ImageName = "web*", Skip = 1 });
+        Assert.Equal([webs[2].ImageId], available.Images.Select(i => i.ImageId));
+        Assert.Equal(2, available.TotalSize);
+        var any = await account.Images().ListImagesAsync(new ListImagesRequest
+        {
+            RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self, ImageName = "web*", Statuses = { ImageStatus.Available, ImageStatus.Deprecated }, Skip = 1, PageSize = 1,
+        });
+        Assert.Equal([webs[1].ImageId], any.Images.Select(i => i.ImageId));
+        Assert.Equal(3, any.TotalSize);
+        Assert.NotEmpty(any.NextPageToken);
+    }
+
+    [Fact]
+    public async Task ASkipPastMoreUnmatchedImagesThanOneCallReadsGoesOnFromItsToken()
+    {
+        var account = await _cluster.NewAccountAsync();
+        // 2,500 images written straight into the account's index, one in 400 Available: more than one call looks at.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
+        var batch = redis.GetDatabase().CreateBatch();
+        var writes = new List<Task>();
+        var available = new List<string>();
+        for (var i = 0; i < 2500; i++)
+        {
+            var image = new Image
+            {
+                ImageId = ResourceIds.New('m', ResourceIds.OwnerTag(account.AccountId)),
+                RegionId = Hangzhou,
+                OwnerAccountId = account.AccountId,
+                ImageName = $"bulk-{i:D4}",
+                Status = i % 400 == 0 ? ImageStatus.Available : ImageStatus.CreateFailed,
+            };
+            writes.Add(batch.HashSetAsync(CatalogKeys.Image(Hangzhou, image.ImageId),
+                [new("d", image.ToByteArray()), new("s", (int)image.Status), new("n", image.ImageName), new("f", ""), new("v", 1)]));
+            writes.Add(batch.SortedSetAddAsync(CatalogKeys.Images(account.AccountId, Hangzhou), image.ImageId, 1_700_000_000_000 + i));
+            if (image.Status == ImageStatus.Available)
+            {
+                available.Insert(0, image.ImageId); // newest first
+            }
+        }
+        batch.Execute();
+        await Task.WhenAll(writes);
+
+        var seen = new List<string>();
+        var pages = 0;
+        var request = new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self, PageSize = 10, Skip = 4 };
+        do
+        {
+            var page = await account.Images().ListImagesAsync(request);
+            pages++;
+            Assert.Equal(available.Count, page.TotalSize);
+            seen.AddRange(page.Images.Select(i => i.ImageId));
+            request = new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self, PageSize = 10, PageToken = page.NextPageToken };
+        }
+        while (request.PageToken.Length > 0);
+
+        Assert.Equal(available.Skip(4), seen); // the skip left when the first call stopped went on in its token
+        Assert.Equal(3, pages); // each call looks at 1,000 entries past what it skips
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(10_001)]
+    [InlineData(int.MaxValue)]
+    public async Task ASkipOutside0To10000IsRefused(int skip)
+    {
+        var account = await _cluster.NewAccountAsync();
+
+        foreach (var call in new Func<Task>[]
+        {
+            () => account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, Skip = skip }).ResponseAsync,
+            () => account.Snapshots().ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = Hangzhou, Skip = skip }).ResponseAsync,
+            () => account.Instances().ListInstancesAsync(new ListInstancesRequest { RegionId = Hangzhou, Skip = skip }).ResponseAsync,
+        })
+        {
+            var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", call);
+            Assert.Equal(["skip"], RpcAssert.ViolatedFields(ex));
+        }
+        var last = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, Skip = 10_000 });
+        Assert.Empty(last.Images);
+        Assert.Empty(last.NextPageToken);
+        Assert.Equal(10, last.TotalSize); // 7 public and 3 marketplace images
     }
 
     [Fact]

@@ -92,7 +92,7 @@ public class CreationJobFaultTests(ITestOutputHelper output)
         await WaitForAsync(images, image.ImageId, i => i.Progress >= 1);
 
         await using var redis = await ConnectionMultiplexer.ConnectAsync(cluster.RedisConfiguration);
-        var store = new CatalogStore(redis.GetDatabase());
+        var store = new ImageStore(redis.GetDatabase());
         var current = (await new WorkQueue(redis, CatalogKeys.Root, "jobs", new WorkQueueOptions()).GetAsync($"img|{image.ImageId}"))!;
         var stored = (await store.GetImageAsync(Hangzhou, image.ImageId))!;
         var stale = stored.Image.Clone();

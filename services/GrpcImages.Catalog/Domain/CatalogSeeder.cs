@@ -3,10 +3,10 @@ using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.ServiceDefaults.Hosting;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Work;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Domain;
 
@@ -17,7 +17,7 @@ namespace GrpcImages.Catalog.Domain;
 /// the catalog's version is never seeded again. Readiness waits for every region.
 /// </summary>
 public sealed partial class CatalogSeeder(
-    CatalogStore store,
+    PlatformCatalogStore platform,
     ContentClient content,
     Regions regions,
     IOptions<CatalogOptions> options,
@@ -27,14 +27,14 @@ public sealed partial class CatalogSeeder(
     private volatile bool _seeded;
 
     /// <summary>The items that seed every region (queued whenever a catalog replica starts; a seeded region's item just ends).</summary>
-    public static IReadOnlyList<string> Items(Regions regions) => regions.All.Select(r => $"{r.Id}|{PlatformCatalog.Version}").ToList();
+    public static IReadOnlyList<string> Items(Regions regions) => regions.All.Select(r => new SeedItem(r.Id, PlatformCatalog.Version).Format()).ToList();
 
     /// <summary>Whether every configured region has the current catalog (readiness waits for it).</summary>
     public async Task<bool> IsSeededAsync()
     {
         if (!_seeded)
         {
-            var done = await store.SeededRegionsAsync();
+            var done = await platform.SeededRegionsAsync();
             _seeded = regions.All.All(r => done.TryGetValue(r.Id, out var version) && version == PlatformCatalog.Version);
         }
         return _seeded;
@@ -42,12 +42,12 @@ public sealed partial class CatalogSeeder(
 
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        var region = lease.Id.Split('|')[0];
-        var done = await store.SeededRegionsAsync();
+        var region = SeedItem.Parse(lease.Id).Region;
+        var done = await platform.SeededRegionsAsync();
         if (regions.Exists(region) && (!done.TryGetValue(region, out var version) || version != PlatformCatalog.Version))
         {
             await SeedRegionAsync(region, cancellationToken);
-            await store.MarkSeededAsync(region, PlatformCatalog.Version);
+            await platform.MarkSeededAsync(region, PlatformCatalog.Version);
             LogSeeded(region);
         }
         return WorkOutcome.Done;
@@ -105,12 +105,25 @@ public sealed partial class CatalogSeeder(
                 },
             };
             var indexOwner = definition.IsMarketplace ? CatalogKeys.MarketplaceIndexOwner : CatalogKeys.SystemIndexOwner;
-            await store.PutPlatformImageAsync(image, indexOwner, snapshot, seeded.ManifestId, created.ToDateTimeOffset().ToUnixTimeMilliseconds());
+            await platform.PutPlatformImageAsync(image, indexOwner, snapshot, seeded.ManifestId, created.ToDateTimeOffset().ToUnixTimeMilliseconds());
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Seeded the platform catalog in {Region}")]
     private partial void LogSeeded(string region);
+}
+
+/// <summary>An item of the "seed" queue: a region to seed with a catalog version, "&lt;region&gt;|&lt;version&gt;".</summary>
+public readonly record struct SeedItem(string Region, int Version)
+{
+    public string Format() => $"{Region}|{Version}";
+
+    /// <summary>The item an id names; the version reads as 0 when missing (a seeded region is checked against the current one anyway).</summary>
+    public static SeedItem Parse(string id)
+    {
+        var bar = id.IndexOf('|');
+        return bar < 0 ? new SeedItem(id, 0) : new SeedItem(id[..bar], int.TryParse(id.AsSpan(bar + 1), out var version) ? version : 0);
+    }
 }
 
 /// <summary>The catalog is ready once its regions are seeded.</summary>
@@ -122,7 +135,7 @@ public sealed class SeededHealthCheck(CatalogSeeder seeder) : IHealthCheck
         {
             return await seeder.IsSeededAsync() ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The platform catalog is being seeded.");
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.");
         }

@@ -24,26 +24,22 @@ namespace GrpcImages.Catalog.Domain;
 /// job and nothing held for nothing.
 /// </para>
 /// </summary>
-public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, Releases releases, IOptions<CatalogOptions> options, TimeProvider time,
+public sealed partial class CreationJobs(
+    WorkQueues queues,
+    CreationClaimStore claims,
+    ImageStore imageStore,
+    SnapshotStore snapshotStore,
+    Releases releases,
+    IOptions<CatalogOptions> options,
+    TimeProvider time,
     ILogger<CreationJobs> logger) : IWorkHandler
 {
-    private const string ImagePrefix = "img|";
-    private const string SnapshotPrefix = "snap|";
-    private const string InstancePrefix = "inst|";
-    private const string IntentPrefix = "intent|";
     private readonly CatalogOptions _options = options.Value;
 
     private WorkQueue Queue => queues.Get(CatalogQueues.Jobs);
 
     /// <summary>What a create call ended with, and whether it made the record (so its job runs it now).</summary>
     public readonly record struct Made<T>(T Result, bool Created);
-
-    public static string ImageJob(string imageId) => ImagePrefix + imageId;
-
-    public static string SnapshotJob(string snapshotId) => SnapshotPrefix + snapshotId;
-
-    /// <summary>An instance has nothing to make after its create; its job only gives up a create that never finished.</summary>
-    public static string InstanceJob(string instanceId) => InstancePrefix + instanceId;
 
     /// <summary>
     /// Runs a create intent-first. Its job is recorded (due after the grace) before
@@ -52,10 +48,11 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
     /// job gives back whatever has no record), and is dropped when the call ended knowing it made and
     /// holds nothing (a refusal, or another call's resource returned).
     /// </summary>
-    public async Task<T> CreateAsync<T>(string job, string owner, string region, ClientToken token, Func<Task<Made<T>>> create, string imageId = "")
+    public async Task<T> CreateAsync<T>(CreationJob job, string owner, string region, ClientToken token, Func<Task<Made<T>>> create, string imageId = "")
     {
-        var payload = $"{IntentPrefix}{owner}|{region}|{token.Token}|{imageId}";
-        await Queue.EnqueueAsync(job, payload, _options.CreationGrace);
+        var id = job.Format();
+        var payload = new CreationIntent(owner, region, token.Token, imageId).Format();
+        await Queue.EnqueueAsync(id, payload, _options.CreationGrace);
         var runNow = true;
         try
         {
@@ -72,17 +69,17 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         {
             if (runNow)
             {
-                await Queue.EnqueueAsync(job, payload); // brings the delayed job forward
+                await Queue.EnqueueAsync(id, payload); // brings the delayed job forward
             }
             else
             {
-                await Queue.RemoveAsync(job, onlyIfWaiting: true);
+                await Queue.RemoveAsync(id, onlyIfWaiting: true);
             }
         }
     }
 
     /// <summary>Whether the job is queued or running: its creation is still in flight or being made.</summary>
-    public async Task<bool> IsPendingAsync(string job) => await Queue.GetAsync(job) is not null;
+    public async Task<bool> IsPendingAsync(CreationJob job) => await Queue.GetAsync(job.Format()) is not null;
 
     /// <summary>Whether a failure says for sure that nothing was done (a refusal), rather than perhaps something was (a lost reply).</summary>
     private static bool IsRefusal(Exception ex) => ex switch
@@ -96,29 +93,20 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
 
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        if (lease.Id.StartsWith(ImagePrefix, StringComparison.Ordinal))
-        {
-            var imageId = lease.Id[ImagePrefix.Length..];
-            if (!await RunImageAsync(imageId, lease.Fence, cancellationToken))
-            {
-                await AbandonAsync(imageId, lease.Payload, "img");
-            }
-        }
-        else if (lease.Id.StartsWith(SnapshotPrefix, StringComparison.Ordinal))
-        {
-            var snapshotId = lease.Id[SnapshotPrefix.Length..];
-            if (!await RunSnapshotAsync(snapshotId, lease.Fence, cancellationToken))
-            {
-                await AbandonAsync(snapshotId, lease.Payload, "snap");
-            }
-        }
-        else if (lease.Id.StartsWith(InstancePrefix, StringComparison.Ordinal))
-        {
-            await AbandonAsync(lease.Id[InstancePrefix.Length..], lease.Payload, "inst");
-        }
-        else
+        if (CreationJob.TryParse(lease.Id) is not { } job)
         {
             LogUnknownJob(lease.Id);
+            return WorkOutcome.Done;
+        }
+        var made = job.Kind switch
+        {
+            CreationKind.Image => await RunImageAsync(job.ResourceId, lease.Fence, cancellationToken),
+            CreationKind.Snapshot => await RunSnapshotAsync(job.ResourceId, lease.Fence, cancellationToken),
+            _ => false,
+        };
+        if (!made)
+        {
+            await AbandonAsync(job, lease.Payload);
         }
         return WorkOutcome.Done;
     }
@@ -127,27 +115,26 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
     /// Ends a creation whose record does not exist: refused from now on, and what its call may hold
     /// given back (releases are idempotent, so holds the call already gave back cost nothing).
     /// </summary>
-    private async Task AbandonAsync(string resourceId, string payload, string scope)
+    private async Task AbandonAsync(CreationJob job, string payload)
     {
-        if (!payload.StartsWith(IntentPrefix, StringComparison.Ordinal))
+        if (CreationIntent.TryParse(payload) is not { } intent)
         {
             return; // the record was created and later deleted
         }
-        var parts = payload[IntentPrefix.Length..].Split('|');
-        var (owner, region, clientToken, imageId) = (parts[0], parts[1], parts[2], parts.Length > 3 ? parts[3] : "");
-        if (!await store.AbandonAsync(region, resourceId, owner, scope, clientToken))
+        var (resourceId, owner, region) = (job.ResourceId, intent.Owner, intent.Region);
+        if (!await claims.AbandonAsync(region, resourceId, owner, job.Scope, intent.ClientToken))
         {
             return;
         }
-        var disks = Enumerable.Range(0, ImageManager.MaxDataDisks + 1);
-        switch (scope)
+        var disks = Enumerable.Range(0, ImageCreation.MaxDataDisks + 1);
+        switch (job.Kind)
         {
-            case "img":
+            case CreationKind.Image:
                 await releases.ReleaseQuotaAsync(owner, region, resourceId);
                 await releases.ReleaseHoldersAsync(region, disks.Select(i => PendingResources.SnapshotIdOf(resourceId, i)).Prepend(resourceId), final: true);
                 break;
-            case "inst":
-                await store.UnregisterImageUseAsync(region, imageId, resourceId);
+            case CreationKind.Instance:
+                await imageStore.UnregisterImageUseAsync(region, intent.ImageId, resourceId);
                 await releases.ReleaseHoldersAsync(region, disks.Select(i => InstanceManager.DiskIdOf(resourceId, i)), final: true);
                 break;
             default:
@@ -163,7 +150,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
-            var stored = await store.GetImageAsync("", imageId);
+            var stored = await imageStore.GetImageAsync("", imageId);
             if (stored is null)
             {
                 return false;
@@ -172,7 +159,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             {
                 return true;
             }
-            var snapshots = await store.GetSnapshotsAsync(stored.Image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
+            var snapshots = await snapshotStore.GetSnapshotsAsync(stored.Image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
             if (snapshots.Any(s => s is null))
             {
                 throw new InvalidOperationException($"A snapshot of {imageId} is gone.");
@@ -193,7 +180,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
                 next.Status = finished ? SnapshotStatus.Accomplished : SnapshotStatus.Progressing;
                 return (snapshot, next);
             }).ToList();
-            switch (await store.SaveCreationStepAsync(stored, image, steps, fence))
+            switch (await imageStore.SaveCreationStepAsync(stored, image, steps, fence))
             {
                 case SaveResult.Fenced:
                     LogFenced(imageId);
@@ -211,7 +198,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
         var pace = new SnapshotPace(_options.SnapshotBytesPerSecond, time);
         while (true)
         {
-            var stored = await store.GetSnapshotAsync(snapshotId);
+            var stored = await snapshotStore.GetSnapshotAsync(snapshotId);
             if (stored is null)
             {
                 return false;
@@ -224,7 +211,7 @@ public sealed partial class CreationJobs(WorkQueues queues, CatalogStore store, 
             var next = stored.Snapshot.Clone();
             next.Progress = Math.Min(progress, 100);
             next.Status = progress >= 100 ? SnapshotStatus.Accomplished : SnapshotStatus.Progressing;
-            switch (await store.SaveSnapshotStepAsync(stored, next, fence))
+            switch (await snapshotStore.SaveSnapshotStepAsync(stored, next, fence))
             {
                 case SaveResult.Fenced:
                     LogFenced(snapshotId);

@@ -10,7 +10,7 @@ namespace GrpcImages.Catalog.Domain;
 /// public and marketplace images, and (with the sharing service) images shared with it.
 /// Anything else is missing to the caller.
 /// </summary>
-public sealed class ImageAccess(CatalogStore store, SharingClient sharing)
+public sealed class ImageAccess(ImageStore imageStore, SharingClient sharing)
 {
     /// <summary>A custom or marketplace "m-" id, or a public image's name.</summary>
     public static bool IsImageId(string imageId) =>
@@ -25,7 +25,7 @@ public sealed class ImageAccess(CatalogStore store, SharingClient sharing)
         {
             return null;
         }
-        var image = await store.FindImageAsync(region, imageId);
+        var image = await imageStore.FindImageAsync(region, imageId);
         if (image is null || image.RegionId != region)
         {
             // R36: another account's private image costs a sharing check before it answers "missing";
@@ -46,7 +46,7 @@ public sealed class ImageAccess(CatalogStore store, SharingClient sharing)
     public async Task<StoredImage> RequireOwnedAsync(Caller caller, string region, string imageId)
     {
         var account = caller.RequireAccount();
-        var stored = ResourceIds.IsValid(imageId, 'm') ? await store.GetImageAsync(region, imageId) : null;
+        var stored = ResourceIds.IsValid(imageId, 'm') ? await imageStore.GetImageAsync(region, imageId) : null;
         if (stored is null || stored.Image.RegionId != region || stored.Image.OwnerAccountId != account)
         {
             throw CatalogErrors.ImageNotFound(imageId);

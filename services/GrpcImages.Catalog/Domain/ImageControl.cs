@@ -8,7 +8,7 @@ using GrpcImages.ServiceDefaults.Validation;
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>What the transfer service asks of the catalog: an image's content, and the images copies and imports make.</summary>
-public sealed class ImageControl(ImageAccess access, OwnedResources owned, CatalogStore store, Regions regions)
+public sealed class ImageControl(ImageAccess access, OwnedResources owned, SnapshotStore snapshotStore, ImageHoldStore holds, Regions regions)
 {
     /// <summary>An image as <paramref name="accountId"/> (or the caller, when empty) sees it, with the content of each disk.</summary>
     public async Task<GetImageContentResponse> GetImageContentAsync(Caller caller, string regionId, string imageId, string accountId)
@@ -17,7 +17,7 @@ public sealed class ImageControl(ImageAccess access, OwnedResources owned, Catal
         var viewer = Check.IsAccountId(accountId) ? Caller.Root(accountId, default) : caller;
         var image = await access.RequireAsync(viewer, region, imageId);
         var response = new GetImageContentResponse { Image = image };
-        var snapshots = await store.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
+        var snapshots = await snapshotStore.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList());
         foreach (var (mapping, found) in image.DiskDeviceMappings.Zip(snapshots))
         {
             if (found is null && image.Status != ImageStatus.Available && image.Status != ImageStatus.Deprecated)
@@ -71,7 +71,7 @@ public sealed class ImageControl(ImageAccess access, OwnedResources owned, Catal
             throw Fault.InvalidArgument("InvalidParameter", "task_id", "A hold names its task and its kind.");
         }
         var image = await access.RequireAsync(Caller.Root(account, default), region, request.ImageId);
-        switch (await store.HoldImageAsync(region, image.ImageId, request.TaskId, request.Kind))
+        switch (await holds.HoldImageAsync(region, image.ImageId, request.TaskId, request.Kind))
         {
             case HoldResult.Missing:
                 throw CatalogErrors.ImageNotFound(request.ImageId);
@@ -90,7 +90,7 @@ public sealed class ImageControl(ImageAccess access, OwnedResources owned, Catal
     {
         regions.Require(request.RegionId);
         return ResourceIds.IsValid(request.ImageId, 'm') && ResourceIds.IsValid(request.TaskId, 't')
-            ? store.ReleaseHoldAsync(request.ImageId, request.TaskId)
+            ? holds.ReleaseHoldAsync(request.ImageId, request.TaskId)
             : Task.CompletedTask;
     }
 }

@@ -16,7 +16,10 @@ namespace GrpcImages.Catalog.Domain;
 /// identity into its system disk (copy-on-write), so every instance has bytes of its own.
 /// </summary>
 public sealed class InstanceManager(
-    CatalogStore store,
+    CreationClaimStore claims,
+    ImageStore imageStore,
+    SnapshotStore snapshotStore,
+    InstanceStore instanceStore,
     ImageAccess access,
     OwnedResources owned,
     ContentClient content,
@@ -42,7 +45,7 @@ public sealed class InstanceManager(
         Check.Tags(request.Tags);
         var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
-        if (request.DataDisks.Count > ImageManager.MaxDataDisks)
+        if (request.DataDisks.Count > ImageCreation.MaxDataDisks)
         {
             throw Fault.InvalidArgument("InvalidDataDiskCount", "data_disks", "An instance has at most 16 data disks.");
         }
@@ -65,7 +68,7 @@ public sealed class InstanceManager(
             dataSources.Add((size, snapshot));
         }
 
-        if (token.Resolve(await store.FindClientTokenAsync(account, "inst", token)) is { } prior)
+        if (token.Resolve(await claims.FindClientTokenAsync(account, "inst", token)) is { } prior)
         {
             return await GetAsync(caller, region, prior);
         }
@@ -98,7 +101,7 @@ public sealed class InstanceManager(
 
         // Intent first: if this call dies (or a reply is lost) after the use is registered or content
         // held, the job gives them back; disk ids are derived from the instance's so the job knows them.
-        return await jobs.CreateAsync(CreationJobs.InstanceJob(instance.InstanceId), account, region, token,
+        return await jobs.CreateAsync(CreationJob.Instance(instance.InstanceId), account, region, token,
             () => HoldAndCreateAsync(caller, image, instance, token, systemSize, systemEncryption, dataSources, dataEncryption), image.ImageId);
     }
 
@@ -135,7 +138,7 @@ public sealed class InstanceManager(
                 instance.DataDisks.Add(disk);
             }
 
-            var (result, detail) = await store.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
+            var (result, detail) = await instanceStore.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
             switch (result)
             {
                 case CreateResult.Created:
@@ -153,7 +156,7 @@ public sealed class InstanceManager(
         {
             if (registered)
             {
-                await store.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
+                await imageStore.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
             }
             await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
         }
@@ -165,12 +168,21 @@ public sealed class InstanceManager(
     public async Task<Instance> GetAsync(Caller caller, string regionId, string instanceId) =>
         (await RequireOwnAsync(caller, regions.Require(regionId), instanceId)).Instance;
 
-    public async Task<(IReadOnlyList<Instance> Instances, string NextPageToken)> ListAsync(Caller caller, ListInstancesRequest request)
+    /// <summary>A page of the caller's instances, newest first, after skipping <c>skip</c>, with how many there are.</summary>
+    public async Task<ListInstancesResponse> ListAsync(Caller caller, ListInstancesRequest request)
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await store.ListInstancesAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
-        return (page.Records.Select(Instance.Parser.ParseFrom).ToList(), PageToken.Encode(page.Next));
+        var size = Check.PageSize(request.PageSize);
+        var skip = Check.Skip(request.Skip);
+        var position = IndexListPosition.Parse(PageToken.Decode(request.PageToken));
+        var page = await instanceStore.ListInstancesAsync(account, region, position.At, position.Skip + skip, size);
+        return new ListInstancesResponse
+        {
+            Instances = { page.Records.Select(Instance.Parser.ParseFrom) },
+            NextPageToken = PageToken.Encode(page.Next.Length > 0 ? new IndexListPosition(page.Next, position.Skip + skip - page.Skipped).Format() : ""),
+            TotalSize = page.Total,
+        };
     }
 
     public Task<Instance> StopAsync(Caller caller, string regionId, string instanceId) =>
@@ -194,7 +206,7 @@ public sealed class InstanceManager(
         var old = instance.SystemDisk;
         var manifest = await NewContentAsync(instance, image, old.SizeGib, old.DiskId, old.Encryption ?? new EncryptionInfo());
         instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-        var saved = await store.SaveInstanceAsync(stored, instance, new Dictionary<string, string> { [old.DiskId] = manifest });
+        var saved = await instanceStore.SaveInstanceAsync(stored, instance, new Dictionary<string, string> { [old.DiskId] = manifest });
         var oldManifest = stored.Manifests[old.DiskId];
         if (manifest != oldManifest)
         {
@@ -211,7 +223,7 @@ public sealed class InstanceManager(
         var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
         // R35: a retried replace returns the instance as the first one left it, not a third disk.
-        if (token.Resolve(await store.FindClientTokenAsync(caller.RequireAccount(), "replace", token)) is { } prior)
+        if (token.Resolve(await claims.FindClientTokenAsync(caller.RequireAccount(), "replace", token)) is { } prior)
         {
             return await GetAsync(caller, region, prior);
         }
@@ -234,7 +246,7 @@ public sealed class InstanceManager(
             instance.SystemDisk = await NewSystemDiskAsync(instance, image, size, ResourceIds.OwnerTag(instance.OwnerAccountId), systemEncryption, manifests);
             FollowImage(instance, image);
             instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            if (!await store.SaveReplacedSystemDiskAsync(stored, instance, manifests[instance.SystemDisk.DiskId], oldDisk.DiskId))
+            if (!await instanceStore.SaveReplacedSystemDiskAsync(stored, instance, manifests[instance.SystemDisk.DiskId], oldDisk.DiskId))
             {
                 throw CatalogErrors.Conflict();
             }
@@ -245,16 +257,16 @@ public sealed class InstanceManager(
         {
             if (registered)
             {
-                await store.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
+                await imageStore.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
             }
             await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
         }
         if (oldImage != image.ImageId)
         {
-            await store.UnregisterImageUseAsync(region, oldImage, instance.InstanceId);
+            await imageStore.UnregisterImageUseAsync(region, oldImage, instance.InstanceId);
         }
         await content.ReleaseAsync(region, [(stored.Manifests[oldDisk.DiskId], oldDisk.DiskId)]);
-        await store.RememberClientTokenAsync(instance.OwnerAccountId, "replace", token, instance.InstanceId);
+        await claims.RememberClientTokenAsync(instance.OwnerAccountId, "replace", token, instance.InstanceId);
         return instance;
     }
 
@@ -269,11 +281,11 @@ public sealed class InstanceManager(
             {
                 return false;
             }
-            if (await store.DeleteInstanceAsync(stored) != DeleteResult.Deleted)
+            if (await instanceStore.DeleteInstanceAsync(stored) != DeleteResult.Deleted)
             {
                 return Attempt<bool>.Again;
             }
-            await store.UnregisterImageUseAsync(region, stored.Instance.ImageId, instanceId);
+            await imageStore.UnregisterImageUseAsync(region, stored.Instance.ImageId, instanceId);
             await content.ReleaseAsync(region, stored.Manifests.Select(m => (m.Value, m.Key)));
             return true;
         });
@@ -295,7 +307,7 @@ public sealed class InstanceManager(
             var instance = stored.Instance.Clone();
             instance.Status = to;
             instance.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            return await store.SaveInstanceAsync(stored, instance) ? instance : Attempt<Instance>.Again;
+            return await instanceStore.SaveInstanceAsync(stored, instance) ? instance : Attempt<Instance>.Again;
         });
     }
 
@@ -323,7 +335,7 @@ public sealed class InstanceManager(
     private async Task<string> NewContentAsync(Instance instance, Image image, long sizeGib, string diskId, EncryptionInfo sealing)
     {
         var system = image.DiskDeviceMappings.First(m => m.DiskType == DiskType.System);
-        var snapshot = await store.GetSnapshotAsync(system.SnapshotId) ?? throw CatalogErrors.SourceImageGone(image.ImageId);
+        var snapshot = await snapshotStore.GetSnapshotAsync(system.SnapshotId) ?? throw CatalogErrors.SourceImageGone(image.ImageId);
         var identity = Encoding.ASCII.GetBytes(
             $"GRPCIMAGES INSTANCE\ninstance-id: {instance.InstanceId}\nhostname: {instance.InstanceName}\nimage-id: {image.ImageId}\nbooted: {time.GetUtcNow():O}\n");
         return await content.DeriveAsync(instance.RegionId, snapshot.ManifestId, !EncryptionPolicy.SameSealing(snapshot.Snapshot.Encryption, sealing),
@@ -336,7 +348,7 @@ public sealed class InstanceManager(
         {
             return; // public and marketplace images are never deleted
         }
-        switch (await store.RegisterImageUseAsync(region, image.ImageId, instanceId, ImageStatus.Available))
+        switch (await imageStore.RegisterImageUseAsync(region, image.ImageId, instanceId, ImageStatus.Available))
         {
             case RegisterUseResult.Missing:
                 throw CatalogErrors.ImageNotFound(image.ImageId);

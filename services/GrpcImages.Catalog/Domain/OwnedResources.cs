@@ -8,11 +8,11 @@ namespace GrpcImages.Catalog.Domain;
 /// An account's own instances and snapshots in a region. Anything else (malformed id, missing,
 /// another region, another account's) is missing to the caller (R4, R36).
 /// </summary>
-public sealed class OwnedResources(CatalogStore store)
+public sealed class OwnedResources(SnapshotStore snapshotStore, InstanceStore instanceStore)
 {
     public async Task<StoredInstance?> FindInstanceAsync(string account, string region, string instanceId)
     {
-        var stored = ResourceIds.IsValid(instanceId, 'i') ? await store.GetInstanceAsync(instanceId) : null;
+        var stored = ResourceIds.IsValid(instanceId, 'i') ? await instanceStore.GetInstanceAsync(instanceId) : null;
         return stored is not null && stored.Instance.OwnerAccountId == account && stored.Instance.RegionId == region ? stored : null;
     }
 
@@ -21,7 +21,7 @@ public sealed class OwnedResources(CatalogStore store)
 
     public async Task<StoredSnapshot?> FindSnapshotAsync(string account, string region, string snapshotId)
     {
-        var stored = ResourceIds.IsValid(snapshotId, 's') ? await store.GetSnapshotAsync(snapshotId) : null;
+        var stored = ResourceIds.IsValid(snapshotId, 's') ? await snapshotStore.GetSnapshotAsync(snapshotId) : null;
         return stored is not null && stored.Snapshot.OwnerAccountId == account && stored.Snapshot.RegionId == region ? stored : null;
     }
 

@@ -16,7 +16,9 @@ namespace GrpcImages.Catalog.Domain;
 /// step makes the same resource and takes the same quota unit and holds.
 /// </summary>
 public sealed partial class PendingResources(
-    CatalogStore store,
+    ImageStore imageStore,
+    SnapshotStore snapshotStore,
+    PendingResourceStore pendingStore,
     SharingClient sharing,
     ContentClient content,
     CatalogMetrics metrics,
@@ -43,7 +45,7 @@ public sealed partial class PendingResources(
             Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
         }
         Check.Tags(request.Tags);
-        if (request.DiskDeviceMappings.Count is 0 or > ImageManager.MaxDataDisks + 1)
+        if (request.DiskDeviceMappings.Count is 0 or > ImageCreation.MaxDataDisks + 1)
         {
             throw Fault.InvalidArgument("InvalidParameter", "disk_device_mappings", "An image has one system disk and at most 16 data disks.");
         }
@@ -82,14 +84,14 @@ public sealed partial class PendingResources(
             DiskDeviceMappings = { request.DiskDeviceMappings.Select(m => new DiskDeviceMapping { DiskType = m.DiskType, Device = m.Device, SizeGib = m.SizeGib, ContentBytes = m.ContentBytes }) },
         };
         await sharing.ReserveImageAsync(owner, region, image.ImageId); // R3; the same unit on a retry
-        var (result, prior) = await store.CreatePendingImageAsync(image, request.TaskId);
+        var (result, prior) = await pendingStore.CreatePendingImageAsync(image, request.TaskId);
         switch (result)
         {
             case CreateResult.Created:
                 metrics.ImageCreated(image);
                 return image;
             case CreateResult.TokenUsed:
-                return (await store.GetImageAsync(region, prior))?.Image ?? throw CatalogErrors.ImageNotFound(prior);
+                return (await imageStore.GetImageAsync(region, prior))?.Image ?? throw CatalogErrors.ImageNotFound(prior);
             case CreateResult.Abandoned:
                 await sharing.ReleaseImageAsync(owner, region, image.ImageId);
                 throw CatalogErrors.TaskAbandoned();
@@ -130,12 +132,12 @@ public sealed partial class PendingResources(
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
             Tags = { request.Tags },
         };
-        var (result, prior) = await store.CreatePendingSnapshotAsync(snapshot, request.TaskId);
+        var (result, prior) = await pendingStore.CreatePendingSnapshotAsync(snapshot, request.TaskId);
         return result switch
         {
             CreateResult.Created => snapshot,
             CreateResult.Abandoned => throw CatalogErrors.TaskAbandoned(),
-            _ => (await store.GetSnapshotAsync(prior))?.Snapshot ?? throw CatalogErrors.SnapshotNotFound(prior),
+            _ => (await snapshotStore.GetSnapshotAsync(prior))?.Snapshot ?? throw CatalogErrors.SnapshotNotFound(prior),
         };
     }
 
@@ -164,7 +166,7 @@ public sealed partial class PendingResources(
                 image.TimeLeft = request.TimeLeft;
                 image.QueuePosition = request.Status == ImageStatus.Waiting ? request.QueuePosition : 0;
                 image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-                return Settled(await store.SavePendingImageAsync(stored, image, request.TaskId, request.Fence, taskRevision: request.TaskRevision),
+                return Settled(await pendingStore.SavePendingImageAsync(stored, image, request.TaskId, request.Fence, taskRevision: request.TaskRevision),
                     request.ResourceId);
             });
             return;
@@ -174,7 +176,7 @@ public sealed partial class PendingResources(
             var stored = await RequireSnapshotAsync(request.ResourceId);
             var snapshot = stored.Snapshot.Clone();
             snapshot.Progress = Math.Max(snapshot.Progress, request.Progress);
-            return Settled(await store.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: false, taskRevision: request.TaskRevision),
+            return Settled(await pendingStore.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: false, taskRevision: request.TaskRevision),
                 request.ResourceId);
         });
     }
@@ -199,7 +201,7 @@ public sealed partial class PendingResources(
             snapshot.Status = SnapshotStatus.Accomplished;
             snapshot.Progress = 100;
             snapshot.TaskId = "";
-            return Settled(await store.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: true, disk.ManifestId), request.ResourceId);
+            return Settled(await pendingStore.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: true, disk.ManifestId), request.ResourceId);
         });
     }
 
@@ -225,7 +227,7 @@ public sealed partial class PendingResources(
         }
         await ConflictRetry.RunAsync<bool>(async () =>
         {
-            var stored = await store.GetSnapshotAsync(request.ResourceId);
+            var stored = await snapshotStore.GetSnapshotAsync(request.ResourceId);
             if (stored is null)
             {
                 return true;
@@ -233,14 +235,14 @@ public sealed partial class PendingResources(
             SaveResult result;
             if (request.Cancelled)
             {
-                result = await store.DeletePendingSnapshotAsync(stored, request.TaskId, request.Fence);
+                result = await pendingStore.DeletePendingSnapshotAsync(stored, request.TaskId, request.Fence);
             }
             else
             {
                 var snapshot = stored.Snapshot.Clone();
                 snapshot.Status = SnapshotStatus.Failed;
                 snapshot.TaskId = "";
-                result = await store.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: true);
+                result = await pendingStore.SavePendingSnapshotAsync(stored, snapshot, request.TaskId, request.Fence, done: true);
             }
             var settled = Settled(result, request.ResourceId);
             if (settled.Finished)
@@ -259,7 +261,7 @@ public sealed partial class PendingResources(
             var image = stored.Image.Clone();
             if (stored.Task is null)
             {
-                return Settled(await store.SavePendingImageAsync(stored, image, request.TaskId, request.Fence), request.ResourceId); // reports AlreadyDone or NotPending
+                return Settled(await pendingStore.SavePendingImageAsync(stored, image, request.TaskId, request.Fence), request.ResourceId); // reports AlreadyDone or NotPending
             }
             if (request.Disks.Count != image.DiskDeviceMappings.Count)
             {
@@ -301,7 +303,7 @@ public sealed partial class PendingResources(
             image.QueuePosition = 0;
             image.TaskId = "";
             image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            var settled = Settled(await store.CompletePendingImageAsync(stored, image, snapshots, request.TaskId, request.Fence), request.ResourceId);
+            var settled = Settled(await pendingStore.CompletePendingImageAsync(stored, image, snapshots, request.TaskId, request.Fence), request.ResourceId);
             if (settled.Finished)
             {
                 LogCompleted(image.ImageId, request.TaskId);
@@ -314,7 +316,7 @@ public sealed partial class PendingResources(
     {
         await ConflictRetry.RunAsync<bool>(async () =>
         {
-            var stored = await store.GetImageAsync("", request.ResourceId);
+            var stored = await imageStore.GetImageAsync("", request.ResourceId);
             if (stored is null)
             {
                 return true; // cancelled and deleted before
@@ -323,7 +325,7 @@ public sealed partial class PendingResources(
             SaveResult result;
             if (request.Cancelled)
             {
-                result = await store.DeletePendingImageAsync(stored, request.TaskId, request.Fence);
+                result = await pendingStore.DeletePendingImageAsync(stored, request.TaskId, request.Fence);
             }
             else
             {
@@ -334,7 +336,7 @@ public sealed partial class PendingResources(
                 failed.QueuePosition = 0;
                 failed.TaskId = "";
                 failed.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-                result = await store.SavePendingImageAsync(stored, failed, request.TaskId, request.Fence, done: true);
+                result = await pendingStore.SavePendingImageAsync(stored, failed, request.TaskId, request.Fence, done: true);
             }
             var settled = Settled(result, request.ResourceId);
             if (settled.Finished)
@@ -364,7 +366,7 @@ public sealed partial class PendingResources(
         {
             throw Fault.InvalidArgument("InvalidParameter", "owner_account_id", "The task is not this account's.");
         }
-        var made = await store.AbandonTaskAsync(request.TaskId);
+        var made = await pendingStore.AbandonTaskAsync(request.TaskId);
         if (made is null && owner is not null)
         {
             await sharing.ReleaseImageAsync(owner, region!, PendingImageId(tag, request.TaskId));
@@ -390,10 +392,10 @@ public sealed partial class PendingResources(
     }
 
     private async Task<StoredImage> RequireImageAsync(string imageId) =>
-        await store.GetImageAsync("", imageId) ?? throw CatalogErrors.ImageNotFound(imageId);
+        await imageStore.GetImageAsync("", imageId) ?? throw CatalogErrors.ImageNotFound(imageId);
 
     private async Task<StoredSnapshot> RequireSnapshotAsync(string snapshotId) =>
-        await store.GetSnapshotAsync(snapshotId) ?? throw CatalogErrors.SnapshotNotFound(snapshotId);
+        await snapshotStore.GetSnapshotAsync(snapshotId) ?? throw CatalogErrors.SnapshotNotFound(snapshotId);
 
     /// <summary>What a pending step's save means: done, to be read again, or refused.</summary>
     private static Attempt<bool> Settled(SaveResult result, string resourceId) => result switch

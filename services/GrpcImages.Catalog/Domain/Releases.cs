@@ -27,7 +27,7 @@ public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentServi
     {
         foreach (var (manifestId, holder) in holds)
         {
-            await ReleaseAsync($"content|{region}|{manifestId}|{holder}");
+            await ReleaseAsync(new ContentRelease(region, manifestId, holder));
         }
     }
 
@@ -36,54 +36,54 @@ public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentServi
     {
         foreach (var holder in holders)
         {
-            await ReleaseAsync(final ? $"holder|{region}|{holder}|final" : $"holder|{region}|{holder}");
+            await ReleaseAsync(new HolderRelease(region, holder, final));
         }
     }
 
-    public Task ReleaseQuotaAsync(string account, string region, string holder) => ReleaseAsync($"quota|{account}|{region}|{holder}");
+    public Task ReleaseQuotaAsync(string account, string region, string holder) => ReleaseAsync(new QuotaRelease(account, region, holder));
 
     public async Task<WorkOutcome> HandleAsync(WorkLease lease, CancellationToken cancellationToken)
     {
-        await CallAsync(lease.Id, cancellationToken);
+        await CallAsync(Release.Parse(lease.Id), cancellationToken);
         LogReleasedLater(lease.Id);
         return WorkOutcome.Done;
     }
 
-    private async Task ReleaseAsync(string release)
+    private async Task ReleaseAsync(Release release)
     {
-        await Queue.EnqueueAsync(release, release, Guard);
+        var item = release.Format(); // the item is its own id: one release is queued once
+        await Queue.EnqueueAsync(item, item, Guard);
         try
         {
             await Detached.RunAsync(() => CallAsync(release, CancellationToken.None));
-            await Queue.RemoveAsync(release, onlyIfWaiting: true);
+            await Queue.RemoveAsync(item, onlyIfWaiting: true);
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled or StatusCode.Internal)
         {
-            LogDeferred(ex, release);
-            await Queue.EnqueueAsync(release, release, FirstRetry);
+            LogDeferred(ex, item);
+            await Queue.EnqueueAsync(item, item, FirstRetry);
         }
     }
 
-    private async Task CallAsync(string release, CancellationToken cancellationToken)
+    private async Task CallAsync(Release release, CancellationToken cancellationToken)
     {
-        var parts = release.Split('|');
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        switch (parts[0])
+        switch (release)
         {
-            case "content":
-                await transfers.In(parts[1]).ReleaseContentAsync(new ReleaseContentRequest { RegionId = parts[1], ManifestId = parts[2], HolderId = parts[3] },
+            case ContentRelease c:
+                await transfers.In(c.Region).ReleaseContentAsync(new ReleaseContentRequest { RegionId = c.Region, ManifestId = c.ManifestId, HolderId = c.Holder },
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
-            case "holder":
-                await transfers.In(parts[1]).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = parts[1], HolderId = parts[2], Final = parts is [_, _, _, "final"] },
+            case HolderRelease h:
+                await transfers.In(h.Region).ReleaseHolderAsync(new ReleaseHolderRequest { RegionId = h.Region, HolderId = h.Holder, Final = h.Final },
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
-            case "quota":
-                await quotas.ReleaseQuotaAsync(new ReleaseQuotaRequest { AccountId = parts[1], Kind = QuotaKind.Images, RegionId = parts[2], HolderId = parts[3] },
+            case QuotaRelease q:
+                await quotas.ReleaseQuotaAsync(new ReleaseQuotaRequest { AccountId = q.Account, Kind = QuotaKind.Images, RegionId = q.Region, HolderId = q.Holder },
                     deadline: deadline, cancellationToken: cancellationToken);
                 break;
             default:
-                throw new InvalidOperationException($"Unknown release '{release}'.");
+                throw new InvalidOperationException($"A release of no known kind: {release}.");
         }
     }
 
@@ -92,4 +92,45 @@ public sealed partial class Releases(WorkQueues queues, RegionPeers<ContentServi
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Did {Release} after a retry")]
     private partial void LogReleasedLater(string release);
+}
+
+/// <summary>
+/// One thing the releases queue gives back, as its item: "content|&lt;region&gt;|&lt;manifest&gt;|&lt;holder&gt;",
+/// "holder|&lt;region&gt;|&lt;holder&gt;[|final]" or "quota|&lt;account&gt;|&lt;region&gt;|&lt;holder&gt;".
+/// </summary>
+public abstract record Release
+{
+    public abstract string Format();
+
+    /// <summary>The release an item names; an item of no known shape is a bug and throws (the queue keeps it for a fixed replica).</summary>
+    public static Release Parse(string item)
+    {
+        var parts = item.Split('|');
+        return parts switch
+        {
+            ["content", var region, var manifestId, var holder] => new ContentRelease(region, manifestId, holder),
+            ["holder", var region, var holder] => new HolderRelease(region, holder, false),
+            ["holder", var region, var holder, "final"] => new HolderRelease(region, holder, true),
+            ["quota", var account, var region, var holder] => new QuotaRelease(account, region, holder),
+            _ => throw new FormatException($"Unknown release '{item}'."),
+        };
+    }
+}
+
+/// <summary>A holder's hold on a manifest's content (R34).</summary>
+public sealed record ContentRelease(string Region, string ManifestId, string Holder) : Release
+{
+    public override string Format() => $"content|{Region}|{ManifestId}|{Holder}";
+}
+
+/// <summary>Everything a holder holds; <see cref="Final"/>: the holder can never hold again.</summary>
+public sealed record HolderRelease(string Region, string Holder, bool Final) : Release
+{
+    public override string Format() => Final ? $"holder|{Region}|{Holder}|final" : $"holder|{Region}|{Holder}";
+}
+
+/// <summary>One unit of an account's image quota in a region (R3).</summary>
+public sealed record QuotaRelease(string Account, string Region, string Holder) : Release
+{
+    public override string Format() => $"quota|{Account}|{Region}|{Holder}";
 }

@@ -1,12 +1,11 @@
+using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Sharing.V1;
-using GrpcImages.ServiceDefaults.Redis;
-using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>The sharing service as the catalog uses it: access checks, shared lists, share counts and the image quota (R3, R19, R32).</summary>
 public sealed class SharingClient(SharingService.SharingServiceClient sharing, QuotaService.QuotaServiceClient quotas, Releases releases,
-    IConnectionMultiplexer redis, TimeProvider time)
+    IAccessCheckCache accessChecks)
 {
     /// <summary>
     /// How long an access check is trusted: the sharing service announces every grant change and the
@@ -14,11 +13,9 @@ public sealed class SharingClient(SharingService.SharingServiceClient sharing, Q
     /// </summary>
     public static readonly TimeSpan AccessCheckMaxAge = TimeSpan.FromSeconds(1);
 
-    private readonly AnnouncedCache<bool> _access = new(redis, Channels.GrantsChanged, AccessCheckMaxAge, time);
-
     /// <summary>Whether the image is shared with the account: the sharing service reads one key, and the answer is kept until the image's grants change.</summary>
     public ValueTask<bool> IsSharedWithAsync(string imageId, string owner, string account) =>
-        _access.GetAsync(imageId, $"{owner}:{account}", async () =>
+        accessChecks.GetAsync(imageId, $"{owner}:{account}", async () =>
             (await sharing.CheckImageAccessAsync(new CheckImageAccessRequest { ImageId = imageId, OwnerAccountId = owner, AccountId = account })).Allowed);
 
     public async Task<ListSharedImagesResponse> ListSharedAsync(string region, int pageSize, string pageToken) =>

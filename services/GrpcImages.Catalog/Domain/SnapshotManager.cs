@@ -12,7 +12,9 @@ namespace GrpcImages.Catalog.Domain;
 
 /// <summary>Snapshots of the caller's disks (R1, R2): progressing, then accomplished; kept while an image uses them.</summary>
 public sealed class SnapshotManager(
-    CatalogStore store,
+    CreationClaimStore claims,
+    SnapshotStore snapshotStore,
+    InstanceStore instanceStore,
     OwnedResources owned,
     ContentClient content,
     CreationJobs jobs,
@@ -30,13 +32,13 @@ public sealed class SnapshotManager(
         Check.Description(request.Description, "description");
         Check.Tags(request.Tags);
         var token = ClientToken.Of(request, request.ClientToken);
-        if (token.Resolve(await store.FindClientTokenAsync(account, "snap", token)) is { } prior)
+        if (token.Resolve(await claims.FindClientTokenAsync(account, "snap", token)) is { } prior)
         {
             return await GetAsync(caller, region, prior);
         }
 
-        var instanceId = ResourceIds.IsValid(request.DiskId, 'd') ? await store.FindInstanceOfDiskAsync(request.DiskId) : null;
-        var instance = instanceId is null ? null : await store.GetInstanceAsync(instanceId);
+        var instanceId = ResourceIds.IsValid(request.DiskId, 'd') ? await instanceStore.FindInstanceOfDiskAsync(request.DiskId) : null;
+        var instance = instanceId is null ? null : await instanceStore.GetInstanceAsync(instanceId);
         if (instance is null || instance.Instance.OwnerAccountId != account || instance.Instance.RegionId != region ||
             !instance.Manifests.TryGetValue(request.DiskId, out var manifest))
         {
@@ -63,13 +65,13 @@ public sealed class SnapshotManager(
         };
 
         // Intent first: if this call dies after the hold, or the hold's reply is lost, the job gives it back.
-        return await jobs.CreateAsync(CreationJobs.SnapshotJob(snapshot.SnapshotId), account, region, ClientToken.None, async () =>
+        return await jobs.CreateAsync(CreationJob.Snapshot(snapshot.SnapshotId), account, region, ClientToken.None, async () =>
         {
             var created = false;
             try
             {
                 await content.RetainAsync(region, manifest, snapshot.SnapshotId);
-                var (result, detail) = await store.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
+                var (result, detail) = await snapshotStore.CreateSnapshotAsync(new StoredSnapshot(snapshot, manifest, 1), token);
                 created = result == CreateResult.Created;
                 return result switch
                 {
@@ -91,18 +93,27 @@ public sealed class SnapshotManager(
     public async Task<Snapshot> GetAsync(Caller caller, string regionId, string snapshotId)
     {
         var snapshot = (await RequireOwnAsync(caller, regions.Require(regionId), snapshotId)).Snapshot;
-        await store.FillSnapshotImagesAsync([snapshot]);
+        await snapshotStore.FillSnapshotImagesAsync([snapshot]);
         return snapshot;
     }
 
-    public async Task<(IReadOnlyList<Snapshot> Snapshots, string NextPageToken)> ListAsync(Caller caller, ListSnapshotsRequest request)
+    /// <summary>A page of the caller's snapshots, newest first, after skipping <c>skip</c>, with how many there are.</summary>
+    public async Task<ListSnapshotsResponse> ListAsync(Caller caller, ListSnapshotsRequest request)
     {
         var account = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
-        var page = await store.ListSnapshotsAsync(account, region, PageToken.Decode(request.PageToken), Check.PageSize(request.PageSize));
+        var size = Check.PageSize(request.PageSize);
+        var skip = Check.Skip(request.Skip);
+        var position = IndexListPosition.Parse(PageToken.Decode(request.PageToken));
+        var page = await snapshotStore.ListSnapshotsAsync(account, region, position.At, position.Skip + skip, size);
         var snapshots = page.Records.Select(Snapshot.Parser.ParseFrom).ToList();
-        await store.FillSnapshotImagesAsync(snapshots);
-        return (snapshots, PageToken.Encode(page.Next));
+        await snapshotStore.FillSnapshotImagesAsync(snapshots);
+        return new ListSnapshotsResponse
+        {
+            Snapshots = { snapshots },
+            NextPageToken = PageToken.Encode(page.Next.Length > 0 ? new IndexListPosition(page.Next, position.Skip + skip - page.Skipped).Format() : ""),
+            TotalSize = page.Total,
+        };
     }
 
     public async Task<bool> DeleteAsync(Caller caller, string regionId, string snapshotId)
@@ -116,7 +127,7 @@ public sealed class SnapshotManager(
             {
                 return false;
             }
-            switch (await store.DeleteSnapshotAsync(stored))
+            switch (await snapshotStore.DeleteSnapshotAsync(stored))
             {
                 case DeleteResult.Deleted:
                     await content.ReleaseAsync(region, [(stored.ManifestId, snapshotId)]);

@@ -5,23 +5,20 @@ using GrpcImages.ServiceDefaults.Identity;
 
 namespace GrpcImages.Catalog.Grpc;
 
-public sealed class ImageGrpcService(ImageManager images) : ImageService.ImageServiceBase
+public sealed class ImageGrpcService(ImageCreation creation, ImageQueries queries, ImageUpdate update, ImageDeletion deletion) : ImageService.ImageServiceBase
 {
     public override async Task<CreateImageResponse> CreateImage(CreateImageRequest request, ServerCallContext context) =>
-        new() { Image = await images.CreateAsync(context.GetCaller(), request) };
+        new() { Image = await creation.CreateAsync(context.GetCaller(), request) };
 
     public override async Task<GetImageResponse> GetImage(GetImageRequest request, ServerCallContext context) =>
-        new() { Image = await images.GetAsync(context.GetCaller(), request.RegionId, request.ImageId) };
+        new() { Image = await queries.GetAsync(context.GetCaller(), request.RegionId, request.ImageId) };
 
-    public override async Task<ListImagesResponse> ListImages(ListImagesRequest request, ServerCallContext context)
-    {
-        var (list, next) = await images.ListAsync(context.GetCaller(), request);
-        return new ListImagesResponse { Images = { list }, NextPageToken = next };
-    }
+    public override Task<ListImagesResponse> ListImages(ListImagesRequest request, ServerCallContext context) =>
+        queries.ListAsync(context.GetCaller(), request);
 
     public override async Task<UpdateImageResponse> UpdateImage(UpdateImageRequest request, ServerCallContext context) =>
-        new() { Image = await images.UpdateAsync(context.GetCaller(), request) };
+        new() { Image = await update.UpdateAsync(context.GetCaller(), request) };
 
     public override async Task<DeleteImageResponse> DeleteImage(DeleteImageRequest request, ServerCallContext context) =>
-        new() { Deleted = await images.DeleteAsync(context.GetCaller(), request) };
+        new() { Deleted = await deletion.DeleteAsync(context.GetCaller(), request) };
 }

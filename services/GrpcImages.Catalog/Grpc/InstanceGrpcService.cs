@@ -13,11 +13,8 @@ public sealed class InstanceGrpcService(InstanceManager instances) : InstanceSer
     public override async Task<GetInstanceResponse> GetInstance(GetInstanceRequest request, ServerCallContext context) =>
         new() { Instance = await instances.GetAsync(context.GetCaller(), request.RegionId, request.InstanceId) };
 
-    public override async Task<ListInstancesResponse> ListInstances(ListInstancesRequest request, ServerCallContext context)
-    {
-        var (list, next) = await instances.ListAsync(context.GetCaller(), request);
-        return new ListInstancesResponse { Instances = { list }, NextPageToken = next };
-    }
+    public override Task<ListInstancesResponse> ListInstances(ListInstancesRequest request, ServerCallContext context) =>
+        instances.ListAsync(context.GetCaller(), request);
 
     public override async Task<StopInstanceResponse> StopInstance(StopInstanceRequest request, ServerCallContext context) =>
         new() { Instance = await instances.StopAsync(context.GetCaller(), request.RegionId, request.InstanceId) };

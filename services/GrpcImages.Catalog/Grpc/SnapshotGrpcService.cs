@@ -13,11 +13,8 @@ public sealed class SnapshotGrpcService(SnapshotManager snapshots) : SnapshotSer
     public override async Task<GetSnapshotResponse> GetSnapshot(GetSnapshotRequest request, ServerCallContext context) =>
         new() { Snapshot = await snapshots.GetAsync(context.GetCaller(), request.RegionId, request.SnapshotId) };
 
-    public override async Task<ListSnapshotsResponse> ListSnapshots(ListSnapshotsRequest request, ServerCallContext context)
-    {
-        var (list, next) = await snapshots.ListAsync(context.GetCaller(), request);
-        return new ListSnapshotsResponse { Snapshots = { list }, NextPageToken = next };
-    }
+    public override Task<ListSnapshotsResponse> ListSnapshots(ListSnapshotsRequest request, ServerCallContext context) =>
+        snapshots.ListAsync(context.GetCaller(), request);
 
     public override async Task<DeleteSnapshotResponse> DeleteSnapshot(DeleteSnapshotRequest request, ServerCallContext context) =>
         new() { Deleted = await snapshots.DeleteAsync(context.GetCaller(), request.RegionId, request.SnapshotId) };

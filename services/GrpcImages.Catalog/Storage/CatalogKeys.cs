@@ -11,13 +11,15 @@ namespace GrpcImages.Catalog.Storage;
 ///                                                  task=the task making it while pending, donetask=the task that ended that,
 ///                                                  trev=the revision of the task whose state the pending image shows last
 /// - gi:cat:{t}:holds:&lt;image&gt;                hash  task -> hold kind (1 copy source, 2 export): what keeps the image from deletion (R9, R33)
-/// - gi:cat:{t}:taskres:&lt;task&gt;               string the image or snapshot a task's pending step made (one per task)
+/// - gi:cat:{t}:unheld:&lt;image&gt;:&lt;task&gt;        string a mark left when a task lets its hold of the image go: the task cannot hold it again (1 day)
+/// - gi:cat:{t}:taskres:&lt;task&gt;               string the image or snapshot a task's pending step made (one per task), or "-" when
+///                                                  the task was given up before it made one (7 days)
 /// - gi:cat:{p}:pimg:&lt;region&gt;:&lt;image&gt;        hash  a public (system) image, named like "ubuntu_22_04_x64_20G_alibase_20240101.vhd"
 /// - gi:cat:{t}:imgs:&lt;owner&gt;:&lt;region&gt;        zset  image ids by creation time (owner "system", "marketplace" under {p})
 /// - gi:cat:{t}:names:&lt;owner&gt;:&lt;region&gt;       hash  image name -> image id (names are unique per owner and region)
 /// - gi:cat:{t}:iusers:&lt;image&gt;               set   instances made from the image (R31)
 /// - gi:cat:{p}:iusers:&lt;region&gt;:&lt;image&gt;      set   instances made from a public image
-/// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence, task, donetask (as images)
+/// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence, task, donetask, trev (as images)
 /// - gi:cat:{t}:snaps:&lt;owner&gt;:&lt;region&gt;       zset  snapshot ids by creation time
 /// - gi:cat:{t}:simgs:&lt;snapshot&gt;             set   images using the snapshot
 /// - gi:cat:{t}:inst:&lt;instance&gt;              hash  d=Instance, s=status, v=version, m:&lt;disk&gt;=manifest per disk
@@ -29,11 +31,15 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{seed}:runs                       string how many region seedings ran (each region once per version)
 /// - gi:cat:{q:jobs}:*                        queue "img|&lt;id&gt;", "snap|&lt;id&gt;", "inst|&lt;id&gt;": images, snapshots and instances being made,
 ///                                                  recorded before their create (WorkQueue; payload "intent|owner|region|client token|image")
-/// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done
+/// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done: "content|region|manifest|holder",
+///                                                  "holder|region|holder[|final]", "quota|account|region|holder"
 /// - gi:cat:{q:seed}:*                        queue "&lt;region&gt;|&lt;version&gt;": seeding a region's platform catalog
 /// </code>
 /// {t} is the owner's tag, {p} the tag of the platform owner (public and marketplace images). The
-/// queues' own keys are listed in <see cref="ServiceDefaults.Work.WorkQueue"/>.
+/// queues' own keys are listed in <see cref="ServiceDefaults.Work.WorkQueue"/>. Which store writes
+/// which keys: <see cref="ImageStore"/>, <see cref="SnapshotStore"/>, <see cref="InstanceStore"/>,
+/// <see cref="PendingResourceStore"/>, <see cref="ImageHoldStore"/>, <see cref="CreationClaimStore"/>,
+/// <see cref="PlatformCatalogStore"/>.
 /// </summary>
 public static class CatalogKeys
 {

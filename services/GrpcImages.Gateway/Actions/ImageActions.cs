@@ -47,9 +47,18 @@ public static class ImageActions
         }
         var name = p.Text("ImageName");
         var family = p.Text("ImageFamily");
-        var (page, total, number, size) = await call.PageAsync(async token =>
-        {
-            if (ids.Count > 0)
+        var (page, total, number, size) = ids.Count == 0
+            ? await call.SkipPageAsync<Image>(async (skip, pageSize, token) =>
+            {
+                var request = new ListImagesRequest
+                {
+                    RegionId = region, OwnerAlias = alias, ImageName = name, ImageFamily = family, PageSize = pageSize, PageToken = token, Skip = skip,
+                };
+                request.Statuses.AddRange(statuses);
+                var list = await call.Rpc(o => call.Clients.Images.ListImagesAsync(request, o));
+                return (list.Images, list.NextPageToken, list.TotalSize);
+            })
+            : await call.PageAsync<Image>(async _ =>
             {
                 // By id: each one the caller may see; a missing or hidden id is left out, as the real API does.
                 p.RefuseUnread();
@@ -69,12 +78,7 @@ public static class ImageActions
                     }
                 }
                 return (found.Where(i => statuses.Contains(i.Status) && (alias == ImageOwnerAlias.Unspecified || i.OwnerAlias == alias)), "");
-            }
-            var request = new ListImagesRequest { RegionId = region, OwnerAlias = alias, ImageName = name, ImageFamily = family, PageSize = 100, PageToken = token };
-            request.Statuses.AddRange(statuses);
-            var list = await call.Rpc(o => call.Clients.Images.ListImagesAsync(request, o));
-            return (list.Images, list.NextPageToken);
-        });
+            });
         return new JsonObject
         {
             ["RegionId"] = region,

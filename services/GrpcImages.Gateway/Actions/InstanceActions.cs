@@ -58,15 +58,24 @@ public static class InstanceActions
         var imageId = p.Optional("ImageId");
         var name = p.Optional("InstanceName");
         var status = p.Optional("Status");
-        var (page, total, number, size) = await call.PageAsync(async token =>
-        {
-            var list = await call.Rpc(o => call.Clients.Instances.ListInstancesAsync(new ListInstancesRequest { RegionId = region, PageSize = 100, PageToken = token }, o));
-            return (list.Instances.Where(i =>
-                (ids.Count == 0 || ids.Contains(i.InstanceId)) &&
-                (imageId is null || i.ImageId == imageId) &&
-                (name is null || i.InstanceName == name) &&
-                (status is null || (i.Status == InstanceStatus.Stopped ? "Stopped" : "Running") == status)), list.NextPageToken);
-        });
+        // The service filters none of these: with one, pages are read from the start and filtered here.
+        var filtered = ids.Count > 0 || imageId is not null || name is not null || status is not null;
+        var (page, total, number, size) = !filtered
+            ? await call.SkipPageAsync<Instance>(async (skip, pageSize, token) =>
+            {
+                var list = await call.Rpc(o => call.Clients.Instances.ListInstancesAsync(
+                    new ListInstancesRequest { RegionId = region, PageSize = pageSize, PageToken = token, Skip = skip }, o));
+                return (list.Instances, list.NextPageToken, list.TotalSize);
+            })
+            : await call.PageAsync(async token =>
+            {
+                var list = await call.Rpc(o => call.Clients.Instances.ListInstancesAsync(new ListInstancesRequest { RegionId = region, PageSize = 100, PageToken = token }, o));
+                return (list.Instances.Where(i =>
+                    (ids.Count == 0 || ids.Contains(i.InstanceId)) &&
+                    (imageId is null || i.ImageId == imageId) &&
+                    (name is null || i.InstanceName == name) &&
+                    (status is null || (i.Status == InstanceStatus.Stopped ? "Stopped" : "Running") == status)), list.NextPageToken);
+            });
         return new JsonObject
         {
             ["TotalCount"] = total,

@@ -37,16 +37,25 @@ public static class SnapshotActions
         var instanceId = p.Optional("InstanceId");
         var name = p.Optional("SnapshotName");
         var status = p.Optional("Status");
-        var (page, total, number, size) = await call.PageAsync(async token =>
-        {
-            var list = await call.Rpc(o => call.Clients.Snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = region, PageSize = 100, PageToken = token }, o));
-            return (list.Snapshots.Where(s =>
-                (ids.Count == 0 || ids.Contains(s.SnapshotId)) &&
-                (diskId is null || s.SourceDiskId == diskId) &&
-                (instanceId is null || s.SourceInstanceId == instanceId) &&
-                (name is null || s.SnapshotName == name) &&
-                (status is null or "all" || (string)Shapes.Snapshot(s)["Status"]! == status)), list.NextPageToken);
-        });
+        // The service filters none of these: with one, pages are read from the start and filtered here.
+        var filtered = ids.Count > 0 || diskId is not null || instanceId is not null || name is not null || status is not (null or "all");
+        var (page, total, number, size) = !filtered
+            ? await call.SkipPageAsync<Snapshot>(async (skip, pageSize, token) =>
+            {
+                var list = await call.Rpc(o => call.Clients.Snapshots.ListSnapshotsAsync(
+                    new ListSnapshotsRequest { RegionId = region, PageSize = pageSize, PageToken = token, Skip = skip }, o));
+                return (list.Snapshots, list.NextPageToken, list.TotalSize);
+            })
+            : await call.PageAsync(async token =>
+            {
+                var list = await call.Rpc(o => call.Clients.Snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = region, PageSize = 100, PageToken = token }, o));
+                return (list.Snapshots.Where(s =>
+                    (ids.Count == 0 || ids.Contains(s.SnapshotId)) &&
+                    (diskId is null || s.SourceDiskId == diskId) &&
+                    (instanceId is null || s.SourceInstanceId == instanceId) &&
+                    (name is null || s.SnapshotName == name) &&
+                    (status is null or "all" || (string)Shapes.Snapshot(s)["Status"]! == status)), list.NextPageToken);
+            });
         return new JsonObject
         {
             ["TotalCount"] = total,

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Grpc.Core;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Validation;
 
 namespace GrpcImages.Gateway.Ecs;
 
@@ -45,8 +46,9 @@ public sealed class EcsCall(EcsParameters parameters, CallOptions options, Clust
     }
 
     /// <summary>
-    /// A page by number over a list the cluster pages by token: reads pages of 100 from the start
-    /// (at most <see cref="MaxScanned"/> items) to answer PageNumber, PageSize and TotalCount.
+    /// A page by number over a list the cluster pages by token only (or filtered here): reads pages of 100
+    /// from the start (at most <see cref="MaxScanned"/> items) to answer PageNumber, PageSize and TotalCount.
+    /// Lists that skip and count in the service use <see cref="SkipPageAsync"/>.
     /// </summary>
     public async Task<(List<T> Page, int Total, int PageNumber, int PageSize)> PageAsync<T>(
         Func<string, Task<(IEnumerable<T> Items, string Next)>> read, int defaultSize = 10, int maxSize = 100)
@@ -66,6 +68,36 @@ public sealed class EcsCall(EcsParameters parameters, CallOptions options, Clust
     }
 
     public const int MaxScanned = 10_000;
+
+    /// <summary>
+    /// A page by number over a list that skips and counts in the service (AIP-158 <c>skip</c> and
+    /// <c>total_size</c>): <paramref name="read"/> (skip, page size, page token) is asked for the page itself,
+    /// with skip = (PageNumber - 1) * PageSize, and TotalCount is the list's total. A short page with a token
+    /// (the service's scan budget ran out) is continued from the token. A page past the most a list skips
+    /// is empty.
+    /// </summary>
+    public async Task<(List<T> Page, int Total, int PageNumber, int PageSize)> SkipPageAsync<T>(
+        Func<int, int, string, Task<(IEnumerable<T> Items, string Next, int Total)>> read, int defaultSize = 10, int maxSize = 100)
+    {
+        var number = Parameters.Number("PageNumber", 1, 1, 100_000);
+        var size = Parameters.Number("PageSize", defaultSize, 1, maxSize);
+        var skip = (long)(number - 1) * size;
+        if (skip > Check.MaxSkip)
+        {
+            return ([], (await read(0, 1, "")).Total, number, size);
+        }
+        var (items, next, total) = await read((int)skip, size, "");
+        var page = items.ToList();
+        for (var more = 0; page.Count < size && next.Length > 0 && more < MaxContinuations; more++)
+        {
+            (items, next, _) = await read(0, size - page.Count, next);
+            page.AddRange(items);
+        }
+        return (page, total, number, size);
+    }
+
+    /// <summary>How many times <see cref="SkipPageAsync"/> continues a short page before it answers with what it has.</summary>
+    private const int MaxContinuations = 10;
 
     /// <summary>The region an instance is in: RegionId when given, else found by asking each region.</summary>
     public async Task<(string Region, Instance Instance)> FindInstanceAsync(string instanceId)

@@ -4,10 +4,10 @@ using Grpc.Core;
 using GrpcImages.Contracts.Kms.V1;
 using GrpcImages.Gateway.Signatures;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Validation;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace GrpcImages.Gateway.Ecs;
 
@@ -63,7 +63,7 @@ public sealed partial class EcsEndpoint(ClusterClients clients, NonceGuard nonce
             status = mapped.HttpStatus;
             body = ErrorBody(requestId, http, mapped.Code, mapped.Message);
         }
-        catch (Exception error) when (error is RedisException or TimeoutException)
+        catch (Exception error) when (RedisFailures.IsUnavailable(error))
         {
             status = 503;
             body = ErrorBody(requestId, http, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.");

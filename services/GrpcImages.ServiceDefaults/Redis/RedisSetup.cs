@@ -64,7 +64,7 @@ public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthChec
             var latency = await redis.GetDatabase().PingAsync();
             return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.");
         }

@@ -125,6 +125,15 @@ public static class Check
         return requested == 0 ? 10 : Math.Min(requested, 100);
     }
 
+    /// <summary>The most matching items a List call skips before its page (AIP-158 skip).</summary>
+    public const int MaxSkip = 10_000;
+
+    /// <summary>How many matching items a List call skips before its page: 0 to <see cref="MaxSkip"/>, else InvalidParameter.</summary>
+    public static int Skip(int requested, string field = "skip") =>
+        requested is >= 0 and <= MaxSkip
+            ? requested
+            : throw Fault.InvalidArgument("InvalidParameter", field, $"Skip is 0 to {MaxSkip}: how many matching items to pass before the page starts.");
+
     /// <summary>Input as an error message may repeat it: cut to <paramref name="max"/> characters, so a huge value never swells a reply.</summary>
     /// <summary>
     /// A well-formed protobuf Duration within ±100 years (one of int64.Max seconds does not fit a

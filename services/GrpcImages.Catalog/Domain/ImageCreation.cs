@@ -10,9 +10,10 @@ using GrpcImages.ServiceDefaults.Validation;
 
 namespace GrpcImages.Catalog.Domain;
 
-/// <summary>Custom images: create (R1, R2), get and list (R4, R19), update, delete (R31-R34), client tokens (R35).</summary>
-public sealed class ImageManager(
-    CatalogStore store,
+/// <summary>CreateImage: from an instance's disks (R1) or from snapshots (R2), one quota unit (R3), client tokens (R35).</summary>
+public sealed class ImageCreation(
+    CreationClaimStore claims,
+    ImageStore imageStore,
     ImageAccess access,
     OwnedResources owned,
     ContentClient content,
@@ -45,7 +46,7 @@ public sealed class ImageManager(
 
         while (true)
         {
-            if (token.Resolve(await store.FindClientTokenAsync(account, "img", token)) is { } prior &&
+            if (token.Resolve(await claims.FindClientTokenAsync(account, "img", token)) is { } prior &&
                 await AwaitPriorAsync(caller, region, prior, token) is { } made)
             {
                 return made;
@@ -79,7 +80,7 @@ public sealed class ImageManager(
             UpdateTime = now,
             Tags = { request.Tags },
         };
-        return await jobs.CreateAsync(CreationJobs.ImageJob(image.ImageId), account, region, token,
+        return await jobs.CreateAsync(CreationJob.Image(image.ImageId), account, region, token,
             () => HoldAndCreateAsync(caller, region, request, token, image));
     }
 
@@ -96,8 +97,8 @@ public sealed class ImageManager(
             // R35 before R3: calls racing with one token make one image and take one quota unit.
             if (token.IsSet)
             {
-                var holder = await store.ClaimClientTokenAsync(account, "img", token, image.ImageId);
-                if (holder.HasValue)
+                var holder = await claims.ClaimClientTokenAsync(account, "img", token, image.ImageId);
+                if (holder is not null)
                 {
                     return new(await AwaitPriorAsync(caller, region, ClientTokens.ResolveStored(holder, token.Fingerprint), token), false);
                 }
@@ -120,7 +121,7 @@ public sealed class ImageManager(
                 await content.RetainAsync(region, snapshot.ManifestId, image.ImageId);
                 retained.Add((snapshot.ManifestId, image.ImageId));
             }
-            var (result, detail) = await store.CreateImageAsync(image, account, snapshots, token);
+            var (result, detail) = await imageStore.CreateImageAsync(image, account, snapshots, token);
             switch (result)
             {
                 case CreateResult.Created:
@@ -151,7 +152,7 @@ public sealed class ImageManager(
                 }
                 if (claimed)
                 {
-                    await store.UnclaimClientTokenAsync(account, "img", token, image.ImageId);
+                    await claims.UnclaimClientTokenAsync(account, "img", token, image.ImageId);
                 }
             }
         }
@@ -166,16 +167,16 @@ public sealed class ImageManager(
         var until = time.GetUtcNow() + PriorWait;
         while (true)
         {
-            if (await store.GetImageAsync(region, imageId) is not null)
+            if (await imageStore.GetImageAsync(region, imageId) is not null)
             {
                 return await access.RequireAsync(caller, region, imageId);
             }
-            var holder = await store.FindClientTokenAsync(caller.RequireAccount(), "img", token);
-            if (!holder.HasValue || ClientTokens.ResolveStored(holder, token.Fingerprint) != imageId)
+            var holder = await claims.FindClientTokenAsync(caller.RequireAccount(), "img", token);
+            if (holder is null || ClientTokens.ResolveStored(holder, token.Fingerprint) != imageId)
             {
                 return null;
             }
-            if (!await jobs.IsPendingAsync(CreationJobs.ImageJob(imageId)))
+            if (!await jobs.IsPendingAsync(CreationJob.Image(imageId)))
             {
                 return await access.RequireAsync(caller, region, imageId); // made and deleted since: as any missing image
             }
@@ -189,217 +190,6 @@ public sealed class ImageManager(
 
     private static readonly TimeSpan PriorWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan PriorPoll = TimeSpan.FromMilliseconds(20);
-
-    public Task<Image> GetAsync(Caller caller, string regionId, string imageId) =>
-        access.RequireAsync(caller, regions.Require(regionId), imageId);
-
-    public async Task<(IReadOnlyList<Image> Images, string NextPageToken)> ListAsync(Caller caller, ListImagesRequest request)
-    {
-        var region = regions.Require(request.RegionId);
-        var size = Check.PageSize(request.PageSize);
-        if (request.ImageName.Length > 129)
-        {
-            throw Fault.InvalidArgument("InvalidImageName.Malformed", "image_name", "A name filter is at most 128 characters and an optional '*'.");
-        }
-        var statuses = request.Statuses.Count == 0 ? [(int)ImageStatus.Available] : request.Statuses.Select(s => (int)s).Distinct().ToList();
-        var sources = Sources(request.OwnerAlias, caller);
-        var position = PageToken.Decode(request.PageToken);
-        var (sourceIndex, within) = (0, "");
-        if (position.Length > 0)
-        {
-            var bar = position.IndexOf('|');
-            if (bar <= 0 || !int.TryParse(position[..bar], out sourceIndex) || sourceIndex >= sources.Count)
-            {
-                throw Fault.InvalidArgument("InvalidNextToken", "page_token", "The page token does not belong to this query.");
-            }
-            within = position[(bar + 1)..];
-        }
-
-        var images = new List<Image>(size);
-        for (; sourceIndex < sources.Count; sourceIndex++, within = "")
-        {
-            var source = sources[sourceIndex];
-            string next;
-            if (source.IndexOwner is null)
-            {
-                (var shared, next) = await ListSharedAsync(region, size - images.Count, within, statuses, request.ImageName, request.ImageFamily);
-                images.AddRange(shared);
-            }
-            else
-            {
-                var page = await store.ListImagesAsync(source.IndexOwner, region, within, size - images.Count, statuses, request.ImageName, request.ImageFamily);
-                foreach (var bytes in page.Records)
-                {
-                    var image = Image.Parser.ParseFrom(bytes);
-                    if (await access.SeesAsync(caller, image))
-                    {
-                        images.Add(image);
-                    }
-                }
-                next = page.Next;
-            }
-            if (next.Length > 0)
-            {
-                return (images, PageToken.Encode($"{sourceIndex}|{next}"));
-            }
-            if (images.Count == size)
-            {
-                return (images, sourceIndex + 1 < sources.Count ? PageToken.Encode($"{sourceIndex + 1}|") : "");
-            }
-        }
-        return (images, "");
-    }
-
-    /// <summary>R19: images other accounts shared with the caller, as the sharing service lists them, filtered here.</summary>
-    private async Task<(List<Image> Images, string Next)> ListSharedAsync(string region, int size, string sharingToken,
-        IReadOnlyCollection<int> statuses, string name, string family)
-    {
-        var page = await sharing.ListSharedAsync(region, size, sharingToken);
-        var records = await store.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
-        var images = records
-            .Where(i => i.RegionId == region && statuses.Contains((int)i.Status) && (family.Length == 0 || i.ImageFamily == family) && NameMatches(i.ImageName, name))
-            .ToList();
-        images.ForEach(i => i.OwnerAlias = ImageOwnerAlias.Others);
-        return (images, page.NextPageToken);
-    }
-
-    private static bool NameMatches(string imageName, string filter) =>
-        filter.Length == 0 || (filter.EndsWith('*') ? imageName.StartsWith(filter[..^1], StringComparison.Ordinal) : imageName == filter);
-
-    public async Task<Image> UpdateAsync(Caller caller, UpdateImageRequest request)
-    {
-        var region = regions.Require(request.RegionId);
-        if (request.HasImageName)
-        {
-            Check.Name(request.ImageName, "image_name", "InvalidImageName.Malformed");
-        }
-        if (request.HasDescription)
-        {
-            Check.Description(request.Description, "description");
-        }
-        if (request.HasImageFamily && request.ImageFamily.Length > 0)
-        {
-            Check.Name(request.ImageFamily, "image_family", "InvalidImageFamily.Malformed");
-        }
-        return await ConflictRetry.RunAsync<Image>(async () =>
-        {
-            var stored = await access.RequireOwnedAsync(caller, region, request.ImageId);
-            var image = stored.Image.Clone();
-            if (request.HasImageName)
-            {
-                image.ImageName = request.ImageName;
-            }
-            if (request.HasDescription)
-            {
-                image.Description = request.Description;
-            }
-            if (request.HasImageFamily)
-            {
-                image.ImageFamily = request.ImageFamily;
-            }
-            if (request.HasDeprecated)
-            {
-                image.Status = (request.Deprecated, image.Status) switch
-                {
-                    (true, ImageStatus.Available or ImageStatus.Deprecated) => ImageStatus.Deprecated,
-                    (false, ImageStatus.Available or ImageStatus.Deprecated) => ImageStatus.Available,
-                    _ => throw CatalogErrors.IncorrectImageStatus($"Only an Available or Deprecated image can be deprecated or undeprecated; this one is {image.Status}."),
-                };
-            }
-            image.UpdateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-            image.OwnerAlias = ImageOwnerAlias.Unspecified;
-            switch (await store.SaveImageAsync(stored, image))
-            {
-                case SaveResult.Saved:
-                    image.OwnerAlias = ImageOwnerAlias.Self;
-                    return image;
-                case SaveResult.DuplicateName:
-                    throw CatalogErrors.NameDuplicated(image.ImageName);
-                default:
-                    return Attempt<Image>.Again;
-            }
-        });
-    }
-
-    /// <summary>Deletes the caller's image; false when there was none (R33). R31: instances keep running after a forced delete.</summary>
-    public async Task<bool> DeleteAsync(Caller caller, DeleteImageRequest request)
-    {
-        var account = caller.RequireAccount();
-        var region = regions.Require(request.RegionId);
-        return await ConflictRetry.RunAsync<bool>(async () =>
-        {
-            var stored = ResourceIds.IsValid(request.ImageId, 'm') ? await store.GetImageAsync(region, request.ImageId) : null;
-            if (stored is null || stored.Image.RegionId != region)
-            {
-                return false;
-            }
-            var image = stored.Image;
-            if (image.OwnerAccountId != account)
-            {
-                // Someone else's image: a visible one (shared, public) is not the caller's to delete;
-                // an invisible one is, to the caller, an image that does not exist (R36).
-                if (await access.SeesAsync(caller, image))
-                {
-                    throw CatalogErrors.ImageNotFound(image.ImageId);
-                }
-                return false;
-            }
-            if (image.Status is ImageStatus.Creating or ImageStatus.Waiting)
-            {
-                // R9, R33: a copy's or an import's destination goes with its task (cancel it), even with force.
-                throw image.SourceKind switch
-                {
-                    ImageSourceKind.Copy => CatalogErrors.ImageCopying(),
-                    ImageSourceKind.Import => CatalogErrors.ImageImporting(),
-                    _ => CatalogErrors.IncorrectImageStatus("The image is still being created and cannot be deleted yet."),
-                };
-            }
-
-            var users = await store.ImageUsersAsync(region, image.ImageId);
-            if (users.Count > 0)
-            {
-                var alive = await store.ExistingInstancesAsync(users);
-                var gone = users.Except(alive).ToArray();
-                if (gone.Length > 0)
-                {
-                    await store.UnregisterImageUseAsync(region, image.ImageId, gone);
-                }
-                if (alive.Count > 0 && !request.Force)
-                {
-                    throw CatalogErrors.ImageUsingByInstance();
-                }
-            }
-
-            // R32: a shared image goes only with force, which revokes every grant first.
-            if (await sharing.ShareCountAsync(image.ImageId, account) > 0)
-            {
-                if (!request.Force)
-                {
-                    throw CatalogErrors.ImageUseShared();
-                }
-                await sharing.RevokeAllAsync(image.ImageId, account, region);
-            }
-
-            // The snapshots outlive the image; read their content before the image lets them go.
-            var holds = (await store.GetSnapshotsAsync(image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList()))
-                .OfType<StoredSnapshot>().Select(s => (s.ManifestId, image.ImageId)).ToList();
-            var (deleted, holdKind) = await store.DeleteImageAsync(stored, request.Force);
-            switch (deleted)
-            {
-                case DeleteResult.Held:
-                    throw (ImageHoldKind)holdKind == ImageHoldKind.Export ? CatalogErrors.ImageExporting() : CatalogErrors.ImageCopying();
-                case DeleteResult.Deleted:
-                    await content.ReleaseAsync(region, holds);
-                    await sharing.ReleaseImageAsync(account, region, image.ImageId);
-                    metrics.ImageDeleted(region, request.Force);
-                    return true;
-                case DeleteResult.InUse:
-                    throw CatalogErrors.ImageUsingByInstance();
-                default:
-                    return Attempt<bool>.Again;
-            }
-        });
-    }
 
     /// <summary>R1: a snapshot of every disk of the instance; re-sealed content goes to <paramref name="held"/>.</summary>
     private async Task<List<ImageSnapshotRef>> FromInstanceAsync(string account, string region, CreateImageRequest request, Image image,
@@ -534,33 +324,5 @@ public sealed class ImageManager(
             });
         }
         return ordered.Select(d => new ImageSnapshotRef(d.Snapshot.Snapshot.SnapshotId, null, d.Snapshot.ManifestId)).ToList();
-    }
-
-    /// <summary>One place ListImages reads from: an owner's index of this service, or (null) the sharing service.</summary>
-    private sealed record Source(string? IndexOwner);
-
-    /// <summary>
-    /// Where to list from, in order: own images first (newest first), then those shared with the
-    /// caller, public, marketplace.
-    /// </summary>
-    private static List<Source> Sources(ImageOwnerAlias alias, Caller caller)
-    {
-        var sources = new List<Source>();
-        if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Self && caller.IsAccount)
-        {
-            sources.Add(new Source(caller.AccountId));
-        }
-        if (alias is ImageOwnerAlias.Unspecified or ImageOwnerAlias.Others && caller.IsAccount)
-        {
-            sources.Add(new Source(null));
-        }
-        foreach (var (platform, owner) in new[] { (ImageOwnerAlias.System, CatalogKeys.SystemIndexOwner), (ImageOwnerAlias.Marketplace, CatalogKeys.MarketplaceIndexOwner) })
-        {
-            if (alias == ImageOwnerAlias.Unspecified || alias == platform)
-            {
-                sources.Add(new Source(owner));
-            }
-        }
-        return sources;
     }
 }

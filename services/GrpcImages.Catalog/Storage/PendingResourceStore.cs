@@ -1,28 +1,18 @@
 using GrpcImages.Contracts.Catalog.V1;
-using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Work;
 using StackExchange.Redis;
+using static GrpcImages.Catalog.Storage.Records;
 
 namespace GrpcImages.Catalog.Storage;
 
-/// <summary>What holding an image for a copy or export found (numbers the script returns).</summary>
-public enum HoldResult
-{
-    Missing = 0,
-    Held = 1,
-    /// <summary>The image is not Available.</summary>
-    WrongStatus = 2,
-    /// <summary>Another copy of the image runs (R9).</summary>
-    CopyConflict = 3,
-    /// <summary>The task let the image go before: a hold that arrives after its release is refused.</summary>
-    Released = 4,
-}
-
 /// <summary>
-/// Pending images and snapshots: made by a task of the transfer service, every change of them names
-/// the task and carries its claim's fencing token (a change with an older token is refused).
+/// Images and snapshots made by a task of the transfer service (keys in <see cref="CatalogKeys"/>): their
+/// records (<c>img:</c>, <c>snap:</c>) with the task that makes them ("task", then "donetask") and its highest
+/// fencing token ("fence"), their index and names entries, and what each task made (<c>taskres:</c>, "-" when
+/// the task was given up first). Every change names the task and carries its claim's fencing token (a change
+/// with an older token is refused); completing an image writes its snapshots in the same script.
 /// </summary>
-public sealed partial class CatalogStore
+public sealed class PendingResourceStore(IDatabase redis)
 {
     // The check every pending step makes first: the record is pending for this task, the version is the
     // one read, and the token is not older than one seen. Leaves SaveResult codes for the caller to return.
@@ -112,40 +102,27 @@ public sealed partial class CatalogStore
         return 1
         """;
 
-    // KEYS: image, holds, the task's release mark. ARGV: task, kind, the status that allows it. Returns HoldResult.
-    private const string HoldScript = """
-        if redis.call('EXISTS', KEYS[3]) == 1 then return 4 end
-        local s = redis.call('HGET', KEYS[1], 's')
-        if not s then return 0 end
-        if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 1 end
-        if s ~= ARGV[3] then return 2 end
-        if ARGV[2] == '1' then
-          for _, kind in ipairs(redis.call('HVALS', KEYS[2])) do
-            if kind == '1' then return 3 end
-          end
-        end
-        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-        return 1
+    // KEYS: the task's resource. ARGV: mark ttl. Returns what the task made, or false (and it never will).
+    private const string AbandonTaskScript = """
+        local prior = redis.call('GET', KEYS[1])
+        if prior then return prior end
+        redis.call('SET', KEYS[1], '-', 'EX', ARGV[1])
+        return false
         """;
-
     /// <summary>Creates a pending image (Waiting) for a task, or finds the one the task made before.</summary>
     public async Task<(CreateResult Result, string Prior)> CreatePendingImageAsync(Image image, string taskId)
     {
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreatePendingScript,
+        return Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
             [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
              CatalogKeys.TaskResource(taskId), CatalogKeys.Names(image.OwnerAccountId, image.RegionId)],
-            [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId]))!;
-        return Created(result);
+            [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId]));
     }
 
     /// <summary>Creates a pending snapshot (progressing) for a task, or finds the one the task made before.</summary>
-    public async Task<(CreateResult Result, string Prior)> CreatePendingSnapshotAsync(Snapshot snapshot, string taskId)
-    {
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreatePendingScript,
+    public async Task<(CreateResult Result, string Prior)> CreatePendingSnapshotAsync(Snapshot snapshot, string taskId) =>
+        Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
             [CatalogKeys.Snapshot(snapshot.SnapshotId), CatalogKeys.Snapshots(snapshot.OwnerAccountId, snapshot.RegionId), CatalogKeys.TaskResource(taskId)],
-            [Bytes(snapshot), (int)snapshot.Status, "", "", Score(snapshot.CreateTime), snapshot.SnapshotId, taskId]))!;
-        return Created(result);
-    }
+            [Bytes(snapshot), (int)snapshot.Status, "", "", Score(snapshot.CreateTime), snapshot.SnapshotId, taskId]));
 
     /// <summary>
     /// Saves a pending image's new state for its task; with <paramref name="done"/> its pending state ends (failed). A state
@@ -206,47 +183,13 @@ public sealed partial class CatalogStore
             [taskId, fence, stored.Version, snapshot.SnapshotId, ""]));
     }
 
-    // KEYS: image's holds, the task's release mark. ARGV: task, mark ttl.
-    private const string ReleaseHoldScript = """
-        redis.call('HDEL', KEYS[1], ARGV[1])
-        redis.call('SET', KEYS[2], 1, 'EX', ARGV[2])
-        return 0
-        """;
-
-    // KEYS: the task's resource. ARGV: mark ttl. Returns what the task made, or false (and it never will).
-    private const string AbandonTaskScript = """
-        local prior = redis.call('GET', KEYS[1])
-        if prior then return prior end
-        redis.call('SET', KEYS[1], '-', 'EX', ARGV[1])
-        return false
-        """;
-
     /// <summary>
     /// Gives a task up: returns the resource it made, if any; if it made none, it never will (a create
     /// still on its way is refused as Abandoned).
     /// </summary>
     public async Task<string?> AbandonTaskAsync(string taskId)
     {
-        var result = await redis.ScriptEvaluateAsync(AbandonTaskScript, [CatalogKeys.TaskResource(taskId)], [(long)AbandonedLifetime.TotalSeconds]);
+        var result = await redis.ScriptEvaluateAsync(AbandonTaskScript, [CatalogKeys.TaskResource(taskId)], [(long)CreationClaimStore.AbandonedLifetime.TotalSeconds]);
         return result.IsNull || (string)result! == NoResource ? null : (string)result!;
     }
-
-    /// <summary>Holds an Available image for a task (a second copy of a source is refused, R9).</summary>
-    public async Task<HoldResult> HoldImageAsync(string region, string imageId, string taskId, ImageHoldKind kind) =>
-        Map<HoldResult>(await redis.ScriptEvaluateAsync(HoldScript, [CatalogKeys.Image(region, imageId), CatalogKeys.Holds(imageId), CatalogKeys.Unheld(imageId, taskId)],
-            [taskId, (int)kind, (int)ImageStatus.Available]));
-
-    /// <summary>Lets a task's hold go, for good: a hold of the task that arrives later is refused (<see cref="HoldResult.Released"/>).</summary>
-    public Task ReleaseHoldAsync(string imageId, string taskId) =>
-        redis.ScriptEvaluateAsync(ReleaseHoldScript, [CatalogKeys.Holds(imageId), CatalogKeys.Unheld(imageId, taskId)], [taskId, (long)ReleasedHoldLifetime.TotalSeconds]);
-
-    /// <summary>How long a let-go hold stays refused: far longer than a request that could still carry it lives.</summary>
-    public static readonly TimeSpan ReleasedHoldLifetime = TimeSpan.FromDays(1);
-
-    /// <summary>The tasks holding an image, with the kind of each hold.</summary>
-    public async Task<IReadOnlyDictionary<string, ImageHoldKind>> HoldsAsync(string imageId) =>
-        (await redis.HashGetAllAsync(CatalogKeys.Holds(imageId))).ToDictionary(e => (string)e.Name!, e => (ImageHoldKind)(int)e.Value);
-
-    private static IEnumerable<RedisValue> Pairs(IEnumerable<KeyValuePair<string, RedisValue>> fields) =>
-        fields.SelectMany(f => new[] { (RedisValue)f.Key, f.Value });
 }

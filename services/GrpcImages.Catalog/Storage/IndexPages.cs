@@ -1,0 +1,163 @@
+using StackExchange.Redis;
+
+namespace GrpcImages.Catalog.Storage;
+
+/// <summary>What an index list keeps: only records in these states, with this name (a trailing '*' matches a prefix), of this family.</summary>
+public sealed record IndexFilter(IReadOnlyCollection<int> Statuses, string Name, string Family);
+
+/// <summary>
+/// A page of an index: the records' bytes, the position to continue from ("" at the end), how many matching
+/// entries it skipped, and how many match in the whole index (a lower bound when counting them would look at
+/// more than <see cref="IndexPages.ListCountBudget"/> entries).
+/// </summary>
+public sealed record StoredPage(IReadOnlyList<byte[]> Records, string Next, int Skipped, int Total);
+
+/// <summary>Pages of an owner's index (images, snapshots, instances), newest first, filtered, skipped and counted in Redis.</summary>
+internal static class IndexPages
+{
+    /// <summary>How many index entries one List call looks at, beyond those it skips, before it returns a page (a shorter one, with a token).</summary>
+    public const int ListScanBudget = 1000;
+
+    /// <summary>How many index entries one List call looks at, beyond the page's, to count the matches of a filtered index.</summary>
+    public const int ListCountBudget = 10_000;
+
+    // KEYS: index. ARGV: record prefix, cursor score ('' = start), cursor id, skip, limit, statuses (',3,6,' or ''),
+    // name ('' = any), name is a prefix ('1'/'0'), family ('' = any), entries the page may look at beyond the skip,
+    // entries the count may look at.
+    // Newest first (equal scores by id, descending). After the cursor, the first `skip` matching entries are
+    // skipped, then up to `limit` records returned. Without a filter every entry matches: the skip is a rank and
+    // the total ZCARD. With one, matches are counted in the whole index (before the cursor too) while the count's
+    // budget lasts. Returns {next score, next id, skipped, total, record...}, next score '' at the end.
+    private const string ListScript = """
+        local index, prefix, cs, cid = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+        local skip, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+        local statuses, name, isPrefix, family = ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9]
+        local pageLeft, countLeft = tonumber(ARGV[10]) + skip, tonumber(ARGV[11])
+        local card = redis.call('ZCARD', index)
+
+        -- The rank the page starts at: entries newer than the cursor, and those of its score it has passed.
+        local start = 0
+        if cs ~= '' then
+          start = redis.call('ZCOUNT', index, '(' .. cs, '+inf')
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', index, cs, cs)) do
+            if id >= cid then start = start + 1 end
+          end
+        end
+
+        -- Visits ranks [from, to) until visit says stop; returns the rank it stopped at (not consumed).
+        local function walk(from, to, visit)
+          local rank = from
+          while rank < to do
+            local batch = redis.call('ZREVRANGE', index, rank, math.min(rank + 63, to - 1), 'WITHSCORES')
+            if #batch == 0 then return rank end
+            for i = 1, #batch, 2 do
+              if not visit(batch[i], batch[i + 1]) then return rank end
+              rank = rank + 1
+            end
+          end
+          return rank
+        end
+
+        local out, found, skipped = {}, 0, 0
+        local nextScore, nextId, lastScore, lastId = '', '', '', ''
+
+        if statuses == '' and name == '' and family == '' then
+          local first = math.min(start + skip, card)
+          skipped = first - start
+          walk(first, card, function(id, score)
+            if found == limit then
+              nextScore, nextId = lastScore, lastId
+              return false
+            end
+            local d = redis.call('HGET', prefix .. id, 'd')
+            if d then
+              found = found + 1
+              out[found] = d
+            end
+            lastScore, lastId = score, id
+            return true
+          end)
+          return {nextScore, nextId, skipped, card, unpack(out, 1, found)}
+        end
+
+        -- An entry's status, name and family, and its record when the page takes it (a skip or a count reads no record).
+        local function read(id, withRecord)
+          if withRecord then return redis.call('HMGET', prefix .. id, 's', 'n', 'f', 'd') end
+          return redis.call('HMGET', prefix .. id, 's', 'n', 'f')
+        end
+
+        local function matches(r)
+          if not r[1] then return false end
+          if statuses ~= '' and not string.find(statuses, ',' .. r[1] .. ',', 1, true) then return false end
+          if name ~= '' then
+            if isPrefix then
+              if not r[2] or string.sub(r[2], 1, #name) ~= name then return false end
+            elseif r[2] ~= name then return false end
+          end
+          return family == '' or r[3] == family
+        end
+
+        local counted = 0
+        local function count(id)
+          if countLeft == 0 then return false end
+          countLeft = countLeft - 1
+          if matches(read(id, false)) then counted = counted + 1 end
+          return true
+        end
+
+        walk(0, start, count)
+        local resume = walk(start, card, function(id, score)
+          if pageLeft == 0 then
+            nextScore, nextId = lastScore, lastId
+            return false
+          end
+          local r = read(id, skipped == skip and found < limit)
+          if matches(r) then
+            if skipped < skip then
+              skipped = skipped + 1
+            elseif found < limit then
+              found = found + 1
+              out[found] = r[4]
+            else
+              nextScore, nextId = lastScore, lastId
+              return false
+            end
+          end
+          pageLeft = pageLeft - 1
+          lastScore, lastId = score, id
+          return true
+        end)
+        walk(resume, card, count)
+        return {nextScore, nextId, skipped, counted + skipped + found, unpack(out, 1, found)}
+        """;
+
+    /// <summary>
+    /// Skips <paramref name="skip"/> matching entries after <paramref name="position"/> ("score:id", "" for the start) and
+    /// reads up to <paramref name="limit"/> records (0: only count).
+    /// </summary>
+    public static async Task<StoredPage> ListAsync(IDatabase redis, string index, string recordPrefix, string position, int skip, int limit,
+        IndexFilter? filter = null)
+    {
+        var (score, id) = SplitPosition(position);
+        var name = filter?.Name ?? "";
+        var namePrefix = name.EndsWith('*');
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ListScript, [index],
+        [
+            recordPrefix, score, id, skip, limit,
+            filter is { Statuses.Count: > 0 } ? "," + string.Join(',', filter.Statuses) + "," : "",
+            namePrefix ? name[..^1] : name, namePrefix ? "1" : "0", filter?.Family ?? "", ListScanBudget, ListCountBudget,
+        ]))!;
+        var next = (string)result[0]! == "" ? "" : $"{(string)result[0]!}:{(string)result[1]!}";
+        return new StoredPage(result.Skip(4).Select(r => (byte[])r!).ToList(), next, (int)result[2], (int)result[3]);
+    }
+
+    private static (string Score, string Id) SplitPosition(string position)
+    {
+        if (position.Length == 0)
+        {
+            return ("", "");
+        }
+        var colon = position.IndexOf(':');
+        return colon > 0 ? (position[..colon], position[(colon + 1)..]) : ("", "");
+    }
+}
