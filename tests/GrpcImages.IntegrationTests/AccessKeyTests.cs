@@ -12,11 +12,9 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>AccessKey pairs in kms: what the ECS gateway signs requests against (issue: ECS OpenAPI gateway).</summary>
 public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private static AccessKeyService.AccessKeyServiceClient Keys(TestAccount account) => account.Client<AccessKeyService.AccessKeyServiceClient>();
 
-    private AccessKeyService.AccessKeyServiceClient AsService() => _cluster.Client<AccessKeyService.AccessKeyServiceClient>(_cluster.ServiceToken("gateway"));
+    private AccessKeyService.AccessKeyServiceClient AsService() => Cluster.Client<AccessKeyService.AccessKeyServiceClient>(Cluster.ServiceToken("gateway"));
 
     private static string Sign(string secret, string stringToSign) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(stringToSign)));
@@ -24,7 +22,7 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task ASignatureMadeWithTheSecretBuysATokenForTheKeysOwner()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         Assert.StartsWith("LTAI", created.AccessKey.AccessKeyId);
         Assert.Equal(30, created.AccessKeySecret.Length);
@@ -52,14 +50,14 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task OnlyServicesOfTheClusterMayVerifyAndTheSecretIsStoredSealed()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () => Keys(account).VerifySignatureAsync(new VerifySignatureRequest
         {
             AccessKeyId = created.AccessKey.AccessKeyId, Algorithm = SignatureAlgorithm.Acs3HmacSha256, StringToSign = "x", Signature = Sign(created.AccessKeySecret, "x"),
         }));
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Cluster.RedisConfiguration);
         var stored = await redis.GetDatabase().HashGetAllAsync($"gi:kms:{{dir}}:ak:{created.AccessKey.AccessKeyId}");
         Assert.NotEmpty(stored);
         var secret = Encoding.UTF8.GetBytes(created.AccessKeySecret);
@@ -70,7 +68,7 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task AKeyCanBeDisabledAndDeletedAndAPrincipalHoldsTwoAtMost()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var first = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "LimitExceeded.AccessKey", () =>
@@ -96,8 +94,8 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task AnotherAccountsKeysAreNotFoundAndARamUserDoesNotManageKeys()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var key = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidAccount.NotFound", () =>
             Keys(other).ListAccessKeysAsync(new ListAccessKeysRequest { AccountId = account.AccountId }));
@@ -120,7 +118,7 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task ADeletedUsersKeysGoWithItAndDoNotReturnWithItsName()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var root = account.Client<AccountService.AccountServiceClient>();
         await root.CreateRamUserAsync(new CreateRamUserRequest { AccountId = account.AccountId, UserName = "temp", AllowedActions = { "ecs:*" } });
         var key = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId, UserName = "temp" });
@@ -147,10 +145,10 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task R38_APersonSignsInWithAPairWhoseSecretNeverLeavesTheClientAndTheSessionEndsWithThePair()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         var id = created.AccessKey.AccessKeyId;
-        var anonymous = _cluster.Client<AccessKeyService.AccessKeyServiceClient>(null);
+        var anonymous = Cluster.Client<AccessKeyService.AccessKeyServiceClient>(null);
 
         var signedIn = await anonymous.SignInAsync(SignIn(id, created.AccessKeySecret));
         Assert.Equal((PrincipalKind.AccountRoot, account.AccountId), (signedIn.Principal.Kind, signedIn.Principal.AccountId));
@@ -173,10 +171,10 @@ public class AccessKeyTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task R38_ASignInIsRefusedForAWrongSecretAnOldTimeOrAUsedNonceAndThrottledAfterFiveFailures()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var created = await Keys(account).CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
         var id = created.AccessKey.AccessKeyId;
-        var anonymous = _cluster.Client<AccessKeyService.AccessKeyServiceClient>(null);
+        var anonymous = Cluster.Client<AccessKeyService.AccessKeyServiceClient>(null);
 
         var once = SignIn(id, created.AccessKeySecret);
         await anonymous.SignInAsync(once);

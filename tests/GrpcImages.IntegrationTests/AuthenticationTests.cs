@@ -14,21 +14,19 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Every RPC of every service needs a token signed by the cluster (R36).</summary>
 public class AuthenticationTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     public static TheoryData<ServiceKind> Services => [ServiceKind.Kms, ServiceKind.Catalog, ServiceKind.Transfer, ServiceKind.Sharing];
 
     /// <summary>One ordinary account-facing RPC of each service.</summary>
     private Task Call(ServiceKind service, string? token) => service switch
     {
-        ServiceKind.Kms => _cluster.Client<AccountService.AccountServiceClient>(token).GetCallerIdentityAsync(new GetCallerIdentityRequest()).ResponseAsync,
-        ServiceKind.Catalog => _cluster.Client<RegionService.RegionServiceClient>(token).ListRegionsAsync(new ListRegionsRequest()).ResponseAsync,
-        ServiceKind.Transfer => _cluster.Client<TaskService.TaskServiceClient>(token).ListTasksAsync(new ListTasksRequest { RegionId = "cn-hangzhou" }).ResponseAsync,
-        _ => _cluster.Client<QuotaService.QuotaServiceClient>(token).GetQuotasAsync(new GetQuotasRequest { RegionId = "cn-hangzhou" }).ResponseAsync,
+        ServiceKind.Kms => Cluster.Client<AccountService.AccountServiceClient>(token).GetCallerIdentityAsync(new GetCallerIdentityRequest()).ResponseAsync,
+        ServiceKind.Catalog => Cluster.Client<RegionService.RegionServiceClient>(token).ListRegionsAsync(new ListRegionsRequest()).ResponseAsync,
+        ServiceKind.Transfer => Cluster.Client<TaskService.TaskServiceClient>(token).ListTasksAsync(new ListTasksRequest { RegionId = "cn-hangzhou" }).ResponseAsync,
+        _ => Cluster.Client<QuotaService.QuotaServiceClient>(token).GetQuotasAsync(new GetQuotasRequest { RegionId = "cn-hangzhou" }).ResponseAsync,
     };
 
     private TokenService Tokens(TimeProvider time) =>
-        new(Options.Create(new IdentityOptions { SigningKey = _cluster.SigningKey }), time);
+        new(Options.Create(new IdentityOptions { SigningKey = Cluster.SigningKey }), time);
 
     [Theory]
     [MemberData(nameof(Services))]
@@ -66,7 +64,7 @@ public class AuthenticationTests(ClusterFixture fixture, ITestOutputHelper outpu
     [MemberData(nameof(Services))]
     public async Task AnAccountTokenFromKmsIsAcceptedByEveryService(ServiceKind service)
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         var ex = await Record.ExceptionAsync(() => Call(service, account.Token));
 
@@ -77,21 +75,21 @@ public class AuthenticationTests(ClusterFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task InternalRpcsAreForServicesOfTheClusterOnly()
     {
-        var account = await _cluster.NewAccountAsync();
-        var operatorToken = await _cluster.OperatorTokenAsync();
+        var account = await Cluster.NewAccountAsync();
+        var operatorToken = await Cluster.OperatorTokenAsync();
 
         foreach (var token in new[] { account.Token, operatorToken })
         {
             await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () =>
-                _cluster.Client<ContentService.ContentServiceClient>(token).GetContentInfoAsync(new GetContentInfoRequest { RegionId = "cn-hangzhou" }));
+                Cluster.Client<ContentService.ContentServiceClient>(token).GetContentInfoAsync(new GetContentInfoRequest { RegionId = "cn-hangzhou" }));
             await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () =>
-                _cluster.Client<ImageControlService.ImageControlServiceClient>(token).GetImageContentAsync(new GetImageContentRequest()));
+                Cluster.Client<ImageControlService.ImageControlServiceClient>(token).GetImageContentAsync(new GetImageContentRequest()));
         }
 
         // A service token signed with the cluster key passes the gate (what the RPC then answers is its own business).
         var serviceToken = Tokens(TimeProvider.System).Issue(Caller.Service("catalog"), TimeSpan.FromMinutes(5), out _);
         var ex = await Record.ExceptionAsync(() =>
-            _cluster.Client<ContentService.ContentServiceClient>(serviceToken).GetContentInfoAsync(new GetContentInfoRequest { RegionId = "cn-hangzhou" }).ResponseAsync);
+            Cluster.Client<ContentService.ContentServiceClient>(serviceToken).GetContentInfoAsync(new GetContentInfoRequest { RegionId = "cn-hangzhou" }).ResponseAsync);
         Assert.False(ex is RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated }, ex?.Message);
     }
 }

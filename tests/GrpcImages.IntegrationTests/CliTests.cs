@@ -9,16 +9,14 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>imgctl against the running cluster, as a user would type it.</summary>
 public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private async Task<(int Exit, string Out, string Error)> Run(string? token, params string[] args)
     {
         var endpoints = new[]
         {
-            "--catalog", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Catalog)}",
-            "--transfer", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Transfer)}",
-            "--sharing", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Sharing)}",
-            "--kms", $"http://127.0.0.1:{_cluster.Port(ServiceKind.Kms)}",
+            "--catalog", $"http://127.0.0.1:{Cluster.Port(ServiceKind.Catalog)}",
+            "--transfer", $"http://127.0.0.1:{Cluster.Port(ServiceKind.Transfer)}",
+            "--sharing", $"http://127.0.0.1:{Cluster.Port(ServiceKind.Sharing)}",
+            "--kms", $"http://127.0.0.1:{Cluster.Port(ServiceKind.Kms)}",
         };
         var output = new StringWriter();
         var error = new StringWriter();
@@ -31,7 +29,7 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     [Fact]
     public async Task AnAccountManagesItsAccessKeysThroughImgctl()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var created = Json((await Run(account.Token, "accesskeys", "create", "--json")).Out);
         var id = created.GetProperty("accessKey").GetProperty("accessKeyId").GetString()!;
         Assert.StartsWith("LTAI", id);
@@ -99,7 +97,7 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
         Assert.Equal(1, noToken.Exit);
         Assert.StartsWith("error: Unauthenticated MissingSecurityToken:", noToken.Error);
 
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var badName = await Run(account.Token, "instances", "create", "--image", Ubuntu, "--name", "-bad");
         Assert.Equal(1, badName.Exit);
         Assert.Contains("InvalidArgument InvalidInstanceName.Malformed", badName.Error);
@@ -109,7 +107,7 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     [Fact]
     public async Task ImgctlCopiesAnImageFollowingItsProgressAndListsTheTask()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
 
         var copied = await Run(account.Token, "images", "copy", image.ImageId, "--to", Tokyo, "--name", "cli-copy", "--wait");
@@ -129,9 +127,9 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     [Fact]
     public async Task ImgctlImportsALocalFileExportsItAsVhdAndDownloadsItThroughASignedLink()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.AddRoleAsync(ImportSteps.ImportRole);
-        var directory = Directory.CreateDirectory(Path.Combine(_cluster.DataDirectory, "cli-files", Guid.NewGuid().ToString("N"))).FullName;
+        var directory = Directory.CreateDirectory(Path.Combine(Cluster.DataDirectory, "cli-files", Guid.NewGuid().ToString("N"))).FullName;
         var raw = DiskFiles.RawBytes(3, seed: 404);
         var qcow2 = DiskFiles.Make(directory, raw, "qcow2");
         var bucket = $"cli-{Guid.NewGuid():N}"[..24];

@@ -11,8 +11,7 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 {
     private const string Region = "cn-shanghai";
     private const int MiB = 1024 * 1024;
-    private readonly TestCluster _cluster = fixture.Cluster;
-    private ContentService.ContentServiceClient Content => _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken());
+    private ContentService.ContentServiceClient Content => Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken());
 
     private static string Holder() => $"test:{Guid.NewGuid():N}";
 
@@ -28,7 +27,7 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         return (await call).Content;
     }
 
-    private Task<byte[]> ReadAsync(string manifestId, long offset = 0, long length = 0) => _cluster.ReadContentAsync(Region, manifestId, offset, length);
+    private Task<byte[]> ReadAsync(string manifestId, long offset = 0, long length = 0) => Cluster.ReadContentAsync(Region, manifestId, offset, length);
 
     [Fact]
     public async Task WrittenBytesComeBackAndZeroChunksAreNotStored()
@@ -37,9 +36,9 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         var info = await WriteAsync(data, 24 * MiB, Holder());
 
         Assert.Equal(6, info.ChunkCount);
-        Assert.Equal(3, (await _cluster.ChunkIdsAsync(Region, info)).Count); // 9 MiB of data in 4 MiB chunks; the rest is zeros
+        Assert.Equal(3, (await Cluster.ChunkIdsAsync(Region, info)).Count); // 9 MiB of data in 4 MiB chunks; the rest is zeros
         Assert.Equal(12 * MiB, info.StoredBytes);
-        Assert.All((await _cluster.ChunkIdsAsync(Region, info)), id => Assert.True(File.Exists(_cluster.BlobPath(Region, id))));
+        Assert.All((await Cluster.ChunkIdsAsync(Region, info)), id => Assert.True(File.Exists(Cluster.BlobPath(Region, id))));
         var back = await ReadAsync(info.ManifestId);
         Assert.Equal(24 * MiB, back.Length);
         Assert.Equal(data, back[..data.Length]);
@@ -57,7 +56,7 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 
         Assert.Equal(first.ManifestId, second.ManifestId);
         Assert.Equal(2, second.HolderCount);
-        Assert.Empty((await _cluster.ChunkIdsAsync(Region, first)).Intersect((await _cluster.ChunkIdsAsync(Region, other)))); // another label, other bytes
+        Assert.Empty((await Cluster.ChunkIdsAsync(Region, first)).Intersect((await Cluster.ChunkIdsAsync(Region, other)))); // another label, other bytes
         Assert.StartsWith($"GRPCIMAGES SEED DISK\nlabel: {label}\n", System.Text.Encoding.ASCII.GetString(await ReadAsync(first.ManifestId, 0, 128)));
     }
 
@@ -98,9 +97,9 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         })).Content;
 
         Assert.NotEqual(source.ManifestId, patched.ManifestId);
-        Assert.Equal((await _cluster.ChunkIdsAsync(Region, source))[0], (await _cluster.ChunkIdsAsync(Region, patched))[0]);
-        Assert.Equal((await _cluster.ChunkIdsAsync(Region, source))[2], (await _cluster.ChunkIdsAsync(Region, patched))[2]);
-        Assert.NotEqual((await _cluster.ChunkIdsAsync(Region, source))[1], (await _cluster.ChunkIdsAsync(Region, patched))[1]);
+        Assert.Equal((await Cluster.ChunkIdsAsync(Region, source))[0], (await Cluster.ChunkIdsAsync(Region, patched))[0]);
+        Assert.Equal((await Cluster.ChunkIdsAsync(Region, source))[2], (await Cluster.ChunkIdsAsync(Region, patched))[2]);
+        Assert.NotEqual((await Cluster.ChunkIdsAsync(Region, source))[1], (await Cluster.ChunkIdsAsync(Region, patched))[1]);
         var expected = (byte[])data.Clone();
         identity.CopyTo(expected, 4 * MiB + 100);
         Assert.Equal(expected, await ReadAsync(patched.ManifestId));
@@ -118,16 +117,16 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         {
             RegionId = Region, ManifestId = source.ManifestId, Offset = 0, Data = ByteString.CopyFromUtf8("hello"), HolderId = patchHolder,
         })).Content;
-        var unique = (await _cluster.ChunkIdsAsync(Region, patched)).Except((await _cluster.ChunkIdsAsync(Region, source))).Single();
-        var shared = (await _cluster.ChunkIdsAsync(Region, patched)).Intersect((await _cluster.ChunkIdsAsync(Region, source))).Single();
+        var unique = (await Cluster.ChunkIdsAsync(Region, patched)).Except((await Cluster.ChunkIdsAsync(Region, source))).Single();
+        var shared = (await Cluster.ChunkIdsAsync(Region, patched)).Intersect((await Cluster.ChunkIdsAsync(Region, source))).Single();
 
         var released = await Content.ReleaseContentAsync(new ReleaseContentRequest { RegionId = Region, ManifestId = patched.ManifestId, HolderId = patchHolder });
         await Content.CollectGarbageAsync(new CollectGarbageRequest { RegionId = Region });
 
         Assert.True(released.ManifestDeleted);
-        Assert.False(File.Exists(_cluster.BlobPath(Region, unique)));
-        Assert.False(File.Exists(_cluster.BlobPath(Region, "m:" + patched.ManifestId)));
-        Assert.True(File.Exists(_cluster.BlobPath(Region, shared)));
+        Assert.False(File.Exists(Cluster.BlobPath(Region, unique)));
+        Assert.False(File.Exists(Cluster.BlobPath(Region, "m:" + patched.ManifestId)));
+        Assert.True(File.Exists(Cluster.BlobPath(Region, shared)));
         Assert.Equal(data, await ReadAsync(source.ManifestId));
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidContent.NotFound", () =>
             Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Region, ManifestId = patched.ManifestId }));
@@ -156,7 +155,7 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 
         foreach (var content in live)
         {
-            Assert.All((await _cluster.ChunkIdsAsync(Region, content)), id => Assert.True(File.Exists(_cluster.BlobPath(Region, id)), $"chunk {id} is gone"));
+            Assert.All((await Cluster.ChunkIdsAsync(Region, content)), id => Assert.True(File.Exists(Cluster.BlobPath(Region, id)), $"chunk {id} is gone"));
             Assert.Equal(data, await ReadAsync(content.ManifestId));
         }
     }

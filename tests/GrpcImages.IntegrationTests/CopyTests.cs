@@ -11,12 +11,10 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Copying images between regions and within one (R5-R12, R17, R20, R21).</summary>
 public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task R5_ACopyInAnotherRegionIsTheCallersOwnImageWithItsSourceRecordedAndTheSameBytes()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var source = await account.NewImageAsync((await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20)).InstanceId);
 
         var copy = await account.CopyAsync(source.ImageId, Hangzhou, Shanghai, name: "web-copy");
@@ -32,7 +30,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         Assert.Equal((source.ImageId, Hangzhou, ImageSourceKind.Copy), (image.SourceImageId, image.SourceRegionId, image.SourceKind));
         Assert.Equal("web-copy", image.ImageName);
         Assert.Equal(2, image.DiskDeviceMappings.Count);
-        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, source.ImageId), await _cluster.DigestsAsync(Shanghai, image.ImageId));
+        Assert.Equal(await Cluster.DigestsAsync(Hangzhou, source.ImageId), await Cluster.DigestsAsync(Shanghai, image.ImageId));
         // R4: regional; the copy is used in its own region.
         var instance = await account.NewInstanceAsync(image.ImageId, Shanghai);
         Assert.Equal(image.ImageId, instance.ImageId);
@@ -43,7 +41,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R6_OnlyAvailableCustomImagesAreCopied()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         var publicImage = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "OperationDenied", () => account.CopyAsync(Ubuntu, Hangzhou, Shanghai));
         Assert.Contains("Only custom images can be copied", publicImage.Status.Detail);
@@ -58,7 +56,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R9_TheSameSourceCannotBeCopiedTwiceAtOnceNorDeletedWhileItIsCopied()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var source = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var first = await account.CopyAsync(source.ImageId, Hangzhou, Shanghai);
 
@@ -81,7 +79,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R35_TheSameClientTokenReturnsTheFirstCopy()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var source = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var request = new CopyImageRequest { RegionId = Hangzhou, ImageId = source.ImageId, DestinationRegionId = Tokyo, ClientToken = "copy-once" };
 
@@ -97,9 +95,9 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R7_R17_ARecipientCopiesASharedImageToAnotherRegionAndSharesTheCopyThere()
     {
-        var owner = await _cluster.NewAccountAsync();
-        var recipient = await _cluster.NewAccountAsync();
-        var third = await _cluster.NewAccountAsync();
+        var owner = await Cluster.NewAccountAsync();
+        var recipient = await Cluster.NewAccountAsync();
+        var third = await Cluster.NewAccountAsync();
         var shared = await owner.NewImageAsync((await owner.NewInstanceAsync()).InstanceId);
         await owner.ShareAsync(shared.ImageId, recipient.AccountId);
 
@@ -110,7 +108,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         await recipient.ShareInAsync(Tokyo, mine.ImageId, third.AccountId);
 
         Assert.Contains(await third.OthersAsync(Tokyo), i => i.ImageId == mine.ImageId);
-        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, shared.ImageId), await _cluster.DigestsAsync(Tokyo, mine.ImageId));
+        Assert.Equal(await Cluster.DigestsAsync(Hangzhou, shared.ImageId), await Cluster.DigestsAsync(Tokyo, mine.ImageId));
         // The owner never sees the recipient's copy; a stranger cannot copy what was not shared with it.
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () => owner.Images().GetImageAsync(new GetImageRequest { RegionId = Tokyo, ImageId = mine.ImageId }));
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () => third.CopyAsync(shared.ImageId, Hangzhou, Tokyo));
@@ -119,7 +117,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R5_ACopyIntoTheSameRegionIsANewImageSharingTheSameBytes()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var source = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
 
         var copy = await account.CopyAsync(source.ImageId, Hangzhou, Hangzhou);
@@ -127,17 +125,17 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
 
         Assert.Equal(TaskStatus.Finished, task.Status);
         Assert.Equal(task.BytesTotal, task.BytesSkipped); // every chunk is in the region already: nothing is written again
-        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, source.ImageId), await _cluster.DigestsAsync(Hangzhou, copy.ImageId));
+        Assert.Equal(await Cluster.DigestsAsync(Hangzhou, source.ImageId), await Cluster.DigestsAsync(Hangzhou, copy.ImageId));
     }
 
     [Fact]
     public async Task R8_ACopyOfAnImageSharingMostChunksWithOneInTheDestinationMovesOnlyTheDifference()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var seeds = Enumerable.Range(1000, 10).ToList();
-        var first = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(seeds));
+        var first = await Cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(seeds));
         var changed = seeds.Take(9).Append(7777).ToList(); // nine chunks in common, one new
-        var second = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(changed));
+        var second = await Cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(changed));
 
         var firstTask = await account.WaitForTaskAsync((await account.CopyAsync(first.ImageId, Hangzhou, Shanghai)).Task.TaskId);
         var secondCopy = await account.CopyAsync(second.ImageId, Hangzhou, Shanghai);
@@ -146,13 +144,13 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         Assert.Equal(0, firstTask.BytesSkipped);
         Assert.Equal(10L * ContentImages.ChunkBytes, secondTask.BytesTotal);
         Assert.Equal(9L * ContentImages.ChunkBytes, secondTask.BytesSkipped);
-        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, second.ImageId), await _cluster.DigestsAsync(Shanghai, secondCopy.ImageId));
+        Assert.Equal(await Cluster.DigestsAsync(Hangzhou, second.ImageId), await Cluster.DigestsAsync(Shanghai, secondCopy.ImageId));
     }
 
     [Fact]
     public async Task R11_ACopiedSnapshotMakesAnImageInTheDestinationAndLargeImagesGetTheAdvice()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var snapshot = await account.SnapshotOfAsync(instance.SystemDisk.DiskId);
 
@@ -166,7 +164,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         })).Image;
         Assert.Equal(ImageStatus.Available, (await account.WaitUntilAvailableAsync(image.ImageId, Tokyo)).Status);
 
-        var large = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([1]), sizeGib: 3000);
+        var large = await Cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([1]), sizeGib: 3000);
         var largeCopy = await account.CopyAsync(large.ImageId, Hangzhou, Tokyo);
         Assert.Contains("CopySnapshot", largeCopy.Task.Advice);
         Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(largeCopy.Task.TaskId)).Status);
@@ -175,7 +173,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R12_AMarketplaceDerivedImageCopiesOnlyWhereItsProductIsPublished()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         const string sqlServer = "sqlserver2019_std_win2019_40G";
         var marketplace = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, PageSize = 100 }))
             .Images.Single(i => i.ImageName == sqlServer);
@@ -192,7 +190,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R20_R21_CopyAndEncryptNeedsKmsAndAUsableKeyAndNeverDropsEncryption()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var plain = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidParameter.KmsNotEnabled", () =>
@@ -212,11 +210,11 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         var image = await account.ImageInAsync(Shanghai, encrypted.ImageId);
         Assert.Equal((true, key.KeyId), (image.Encryption.Encrypted, image.Encryption.KmsKeyId));
         // Sealed for real (R23): the same plaintext, other stored bytes.
-        var source = (await _cluster.DisksOfAsync(Hangzhou, plain.ImageId))[0];
-        var sealedDisk = (await _cluster.DisksOfAsync(Shanghai, image.ImageId))[0];
-        Assert.Equal(await _cluster.ReadContentAsync(Hangzhou, source.ManifestId, 0, 4 << 20), await _cluster.ReadContentAsync(Shanghai, sealedDisk.ManifestId, 0, 4 << 20));
-        var chunk = (await _cluster.ChunkIdsAsync(Shanghai, new ContentInfo { ManifestId = sealedDisk.ManifestId }))[0];
-        Assert.Equal(-1, File.ReadAllBytes(_cluster.BlobPath(Shanghai, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8));
+        var source = (await Cluster.DisksOfAsync(Hangzhou, plain.ImageId))[0];
+        var sealedDisk = (await Cluster.DisksOfAsync(Shanghai, image.ImageId))[0];
+        Assert.Equal(await Cluster.ReadContentAsync(Hangzhou, source.ManifestId, 0, 4 << 20), await Cluster.ReadContentAsync(Shanghai, sealedDisk.ManifestId, 0, 4 << 20));
+        var chunk = (await Cluster.ChunkIdsAsync(Shanghai, new ContentInfo { ManifestId = sealedDisk.ManifestId }))[0];
+        Assert.Equal(-1, File.ReadAllBytes(Cluster.BlobPath(Shanghai, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8));
 
         // R21: a copy of the encrypted image must stay encrypted.
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "OperationDeined.EncryptedSnapshot", () => account.CopyAsync(image.ImageId, Shanghai, Hangzhou));
@@ -225,39 +223,39 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
     [Fact]
     public async Task R20_R23_AnEncryptedCopyOfAManyChunkImageFinishesFirstTimeWithEveryChunkSealed()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.EnableKmsAsync(Shanghai);
         var seeds = Enumerable.Range(7100, 18).ToList(); // 72 MiB: the copier's four writers seal at once
-        var source = await _cluster.NewImageWithChunksAsync(account, Hangzhou, seeds);
+        var source = await Cluster.NewImageWithChunksAsync(account, Hangzhou, seeds);
 
         var copy = await account.CopyAsync(source.ImageId, Hangzhou, Shanghai, new EncryptionSpec { Encrypted = true });
         var task = await account.WaitForTaskAsync(copy.Task.TaskId);
 
         Assert.Equal(TaskStatus.Finished, task.Status);
         // First time: the copy was never failed and tried again.
-        Assert.DoesNotContain(_cluster.Logs.Recent, l => l.Contains(task.TaskId, StringComparison.Ordinal) && (l.Contains("retried", StringComparison.Ordinal)
+        Assert.DoesNotContain(Cluster.Logs.Recent, l => l.Contains(task.TaskId, StringComparison.Ordinal) && (l.Contains("retried", StringComparison.Ordinal)
             || l.Contains("runs again", StringComparison.Ordinal)));
-        var sealedDisk = (await _cluster.DisksOfAsync(Shanghai, copy.ImageId))[0];
-        var stored = await _cluster.ChunkIdsAsync(Shanghai, new ContentInfo { ManifestId = sealedDisk.ManifestId });
+        var sealedDisk = (await Cluster.DisksOfAsync(Shanghai, copy.ImageId))[0];
+        var stored = await Cluster.ChunkIdsAsync(Shanghai, new ContentInfo { ManifestId = sealedDisk.ManifestId });
         Assert.Equal(seeds.Count, stored.Count);
         var plain = seeds.Select(seed => ContentImages.Bytes([seed])).ToList();
         foreach (var name in stored)
         {
-            var bytes = await File.ReadAllBytesAsync(_cluster.BlobPath(Shanghai, name));
+            var bytes = await File.ReadAllBytesAsync(Cluster.BlobPath(Shanghai, name));
             Assert.Equal(ContentImages.ChunkBytes + 28, bytes.Length); // nonce and tag around every chunk
             Assert.DoesNotContain(plain, p => bytes.AsSpan(12, 4096).SequenceEqual(p.AsSpan(0, 4096)));
         }
         for (var i = 0; i < seeds.Count; i++)
         {
-            Assert.Equal(plain[i], await _cluster.ReadContentAsync(Shanghai, sealedDisk.ManifestId, (long)i * ContentImages.ChunkBytes, ContentImages.ChunkBytes));
+            Assert.Equal(plain[i], await Cluster.ReadContentAsync(Shanghai, sealedDisk.ManifestId, (long)i * ContentImages.ChunkBytes, ContentImages.ChunkBytes));
         }
     }
 
     [Fact]
     public async Task WatchTaskStreamsTheTaskUntilItEndsAndAReconnectMissesNothing()
     {
-        var account = await _cluster.NewAccountAsync();
-        var source = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(2000, 8).ToList()));
+        var account = await Cluster.NewAccountAsync();
+        var source = await Cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes(Enumerable.Range(2000, 8).ToList()));
         var copy = await account.CopyAsync(source.ImageId, Hangzhou, Tokyo);
 
         var seen = new List<TransferTask>();
@@ -278,7 +276,7 @@ public class CopyTests(ClusterFixture fixture, ITestOutputHelper output) : Clust
         using var late = account.Tasks().WatchTask(new WatchTaskRequest { TaskId = copy.Task.TaskId, AfterRevision = 1 });
         Assert.True(await late.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(seen[^1], late.ResponseStream.Current.Task);
-        var stranger = await _cluster.NewAccountAsync();
+        var stranger = await Cluster.NewAccountAsync();
         using var foreign = stranger.Tasks().WatchTask(new WatchTaskRequest { TaskId = copy.Task.TaskId });
         Assert.Equal("InvalidTaskId.NotFound", RpcAssert.Reason(await Assert.ThrowsAsync<RpcException>(() => foreign.ResponseStream.MoveNext(CancellationToken.None))));
     }

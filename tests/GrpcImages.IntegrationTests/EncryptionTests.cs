@@ -15,20 +15,18 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
     // Where an instance's first boot writes its identity on its system disk.
     private const long InstanceManagerIdentityOffset = 1L << 20;
 
-    private readonly TestCluster _cluster = fixture.Cluster;
+    private ContentService.ContentServiceClient Content => Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken());
 
-    private ContentService.ContentServiceClient Content => _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken());
+    private Task<IReadOnlyList<DiskContent>> DisksOf(string imageId) => Cluster.DisksOfAsync(Hangzhou, imageId);
 
-    private Task<IReadOnlyList<DiskContent>> DisksOf(string imageId) => _cluster.DisksOfAsync(Hangzhou, imageId);
-
-    private Task<byte[]> ReadAsync(string manifestId, long offset, int length) => _cluster.ReadContentAsync(Hangzhou, manifestId, offset, length);
+    private Task<byte[]> ReadAsync(string manifestId, long offset, int length) => Cluster.ReadContentAsync(Hangzhou, manifestId, offset, length);
 
     private static EncryptionSpec With(Key key) => new() { Encrypted = true, KmsKeyId = key.KeyId };
 
     [Fact]
     public async Task R23_AnEncryptedImagesBytesAreSealedOnDiskAndOpenOnlyThroughItsKey()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
         var instance = (await account.Instances().CreateInstanceAsync(new CreateInstanceRequest
         {
@@ -52,24 +50,24 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
         var knownData = await ReadAsync(publicDisk.ManifestId, 8192, 64); // pseudo-random seed bytes of the public image
 
         // On disk, none of it is there in plaintext.
-        Assert.NotEmpty((await _cluster.ChunkIdsAsync(Hangzhou, info)));
-        foreach (var chunk in (await _cluster.ChunkIdsAsync(Hangzhou, info)))
+        Assert.NotEmpty((await Cluster.ChunkIdsAsync(Hangzhou, info)));
+        foreach (var chunk in (await Cluster.ChunkIdsAsync(Hangzhou, info)))
         {
-            var stored = await File.ReadAllBytesAsync(_cluster.BlobPath(Hangzhou, chunk));
+            var stored = await File.ReadAllBytesAsync(Cluster.BlobPath(Hangzhou, chunk));
             Assert.Equal(-1, stored.AsSpan().IndexOf(header));
             Assert.Equal(-1, stored.AsSpan().IndexOf(identity));
             Assert.Equal(-1, stored.AsSpan().IndexOf(knownData));
             Assert.Equal(-1, stored.AsSpan().IndexOf(Encoding.ASCII.GetBytes("GRPCIMAGES")));
         }
         // The public image's own chunks are plaintext: the check above looks at the right place.
-        var plainChunk = await File.ReadAllBytesAsync(_cluster.BlobPath(Hangzhou, (await _cluster.ChunkIdsAsync(Hangzhou, (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = publicDisk.ManifestId })).Content))[0]));
+        var plainChunk = await File.ReadAllBytesAsync(Cluster.BlobPath(Hangzhou, (await Cluster.ChunkIdsAsync(Hangzhou, (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = publicDisk.ManifestId })).Content))[0]));
         Assert.NotEqual(-1, plainChunk.AsSpan().IndexOf(knownData));
     }
 
     [Fact]
     public async Task R20_AnImageOfAPlainInstanceCanBeEncryptedWhenItIsMade()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
 
@@ -83,7 +81,7 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
         var disks = await DisksOf(image.ImageId);
         Assert.All(disks, d => Assert.Equal(key.KeyId, d.Encryption.KmsKeyId));
         var system = (await Content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = disks[0].ManifestId })).Content;
-        Assert.All((await _cluster.ChunkIdsAsync(Hangzhou, system)), chunk => Assert.Equal(-1, File.ReadAllBytes(_cluster.BlobPath(Hangzhou, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8)));
+        Assert.All((await Cluster.ChunkIdsAsync(Hangzhou, system)), chunk => Assert.Equal(-1, File.ReadAllBytes(Cluster.BlobPath(Hangzhou, chunk)).AsSpan().IndexOf("GRPCIMAGES"u8)));
         // The instance's own disk stays as it was.
         Assert.False((await account.Instances().GetInstanceAsync(new GetInstanceRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId })).Instance.SystemDisk.Encryption.Encrypted);
     }
@@ -91,7 +89,7 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R20_TheDefaultServiceKeyEncryptsWithoutARole()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.EnableKmsAsync();
 
         var instance = (await account.Instances().CreateInstanceAsync(new CreateInstanceRequest
@@ -109,7 +107,7 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R23_ADisabledOrPendingKeyBlocksNewInstancesAndImagesFromItsImages()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
         var instance = (await account.Instances().CreateInstanceAsync(new CreateInstanceRequest { RegionId = Hangzhou, ImageId = Ubuntu, SystemDiskEncryption = With(key) })).Instance;
         var image = await account.NewImageAsync(instance.InstanceId);
@@ -137,8 +135,8 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R22_SharingAnEncryptedImageNeedsTheRoleAndTheRecipientUsesItWhileTheRoleStands()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var key = await a.NewCmkAsync();
         var source = (await a.Instances().CreateInstanceAsync(new CreateInstanceRequest { RegionId = Hangzhou, ImageId = Ubuntu, SystemDiskEncryption = With(key) })).Instance;
         var image = await a.NewImageAsync(source.InstanceId);
@@ -172,8 +170,8 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R22_AnImageEncryptedWithTheDefaultServiceKeyCannotBeShared()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         await a.EnableKmsAsync();
         await a.AddRoleAsync(KmsSteps.ShareEncryptRole);
         var source = (await a.Instances().CreateInstanceAsync(new CreateInstanceRequest
@@ -188,8 +186,8 @@ public class EncryptionTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R21_EncryptionRequestsWithoutKmsOrWithAnotherAccountsKeyAreRefused()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var key = await a.NewCmkAsync();
 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidParameter.KmsNotEnabled", () =>

@@ -20,7 +20,6 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Exporting images to the object store and downloading them (R29, R30).</summary>
 public class ExportTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
     private readonly string _scratch = Directory.CreateDirectory(Path.Combine(fixture.Cluster.DataDirectory, "test-files")).FullName;
 
     [Fact]
@@ -63,7 +62,7 @@ public class ExportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         }
         var second = await account.ImportAsync(Hangzhou, new ImportDiskSpec { SourceUrl = $"oss://{bucket.Name}/again.vhd", Format = DiskImageFormat.Vhd });
         Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(second.Task.TaskId)).Status);
-        Assert.Equal(await _cluster.DigestsAsync(Hangzhou, first.ImageId), await _cluster.DigestsAsync(Hangzhou, second.ImageId));
+        Assert.Equal(await Cluster.DigestsAsync(Hangzhou, first.ImageId), await Cluster.DigestsAsync(Hangzhou, second.ImageId));
         // The export ended, so the image is no longer held.
         await account.Images().DeleteImageAsync(new DeleteImageRequest { RegionId = Hangzhou, ImageId = first.ImageId });
     }
@@ -102,8 +101,8 @@ public class ExportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task R29_MarketplaceDerivedEncryptedSharedAndOtherAccountsBucketsAreRefused()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
         var othersBucket = await other.NewBucketAsync(Hangzhou);
         var plain = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
@@ -149,9 +148,9 @@ public class ExportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task R29_AnExportWorkerThatLostItsTaskCannotWriteAnObjectOnceANewerWorkerOfTheTaskHas()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
-        var objects = _cluster.Services(ServiceKind.Transfer).GetRequiredService<ObjectStore>();
+        var objects = Cluster.Services(ServiceKind.Transfer).GetRequiredService<ObjectStore>();
         var taskId = ResourceIds.New('t', ResourceIds.OwnerTag(account.AccountId));
         ObjectWriter Worker(long fence, string task) => new(task, fence, TimeSpan.FromHours(1));
         Task<ObjectRecord> Write(string name, byte[] bytes, ObjectWriter writer) =>
@@ -167,15 +166,15 @@ public class ExportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         Assert.Equal(second, await account.GetObjectBytesAsync(Hangzhou, bucket.Name, "disk.raw"));
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidOSSObject.NotFound", () => account.GetObjectBytesAsync(Hangzhou, bucket.Name, "other.raw"));
         // Nothing of the refused writes stays once collected; another task's worker writes as before.
-        await _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
-        Assert.False(File.Exists(_cluster.BlobPath(Hangzhou, Convert.ToHexStringLower(SHA256.HashData(stale)))), "the refused write's chunk is still stored");
+        await Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
+        Assert.False(File.Exists(Cluster.BlobPath(Hangzhou, Convert.ToHexStringLower(SHA256.HashData(stale)))), "the refused write's chunk is still stored");
         await Write("other.raw", stale, Worker(1, ResourceIds.New('t', ResourceIds.OwnerTag(account.AccountId))));
         Assert.Equal(stale, await account.GetObjectBytesAsync(Hangzhou, bucket.Name, "other.raw"));
     }
 
     private async Task<TestAccount> ImporterAsync()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.AddRoleAsync(ImportSteps.ImportRole);
         return account;
     }

@@ -10,8 +10,6 @@ namespace GrpcImages.IntegrationTests;
 /// </summary>
 public class GatewayFuzzTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private static readonly string[] Hostile =
     [
         "", " ", "-1", "0", "99999999999999999999", "1e9", "true", "[]", "[1,2", "[\"a\",", "{}", "null", "\u0000", "%00", "../../etc/passwd",
@@ -30,9 +28,9 @@ public class GatewayFuzzTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task HostileParametersNeverMakeAServerError()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var key = await account.Client<AccessKeyService.AccessKeyServiceClient>().CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
-        using var ecs = new EcsClient(await _cluster.StartGatewayAsync(), key.AccessKey.AccessKeyId, key.AccessKeySecret);
+        using var ecs = new EcsClient(await Cluster.StartGatewayAsync(), key.AccessKey.AccessKeyId, key.AccessKeySecret);
         var random = new Random(12);
         var failures = new List<string>();
         var calls = 0;

@@ -11,18 +11,16 @@ namespace GrpcImages.IntegrationTests;
 /// </summary>
 public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private async Task<EcsClient> ClientOfAsync(TestAccount account)
     {
         var key = await account.Client<AccessKeyService.AccessKeyServiceClient>().CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
-        return new EcsClient(await _cluster.StartGatewayAsync(), key.AccessKey.AccessKeyId, key.AccessKeySecret);
+        return new EcsClient(await Cluster.StartGatewayAsync(), key.AccessKey.AccessKeyId, key.AccessKeySecret);
     }
 
     [Fact]
     public async Task DescribeImagesAnswersInTheEcsShape()
     {
-        using var ecs = await ClientOfAsync(await _cluster.NewAccountAsync());
+        using var ecs = await ClientOfAsync(await Cluster.NewAccountAsync());
         var (status, body) = await ecs.CallAsync("DescribeImages", ("RegionId", Hangzhou), ("ImageOwnerAlias", "system"), ("PageSize", "3"));
         Assert.Equal(200, status);
         Assert.Matches("^[0-9A-F-]{36}$", body.GetProperty("RequestId").GetString());
@@ -37,7 +35,7 @@ public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task APageNumberIsAskedForWithSkipAndTotalCountComesFromTheCatalog()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var snapshot = await account.SnapshotOfAsync((await account.NewInstanceAsync()).SystemDisk.DiskId);
         await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => account.QuickImageAsync(snapshot.SnapshotId)));
         var all = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self, PageSize = 100 }))
@@ -75,9 +73,9 @@ public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task AnotherAccountsImageIsNotFoundAndNothingChanges()
     {
-        var owner = await _cluster.NewAccountAsync();
+        var owner = await Cluster.NewAccountAsync();
         var image = await owner.NewImageAsync((await owner.NewInstanceAsync()).InstanceId);
-        using var ecs = await ClientOfAsync(await _cluster.NewAccountAsync());
+        using var ecs = await ClientOfAsync(await Cluster.NewAccountAsync());
 
         var (status, body) = await ecs.CallAsync("ModifyImageAttribute", ("RegionId", Hangzhou), ("ImageId", image.ImageId), ("Description", "mine now"));
         Assert.Equal(404, status);
@@ -92,7 +90,7 @@ public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task ASignature10RequestLongerThan8KiBIsServed()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         using var ecs = await ClientOfAsync(account);
         // 20 tags of 20 CJK characters: each is 15 characters of the string to sign, about 12 KiB in all.
@@ -114,7 +112,7 @@ public class GatewayTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [InlineData("GET", "/", 400)]
     public async Task EveryErrorOfTheGatewayCarriesTheEcsErrorBody(string method, string path, int expected)
     {
-        using var ecs = await ClientOfAsync(await _cluster.NewAccountAsync());
+        using var ecs = await ClientOfAsync(await Cluster.NewAccountAsync());
         using var http = new HttpClient { BaseAddress = ecs.Endpoint };
 
         using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));

@@ -9,8 +9,6 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Health (grpc.health.v1, reporting Redis) and reflection answer without a token.</summary>
 public class HealthTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     public static TheoryData<ServiceKind, string[]> ServicesOfEachHost => new()
     {
         { ServiceKind.Kms, ["grpcimages.kms.v1.AccountService", "grpcimages.kms.v1.RoleService", "grpcimages.kms.v1.KeyService"] },
@@ -31,11 +29,11 @@ public class HealthTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [MemberData(nameof(ServicesOfEachHost))]
     public async Task EachServiceIsServingAndListsItsServicesByReflection(ServiceKind service, string[] expected)
     {
-        var health = new Health.HealthClient(_cluster.Invoker(service, null));
+        var health = new Health.HealthClient(Cluster.Invoker(service, null));
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving,
             (await health.CheckAsync(new HealthCheckRequest())).Status);
 
-        var reflection = new ServerReflection.ServerReflectionClient(_cluster.Invoker(service, null));
+        var reflection = new ServerReflection.ServerReflectionClient(Cluster.Invoker(service, null));
         using var call = reflection.ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
         await call.RequestStream.CompleteAsync();
@@ -50,7 +48,7 @@ public class HealthTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [InlineData(ServiceKind.Kms, "google.rpc.BadRequest")]
     public async Task ReflectionServesTheErrorDetailTypesSoOutsideClientsDecodeThem(ServiceKind service, string symbol)
     {
-        var reflection = new ServerReflection.ServerReflectionClient(_cluster.Invoker(service, null));
+        var reflection = new ServerReflection.ServerReflectionClient(Cluster.Invoker(service, null));
         using var call = reflection.ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = symbol });
         await call.RequestStream.CompleteAsync();

@@ -8,10 +8,8 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Accounts, RAM users and tokens in the kms service (R36).</summary>
 public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private async Task<AccountService.AccountServiceClient> OperatorAccounts() =>
-        _cluster.Client<AccountService.AccountServiceClient>(await _cluster.OperatorTokenAsync());
+        Cluster.Client<AccountService.AccountServiceClient>(await Cluster.OperatorTokenAsync());
 
     [Fact]
     public async Task TheOperatorCreatesTwoAccountsAndGetsTheirTokens()
@@ -27,7 +25,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
         foreach (var account in new[] { cn, jp })
         {
             var issued = await accounts.IssueTokenAsync(new IssueTokenRequest { AccountId = account.AccountId });
-            var whoAmI = await _cluster.Client<AccountService.AccountServiceClient>(issued.Token).GetCallerIdentityAsync(new GetCallerIdentityRequest());
+            var whoAmI = await Cluster.Client<AccountService.AccountServiceClient>(issued.Token).GetCallerIdentityAsync(new GetCallerIdentityRequest());
             Assert.Equal(PrincipalKind.AccountRoot, whoAmI.Principal.Kind);
             Assert.Equal(account.AccountId, whoAmI.Principal.AccountId);
             Assert.Equal(account.Site, whoAmI.Principal.Site);
@@ -38,13 +36,13 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task TheOperatorCredentialIsNeededForAnOperatorToken()
     {
-        var anonymous = _cluster.Client<AccountService.AccountServiceClient>(null);
+        var anonymous = Cluster.Client<AccountService.AccountServiceClient>(null);
 
         await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "InvalidCredential", () =>
             anonymous.IssueTokenAsync(new IssueTokenRequest { OperatorName = TestCluster.OperatorName, OperatorCredential = "guess" }));
         await RpcAssert.FailsAsync(StatusCode.Unauthenticated, "MissingSecurityToken", () =>
             anonymous.IssueTokenAsync(new IssueTokenRequest { OperatorName = TestCluster.OperatorName }));
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.OperatorOnly", () =>
             account.Client<AccountService.AccountServiceClient>().IssueTokenAsync(new IssueTokenRequest { OperatorName = TestCluster.OperatorName }));
     }
@@ -52,7 +50,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task OnlyTheOperatorCreatesAccounts()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.OperatorOnly", () =>
             account.Client<AccountService.AccountServiceClient>().CreateAccountAsync(new CreateAccountRequest { Site = Site.Cn, DisplayName = "x" }));
@@ -111,7 +109,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
         var mine = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
-            mine.Add((await _cluster.NewAccountAsync()).AccountId);
+            mine.Add((await Cluster.NewAccountAsync()).AccountId);
         }
 
         var seen = new List<string>();
@@ -132,8 +130,8 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task AnAccountSeesItselfButAnotherAccountIsNotFound() // R36
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync(Site.Intl);
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync(Site.Intl);
         var bAccounts = b.Client<AccountService.AccountServiceClient>();
 
         Assert.Equal(Site.Intl, (await bAccounts.GetAccountAsync(new GetAccountRequest { AccountId = b.AccountId })).Account.Site);
@@ -151,7 +149,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task ARamUserActsWithinItsAllowedActions() // R36
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var root = account.Client<AccountService.AccountServiceClient>();
         await root.CreateRamUserAsync(new CreateRamUserRequest
         {
@@ -163,7 +161,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
         {
             RamUser = new RamUserSubject { AccountId = account.AccountId, UserName = "alice" },
         })).Token;
-        var alice = _cluster.Client<AccountService.AccountServiceClient>(aliceToken);
+        var alice = Cluster.Client<AccountService.AccountServiceClient>(aliceToken);
 
         var who = (await alice.GetCallerIdentityAsync(new GetCallerIdentityRequest(), new CallOptions())).Principal;
         Assert.Equal(PrincipalKind.RamUser, who.Kind);
@@ -178,7 +176,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task RamUsersAreManagedByTheirAccountsRoot()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var root = account.Client<AccountService.AccountServiceClient>();
 
         var created = (await root.CreateRamUserAsync(new CreateRamUserRequest
@@ -209,7 +207,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task R35_ARamUserCreatedWithAClientTokenIsCreatedOnce()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var root = account.Client<AccountService.AccountServiceClient>();
         var request = new CreateRamUserRequest { AccountId = account.AccountId, UserName = "deployer", AllowedActions = { "ecs:*" }, ClientToken = Guid.NewGuid().ToString() };
 
@@ -227,7 +225,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [InlineData("bob", "ecs:Create Image", "allowed_actions[0]", "InvalidAction.Malformed")]
     public async Task BadRamUserInputNamesTheField(string user, string action, string field, string reason)
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, reason, () =>
             account.Client<AccountService.AccountServiceClient>().CreateRamUserAsync(new CreateRamUserRequest
@@ -243,7 +241,7 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     public async Task ATokensLifetimeIsBounded()
     {
         var accounts = await OperatorAccounts();
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         var shortLived = await accounts.IssueTokenAsync(new IssueTokenRequest
         {

@@ -9,12 +9,10 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Creating custom images from instances (R1) and from snapshots (R2).</summary>
 public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task R1_AnImageOfAnInstanceWithASystemAndTwoDataDisksShowsProgressAndEndsAvailableWithThreeSnapshots()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(WindowsServer, Hangzhou, 40, 40, 40);
 
         var created = (await account.Images().CreateImageAsync(new CreateImageRequest
@@ -53,7 +51,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R1_AStoppedInstanceMakesAnImageTooAndItKeepsTheInstancesOperatingSystem()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.StopAsync(await account.NewInstanceAsync());
 
         var image = await account.NewImageAsync(instance.InstanceId);
@@ -68,7 +66,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R2_AnImageFromOneSystemSnapshotAndTwoDataSnapshots()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 20, 30, 50);
         var system = await account.SnapshotOfAsync(instance.SystemDisk.DiskId);
         var data1 = await account.SnapshotOfAsync(instance.DataDisks[0].DiskId);
@@ -99,7 +97,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R2_ADataDiskSnapshotAloneCannotMakeAnImage()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
         var data = await account.SnapshotOfAsync(instance.DataDisks[0].DiskId);
 
@@ -123,7 +121,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R2_TwoSystemSnapshotsOrMoreThanSixteenDataSnapshotsAreDenied()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
         var system = await account.SnapshotOfAsync(instance.SystemDisk.DiskId);
         var other = await account.SnapshotOfAsync((await account.NewInstanceAsync()).SystemDisk.DiskId);
@@ -142,7 +140,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R2_ASnapshotStillProgressingIsNotReady()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 32768);
         var system = await account.SnapshotOfAsync(instance.SystemDisk.DiskId);
         // 32 TiB at 100 GiB/s: this snapshot progresses for minutes.
@@ -159,7 +157,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task MarketplaceDerivedImagesKeepTheProductCode()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var sqlServer = (await account.Images().ListImagesAsync(new ListImagesRequest
         {
             RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*",
@@ -181,7 +179,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [InlineData("my http://x", "image_name", "InvalidImageName.Malformed")]
     public async Task BadNamesAreRefusedAndNothingIsCreated(string name, string field, string reason)
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
 
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, reason, () => account.Images().CreateImageAsync(new CreateImageRequest
@@ -196,7 +194,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task BadDescriptionsFamiliesTagsAndSourcesAreRefused()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         CreateImageRequest Request() => new() { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = UniqueName() };
 
@@ -221,7 +219,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R20_AKmsKeyWithoutEncryptedIsIllegal()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
 
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter.EncryptedIllegal", () => account.Images().CreateImageAsync(new CreateImageRequest
@@ -235,8 +233,8 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task ImageNamesAreUniquePerOwnerAndRegion()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var name = UniqueName();
         await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId, Hangzhou, name);
 
@@ -252,11 +250,11 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task AFailedCreateLeavesNoImageNoSnapshotAndNoHeldContent()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
         var first = await account.NewImageAsync(instance.InstanceId);
-        var content = _cluster.Client<GrpcImages.Contracts.Transfer.V1.ContentService.ContentServiceClient>(_cluster.ServiceToken());
-        var manifests = (await _cluster.DisksOfAsync(Hangzhou, first.ImageId))
+        var content = Cluster.Client<GrpcImages.Contracts.Transfer.V1.ContentService.ContentServiceClient>(Cluster.ServiceToken());
+        var manifests = (await Cluster.DisksOfAsync(Hangzhou, first.ImageId))
             .Select(d => d.ManifestId).ToList();
         async Task<List<int>> Holders() => [.. await Task.WhenAll(manifests.Select(async m =>
             (await content.GetContentInfoAsync(new GrpcImages.Contracts.Transfer.V1.GetContentInfoRequest { RegionId = Hangzhou, ManifestId = m })).Content.HolderCount))];
@@ -276,7 +274,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R35_TheSameClientTokenReturnsTheFirstImageAndRefusesAnotherRequest()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var request = new CreateImageRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = UniqueName(), ClientToken = Guid.NewGuid().ToString() };
 

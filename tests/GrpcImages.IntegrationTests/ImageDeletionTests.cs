@@ -9,15 +9,13 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Updating and deleting images: force and its consequences (R31), states (R33), freed bytes (R34).</summary>
 public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private static async Task<bool> DeleteAsync(TestAccount account, string imageId, bool force = false) =>
         (await account.Images().DeleteImageAsync(new DeleteImageRequest { RegionId = Hangzhou, ImageId = imageId, Force = force })).Deleted;
 
     [Fact]
     public async Task R31_AnImageInUseIsRefusedThenForceDeletedAndItsInstancesKeepRunningButCannotReinitialize()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var instance = await account.NewInstanceAsync(image.ImageId);
 
@@ -42,7 +40,7 @@ public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R31_OnceItsInstancesAreDeletedAnImageDeletesWithoutForce()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var instance = await account.NewInstanceAsync(image.ImageId);
         await account.Instances().DeleteInstanceAsync(new DeleteInstanceRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId });
@@ -53,7 +51,7 @@ public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R33_AnImageBeingCreatedCannotBeDeletedAndAMissingOneDeletesQuietly()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         // 32 TiB of data disk at 100 GiB/s: the image is Creating for minutes.
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 32768);
         var creating = (await account.Images().CreateImageAsync(new CreateImageRequest
@@ -70,7 +68,7 @@ public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R6_PublicImagesAreNotCustomImagesSoNoAccountDeletesOrChangesThem()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () =>
             account.Images().UpdateImageAsync(new UpdateImageRequest { RegionId = Hangzhou, ImageId = Ubuntu, ImageName = "mine-now" }));
@@ -81,21 +79,21 @@ public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task R34_AnImagesOwnBytesAreGoneFromDiskOnceNoImageOrSnapshotUsesThem()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var image = await account.NewImageAsync(instance.InstanceId);
-        var content = _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken("transfer"));
+        var content = Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken("transfer"));
         async Task<IReadOnlyList<string>> ChunksOf(string imageId) =>
-            (await _cluster.ChunkIdsAsync(Hangzhou, (await content.GetContentInfoAsync(new GetContentInfoRequest
+            (await Cluster.ChunkIdsAsync(Hangzhou, (await content.GetContentInfoAsync(new GetContentInfoRequest
             {
                 RegionId = Hangzhou,
-                ManifestId = (await _cluster.DisksOfAsync(Hangzhou, imageId))[0].ManifestId,
+                ManifestId = (await Cluster.DisksOfAsync(Hangzhou, imageId))[0].ManifestId,
             })).Content));
         var publicChunks = await ChunksOf(Ubuntu);
         var own = (await ChunksOf(image.ImageId)).Except(publicChunks).ToList();
         Assert.Single(own); // the chunk where the instance wrote its identity
         async Task Collect() => await content.CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
-        bool OnDisk(string chunk) => File.Exists(_cluster.BlobPath(Hangzhou, chunk));
+        bool OnDisk(string chunk) => File.Exists(Cluster.BlobPath(Hangzhou, chunk));
 
         await account.Instances().DeleteInstanceAsync(new DeleteInstanceRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId });
         Assert.True(await DeleteAsync(account, image.ImageId));
@@ -115,7 +113,7 @@ public class ImageDeletionTests(ClusterFixture fixture, ITestOutputHelper output
     [Fact]
     public async Task UpdatesRenameDescribeAndDeprecateTheOwnersImage()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var image = await account.NewImageAsync(instance.InstanceId, Hangzhou, "first-name");
         var other = await account.NewImageAsync(instance.InstanceId, Hangzhou, "taken-name");

@@ -13,8 +13,6 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>GetImage and ListImages: regions (R4), owner aliases (R19), filters, pages, visibility (R36).</summary>
 public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private static async Task<List<Image>> ListAllAsync(TestAccount account, ListImagesRequest request)
     {
         var all = new List<Image>();
@@ -31,7 +29,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R4_AnImageIsFoundOnlyInItsOwnRegion()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
 
         Assert.Equal(image.ImageId, (await account.GetImageAsync(image.ImageId, Hangzhou)).ImageId);
@@ -46,8 +44,8 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R36_AnotherAccountCannotSeeUseOrDeleteAPrivateImage()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
 
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () =>
@@ -70,7 +68,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task R6_PublicImagesAreInEveryRegionAndMarketplaceImagesOnlyInSome()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         foreach (var region in new[] { Hangzhou, Shanghai, Tokyo })
         {
             var system = await ListAllAsync(account, new ListImagesRequest { RegionId = region, OwnerAlias = ImageOwnerAlias.System, PageSize = 3 });
@@ -91,7 +89,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task ListingPagesThroughEveryAliasWithoutRepeats()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var mine = new List<string>();
         for (var i = 0; i < 3; i++)
@@ -110,7 +108,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task ListsFilterByStatusNameAndFamily()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var web = await account.NewImageAsync(instance.InstanceId, Hangzhou, "web-v1");
         await account.NewImageAsync(instance.InstanceId, Hangzhou, "web-v2");
@@ -138,7 +136,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task PageSizesAreCheckedAndPageTokensCannotBeForged()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidArgument", () =>
             account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, PageSize = -1 }));
@@ -155,8 +153,8 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task SkipPassesMatchingImagesAcrossEverySourceAndTotalSizeCountsThemAll()
     {
-        var account = await _cluster.NewAccountAsync();
-        var owner = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var owner = await Cluster.NewAccountAsync();
         var snapshot = await account.SnapshotOfAsync((await account.NewInstanceAsync()).SystemDisk.DiskId);
         var theirs = await owner.SnapshotOfAsync((await owner.NewInstanceAsync()).SystemDisk.DiskId);
         for (var i = 0; i < 3; i++)
@@ -190,7 +188,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task SkipAndTotalSizeCountOnlyImagesThatMatchTheFilters()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var webs = new List<Image>();
         foreach (var name in new[] { "web-1", "db-1", "web-2", "db-2", "web-3" })
@@ -218,9 +216,9 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task ASkipPastMoreUnmatchedImagesThanOneCallReadsGoesOnFromItsToken()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         // 2,500 images written straight into the account's index, one in 400 Available: more than one call looks at.
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Cluster.RedisConfiguration);
         var batch = redis.GetDatabase().CreateBatch();
         var writes = new List<Task>();
         var available = new List<string>();
@@ -268,7 +266,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [InlineData(int.MaxValue)]
     public async Task ASkipOutside0To10000IsRefused(int skip)
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         foreach (var call in new Func<Task>[]
         {
@@ -289,7 +287,7 @@ public class ImageQueryTests(ClusterFixture fixture, ITestOutputHelper output) :
     [Fact]
     public async Task ANonexistentOrMalformedImageIsNotFound()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         foreach (var id in new[] { "m-0000aaaaaaaaaaaaaaaa", "m-bad", "not an id", "" })
         {
             await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () =>

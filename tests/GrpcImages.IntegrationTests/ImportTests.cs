@@ -13,7 +13,6 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Importing disk image files from the object store and from http(s) (R24-R28), with files qemu-img makes in the test.</summary>
 public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
     private readonly FileServer _files = fixture.Files;
     private readonly string _scratch = Path.Combine(fixture.Cluster.DataDirectory, "test-files");
 
@@ -42,8 +41,8 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         Assert.Equal((ImageStatus.Available, ImageSourceKind.Import, ImageOwnerAlias.Self), (image.Status, image.SourceKind, image.OwnerAlias));
         Assert.Equal(1, image.SizeGib);
         Assert.Equal(raw.LongLength, image.DiskDeviceMappings[0].ContentBytes);
-        var disk = (await _cluster.DisksOfAsync(Hangzhou, image.ImageId))[0];
-        Assert.Equal(raw, await _cluster.ReadContentAsync(Hangzhou, disk.ManifestId, 0, raw.Length));
+        var disk = (await Cluster.DisksOfAsync(Hangzhou, image.ImageId))[0];
+        Assert.Equal(raw, await Cluster.ReadContentAsync(Hangzhou, disk.ManifestId, 0, raw.Length));
         Assert.Empty(ScratchFilesOf(task.TaskId)); // scratch files removed
         // R24: the imported image is an image like any other: instances start from it.
         Assert.Equal(image.ImageId, (await account.NewInstanceAsync(image.ImageId, Hangzhou)).ImageId);
@@ -66,12 +65,12 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
         {
             var import = await account.ImportAsync(Hangzhou, new ImportDiskSpec { SourceUrl = $"oss://{bucket.Name}/{name}" });
             Assert.Equal(TaskStatus.Finished, (await account.WaitForTaskAsync(import.Task.TaskId)).Status);
-            manifests.Add((await _cluster.DisksOfAsync(Hangzhou, import.ImageId))[0].ManifestId);
+            manifests.Add((await Cluster.DisksOfAsync(Hangzhou, import.ImageId))[0].ManifestId);
         }
 
-        Assert.Equal(raw, await _cluster.ReadContentAsync(Hangzhou, manifests[0], 0, raw.Length));
+        Assert.Equal(raw, await Cluster.ReadContentAsync(Hangzhou, manifests[0], 0, raw.Length));
         Assert.Equal(manifests[0], manifests[1]); // the same chunks: the same content
-        Assert.Contains(_cluster.Logs.Recent, l => l.Contains("the QCOW2 has compressed clusters, so qemu-img converts it", StringComparison.Ordinal));
+        Assert.Contains(Cluster.Logs.Recent, l => l.Contains("the QCOW2 has compressed clusters, so qemu-img converts it", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -113,9 +112,9 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
 
         Assert.Equal(TaskStatus.Finished, task.Status);
         Assert.Equal([(DiskType.System, 1L), (DiskType.Data, 40L)], image.DiskDeviceMappings.Select(m => (m.DiskType, m.SizeGib)));
-        var disks = await _cluster.DisksOfAsync(Hangzhou, image.ImageId);
-        Assert.Equal(system, await _cluster.ReadContentAsync(Hangzhou, disks[0].ManifestId, 0, system.Length));
-        Assert.Equal(data, await _cluster.ReadContentAsync(Hangzhou, disks[1].ManifestId, 0, data.Length));
+        var disks = await Cluster.DisksOfAsync(Hangzhou, image.ImageId);
+        Assert.Equal(system, await Cluster.ReadContentAsync(Hangzhou, disks[0].ManifestId, 0, system.Length));
+        Assert.Equal(data, await Cluster.ReadContentAsync(Hangzhou, disks[1].ManifestId, 0, data.Length));
     }
 
     [Fact]
@@ -201,7 +200,7 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
 
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidOSSObject.Size",
             () => account.ImportAsync(Hangzhou, new ImportDiskSpec { SourceUrl = $"oss://{bucket.Name}/empty" }));
-        var roleless = await _cluster.NewAccountAsync();
+        var roleless = await Cluster.NewAccountAsync();
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "NoSetRoletoECSServiceAcount",
             () => roleless.ImportAsync(Hangzhou, new ImportDiskSpec { SourceUrl = $"oss://{bucket.Name}/disk.raw" }));
         var ramUser = await RamUserAsync(account, "importer", "ecs:ImportImage");
@@ -234,7 +233,7 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
 
     private async Task<TestAccount> ImporterAsync()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.Roles().CreateServiceRoleAsync(new CreateServiceRoleRequest { RoleName = ImportSteps.ImportRole });
         return account;
     }
@@ -249,7 +248,7 @@ public class ImportTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
 
     private string[] ScratchFilesOf(string taskId)
     {
-        var directory = Path.Combine(_cluster.DataDirectory, "scratch");
+        var directory = Path.Combine(Cluster.DataDirectory, "scratch");
         return Directory.Exists(directory) ? Directory.GetFiles(directory, $"{taskId}.*") : [];
     }
 

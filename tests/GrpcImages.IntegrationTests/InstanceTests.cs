@@ -11,12 +11,10 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Instances: made from visible images with their disks' bytes, states, re-initialize, replace the system disk (R28).</summary>
 public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task AnInstanceGetsItsImagesSystemDiskBlankDataDisksAndWritesItsIdentity()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 30, 20, 100);
 
         Assert.Equal(InstanceStatus.Running, instance.Status);
@@ -29,9 +27,9 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
 
         // Its system disk holds the public image's bytes with the instance's identity written at 1 MiB.
         var image = await account.NewImageAsync(instance.InstanceId);
-        var disks = await _cluster.DisksOfAsync(Hangzhou, image.ImageId);
-        var content = _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken());
-        async Task<string> Read(string manifest, long offset, int length) => Encoding.ASCII.GetString(await _cluster.ReadContentAsync(Hangzhou, manifest, offset, length));
+        var disks = await Cluster.DisksOfAsync(Hangzhou, image.ImageId);
+        var content = Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken());
+        async Task<string> Read(string manifest, long offset, int length) => Encoding.ASCII.GetString(await Cluster.ReadContentAsync(Hangzhou, manifest, offset, length));
         Assert.StartsWith($"GRPCIMAGES SEED DISK\nlabel: {Ubuntu}", await Read(disks[0].ManifestId, 0, 128));
         Assert.StartsWith($"GRPCIMAGES INSTANCE\ninstance-id: {instance.InstanceId}\n", await Read(disks[0].ManifestId, 1 << 20, 64));
         var info = (await content.GetContentInfoAsync(new GetContentInfoRequest { RegionId = Hangzhou, ManifestId = disks[2].ManifestId })).Content;
@@ -42,7 +40,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task InstancesStopStartAndRefuseTheWrongState()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync();
         var request = new StopInstanceRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId };
 
@@ -58,7 +56,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task AStoppedInstanceReinitializesFromItsImage()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var instance = await account.StopAsync(await account.NewInstanceAsync(image.ImageId));
 
@@ -74,7 +72,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task R28_ReplacingTheSystemDiskMakesTheInstanceFollowTheNewImage()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var sqlServer = (await account.Images().ListImagesAsync(new ListImagesRequest
         {
             RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*",
@@ -102,7 +100,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task ANewSystemDiskCanBeSnapshottedAndTheOldOneIsGone()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.StopAsync(await account.NewInstanceAsync());
 
         var replaced = (await account.Instances().ReplaceSystemDiskAsync(new ReplaceSystemDiskRequest
@@ -119,7 +117,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task ReplacingTheSystemDiskMovesTheInstanceOffItsOldImage()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var instance = await account.StopAsync(await account.NewInstanceAsync(image.ImageId));
 
@@ -132,7 +130,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task BadInstanceRequestsAreRefusedWithTheFieldNamed()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         async Task Refused(string reason, string field, CreateInstanceRequest request)
         {
             var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, reason, () => account.Instances().CreateInstanceAsync(request));
@@ -158,7 +156,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task InstancesListDeleteAndHonourClientTokens() // R35
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var token = Guid.NewGuid().ToString();
         var request = new CreateInstanceRequest { RegionId = Hangzhou, ImageId = Ubuntu, InstanceName = "web-1", ClientToken = token };
         var first = (await account.Instances().CreateInstanceAsync(request)).Instance;
@@ -182,7 +180,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task R35_ARetriedReplaceWithTheSameTokenMakesNoSecondDisk()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.StopAsync(await account.NewInstanceAsync());
         var request = new ReplaceSystemDiskRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageId = WindowsServer, ClientToken = Guid.NewGuid().ToString() };
 

@@ -11,14 +11,12 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>The kms service's keys, data keys and service roles (R20-R23).</summary>
 public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
-    private KeyService.KeyServiceClient Internal => _cluster.Client<KeyService.KeyServiceClient>(_cluster.ServiceToken("transfer"));
+    private KeyService.KeyServiceClient Internal => Cluster.Client<KeyService.KeyServiceClient>(Cluster.ServiceToken("transfer"));
 
     [Fact]
     public async Task R21_NothingIsEncryptedUntilKmsIsEnabledInTheRegion()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidParameter.KmsNotEnabled", () =>
             account.Keys().CreateKeyAsync(new CreateKeyRequest { RegionId = Hangzhou }));
@@ -72,8 +70,8 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task KeysGoThroughTheirStatesAndStayTheirAccounts()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
         var keys = account.Keys();
 
@@ -105,7 +103,7 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task R35_CreateKeyWithAClientTokenMakesOneKey()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.EnableKmsAsync();
         var request = new CreateKeyRequest { RegionId = Hangzhou, Description = "once", ClientToken = Guid.NewGuid().ToString() };
 
@@ -119,7 +117,7 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task R20_TheDefaultServiceKeyIsMadeOnFirstUseNeedsNoRoleAndCannotBeDisabled()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         await account.EnableKmsAsync();
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidParameter.KMSKeyId.NotFound", () =>
             account.Keys().GetKeyAsync(new GetKeyRequest { RegionId = Hangzhou, KeyId = "alias/acs/ecs" }));
@@ -138,8 +136,8 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task CheckKeyUsableAnswersWithTheExactRule() // R21, R23
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         CheckKeyUsableRequest Check(string keyId, TestAccount? who = null, string region = Hangzhou) =>
             new() { AccountId = (who ?? account).AccountId, RegionId = region, KeyId = keyId };
 
@@ -162,7 +160,7 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task R21_ResolveEncryptionIsTheOneCallCopyAndEncryptNeeds()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
         ResolveEncryptionRequest Resolve(bool encrypted, string keyId = "", string region = Hangzhou, bool sourceEncrypted = false, bool foreign = false) => new()
         {
@@ -189,8 +187,8 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task R23_DataKeysOpenOnlyWithTheirKeyAndAccount()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
 
         var generated = await Internal.GenerateDataKeyAsync(new GenerateDataKeyRequest { AccountId = account.AccountId, RegionId = Hangzhou, KeyId = key.KeyId });
@@ -221,8 +219,8 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task ServiceRolesAreCreatedListedAndDeletedByTheirAccount()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var roles = account.Roles();
 
         await RpcAssert.FailsAsync(StatusCode.NotFound, "EntityNotExist.Role", () =>
@@ -246,17 +244,17 @@ public class KmsKeyTests(ClusterFixture fixture, ITestOutputHelper output) : Clu
     [Fact]
     public async Task KeyMaterialIsUsableOnlyWithTheClustersRootKey()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var key = await account.NewCmkAsync();
         var generated = await Internal.GenerateDataKeyAsync(new GenerateDataKeyRequest { AccountId = account.AccountId, RegionId = Hangzhou, KeyId = key.KeyId });
         var decrypt = new DecryptDataKeyRequest { AccountId = account.AccountId, RegionId = Hangzhou, CiphertextBlob = generated.CiphertextBlob };
 
         // A kms replica over the same Redis but with another root key cannot open the key's material.
-        var impostor = await _cluster.StartReplicaAsync(ServiceKind.Kms, new Dictionary<string, string?>
+        var impostor = await Cluster.StartReplicaAsync(ServiceKind.Kms, new Dictionary<string, string?>
         {
             ["Kms:RootKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         });
-        var elsewhere = new KeyService.KeyServiceClient(_cluster.Invoker(impostor, _cluster.ServiceToken("transfer")));
+        var elsewhere = new KeyService.KeyServiceClient(Cluster.Invoker(impostor, Cluster.ServiceToken("transfer")));
         var ex = await Assert.ThrowsAsync<RpcException>(async () => await elsewhere.DecryptDataKeyAsync(decrypt));
         Assert.Equal(StatusCode.Internal, ex.StatusCode);
         Assert.DoesNotContain(key.KeyId, ex.Status.Detail);

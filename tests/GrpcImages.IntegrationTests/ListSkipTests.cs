@@ -7,12 +7,10 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>AIP-158 on instances and snapshots: skip passes items in Redis, total_size says how many there are.</summary>
 public class ListSkipTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task SkipPassesInstancesAndTotalSizeCountsThem()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         for (var i = 0; i < 5; i++)
         {
             await account.NewInstanceAsync();
@@ -35,7 +33,7 @@ public class ListSkipTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task SkipPassesSnapshotsAndTotalSizeCountsThem()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20, 20);
         foreach (var disk in new[] { instance.SystemDisk }.Concat(instance.DataDisks))
         {

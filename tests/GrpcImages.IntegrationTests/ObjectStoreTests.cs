@@ -11,12 +11,10 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>The object store: buckets and objects (R24, R29), and signed download links served over plain HTTP.</summary>
 public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task AnObjectReadsBackWholeOrInRangesAndListsByPrefixInPages()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
         var bytes = RandomNumberGenerator.GetBytes(9 * 1024 * 1024 + 17); // three chunks, the last short
 
@@ -44,8 +42,8 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task ABucketDeletesOnlyWhenEmptyAndItsNameIsTakenOncePerRegion()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
         await account.PutObjectAsync(Hangzhou, bucket.Name, "x", [1]);
 
@@ -65,8 +63,8 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task R36_AnotherAccountsPrivateBucketIsNotFoundAndAPublicReadOneCanOnlyBeRead()
     {
-        var owner = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var owner = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var privateBucket = await owner.NewBucketAsync(Hangzhou);
         var publicBucket = await owner.NewBucketAsync(Hangzhou, BucketAcl.PublicRead);
         await owner.PutObjectAsync(Hangzhou, privateBucket.Name, "secret", [1, 2]);
@@ -85,7 +83,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task BadNamesSizesAndStreamsAreRefusedAndLeaveNothing()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
 
         foreach (var name in new[] { "ab", "Upper", "-dash", "dash-", "under_score", new string('a', 64) })
@@ -120,11 +118,11 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task R34_AnObjectSharesChunksWithAnImageOfTheSameBytesAndItsDeleteGivesOnlyItsOwnBack()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Shanghai);
         var bytes = ContentImages.Bytes([7001, 7002, 7003]);
         var own = ContentImages.Bytes([7004]);
-        await _cluster.NewImageWithContentAsync(account, Shanghai, bytes);
+        await Cluster.NewImageWithContentAsync(account, Shanghai, bytes);
         var shared = ChunkPaths(Shanghai, bytes);
         var written = shared.Select(File.GetLastWriteTimeUtc).ToList();
 
@@ -134,7 +132,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
         Assert.True(File.Exists(ChunkPaths(Shanghai, own)[0]));
         await account.Objects().DeleteObjectAsync(new DeleteObjectRequest { RegionId = Shanghai, Bucket = bucket.Name, Name = "own.raw" });
         await account.Objects().DeleteObjectAsync(new DeleteObjectRequest { RegionId = Shanghai, Bucket = bucket.Name, Name = "same.raw" });
-        await _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Shanghai });
+        await Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Shanghai });
 
         Assert.False(File.Exists(ChunkPaths(Shanghai, own)[0])); // the object's own chunk went
         Assert.All(shared, path => Assert.True(File.Exists(path))); // the image's stayed
@@ -143,7 +141,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task R29_ASignedLinkDownloadsOverPlainHttpWithRangesAndAnAlteredOrExpiredOneIsRefused()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
         var bytes = RandomNumberGenerator.GetBytes(5 * 1024 * 1024);
         await account.PutObjectAsync(Hangzhou, bucket.Name, "exports/disk 1.vhd", bytes);
@@ -183,8 +181,8 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task R29_AStaleLinkNeverServesWhatIsMadeLaterUnderTheSameNames()
     {
-        var first = await _cluster.NewAccountAsync();
-        var second = await _cluster.NewAccountAsync();
+        var first = await Cluster.NewAccountAsync();
+        var second = await Cluster.NewAccountAsync();
         var name = $"stale-{Guid.NewGuid():N}"[..30];
         await first.Objects().CreateBucketAsync(new CreateBucketRequest { RegionId = Hangzhou, Name = name });
         await first.PutObjectAsync(Hangzhou, name, "x.bin", [1, 1, 1]);
@@ -217,7 +215,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task R29_ANameWithDotSegmentsIsRefusedAndEveryNameAcceptedDownloadsByItsLink()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
         foreach (var bad in new[] { "a/../b.bin", "x/./y.bin", "z/..", "..", ".", "a/./", "../up" })
         {
@@ -243,7 +241,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     [Fact]
     public async Task R29_AnObjectDeletedWhileItDownloadsEndsTheResponseShortWithoutAnError()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var bucket = await account.NewBucketAsync(Hangzhou);
         var bytes = RandomNumberGenerator.GetBytes(48 * 1024 * 1024); // 12 chunks: far more than the socket buffers hold
         await account.PutObjectAsync(Hangzhou, bucket.Name, "slow.raw", bytes);
@@ -259,7 +257,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
         }
 
         await account.Objects().DeleteObjectAsync(new DeleteObjectRequest { RegionId = Hangzhou, Bucket = bucket.Name, Name = "slow.raw" });
-        await _cluster.Client<ContentService.ContentServiceClient>(_cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
+        await Cluster.Client<ContentService.ContentServiceClient>(Cluster.ServiceToken()).CollectGarbageAsync(new CollectGarbageRequest { RegionId = Hangzhou });
         var cut = await Record.ExceptionAsync(async () =>
         {
             int read;
@@ -271,7 +269,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
 
         Assert.True(cut is not null || received.Length < bytes.Length, "the whole object arrived although its content was collected");
         Assert.Equal(bytes.AsSpan(0, (int)received.Length).ToArray(), received.ToArray()); // what arrived is the object's, and no other bytes
-        var lines = _cluster.Logs.Recent;
+        var lines = Cluster.Logs.Recent;
         Assert.Contains(lines, l => l.Contains($"{bucket.Name}/slow.raw ended early", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("FileNotFound", StringComparison.Ordinal) || l.Contains("BlobMissing", StringComparison.Ordinal));
     }
@@ -279,5 +277,5 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
     /// <summary>Where the blob store keeps the 4 MiB chunks of these bytes.</summary>
     private List<string> ChunkPaths(string region, byte[] bytes) =>
         bytes.Chunk(4 * 1024 * 1024).Select(c => Convert.ToHexStringLower(SHA256.HashData(c)))
-            .Select(name => Path.Combine(_cluster.DataDirectory, "blobs", region, "chunks", name[..2], name)).ToList();
+            .Select(name => Path.Combine(Cluster.DataDirectory, "blobs", region, "chunks", name[..2], name)).ToList();
 }

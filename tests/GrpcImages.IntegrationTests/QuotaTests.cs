@@ -9,11 +9,9 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>The quotas (R3, R14, R15), exact under concurrency, and the requests that raise them.</summary>
 public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
+    private QuotaService.QuotaServiceClient Internal => Cluster.Client<QuotaService.QuotaServiceClient>(Cluster.ServiceToken("catalog"));
 
-    private QuotaService.QuotaServiceClient Internal => _cluster.Client<QuotaService.QuotaServiceClient>(_cluster.ServiceToken("catalog"));
-
-    private async Task<QuotaService.QuotaServiceClient> OperatorQuotas() => _cluster.Client<QuotaService.QuotaServiceClient>(await _cluster.OperatorTokenAsync());
+    private async Task<QuotaService.QuotaServiceClient> OperatorQuotas() => Cluster.Client<QuotaService.QuotaServiceClient>(await Cluster.OperatorTokenAsync());
 
     private static async Task<Quota> QuotaAsync(TestAccount account, QuotaKind kind, string region = Hangzhou) =>
         (await account.Quotas().GetQuotasAsync(new GetQuotasRequest { RegionId = region })).Quotas.Single(q => q.Kind == kind);
@@ -21,9 +19,9 @@ public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : Clus
     [Fact]
     public async Task R15_The51stAccountIsRefusedUntilAnOperatorApprovesARaise()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
-        var recipients = (await Task.WhenAll(Enumerable.Range(0, 51).Select(_ => _cluster.NewAccountAsync()))).Select(r => r.AccountId).ToList();
+        var recipients = (await Task.WhenAll(Enumerable.Range(0, 51).Select(_ => Cluster.NewAccountAsync()))).Select(r => r.AccountId).ToList();
         foreach (var ten in recipients.Take(50).Chunk(10))
         {
             await a.ShareAsync(image.ImageId, ten);
@@ -56,8 +54,8 @@ public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : Clus
     [Fact]
     public async Task R14_The101stSharedImageIsRefusedUntilTheOwnerRaisesItsOwnQuota()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         // 101 images, in two regions (the image quota is 100 per region, R3).
         var images = new List<Image>();
         foreach (var (region, count) in new[] { (Hangzhou, 60), (Shanghai, 41) })
@@ -94,7 +92,7 @@ public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : Clus
     [Fact]
     public async Task R3_TheImageQuotaRefusesTheOneHundredAndFirstImageAndDeletesGiveUnitsBack()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
         // 99 units held by other images of the account (reserved as the catalog would).
         await Task.WhenAll(Enumerable.Range(0, 99).Select(i => Internal.ReserveQuotaAsync(new ReserveQuotaRequest
         {
@@ -121,14 +119,14 @@ public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : Clus
     [Fact]
     public async Task R15_TwoHundredConcurrentSharesRacingForTheLastFiveSlotsGrantExactlyFive()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
-        var first = (await Task.WhenAll(Enumerable.Range(0, 45).Select(_ => _cluster.NewAccountAsync()))).Select(r => r.AccountId).ToList();
+        var first = (await Task.WhenAll(Enumerable.Range(0, 45).Select(_ => Cluster.NewAccountAsync()))).Select(r => r.AccountId).ToList();
         foreach (var ten in first.Chunk(10))
         {
             await a.ShareAsync(image.ImageId, ten);
         }
-        var racers = (await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => _cluster.NewAccountAsync()))).Select(r => r.AccountId).ToList();
+        var racers = (await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Cluster.NewAccountAsync()))).Select(r => r.AccountId).ToList();
 
         var outcomes = await Task.WhenAll(racers.Select(async r =>
         {
@@ -151,7 +149,7 @@ public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : Clus
     [Fact]
     public async Task R3_TwoHundredConcurrentReservationsForTheLastFiveUnitsGrantExactlyFive()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
         ReserveQuotaRequest Reserve(string holder) => new() { AccountId = a.AccountId, Kind = QuotaKind.Images, RegionId = Tokyo, HolderId = holder };
         await Task.WhenAll(Enumerable.Range(0, 95).Select(i => Internal.ReserveQuotaAsync(Reserve($"held-{i}")).ResponseAsync));
 
@@ -178,8 +176,8 @@ public class QuotaTests(ClusterFixture fixture, ITestOutputHelper output) : Clus
     [Fact]
     public async Task QuotaRequestsAreListedWithTheirStatesAndHonourClientTokens() // R35
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var request = new RequestQuotaIncreaseRequest { Kind = QuotaKind.Images, RegionId = Hangzhou, DesiredLimit = 200, Reason = "migration", ClientToken = Guid.NewGuid().ToString() };
         var first = (await a.Quotas().RequestQuotaIncreaseAsync(request)).Request;
         Assert.Equal(first.RequestId, (await a.Quotas().RequestQuotaIncreaseAsync(request)).Request.RequestId);

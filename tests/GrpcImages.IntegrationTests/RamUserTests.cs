@@ -10,8 +10,6 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>RAM users act on their account's resources within their allowed actions, in every service (R36).</summary>
 public class RamUserTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     private static async Task<TestAccount> RamUserAsync(TestAccount account, string name, params string[] actions)
     {
         var root = account.Client<AccountService.AccountServiceClient>();
@@ -23,8 +21,8 @@ public class RamUserTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task ARamUserWorksOnItsAccountsImagesWithinItsActions()
     {
-        var account = await _cluster.NewAccountAsync();
-        var other = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var operatorUser = await RamUserAsync(account, "ops", "ecs:GetImage", "ecs:ListImages", "ecs:CreateInstance");
 

@@ -10,14 +10,12 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Grants and what they allow (R13, R16-R19), revokes (R32), the audit.</summary>
 public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task R19_ARecipientListsUsesAndDerivesFromASharedImageAndSharesOnlyItsOwn()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
-        var c = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        var c = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
 
         var shared = await a.ShareAsync(image.ImageId, b.AccountId);
@@ -50,8 +48,8 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R19_ARecipientReplacesASystemDiskWithASharedImage()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId);
         var instance = await b.StopAsync(await b.NewInstanceAsync());
@@ -70,8 +68,8 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R32_ForceDeletingASharedImageRevokesEveryGrant()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId);
         var instance = await b.StopAsync(await b.NewInstanceAsync(image.ImageId));
@@ -99,8 +97,8 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R32_ASharedImageIsNotDeletedWithoutForce()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId);
 
@@ -114,9 +112,9 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R32_RemovingAnAccountFromAShareTakesTheImageAwayFromIt()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
-        var c = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        var c = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId, c.AccountId);
         var instance = await b.StopAsync(await b.NewInstanceAsync(image.ImageId));
@@ -136,7 +134,7 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R13_SharingIsWithOtherExistingAccountsAtMostTenAtATime()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
 
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidAccount.Forbbiden", () => a.ShareAsync(image.ImageId, a.AccountId));
@@ -149,7 +147,7 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () => a.ShareAsync(Ubuntu, "1000000000000001"));
         Assert.Equal(0, (await a.Sharing().DescribeImageSharePermissionAsync(new DescribeImageSharePermissionRequest { RegionId = Hangzhou, ImageId = image.ImageId })).TotalAccounts);
 
-        var ten = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => _cluster.NewAccountAsync()));
+        var ten = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Cluster.NewAccountAsync()));
         Assert.Equal(10, (await a.ShareAsync(image.ImageId, ten.Select(t => t.AccountId).ToArray())).TotalAccounts);
         Assert.Equal(10, (await a.ShareAsync(image.ImageId, ten[0].AccountId)).TotalAccounts); // sharing again changes nothing
     }
@@ -157,9 +155,9 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R19_ADeprecatedImageCannotBeSharedButStaysWithItsRecipients()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
-        var c = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        var c = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId);
         await a.Images().UpdateImageAsync(new UpdateImageRequest { RegionId = Hangzhou, ImageId = image.ImageId, Deprecated = true });
@@ -173,9 +171,9 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R18_AMarketplaceDerivedImageStaysOnItsSiteWhileAPlainOneCrossesSites()
     {
-        var cn = await _cluster.NewAccountAsync(Site.Cn);
-        var cn2 = await _cluster.NewAccountAsync(Site.Cn);
-        var jp = await _cluster.NewAccountAsync(Site.Jp);
+        var cn = await Cluster.NewAccountAsync(Site.Cn);
+        var cn2 = await Cluster.NewAccountAsync(Site.Cn);
+        var jp = await Cluster.NewAccountAsync(Site.Jp);
         var sqlServer = (await cn.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*" })).Images.Single();
         var derived = await cn.NewImageAsync((await cn.NewInstanceAsync(sqlServer.ImageId)).InstanceId);
         var plain = await cn.NewImageAsync((await cn.NewInstanceAsync()).InstanceId);
@@ -192,9 +190,9 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task R19_TheOwnerSeesWhoAnImageIsSharedWithAndWhenPageByPage()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
-        var recipients = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => _cluster.NewAccountAsync()));
+        var recipients = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Cluster.NewAccountAsync()));
         foreach (var r in recipients)
         {
             await a.ShareAsync(image.ImageId, r.AccountId);
@@ -220,9 +218,9 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task EveryGrantAndRevokeIsAudited()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
-        var c = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        var c = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId, c.AccountId);
         await a.UnshareAsync(image.ImageId, b.AccountId);
@@ -242,8 +240,8 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task AGrantWhoseRecipientIndexUpdateWasLostStillReachesTheRecipient()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
         await a.ShareAsync(image.ImageId, b.AccountId);
         var listed = (await b.Sharing().ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = Hangzhou })).Images.Single();
@@ -251,7 +249,7 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
 
         // As if the sharing service died after committing the grant: the index entry is missing, the
         // change waits in the owner's outbox, and the owner is queued (as each grant change queues it first).
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_cluster.RedisConfiguration);
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Cluster.RedisConfiguration);
         var db = redis.GetDatabase();
         var prefix = $"gi:share:{{{GrpcImages.ServiceDefaults.Validation.ResourceIds.OwnerTag(b.AccountId)}}}:";
         var ownerPrefix = $"gi:share:{{{GrpcImages.ServiceDefaults.Validation.ResourceIds.OwnerTag(a.AccountId)}}}:";
@@ -273,7 +271,7 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     [Fact]
     public async Task InternalSharingCallsAreForTheClusterOnly()
     {
-        var a = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
 
         await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () =>
             a.Sharing().CheckImageAccessAsync(new CheckImageAccessRequest { ImageId = "m-aaaaaaaaaaaaaaaaaaaa", OwnerAccountId = a.AccountId, AccountId = a.AccountId }));

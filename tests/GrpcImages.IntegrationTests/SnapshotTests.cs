@@ -8,12 +8,10 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Snapshots of disks: progressing then accomplished; kept while an image uses them.</summary>
 public class SnapshotTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
     [Fact]
     public async Task ASnapshotOfADataDiskProgressesThenIsAccomplished()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 200);
 
         var created = (await account.Snapshots().CreateSnapshotAsync(new CreateSnapshotRequest
@@ -32,7 +30,7 @@ public class SnapshotTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task ASnapshotUsedByAnImageCannotBeDeletedUntilTheImageIsGone()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
         var snapshotId = image.DiskDeviceMappings[0].SnapshotId;
         var request = new DeleteSnapshotRequest { RegionId = Hangzhou, SnapshotId = snapshotId };
@@ -48,8 +46,8 @@ public class SnapshotTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task OnlyTheOwnersDisksCanBeSnapshotted()
     {
-        var a = await _cluster.NewAccountAsync();
-        var b = await _cluster.NewAccountAsync();
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
         var instance = await a.NewInstanceAsync();
 
         await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidDiskId.NotFound", () =>
@@ -61,7 +59,7 @@ public class SnapshotTests(ClusterFixture fixture, ITestOutputHelper output) : C
     [Fact]
     public async Task R35_TheSameClientTokenReturnsTheFirstSnapshot()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var instance = await account.NewInstanceAsync(Ubuntu, Hangzhou, 0, 20);
         var request = new CreateSnapshotRequest { RegionId = Hangzhou, DiskId = instance.SystemDisk.DiskId, ClientToken = Guid.NewGuid().ToString() };
 

@@ -22,15 +22,13 @@ namespace GrpcImages.IntegrationTests;
 /// </summary>
 public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : ClusterTest(fixture, output)
 {
-    private readonly TestCluster _cluster = fixture.Cluster;
-
-    private ImageControlService.ImageControlServiceClient Control => _cluster.Client<ImageControlService.ImageControlServiceClient>(_cluster.ServiceToken("transfer"));
+    private ImageControlService.ImageControlServiceClient Control => Cluster.Client<ImageControlService.ImageControlServiceClient>(Cluster.ServiceToken("transfer"));
 
     [Fact]
     public async Task R9_AHoldThatArrivesAfterItsTaskLetTheImageGoIsRefusedAndTheImageCanStillBeDeleted()
     {
-        var account = await _cluster.NewAccountAsync();
-        var image = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([4101]));
+        var account = await Cluster.NewAccountAsync();
+        var image = await Cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([4101]));
         var (late, live) = (NewTaskId(account), NewTaskId(account));
 
         await Control.ReleaseImageHoldAsync(new ReleaseImageHoldRequest { RegionId = Hangzhou, ImageId = image.ImageId, TaskId = late });
@@ -48,7 +46,7 @@ public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task R24_APendingImageThatArrivesAfterItsTaskWasGivenUpIsRefusedAndUsesNoQuota()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var task = NewTaskId(account);
         var before = await ImageUsageAsync(account);
 
@@ -66,17 +64,17 @@ public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task R3_GivingUpATaskGivesBackTheQuotaUnitACreateTookBeforeItDiedWithoutMakingTheImage()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var task = NewTaskId(account);
         var before = await ImageUsageAsync(account);
         // The catalog derives the image's id from the task's, and reserves its unit before making it.
         var imageId = ResourceIds.Derived('m', ResourceIds.OwnerTag(account.AccountId), $"pending|{task}");
-        await _cluster.Client<QuotaService.QuotaServiceClient>(_cluster.ServiceToken("catalog")).ReserveQuotaAsync(new ReserveQuotaRequest
+        await Cluster.Client<QuotaService.QuotaServiceClient>(Cluster.ServiceToken("catalog")).ReserveQuotaAsync(new ReserveQuotaRequest
         {
             AccountId = account.AccountId, Kind = QuotaKind.Images, RegionId = Hangzhou, HolderId = imageId,
         });
         Assert.Equal(before + 1, await ImageUsageAsync(account));
-        var stranger = await _cluster.NewAccountAsync();
+        var stranger = await Cluster.NewAccountAsync();
 
         // Only the task's owner's unit: another account named with the task is refused.
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => Control.FailPendingAsync(new FailPendingRequest
@@ -92,7 +90,7 @@ public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task R24_GivingUpATaskRemovesThePendingImageItMadeAndGivesItsQuotaUnitBack()
     {
-        var account = await _cluster.NewAccountAsync();
+        var account = await Cluster.NewAccountAsync();
         var task = NewTaskId(account);
         var before = await ImageUsageAsync(account);
         var made = (await Control.CreatePendingImageAsync(Pending(account, task))).Image;
@@ -112,9 +110,9 @@ public class TaskSetupTests(ClusterFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task R8_ACopyWhoseRequestDiedAfterMakingItsImageIsUndoneByAWorkerSourceFreedImageGoneQuotaBack()
     {
-        var account = await _cluster.NewAccountAsync();
-        var source = await _cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([4102]));
-        var transfer = _cluster.Services(ServiceKind.Transfer);
+        var account = await Cluster.NewAccountAsync();
+        var source = await Cluster.NewImageWithContentAsync(account, Hangzhou, ContentImages.Bytes([4102]));
+        var transfer = Cluster.Services(ServiceKind.Transfer);
         var (store, queues, lifecycle) = (transfer.GetRequiredService<TaskStore>(), transfer.GetRequiredService<TaskQueues>(), transfer.GetRequiredService<TaskLifecycle>());
 
         // What CopyImage does up to the moment before it accepts its task, and then its request dies:

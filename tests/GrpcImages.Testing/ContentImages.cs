@@ -68,6 +68,11 @@ public static class ContentImages
             SizeGib = sizeGib,
             DiskDeviceMappings = { new DiskDeviceMapping { DiskType = DiskType.System, Device = "/dev/xvda", SizeGib = sizeGib, ContentBytes = length } },
         })).Image;
+        // As a task does: the content is held for the image and its disk's snapshot before the catalog completes it.
+        foreach (var holder in new[] { image.ImageId, ResourceIds.ImageSnapshot(image.ImageId, 0) })
+        {
+            await content.RetainContentAsync(new RetainContentRequest { RegionId = region, ManifestId = manifest.ManifestId, HolderId = holder });
+        }
         await control.CompletePendingAsync(new CompletePendingRequest
         {
             ResourceId = image.ImageId,

@@ -193,10 +193,6 @@ public sealed partial class PendingResources(
         await ConflictRetry.RunAsync<bool>(async () =>
         {
             var stored = await RequireSnapshotAsync(request.ResourceId);
-            if (stored.Task is not null)
-            {
-                await content.RetainAsync(stored.Snapshot.RegionId, disk.ManifestId, stored.Snapshot.SnapshotId);
-            }
             var snapshot = stored.Snapshot.Clone();
             snapshot.Status = SnapshotStatus.Accomplished;
             snapshot.Progress = 100;
@@ -275,10 +271,8 @@ public sealed partial class PendingResources(
                 // An import learns its disks' sizes only from their content.
                 mapping.SizeGib = disk.SizeGib > 0 ? disk.SizeGib : mapping.SizeGib;
                 mapping.ContentBytes = disk.ContentBytes > 0 ? disk.ContentBytes : mapping.ContentBytes;
+                // The caller held the content for these ids before it asked (a failure path gives such holds back).
                 var snapshotId = SnapshotIdOf(image.ImageId, i);
-                // Held before the records name them: a failed step leaves holds the failure path gives back.
-                await content.RetainAsync(image.RegionId, disk.ManifestId, snapshotId);
-                await content.RetainAsync(image.RegionId, disk.ManifestId, image.ImageId);
                 mapping.SnapshotId = snapshotId;
                 snapshots.Add((new Snapshot
                 {
@@ -378,7 +372,7 @@ public sealed partial class PendingResources(
     private static string PendingImageId(string ownerTag, string taskId) => ResourceIds.Derived('m', ownerTag, $"pending|{taskId}");
 
     /// <summary>The snapshot an image made by a task gets for its disk <paramref name="index"/> (the same on every retry).</summary>
-    public static string SnapshotIdOf(string imageId, int index) => ResourceIds.Derived('s', ResourceIds.TagOf(imageId), $"{imageId}|{index}");
+    public static string SnapshotIdOf(string imageId, int index) => ResourceIds.ImageSnapshot(imageId, index);
 
     private static bool IsImage(string resourceId)
     {

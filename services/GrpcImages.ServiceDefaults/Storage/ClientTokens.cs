@@ -30,9 +30,6 @@ public readonly record struct ClientToken(string Token, string Fingerprint)
     /// <paramref name="stored"/> is what <see cref="ClientTokens.FindAsync"/> read.
     /// </summary>
     public string? Resolve(string? stored) => stored is null ? null : ClientTokens.ResolveStored(stored, Fingerprint);
-
-    /// <summary>As <see cref="Resolve(string?)"/>, for stores that still hand Domain a RedisValue (to go once they read through <see cref="ClientTokens.FindAsync"/>).</summary>
-    public string? Resolve(RedisValue stored) => stored.HasValue ? ClientTokens.ResolveStored((string)stored!, Fingerprint) : null;
 }
 
 public static class ClientTokens
@@ -95,7 +92,4 @@ public static class ClientTokens
         }
         return stored[(bar + 1)..];
     }
-
-    /// <summary>As <see cref="ResolveStored(string, string)"/>, for stores that still hand Domain a RedisValue (to go once they read through <see cref="FindAsync"/>).</summary>
-    public static string ResolveStored(RedisValue stored, string fingerprint) => ResolveStored((string)stored!, fingerprint);
 }

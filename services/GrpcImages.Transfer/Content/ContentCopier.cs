@@ -143,7 +143,7 @@ public sealed class ContentCopier(IBlobStores stores, ContentIndex index, Conten
             {
                 await session.FlushAsync();
             }
-            catch (Exception flush) when (ServiceDefaults.Storage.StoreFailures.IsAway(flush))
+            catch (Exception flush) when (ServiceDefaults.Redis.RedisFailures.IsUnavailable(flush))
             {
                 // Unrecorded chunks are only copied again.
             }

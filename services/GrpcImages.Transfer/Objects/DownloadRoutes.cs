@@ -1,5 +1,6 @@
 using System.Globalization;
 using GrpcImages.ServiceDefaults.Errors;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
@@ -36,7 +37,7 @@ public static partial class DownloadRoutes
         {
             await ServeAsync(context, region, bucket, name, links, index, objects, time);
         }
-        catch (Exception error) when (StoreFailures.IsAway(error) && !response.HasStarted)
+        catch (Exception error) when (RedisFailures.IsUnavailable(error) && !response.HasStarted)
         {
             LogStoreAway(logger, error, region, bucket);
             response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);

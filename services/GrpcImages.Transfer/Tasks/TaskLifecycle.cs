@@ -4,6 +4,7 @@ using Grpc.Core;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.Transfer.Domain;
@@ -115,7 +116,7 @@ public sealed partial class TaskLifecycle(TaskStore store, TaskQueues queues, Ta
         {
             await Detached.RunAsync(() => TakeBackAsync(task, plan, scope, token));
         }
-        catch (Exception ex) when (ex is RpcException or DomainException || StoreFailures.IsAway(ex))
+        catch (Exception ex) when (ex is RpcException or DomainException || RedisFailures.IsUnavailable(ex))
         {
             LogUndoLeft(ex, task.TaskId);
         }

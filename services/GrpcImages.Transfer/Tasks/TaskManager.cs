@@ -5,6 +5,7 @@ using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Validation;
 using GrpcImages.ServiceDefaults.Work;
@@ -119,7 +120,7 @@ public sealed class TaskManager(
                     seen.Writer.TryWrite(current.Task);
                 }
             }
-            catch (Exception ex) when (StoreFailures.IsAway(ex))
+            catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
             {
             }
         }

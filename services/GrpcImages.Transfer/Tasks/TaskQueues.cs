@@ -3,6 +3,7 @@ using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Peers;
+using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.ServiceDefaults.Storage;
 using GrpcImages.ServiceDefaults.Work;
 using GrpcImages.Transfer.Domain;
@@ -79,7 +80,7 @@ public sealed partial class TaskQueues(WorkQueues queues, TaskStore store, TaskC
                 }
             }
         }
-        catch (Exception ex) when (ex is RpcException || StoreFailures.IsAway(ex))
+        catch (Exception ex) when (ex is RpcException || RedisFailures.IsUnavailable(ex))
         {
             // Positions are advisory; the next move of the line brings them up to date.
             LogPositionsFailed(ex, queue.Name);
