@@ -35,6 +35,11 @@ public static class CatalogHost
         app.MapGrpcService<SnapshotGrpcService>();
         app.MapGrpcService<RegionGrpcService>();
         app.MapGrpcService<ImageControlGrpcService>();
+        app.MapGrpcService<NetworkGrpcService>();
+        app.MapGrpcService<SecurityGroupGrpcService>();
+        app.MapGrpcService<KeyPairGrpcService>();
+        app.MapGrpcService<AddressGrpcService>();
+        app.MapGrpcService<TagGrpcService>();
         return app;
     }
 
@@ -54,6 +59,10 @@ public static class CatalogHost
         services.AddSingleton<PendingResourceStore>();
         services.AddSingleton<ImageHoldStore>();
         services.AddSingleton<PlatformCatalogStore>();
+        services.AddSingleton<NetworkStore>();
+        services.AddSingleton<KeyPairStore>();
+        services.AddSingleton<AddressStore>();
+        services.AddSingleton<TagStore>();
         services.AddSingleton<CatalogMetrics>();
         services.AddWorkQueue<Releases>(CatalogKeys.Root, CatalogQueues.Releases);
         services.AddWorkQueue<CreationJobs>(CatalogKeys.Root, CatalogQueues.Jobs);
@@ -73,6 +82,14 @@ public static class CatalogHost
         services.AddSingleton<SnapshotManager>();
         services.AddSingleton<ImageControl>();
         services.AddSingleton<PendingResources>();
+        services.AddSingleton<PlatformOfferings>();
+        services.AddSingleton<OfferingQueries>();
+        services.AddSingleton<NetworkManager>();
+        services.AddSingleton<SecurityGroupManager>();
+        services.AddSingleton<KeyPairManager>();
+        services.AddSingleton<AddressManager>();
+        services.AddSingleton<InstancePlacement>();
+        services.AddSingleton<TagManager>();
         services.AddHealthChecks().AddCheck<SeededHealthCheck>("seeded", HealthStatus.Unhealthy, ["ready"]);
         return builder;
     }

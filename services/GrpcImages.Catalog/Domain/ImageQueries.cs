@@ -11,8 +11,13 @@ namespace GrpcImages.Catalog.Domain;
 /// <summary>GetImage and ListImages: what the caller sees (R4, R19, R36), own images first, then shared, public, marketplace.</summary>
 public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, SharingClient sharing, Regions regions)
 {
-    public Task<Image> GetAsync(Caller caller, string regionId, string imageId) =>
-        access.RequireAsync(caller, regions.Require(regionId), imageId);
+    public async Task<Image> GetAsync(Caller caller, string regionId, string imageId)
+    {
+        var region = regions.Require(regionId);
+        var image = await access.RequireAsync(caller, region, imageId);
+        await imageStore.FillUsageAsync(region, [image]);
+        return image;
+    }
 
     /// <summary>
     /// A page of the images the caller sees, after skipping <c>skip</c> matching ones, with how many match in all
@@ -28,7 +33,12 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
             throw Fault.InvalidArgument("InvalidImageName.Malformed", "image_name", "A name filter is at most 128 characters and an optional '*'.");
         }
         var statuses = request.Statuses.Count == 0 ? [(int)ImageStatus.Available] : request.Statuses.Select(s => (int)s).Distinct().ToList();
-        var filter = new IndexFilter(statuses, request.ImageName, request.ImageFamily);
+        Check.Tags(request.Tags);
+        var filter = new IndexFilter(statuses, request.ImageName, request.ImageFamily)
+        {
+            TagNeedles = request.Tags.Select(Records.TagNeedle).ToList(),
+            Usage = (int)request.Usage,
+        };
         var sources = Sources(request.OwnerAlias, caller);
         var position = ImageListPosition.Parse(PageToken.Decode(request.PageToken), sources.Count);
 
@@ -58,6 +68,7 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
             }
         }
         response.NextPageToken = PageToken.Encode(next ?? "");
+        await imageStore.FillUsageAsync(region, response.Images);
         return response;
     }
 
@@ -137,9 +148,14 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
     private async Task<List<Image>> MatchingSharedAsync(string region, ListSharedImagesResponse page, IndexFilter filter)
     {
         var records = await imageStore.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
+        if (filter.Usage != 0)
+        {
+            await imageStore.FillUsageAsync(region, records);
+        }
         var images = records
             .Where(i => i.RegionId == region && filter.Statuses.Contains((int)i.Status) && (filter.Family.Length == 0 || i.ImageFamily == filter.Family) &&
-                        NameMatches(i.ImageName, filter.Name))
+                        NameMatches(i.ImageName, filter.Name) && (filter.Usage == 0 || (int)i.Usage == filter.Usage) &&
+                        filter.TagNeedles.All(needle => Records.TagField(i.Tags).Contains(needle, StringComparison.Ordinal)))
             .ToList();
         images.ForEach(i => i.OwnerAlias = ImageOwnerAlias.Others);
         return images;

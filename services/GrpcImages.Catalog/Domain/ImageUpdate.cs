@@ -1,6 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Common.V1;
+using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Storage;
@@ -8,7 +10,7 @@ using GrpcImages.ServiceDefaults.Validation;
 
 namespace GrpcImages.Catalog.Domain;
 
-/// <summary>UpdateImage: name, description, family, deprecation of the caller's own image.</summary>
+/// <summary>UpdateImage: name, description, family, boot mode, license type, NVMe support, deprecation of the caller's own image.</summary>
 public sealed class ImageUpdate(ImageStore imageStore, ImageAccess access, Regions regions, TimeProvider time)
 {
     public async Task<Image> UpdateAsync(Caller caller, UpdateImageRequest request)
@@ -41,6 +43,27 @@ public sealed class ImageUpdate(ImageStore imageStore, ImageAccess access, Regio
             if (request.HasImageFamily)
             {
                 image.ImageFamily = request.ImageFamily;
+            }
+            if (request.BootMode != BootMode.Unspecified)
+            {
+                if (request.BootMode == BootMode.Bios && image.Architecture == Architecture.Arm64)
+                {
+                    throw Fault.InvalidArgument("InvalidBootMode.NotSupported", "boot_mode", "arm64 images boot with UEFI only.");
+                }
+                image.BootMode = request.BootMode;
+            }
+            if (request.LicenseType != LicenseType.Unspecified)
+            {
+                if (image.ProductCode.Length > 0 && request.LicenseType != image.LicenseType)
+                {
+                    // R28: a marketplace-derived image is licensed through its product.
+                    throw Fault.InvalidArgument("InvalidLicenseType.NotSupported", "license_type", "A marketplace-derived image keeps its product's license.");
+                }
+                image.LicenseType = request.LicenseType;
+            }
+            if (request.NvmeSupport != NvmeSupport.Unspecified)
+            {
+                image.NvmeSupport = request.NvmeSupport;
             }
             if (request.HasDeprecated)
             {

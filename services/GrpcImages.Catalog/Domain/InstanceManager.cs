@@ -26,6 +26,8 @@ public sealed class InstanceManager(
     EncryptionPolicy encryption,
     CreationJobs jobs,
     CatalogMetrics metrics,
+    InstancePlacement placement,
+    AddressManager addresses,
     Regions regions,
     TimeProvider time)
 {
@@ -33,6 +35,9 @@ public sealed class InstanceManager(
     public const long MinDiskGib = 20;
     public const long MaxSystemDiskGib = 2048;
     public const long MaxDataDiskGib = 32768;
+
+    /// <summary>How many times a create picks another private address when the one it picked was taken meanwhile.</summary>
+    private const int AddressAttempts = 5;
 
     public async Task<Instance> CreateAsync(Caller caller, CreateInstanceRequest request)
     {
@@ -43,6 +48,7 @@ public sealed class InstanceManager(
             Check.Name(request.InstanceName, "instance_name", "InvalidInstanceName.Malformed");
         }
         Check.Tags(request.Tags);
+        InstancePlacement.CheckShape(request);
         var token = ClientToken.Of(request, request.ClientToken);
         EncryptionPolicy.CheckShape(request.SystemDiskEncryption, "system_disk_encryption");
         if (request.DataDisks.Count > ImageCreation.MaxDataDisks)
@@ -75,6 +81,7 @@ public sealed class InstanceManager(
 
         var image = await access.RequireAsync(caller, region, request.ImageId);
         RequireUsable(image);
+        var place = await placement.DecideAsync(account, region, request, image);
         var systemSize = SystemDiskSize(request.SystemDiskSizeGib, image.SizeGib, 0, "system_disk_size_gib");
         // R20-R23: decided before anything is written, so a refused key leaves nothing behind.
         var systemEncryption = await encryption.DecideAsync(account, region, request.SystemDiskEncryption, image.Encryption, mayKeepOwnersKey: true);
@@ -91,12 +98,16 @@ public sealed class InstanceManager(
             InstanceId = ResourceIds.New('i', tag),
             RegionId = region,
             OwnerAccountId = account,
-            Status = InstanceStatus.Running,
+            Status = request.CreateStopped ? InstanceStatus.Stopped : InstanceStatus.Running,
             CreateTime = now,
             UpdateTime = now,
             Tags = { request.Tags },
+            Description = request.Description,
+            InternetMaxBandwidthOut = request.InternetMaxBandwidthOut,
         };
         instance.InstanceName = request.InstanceName.Length > 0 ? request.InstanceName : instance.InstanceId;
+        instance.HostName = request.HostName.Length > 0 ? request.HostName : instance.InstanceId;
+        place.ApplyTo(instance);
         FollowImage(instance, image);
 
         // Intent first: if this call dies (or a reply is lost) after the use is registered or content
@@ -138,7 +149,7 @@ public sealed class InstanceManager(
                 instance.DataDisks.Add(disk);
             }
 
-            var (result, detail) = await instanceStore.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
+            var (result, detail) = await CreateRecordAsync(instance, manifests, token);
             switch (result)
             {
                 case CreateResult.Created:
@@ -148,8 +159,12 @@ public sealed class InstanceManager(
                     return new(instance, true);
                 case CreateResult.Abandoned:
                     throw CatalogErrors.CreateAbandoned();
-                default:
+                case CreateResult.LinkMissing:
+                    throw InstancePlacement.LinkGone(instance, int.Parse(detail, System.Globalization.CultureInfo.InvariantCulture));
+                case CreateResult.TokenUsed:
                     return new(await GetAsync(caller, region, ClientTokens.ResolveStored(detail, token.Fingerprint)), false);
+                default:
+                    throw CatalogErrors.Conflict();
             }
         }
         finally
@@ -159,6 +174,23 @@ public sealed class InstanceManager(
                 await imageStore.UnregisterImageUseAsync(region, image.ImageId, instance.InstanceId);
             }
             await content.ReleaseAsync(region, manifests.Select(m => (m.Value, m.Key)));
+        }
+    }
+
+    /// <summary>
+    /// Writes the instance's record with its links, with the lowest free private address of its vSwitch (or of the owner's
+    /// classic network); an address another create took meanwhile makes it pick again.
+    /// </summary>
+    private async Task<(CreateResult Result, string Detail)> CreateRecordAsync(Instance instance, Dictionary<string, string> manifests, ClientToken token)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            instance.PrivateIpAddress = await placement.FreeAddressAsync(instance);
+            var created = await instanceStore.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
+            if (created.Result != CreateResult.ClaimTaken || attempt + 1 == AddressAttempts)
+            {
+                return created.Result == CreateResult.ClaimTaken ? (CreateResult.GuardChanged, "") : created;
+            }
         }
     }
 
@@ -270,25 +302,119 @@ public sealed class InstanceManager(
         return instance;
     }
 
+    /// <summary>
+    /// Deletes an instance: an EIP associated with it becomes Available first, then the record goes with its disks' keys,
+    /// its private address and its memberships in one script; its fixed public address and its disks' content follow.
+    /// </summary>
     public async Task<bool> DeleteAsync(Caller caller, string regionId, string instanceId)
     {
         var account = caller.RequireAccount();
         var region = regions.Require(regionId);
         return await ConflictRetry.RunAsync<bool>(async () =>
         {
-            var stored = await owned.FindInstanceAsync(account, region, instanceId);
-            if (stored is null)
+            var found = await owned.FindInstanceAsync(account, region, instanceId);
+            if (found is null)
             {
                 return false;
             }
-            if (await instanceStore.DeleteInstanceAsync(stored) != DeleteResult.Deleted)
+            if (await addresses.TakeOffEipAsync(found) is not { } stored || await instanceStore.DeleteInstanceAsync(stored) != DeleteResult.Deleted)
             {
                 return Attempt<bool>.Again;
             }
             await imageStore.UnregisterImageUseAsync(region, stored.Instance.ImageId, instanceId);
+            await addresses.ReleaseInstanceAddressAsync(stored.Instance);
             await content.ReleaseAsync(region, stored.Manifests.Select(m => (m.Value, m.Key)));
             return true;
         });
+    }
+
+    /// <summary>
+    /// The disks of the caller's instances in the region: instances newest first, each one's system disk first; of one
+    /// instance or by ids when asked. Pages are by instance position and disk offset (InvalidNextToken for a foreign token).
+    /// </summary>
+    public async Task<ListDisksResponse> ListDisksAsync(Caller caller, ListDisksRequest request)
+    {
+        var account = caller.RequireAccount();
+        var region = regions.Require(request.RegionId);
+        var size = Check.PageSize(request.PageSize);
+        if (request.DiskIds.Count > 100)
+        {
+            throw Fault.InvalidArgument("InvalidDiskIds.ValueNotSupported", "disk_ids", "At most 100 disk ids.");
+        }
+        IEnumerable<Disk> DisksOf(Instance instance) => new[] { instance.SystemDisk }.Concat(instance.DataDisks).Where(d => d is not null).Select(d =>
+        {
+            var disk = d.Clone();
+            disk.InstanceId = instance.InstanceId;
+            disk.ZoneId = instance.ZoneId;
+            return disk;
+        });
+        if (request.InstanceId.Length > 0 || request.DiskIds.Count > 0)
+        {
+            var instances = new List<Instance>();
+            if (request.InstanceId.Length > 0)
+            {
+                if (await owned.FindInstanceAsync(account, region, request.InstanceId) is { } one)
+                {
+                    instances.Add(one.Instance);
+                }
+            }
+            else
+            {
+                foreach (var diskId in request.DiskIds.Distinct(StringComparer.Ordinal))
+                {
+                    var owner = ResourceIds.IsValid(diskId, 'd') ? await instanceStore.FindInstanceOfDiskAsync(diskId) : null;
+                    if (owner is not null && instances.All(i => i.InstanceId != owner) && await owned.FindInstanceAsync(account, region, owner) is { } found)
+                    {
+                        instances.Add(found.Instance);
+                    }
+                }
+            }
+            var disks = instances.SelectMany(DisksOf).Where(d => request.DiskIds.Count == 0 || request.DiskIds.Contains(d.DiskId)).ToList();
+            var (items, next, _) = BoundedPages.Page(disks, request.PageSize, request.PageToken);
+            return new ListDisksResponse { Disks = { items }, NextPageToken = next };
+        }
+
+        // Every instance: pages of instances from the position, skipping the disks of the first one a previous page returned.
+        var (at, offset) = DiskListPosition(PageToken.Decode(request.PageToken));
+        var response = new ListDisksResponse();
+        var position = at;
+        while (response.Disks.Count < size)
+        {
+            var page = await instanceStore.ListInstancesAsync(account, region, position, 0, 10);
+            foreach (var instance in page.Records.Select(Instance.Parser.ParseFrom))
+            {
+                var disks = DisksOf(instance).Skip(offset).ToList();
+                var room = size - response.Disks.Count;
+                response.Disks.AddRange(disks.Take(room));
+                if (disks.Count > room)
+                {
+                    response.NextPageToken = PageToken.Encode($"{position}|{offset + room}");
+                    return response;
+                }
+                offset = 0;
+                position = $"{Records.Score(instance.CreateTime).ToString(System.Globalization.CultureInfo.InvariantCulture)}:{instance.InstanceId}";
+            }
+            if (page.Next.Length == 0)
+            {
+                return response;
+            }
+            position = page.Next;
+        }
+        response.NextPageToken = PageToken.Encode($"{position}|0");
+        return response;
+    }
+
+    /// <summary>A ListDisks position: the index position after the last instance done, and how many disks of the next one were returned.</summary>
+    private static (string At, int Offset) DiskListPosition(string text)
+    {
+        if (text.Length == 0)
+        {
+            return ("", 0);
+        }
+        var bar = text.LastIndexOf('|');
+        return bar >= 0 && int.TryParse(text.AsSpan(bar + 1), out var offset) && offset is >= 0 and <= 17
+            ? (text[..bar], offset)
+            : throw ListPositions.Foreign();
     }
 
     private Task<StoredInstance> RequireOwnAsync(Caller caller, string region, string instanceId) =>

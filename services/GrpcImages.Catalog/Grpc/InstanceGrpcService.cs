@@ -30,4 +30,7 @@ public sealed class InstanceGrpcService(InstanceManager instances) : InstanceSer
 
     public override async Task<DeleteInstanceResponse> DeleteInstance(DeleteInstanceRequest request, ServerCallContext context) =>
         new() { Deleted = await instances.DeleteAsync(context.GetCaller(), request.RegionId, request.InstanceId) };
+
+    public override Task<ListDisksResponse> ListDisks(ListDisksRequest request, ServerCallContext context) =>
+        instances.ListDisksAsync(context.GetCaller(), request);
 }

@@ -7,7 +7,7 @@ namespace GrpcImages.Catalog.Storage;
 /// which every id of that owner carries (ResourceIds), so a record is found from its id alone and an
 /// owner's changes are single scripts that also run on Redis Cluster.
 /// <code>
-/// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, v=version, fence=highest worker token seen,
+/// - gi:cat:{t}:img:&lt;image&gt;                  hash  d=Image, s=status, n=name, f=family, t=tags (Records.TagField), v=version, fence=highest worker token seen,
 ///                                                  task=the task making it while pending, donetask=the task that ended that,
 ///                                                  trev=the revision of the task whose state the pending image shows last
 /// - gi:cat:{t}:holds:&lt;image&gt;                hash  task -> hold kind (1 copy source, 2 export): what keeps the image from deletion (R9, R33)
@@ -25,7 +25,25 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{t}:inst:&lt;instance&gt;              hash  d=Instance, s=status, v=version, m:&lt;disk&gt;=manifest per disk
 /// - gi:cat:{t}:insts:&lt;owner&gt;:&lt;region&gt;       zset  instance ids by creation time
 /// - gi:cat:{t}:disk:&lt;disk&gt;                  string the instance a disk belongs to
-/// - gi:cat:{t}:ct:&lt;owner&gt;:&lt;scope&gt;:&lt;token&gt;   string "fingerprint|id" for 24 h (R35); scopes img, inst, snap, replace
+/// - gi:cat:{t}:vpc:&lt;vpc&gt;                    hash  d=Vpc, v (bumped by every vSwitch created in it, which checks its block against the others)
+/// - gi:cat:{t}:vpcs:&lt;owner&gt;:&lt;region&gt;        zset  VPC ids by creation time
+/// - gi:cat:{t}:vpcsw:&lt;vpc&gt;                  set   the VPC's vSwitches (a VPC is deleted only once it is empty)
+/// - gi:cat:{t}:vpcsg:&lt;vpc&gt;                  set   the VPC's security groups (likewise)
+/// - gi:cat:{t}:vsw:&lt;vswitch&gt;                hash  d=VSwitch, v
+/// - gi:cat:{t}:vsws:&lt;owner&gt;:&lt;region&gt;        zset  vSwitch ids by creation time
+/// - gi:cat:{t}:ips:&lt;vswitch&gt;                hash  private address -> instance, of the vSwitch's instances (deleted only when empty)
+/// - gi:cat:{t}:cips:&lt;owner&gt;:&lt;region&gt;        hash  private address -> instance, of the owner's classic-network instances
+/// - gi:cat:{t}:sg:&lt;group&gt;                   hash  d=SecurityGroup with its rules, v
+/// - gi:cat:{t}:sgs:&lt;owner&gt;:&lt;region&gt;         zset  security group ids by creation time
+/// - gi:cat:{t}:sginst:&lt;group&gt;               set   the group's instances (deleted only when empty)
+/// - gi:cat:{t}:kp:&lt;owner&gt;:&lt;region&gt;:&lt;name&gt;   hash  d=KeyPair (public key only), v
+/// - gi:cat:{t}:kps:&lt;owner&gt;:&lt;region&gt;         zset  key pair names by creation time
+/// - gi:cat:{t}:kpinst:&lt;owner&gt;:&lt;region&gt;:&lt;name&gt; set the instances the pair is attached to (deleted only when empty)
+/// - gi:cat:{t}:eip:&lt;allocation&gt;             hash  d=EipAddress (status and instance included), v
+/// - gi:cat:{t}:eips:&lt;owner&gt;:&lt;region&gt;        zset  EIP allocation ids by allocation time
+/// - gi:cat:{p}:addrs:&lt;region&gt;               hash  public address -> "holder|unix ms" (an EIP's allocation id or an instance id)
+/// - gi:cat:{p}:addrseq:&lt;region&gt;             string how many addresses of the region's block were handed out (the next to try)
+/// - gi:cat:{t}:ct:&lt;owner&gt;:&lt;scope&gt;:&lt;token&gt;   string "fingerprint|id" for 24 h (R35); scopes img, inst, snap, replace, vpc, vsw, sg, eip
 /// - gi:cat:{t}:gone:&lt;id&gt;                    string an image, snapshot or instance id whose creation was abandoned; its create script refuses it (7 days)
 /// - gi:cat:{seed}:done                       hash  region -> version of the platform catalog seeded there
 /// - gi:cat:{seed}:runs                       string how many region seedings ran (each region once per version)
@@ -39,7 +57,9 @@ namespace GrpcImages.Catalog.Storage;
 /// queues' own keys are listed in <see cref="ServiceDefaults.Work.WorkQueue"/>. Which store writes
 /// which keys: <see cref="ImageStore"/>, <see cref="SnapshotStore"/>, <see cref="InstanceStore"/>,
 /// <see cref="PendingResourceStore"/>, <see cref="ImageHoldStore"/>, <see cref="CreationClaimStore"/>,
-/// <see cref="PlatformCatalogStore"/>.
+/// <see cref="PlatformCatalogStore"/>, <see cref="NetworkStore"/> (VPCs, vSwitches, security groups), <see cref="KeyPairStore"/>,
+/// <see cref="AddressStore"/> (EIPs and the address pools). An instance's links to them (its address in <c>ips:</c> or <c>cips:</c>,
+/// its groups' and key pair's sets) change in the same script as the instance (<see cref="InstanceStore"/>).
 /// </summary>
 public static class CatalogKeys
 {
@@ -79,6 +99,10 @@ public static class CatalogKeys
 
     public static string Names(string owner, string region) => $"{Prefix(OwnerTag(owner))}names:{owner}:{region}";
 
+    /// <summary>The prefix the listing script puts before an index member to find its users set.</summary>
+    public static string ImageUsersPrefix(string indexOwner, string region) =>
+        indexOwner == SystemIndexOwner ? $"{Prefix(PlatformTag)}iusers:{region}:" : $"{Prefix(OwnerTag(indexOwner))}iusers:";
+
     public static string ImageUsers(string region, string imageId) =>
         IsPublicImageName(imageId) ? $"{Prefix(PlatformTag)}iusers:{region}:{imageId}" : $"{Prefix(ResourceIds.TagOf(imageId))}iusers:{imageId}";
 
@@ -106,6 +130,52 @@ public static class CatalogKeys
     public static string Abandoned(string resourceId) => $"{Prefix(ResourceIds.TagOf(resourceId))}gone:{resourceId}";
 
     public static string ClientToken(string owner, string scope, string token) => $"{Prefix(OwnerTag(owner))}ct:{owner}:{scope}:{token}";
+
+    public static string Vpc(string vpcId) => $"{Prefix(ResourceIds.TagOf(vpcId))}vpc:{vpcId}";
+
+    public static string VpcRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}vpc:";
+
+    public static string Vpcs(string owner, string region) => $"{Prefix(OwnerTag(owner))}vpcs:{owner}:{region}";
+
+    public static string VpcVSwitches(string vpcId) => $"{Prefix(ResourceIds.TagOf(vpcId))}vpcsw:{vpcId}";
+
+    public static string VpcSecurityGroups(string vpcId) => $"{Prefix(ResourceIds.TagOf(vpcId))}vpcsg:{vpcId}";
+
+    public static string VSwitch(string vswitchId) => $"{Prefix(ResourceIds.TagOf(vswitchId))}vsw:{vswitchId}";
+
+    public static string VSwitchRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}vsw:";
+
+    public static string VSwitches(string owner, string region) => $"{Prefix(OwnerTag(owner))}vsws:{owner}:{region}";
+
+    public static string VSwitchAddresses(string vswitchId) => $"{Prefix(ResourceIds.TagOf(vswitchId))}ips:{vswitchId}";
+
+    public static string ClassicAddresses(string owner, string region) => $"{Prefix(OwnerTag(owner))}cips:{owner}:{region}";
+
+    public static string SecurityGroup(string groupId) => $"{Prefix(ResourceIds.TagOf(groupId))}sg:{groupId}";
+
+    public static string SecurityGroupRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}sg:";
+
+    public static string SecurityGroups(string owner, string region) => $"{Prefix(OwnerTag(owner))}sgs:{owner}:{region}";
+
+    public static string SecurityGroupInstances(string groupId) => $"{Prefix(ResourceIds.TagOf(groupId))}sginst:{groupId}";
+
+    public static string KeyPair(string owner, string region, string name) => $"{KeyPairRecordPrefix(owner, region)}{name}";
+
+    public static string KeyPairRecordPrefix(string owner, string region) => $"{Prefix(OwnerTag(owner))}kp:{owner}:{region}:";
+
+    public static string KeyPairs(string owner, string region) => $"{Prefix(OwnerTag(owner))}kps:{owner}:{region}";
+
+    public static string KeyPairInstances(string owner, string region, string name) => $"{Prefix(OwnerTag(owner))}kpinst:{owner}:{region}:{name}";
+
+    public static string Eip(string allocationId) => $"{Prefix(ResourceIds.TagOf(allocationId))}eip:{allocationId}";
+
+    public static string EipRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}eip:";
+
+    public static string Eips(string owner, string region) => $"{Prefix(OwnerTag(owner))}eips:{owner}:{region}";
+
+    public static string AddressPool(string region) => $"{Prefix(PlatformTag)}addrs:{region}";
+
+    public static string AddressSequence(string region) => $"{Prefix(PlatformTag)}addrseq:{region}";
 
     public const string SeedDone = Root + "{seed}:done";
     public const string SeedRuns = Root + "{seed}:runs";

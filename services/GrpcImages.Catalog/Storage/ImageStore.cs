@@ -33,7 +33,7 @@ public sealed class ImageStore(IDatabase redis)
 
     // KEYS: image, owner's image index, owner's names, client token, owner's snapshot index, then per snapshot: record, its images.
     // ARGV: image bytes, status, name, family, score, id, fingerprint, token ttl, snapshot count,
-    //       then per snapshot: id, new (1/0), bytes, status, manifest.
+    //       then per snapshot: id, new (1/0), bytes, status, manifest; last the image's tags ("t").
     // Returns {CreateResult, detail}: the token's stored value, or the snapshot that is missing or not ready.
     private const string CreateImageScript = ClientTokens.Lua + """
 
@@ -58,7 +58,7 @@ public sealed class ImageStore(IDatabase redis)
           end
           redis.call('SADD', KEYS[7 + i * 2], ARGV[6])
         end
-        redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 'v', 1)
+        redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 't', ARGV[#ARGV], 'v', 1)
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
         remember_token(KEYS[4], ARGV[7], ARGV[6], ARGV[8])
@@ -134,7 +134,20 @@ public sealed class ImageStore(IDatabase redis)
 
     /// <summary>A page of an owner's images (or the platform's), newest first, filtered, skipped and counted in the script.</summary>
     public Task<StoredPage> ListImagesAsync(string indexOwner, string region, string position, int skip, int limit, IndexFilter filter) =>
-        IndexPages.ListAsync(redis, CatalogKeys.Images(indexOwner, region), CatalogKeys.ImageRecordPrefix(indexOwner, region), position, skip, limit, filter);
+        IndexPages.ListAsync(redis, CatalogKeys.Images(indexOwner, region), CatalogKeys.ImageRecordPrefix(indexOwner, region), position, skip, limit,
+            filter with { UsersPrefix = CatalogKeys.ImageUsersPrefix(indexOwner, region) });
+
+    /// <summary>Sets each image's usage: whether instances use it (one pipelined round trip).</summary>
+    public async Task FillUsageAsync(string region, IReadOnlyList<Image> images)
+    {
+        var batch = redis.CreateBatch();
+        var reads = images.Select(i => batch.KeyExistsAsync(CatalogKeys.ImageUsers(region, i.ImageId))).ToList();
+        batch.Execute();
+        for (var i = 0; i < images.Count; i++)
+        {
+            images[i].Usage = await reads[i] ? ImageUsage.Instance : ImageUsage.None;
+        }
+    }
 
     /// <summary>Creates an image with the snapshots it makes or uses.</summary>
     public async Task<(CreateResult Result, string Detail)> CreateImageAsync(Image image, string owner, IReadOnlyList<ImageSnapshotRef> snapshots,
@@ -163,6 +176,7 @@ public sealed class ImageStore(IDatabase redis)
             args.Add(snapshot.New is null ? Accomplished : ((int)snapshot.New.Status).ToString());
             args.Add(snapshot.ManifestId);
         }
+        args.Add(TagField(image.Tags));
         keys.Add(CatalogKeys.Abandoned(image.ImageId));
         return Created(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]));
     }

@@ -2,8 +2,19 @@ using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Storage;
 
-/// <summary>What an index list keeps: only records in these states, with this name (a trailing '*' matches a prefix), of this family.</summary>
-public sealed record IndexFilter(IReadOnlyCollection<int> Statuses, string Name, string Family);
+/// <summary>
+/// What an index list keeps: only records in these states, with this name (a trailing '*' matches a prefix), of this family,
+/// whose "t" field holds every one of the tag needles (<see cref="Records.TagNeedle"/>), and in use or not (<see cref="Usage"/>
+/// 1: the set at <see cref="UsersPrefix"/> + id has members, 2: it has none, 0: either).
+/// </summary>
+public sealed record IndexFilter(IReadOnlyCollection<int> Statuses, string Name, string Family)
+{
+    public IReadOnlyList<string> TagNeedles { get; init; } = [];
+
+    public int Usage { get; init; }
+
+    public string UsersPrefix { get; init; } = "";
+}
 
 /// <summary>
 /// A page of an index: the records' bytes, the position to continue from ("" at the end), how many matching
@@ -23,7 +34,8 @@ internal static class IndexPages
 
     // KEYS: index. ARGV: record prefix, cursor score ('' = start), cursor id, skip, limit, statuses (',3,6,' or ''),
     // name ('' = any), name is a prefix ('1'/'0'), family ('' = any), entries the page may look at beyond the skip,
-    // entries the count may look at.
+    // entries the count may look at, tag needles separated by newlines ('' = any), usage ('' = any, '1' in use, '2' not),
+    // the prefix of an entry's users set (for usage).
     // Newest first (equal scores by id, descending). After the cursor, the first `skip` matching entries are
     // skipped, then up to `limit` records returned. Without a filter every entry matches: the skip is a rank and
     // the total ZCARD. With one, matches are counted in the whole index (before the cursor too) while the count's
@@ -33,6 +45,7 @@ internal static class IndexPages
         local skip, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
         local statuses, name, isPrefix, family = ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9]
         local pageLeft, countLeft = tonumber(ARGV[10]) + skip, tonumber(ARGV[11])
+        local tags, usage, usersPrefix = ARGV[12], ARGV[13], ARGV[14]
         local card = redis.call('ZCARD', index)
 
         -- The rank the page starts at: entries newer than the cursor, and those of its score it has passed.
@@ -61,7 +74,7 @@ internal static class IndexPages
         local out, found, skipped = {}, 0, 0
         local nextScore, nextId, lastScore, lastId = '', '', '', ''
 
-        if statuses == '' and name == '' and family == '' then
+        if statuses == '' and name == '' and family == '' and tags == '' and usage == '' then
           local first = math.min(start + skip, card)
           skipped = first - start
           walk(first, card, function(id, score)
@@ -80,13 +93,13 @@ internal static class IndexPages
           return {nextScore, nextId, skipped, card, unpack(out, 1, found)}
         end
 
-        -- An entry's status, name and family, and its record when the page takes it (a skip or a count reads no record).
+        -- An entry's status, name, family and tags, and its record when the page takes it (a skip or a count reads no record).
         local function read(id, withRecord)
-          if withRecord then return redis.call('HMGET', prefix .. id, 's', 'n', 'f', 'd') end
-          return redis.call('HMGET', prefix .. id, 's', 'n', 'f')
+          if withRecord then return redis.call('HMGET', prefix .. id, 's', 'n', 'f', 't', 'd') end
+          return redis.call('HMGET', prefix .. id, 's', 'n', 'f', 't')
         end
 
-        local function matches(r)
+        local function matches(r, id)
           if not r[1] then return false end
           if statuses ~= '' and not string.find(statuses, ',' .. r[1] .. ',', 1, true) then return false end
           if name ~= '' then
@@ -94,14 +107,25 @@ internal static class IndexPages
               if not r[2] or string.sub(r[2], 1, #name) ~= name then return false end
             elseif r[2] ~= name then return false end
           end
-          return family == '' or r[3] == family
+          if family ~= '' and r[3] ~= family then return false end
+          if tags ~= '' then
+            local held = r[4] or ''
+            for needle in string.gmatch(tags, '[^\n]+') do
+              if not string.find(held, needle, 1, true) then return false end
+            end
+          end
+          if usage ~= '' then
+            local used = redis.call('EXISTS', usersPrefix .. id) == 1
+            if used ~= (usage == '1') then return false end
+          end
+          return true
         end
 
         local counted = 0
         local function count(id)
           if countLeft == 0 then return false end
           countLeft = countLeft - 1
-          if matches(read(id, false)) then counted = counted + 1 end
+          if matches(read(id, false), id) then counted = counted + 1 end
           return true
         end
 
@@ -112,12 +136,12 @@ internal static class IndexPages
             return false
           end
           local r = read(id, skipped == skip and found < limit)
-          if matches(r) then
+          if matches(r, id) then
             if skipped < skip then
               skipped = skipped + 1
             elseif found < limit then
               found = found + 1
-              out[found] = r[4]
+              out[found] = r[5]
             else
               nextScore, nextId = lastScore, lastId
               return false
@@ -146,9 +170,36 @@ internal static class IndexPages
             recordPrefix, score, id, skip, limit,
             filter is { Statuses.Count: > 0 } ? "," + string.Join(',', filter.Statuses) + "," : "",
             namePrefix ? name[..^1] : name, namePrefix ? "1" : "0", filter?.Family ?? "", ListScanBudget, ListCountBudget,
+            string.Join('\n', filter?.TagNeedles ?? []), filter is { Usage: > 0 } ? filter.Usage.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            filter?.UsersPrefix ?? "",
         ]))!;
         var next = (string)result[0]! == "" ? "" : $"{(string)result[0]!}:{(string)result[1]!}";
         return new StoredPage(result.Skip(4).Select(r => (byte[])r!).ToList(), next, (int)result[2], (int)result[3]);
+    }
+
+    /// <summary>How many entries <see cref="ReadAllIdsAsync"/> reads at most: indexes read whole are of resources with a small quota.</summary>
+    public const int ReadAllLimit = 10_000;
+
+    /// <summary>The ids of an index, newest first (at most <see cref="ReadAllLimit"/>).</summary>
+    public static async Task<IReadOnlyList<string>> ReadAllIdsAsync(IDatabase redis, string index) =>
+        (await redis.SortedSetRangeByRankAsync(index, 0, ReadAllLimit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+
+    /// <summary>The records of an index, newest first (at most <see cref="ReadAllLimit"/>; one more pipelined round trip).</summary>
+    public static async Task<IReadOnlyList<byte[]>> ReadAllAsync(IDatabase redis, string index, string recordPrefix)
+    {
+        var ids = await ReadAllIdsAsync(redis, index);
+        var batch = redis.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAsync(recordPrefix + id, "d")).ToList();
+        batch.Execute();
+        var records = new List<byte[]>(reads.Count);
+        foreach (var read in reads)
+        {
+            if (await read is { HasValue: true } d)
+            {
+                records.Add((byte[])d!);
+            }
+        }
+        return records;
     }
 
     private static (string Score, string Id) SplitPosition(string position)

@@ -62,12 +62,76 @@ public sealed class InstanceStore(IDatabase redis)
     public Task<StoredPage> ListInstancesAsync(string owner, string region, string position, int skip, int limit) =>
         IndexPages.ListAsync(redis, CatalogKeys.Instances(owner, region), CatalogKeys.InstanceRecordPrefix(owner), position, skip, limit);
 
+    /// <summary>
+    /// Creates an instance with its links, in one script: its vSwitch, groups and key pair must still exist (LinkMissing names
+    /// which, in the order <see cref="LinksOf"/> lists them), its private address must still be free (ClaimTaken), and it
+    /// joins its groups' and key pair's sets.
+    /// </summary>
     public Task<(CreateResult Result, string Detail)> CreateInstanceAsync(StoredInstance instance, ClientToken token)
     {
         var i = instance.Instance;
-        return RecordScripts.CreateAsync(redis, CatalogKeys.Instance(i.InstanceId), CatalogKeys.Instances(i.OwnerAccountId, i.RegionId),
-            CatalogKeys.ClientToken(i.OwnerAccountId, "inst", token.Token), i.InstanceId, Score(i.CreateTime), token,
-            instance.Manifests.Keys.Select(d => (CatalogKeys.Disk(d), i.InstanceId)).ToList(), Fields(i, instance.Manifests));
+        return RecordScripts.CreateLinkedAsync(redis, new LinkedCreate(CatalogKeys.Instance(i.InstanceId), CatalogKeys.Instances(i.OwnerAccountId, i.RegionId),
+            CatalogKeys.ClientToken(i.OwnerAccountId, "inst", token.Token), i.InstanceId, Score(i.CreateTime), token, Fields(i, instance.Manifests))
+        {
+            AbandonedKey = CatalogKeys.Abandoned(i.InstanceId),
+            MustExist = LinksOf(i),
+            Joins = SetsOf(i),
+            Claims = i.PrivateIpAddress.Length > 0 ? [(AddressesOf(i), i.PrivateIpAddress)] : [],
+            Strings = instance.Manifests.Keys.Select(CatalogKeys.Disk).ToList(),
+        });
+    }
+
+    /// <summary>The records an instance links to: its vSwitch, its security groups, its key pair.</summary>
+    public static IReadOnlyList<string> LinksOf(Instance instance)
+    {
+        var links = new List<string>();
+        if (instance.VswitchId.Length > 0)
+        {
+            links.Add(CatalogKeys.VSwitch(instance.VswitchId));
+        }
+        links.AddRange(instance.SecurityGroupIds.Select(CatalogKeys.SecurityGroup));
+        if (instance.KeyPairName.Length > 0)
+        {
+            links.Add(CatalogKeys.KeyPair(instance.OwnerAccountId, instance.RegionId, instance.KeyPairName));
+        }
+        return links;
+    }
+
+    /// <summary>The sets an instance is a member of: its security groups' and its key pair's.</summary>
+    private static List<string> SetsOf(Instance instance)
+    {
+        var sets = instance.SecurityGroupIds.Select(CatalogKeys.SecurityGroupInstances).ToList();
+        if (instance.KeyPairName.Length > 0)
+        {
+            sets.Add(CatalogKeys.KeyPairInstances(instance.OwnerAccountId, instance.RegionId, instance.KeyPairName));
+        }
+        return sets;
+    }
+
+    /// <summary>Where an instance's private address is held: its vSwitch's addresses, or the owner's classic-network ones.</summary>
+    public static string AddressesOf(Instance instance) =>
+        instance.VswitchId.Length > 0 ? CatalogKeys.VSwitchAddresses(instance.VswitchId) : CatalogKeys.ClassicAddresses(instance.OwnerAccountId, instance.RegionId);
+
+    /// <summary>The private addresses held in an address space (a vSwitch's, or an owner's classic one).</summary>
+    public async Task<IReadOnlySet<string>> UsedAddressesAsync(string addressesKey) =>
+        (await redis.HashKeysAsync(addressesKey)).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Saves instances changed together with their key pair (AttachKeyPair, DetachKeyPair): each leaves the set of the pair it
+    /// had and joins the set of the pair it has now, in one script, if no instance changed since read and the pair
+    /// <paramref name="mustExist"/> (when attaching) still exists.
+    /// </summary>
+    public async Task<bool> SaveKeyPairChangeAsync(IReadOnlyList<(StoredInstance Stored, Instance Updated)> changes, string? mustExist)
+    {
+        var leave = changes.Where(c => c.Stored.Instance.KeyPairName.Length > 0)
+            .Select(c => (CatalogKeys.KeyPairInstances(c.Stored.Instance.OwnerAccountId, c.Stored.Instance.RegionId, c.Stored.Instance.KeyPairName), c.Stored.Instance.InstanceId))
+            .ToList();
+        var join = changes.Where(c => c.Updated.KeyPairName.Length > 0)
+            .Select(c => (CatalogKeys.KeyPairInstances(c.Updated.OwnerAccountId, c.Updated.RegionId, c.Updated.KeyPairName), c.Updated.InstanceId))
+            .ToList();
+        return await RecordScripts.SaveLinkedAsync(redis,
+            changes.Select(c => new RecordWrite(CatalogKeys.Instance(c.Updated.InstanceId), c.Stored.Version, [new("d", Bytes(c.Updated))])).ToList(),
+            mustExist is null ? [] : [mustExist], leave, join) == SaveResult.Saved;
     }
 
     /// <summary>Saves a changed instance if unchanged since read; <paramref name="manifests"/> sets disks' content, <paramref name="removedDisks"/> drops disks.</summary>
@@ -91,12 +155,21 @@ public sealed class InstanceStore(IDatabase redis)
             [CatalogKeys.Instance(updated.InstanceId), CatalogKeys.Disk(updated.SystemDisk.DiskId), CatalogKeys.Disk(oldDiskId)], [.. args]) == 1;
     }
 
-    /// <summary>Deletes an instance and its disks' keys.</summary>
-    public Task<DeleteResult> DeleteInstanceAsync(StoredInstance stored)
+    /// <summary>Deletes an instance and its disks' keys; it lets its private address go and leaves its groups and key pair.</summary>
+    public async Task<DeleteResult> DeleteInstanceAsync(StoredInstance stored)
     {
         var i = stored.Instance;
-        return RecordScripts.DeleteAsync(redis, CatalogKeys.Instance(i.InstanceId), CatalogKeys.Instances(i.OwnerAccountId, i.RegionId), i.InstanceId,
-            stored.Version, null, stored.Manifests.Keys.Select(CatalogKeys.Disk));
+        var leave = SetsOf(i).Select(s => (s, i.InstanceId)).ToList();
+        if (i.PrivateIpAddress.Length > 0)
+        {
+            leave.Add((AddressesOf(i), i.PrivateIpAddress));
+        }
+        return (await RecordScripts.DeleteLinkedAsync(redis, new LinkedDelete(CatalogKeys.Instance(i.InstanceId), CatalogKeys.Instances(i.OwnerAccountId, i.RegionId),
+            i.InstanceId, stored.Version)
+        {
+            Delete = stored.Manifests.Keys.Select(CatalogKeys.Disk).ToList(),
+            Leave = leave,
+        })).Result;
     }
 
     private static List<KeyValuePair<string, RedisValue>> Fields(Instance instance, IReadOnlyDictionary<string, string> manifests)

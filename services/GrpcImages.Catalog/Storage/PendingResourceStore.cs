@@ -33,14 +33,14 @@ public sealed class PendingResourceStore(IDatabase redis)
     /// <summary>What a task's resource key holds once the task was abandoned before it made anything.</summary>
     private const string NoResource = "-";
 
-    // KEYS: record, index, task's resource, then for images the owner's names. ARGV: bytes, status, name, family, score, id, task.
+    // KEYS: record, index, task's resource, then for images the owner's names. ARGV: bytes, status, name, family, score, id, task, tags ("t").
     // Returns {CreateResult, the resource a task made before (TokenUsed)}; Abandoned when the task was given up first.
     private const string CreatePendingScript = """
         local prior = redis.call('GET', KEYS[3])
         if prior == '-' then return {6, ''} end
         if prior then return {2, prior} end
         if KEYS[4] and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return {3, ''} end
-        redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 'v', 1, 'task', ARGV[7], 'fence', 0)
+        redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 't', ARGV[8], 'v', 1, 'task', ARGV[7], 'fence', 0)
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         if KEYS[4] then redis.call('HSET', KEYS[4], ARGV[3], ARGV[6]) end
         redis.call('SET', KEYS[3], ARGV[6])
@@ -115,14 +115,14 @@ public sealed class PendingResourceStore(IDatabase redis)
         return Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
             [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
              CatalogKeys.TaskResource(taskId), CatalogKeys.Names(image.OwnerAccountId, image.RegionId)],
-            [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId]));
+            [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId, TagField(image.Tags)]));
     }
 
     /// <summary>Creates a pending snapshot (progressing) for a task, or finds the one the task made before.</summary>
     public async Task<(CreateResult Result, string Prior)> CreatePendingSnapshotAsync(Snapshot snapshot, string taskId) =>
         Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
             [CatalogKeys.Snapshot(snapshot.SnapshotId), CatalogKeys.Snapshots(snapshot.OwnerAccountId, snapshot.RegionId), CatalogKeys.TaskResource(taskId)],
-            [Bytes(snapshot), (int)snapshot.Status, "", "", Score(snapshot.CreateTime), snapshot.SnapshotId, taskId]));
+            [Bytes(snapshot), (int)snapshot.Status, "", "", Score(snapshot.CreateTime), snapshot.SnapshotId, taskId, TagField(snapshot.Tags)]));
 
     /// <summary>
     /// Saves a pending image's new state for its task; with <paramref name="done"/> its pending state ends (failed). A state

@@ -19,6 +19,14 @@ public enum CreateResult
     SnapshotNotReady = 5,
     /// <summary>The creation took so long that its job gave it up (and what it held back).</summary>
     Abandoned = 6,
+    /// <summary>The owner has as many of these as it may (the limited set is full).</summary>
+    QuotaExceeded = 7,
+    /// <summary>A record whose version guards the create changed since it was read: read again and retry.</summary>
+    GuardChanged = 8,
+    /// <summary>A record the new one links to is gone: the detail is its position (1-based) among the links.</summary>
+    LinkMissing = 9,
+    /// <summary>A field the create claims (a private address) was claimed first: the detail is its position (1-based).</summary>
+    ClaimTaken = 10,
 }
 
 /// <summary>What a versioned save did (numbers the scripts return).</summary>
@@ -61,8 +69,21 @@ internal static class Records
 {
     public static IReadOnlyList<KeyValuePair<string, RedisValue>> ImageFields(Image image) =>
     [
-        new("d", Bytes(image)), new("s", (int)image.Status), new("n", image.ImageName), new("f", image.ImageFamily),
+        new("d", Bytes(image)), new("s", (int)image.Status), new("n", image.ImageName), new("f", image.ImageFamily), new("t", TagField(image.Tags)),
     ];
+
+    /// <summary>
+    /// An image's tags as the list script matches them (field "t"): each tag as RS, its key's UTF-8 in hex, '=', its value's
+    /// in hex, RS. Hex holds neither RS nor '=', so a needle of <see cref="TagNeedle"/> matches one whole tag or key only.
+    /// </summary>
+    public static string TagField(IEnumerable<GrpcImages.Contracts.Common.V1.Tag> tags) =>
+        string.Concat(tags.Select(t => $"\u001e{Hex(t.Key)}={Hex(t.Value)}\u001e"));
+
+    /// <summary>What an image's "t" field contains when it has the tag (any value of the key when the value is empty).</summary>
+    public static string TagNeedle(GrpcImages.Contracts.Common.V1.Tag tag) =>
+        tag.Value.Length == 0 ? $"\u001e{Hex(tag.Key)}=" : $"\u001e{Hex(tag.Key)}={Hex(tag.Value)}\u001e";
+
+    private static string Hex(string text) => Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes(text));
 
     public static IReadOnlyList<KeyValuePair<string, RedisValue>> SnapshotFields(Snapshot snapshot) =>
         [new("d", Bytes(snapshot)), new("s", (int)snapshot.Status)];

@@ -31,6 +31,10 @@ public static class ResourceIds
     public static string New(char kind, string ownerTag) =>
         $"{kind}-{ownerTag}{RandomNumberGenerator.GetString(Alphabet, 20 - TagLength)}";
 
+    /// <summary>An id with a prefix of several letters, as the ECS API's network resources have ("vpc-", "vsw-", "sg-", "eip-").</summary>
+    public static string New(string prefix, string ownerTag) =>
+        $"{prefix}-{ownerTag}{RandomNumberGenerator.GetString(Alphabet, 20 - TagLength)}";
+
     /// <summary>
     /// An id derived from a seed (the same seed gives the same id): what a retried step makes is the
     /// same resource, so holds and quota units it took are the same too.
@@ -46,13 +50,19 @@ public static class ResourceIds
         return $"{kind}-{ownerTag}{tail}";
     }
 
-    public static bool IsValid(string id, char kind)
+    public static bool IsValid(string id, char kind) => id.Length == 22 && id[0] == kind && IsValidTail(id, 1);
+
+    /// <summary>Whether <paramref name="id"/> is <paramref name="prefix"/>, '-' and 20 lowercase letters or digits.</summary>
+    public static bool IsValid(string id, string prefix) =>
+        id.Length == prefix.Length + 21 && id.StartsWith(prefix, StringComparison.Ordinal) && IsValidTail(id, prefix.Length);
+
+    private static bool IsValidTail(string id, int dash)
     {
-        if (id.Length != 22 || id[0] != kind || id[1] != '-')
+        if (id[dash] != '-')
         {
             return false;
         }
-        for (var i = 2; i < id.Length; i++)
+        for (var i = dash + 1; i < id.Length; i++)
         {
             var c = id[i];
             if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'z'))
@@ -63,8 +73,8 @@ public static class ResourceIds
         return true;
     }
 
-    /// <summary>The owner tag an id carries; call only on a valid id.</summary>
-    public static string TagOf(string id) => id.Substring(2, TagLength);
+    /// <summary>The owner tag an id carries (the 4 characters after its prefix's '-'); call only on a valid id.</summary>
+    public static string TagOf(string id) => id.Substring(id.IndexOf('-') + 1, TagLength);
 
     /// <summary>
     /// The snapshot an image made by a task (a copy, an import) gets for its disk <paramref name="index"/>: the same on every
