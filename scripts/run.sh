@@ -13,6 +13,12 @@ REDIS_PORT="${REDIS_PORT:-6390}"
 BASE="${GI_PORT_BASE:-5100}"
 declare -A PORTS=([catalog]=$((BASE + 1)) [transfer]=$((BASE + 2)) [sharing]=$((BASE + 3)) [kms]=$((BASE + 4)) [gateway]=$((BASE + 6)))
 ECS_PORT=$((BASE + 5))
+# The OSS endpoint: plain HTTP on BASE+13; HTTPS too when GI_OSS_CERT and GI_OSS_KEY name a PEM certificate and key (port GI_OSS_HTTPS_PORT).
+OSS_PORT=$((BASE + 13))
+OSS_HTTPS_PORT="${GI_OSS_HTTPS_PORT:-$((BASE + 14))}"
+if [ -n "${GI_OSS_CERT:-}" ]; then
+  export ObjectStore__OssCertificateFile="$GI_OSS_CERT" ObjectStore__OssCertificateKeyFile="${GI_OSS_KEY:-}" ObjectStore__OssHttpsPort="$OSS_HTTPS_PORT"
+fi
 
 ensure_packages redis-server:redis-server qemu-img:qemu-utils
 ensure_buf
@@ -54,7 +60,7 @@ start_service() {
     export Service__Port="${PORTS[$svc]}" Redis__Configuration="127.0.0.1:$REDIS_PORT" \
       Identity__SigningKeyFile="$DATA/signing.key" Operator__CredentialFile="$DATA/operator.credential" \
       Kms__RootKeyFile="$DATA/kms-root.key" \
-      Data__Directory="$DATA/store" ObjectStore__HttpPort="$((BASE + 12))" Gateway__HttpPort="$ECS_PORT" \
+      Data__Directory="$DATA/store" ObjectStore__HttpPort="$((BASE + 12))" ObjectStore__OssPort="$OSS_PORT" Gateway__HttpPort="$ECS_PORT" \
       Peers__Catalog="http://127.0.0.1:${PORTS[catalog]}" Peers__Transfer="http://127.0.0.1:${PORTS[transfer]}" \
       Peers__Sharing="http://127.0.0.1:${PORTS[sharing]}" Peers__Kms="http://127.0.0.1:${PORTS[kms]}"
     exec dotnet "$name.dll" >>"$DATA/logs/$svc.log" 2>&1
@@ -90,6 +96,7 @@ cat <<MSG
 GrpcImages is up (logs in $DATA/logs/, state in $DATA/):
   catalog   127.0.0.1:${PORTS[catalog]}   grpcimages.catalog.v1
   transfer  127.0.0.1:${PORTS[transfer]}   grpcimages.transfer.v1 (signed download links on http://127.0.0.1:$((BASE + 12)))
+  oss       http://127.0.0.1:$OSS_PORT   the OSS API for Alibaba's OSS clients (ali-oss, ossutil, Packer)${GI_OSS_CERT:+; HTTPS on 127.0.0.1:$OSS_HTTPS_PORT}
   sharing   127.0.0.1:${PORTS[sharing]}   grpcimages.sharing.v1
   kms       127.0.0.1:${PORTS[kms]}   grpcimages.kms.v1
   gateway   http://127.0.0.1:$ECS_PORT   the ECS API 2014-05-26 for Alibaba Cloud's SDKs (gRPC health on ${PORTS[gateway]})
