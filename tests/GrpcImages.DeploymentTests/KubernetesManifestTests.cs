@@ -35,8 +35,8 @@ public class KubernetesManifestTests
             Assert.Equal(name, deployment.Spec.Template.Spec.ServiceAccountName);
             Assert.Contains(Objects<V1ServiceAccount>(), a => a.Metadata.Name == name && a.AutomountServiceAccountToken == false);
             var service = Assert.Single(Objects<V1Service>(), s => s.Metadata.Name == name);
-            // Every service has its gRPC port; the transfer service also serves signed download links (R29), the gateway the ECS API.
-            string[] ports = name switch { "transfer" => ["grpc", "downloads"], "gateway" => ["grpc", "ecs"], _ => ["grpc"] };
+            // Every service has its gRPC port; the transfer service also serves signed download links (R29) and the OSS API, the gateway the ECS API.
+            string[] ports = name switch { "transfer" => ["grpc", "downloads", "oss"], "gateway" => ["grpc", "ecs"], _ => ["grpc"] };
             Assert.Equal(ports, service.Spec.Ports.Select(p => p.Name));
             Assert.Contains(Objects<V1PodDisruptionBudget>(), p => p.Metadata.Name == name);
             Assert.StartsWith($"grpcimages/{name}:", Assert.Single(deployment.Spec.Template.Spec.Containers).Image);
@@ -111,14 +111,16 @@ public class KubernetesManifestTests
     }
 
     [Fact]
-    public void R29_TheTransferServiceServesDownloadLinksOnThePortItsPolicyOpens()
+    public void R29_TheTransferServiceServesDownloadLinksAndTheOssApiOnThePortsItsPolicyOpens()
     {
         var transfer = Assert.Single(Objects<V1Deployment>(), d => d.Metadata.Name == "transfer").Spec.Template.Spec.Containers[0];
         var port = Assert.Single(transfer.Ports, p => p.Name == "downloads").ContainerPort;
         Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(transfer.Env, e => e.Name == "ObjectStore__HttpPort").Value);
+        var oss = Assert.Single(transfer.Ports, p => p.Name == "oss").ContainerPort;
+        Assert.Equal(oss.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(transfer.Env, e => e.Name == "ObjectStore__OssPort").Value);
         var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-downloads");
         Assert.Equal("transfer", policy.Spec.PodSelector.MatchLabels["app"]);
-        Assert.Equal("downloads", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
+        Assert.Equal(["downloads", "oss"], Assert.Single(policy.Spec.Ingress).Ports.Select(p => p.Port.Value));
     }
 
     [Fact]

@@ -85,6 +85,8 @@ spec:
             {{- if eq $name "transfer" }}
             - name: downloads
               containerPort: {{ $svc.downloadPort }}
+            - name: oss
+              containerPort: {{ $svc.ossPort }}
             {{- end }}
             {{- if eq $name "gateway" }}
             - name: ecs
@@ -109,6 +111,8 @@ spec:
               value: /var/lib/grpcimages
             - name: ObjectStore__HttpPort
               value: {{ $svc.downloadPort | quote }}
+            - name: ObjectStore__OssPort
+              value: {{ $svc.ossPort | quote }}
             {{- with $svc.downloadUrl }}
             - name: ObjectStore__PublicUrl
               value: {{ . | quote }}
@@ -176,6 +180,10 @@ spec:
     - name: downloads
       port: {{ $svc.downloadPort }}
       targetPort: downloads
+      appProtocol: http
+    - name: oss
+      port: {{ $svc.ossPort }}
+      targetPort: oss
       appProtocol: http
     {{- end }}
     {{- if eq $name "gateway" }}
