@@ -443,7 +443,12 @@ public sealed class ObjectStore(
         }
         var record = source with
         {
-            Bucket = bucket, Name = name, ContentType = contentType ?? source.ContentType, Created = time.GetUtcNow(), Holder = holder, Version = version,
+            Bucket = bucket,
+            Name = name,
+            ContentType = contentType ?? source.ContentType,
+            Created = time.GetUtcNow(),
+            Holder = holder,
+            Version = version,
         };
         var (change, _) = await index.PutObjectAsync(record);
         await settlements.SettleAsync(region, settlement);

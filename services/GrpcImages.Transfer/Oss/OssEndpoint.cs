@@ -2,13 +2,13 @@ using System.Security.Cryptography;
 using System.Xml.Linq;
 using Grpc.Core;
 using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Errors;
 using GrpcImages.ServiceDefaults.Hosting;
 using GrpcImages.ServiceDefaults.Identity;
 using GrpcImages.ServiceDefaults.Peers;
 using GrpcImages.ServiceDefaults.Redis;
 using GrpcImages.Transfer.Objects;
-using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Transfer.Storage;
 using Microsoft.Extensions.Options;
 
@@ -101,7 +101,7 @@ public sealed partial class OssEndpoint(
             http.Abort();
             return;
         }
-        if (error.Status >= 500)
+        if (error.Status >= 500 && error.Status != 501)
         {
             LogServerError(error.Code, error.Message);
         }
@@ -141,6 +141,10 @@ public sealed partial class OssEndpoint(
                 throw new OssException(400, "InvalidBucketName", "The specified bucket is not valid.") { Details = [("BucketName", Cut(address.Bucket))] };
             }
         }
+        if (address.Key.Length > 0)
+        {
+            ObjectStore.CheckObjectName(address.Key); // before the signature: a malformed name is InvalidObjectName whoever asks
+        }
         var caller = signature is null ? null : await AuthenticateAsync(http, signature, address);
         if (caller is not null && !caller.Allows(operation.RamAction))
         {
@@ -171,10 +175,6 @@ public sealed partial class OssEndpoint(
         else if (caller is null)
         {
             throw OssException.AccessDenied("Listing buckets needs a signed request.");
-        }
-        if (address.Key.Length > 0)
-        {
-            ObjectStore.CheckObjectName(address.Key);
         }
         await operation.Run(new OssCall(http, address, caller, bucket, services, signature?.PayloadSha256));
     }

@@ -54,7 +54,10 @@ public static class OssOperations
         new("CompleteMultipartUpload", "POST", OssLevel.ObjectKey, "uploadId", false, "oss:PutObject", false, CompleteMultipartUploadAsync),
     ];
 
-    /// <summary>Sub-resources of OSS that select operations not served here: asked for, they are refused rather than read as another operation.</summary>
+    /// <summary>
+    /// Sub-resources of OSS that select operations not served here: asked for, they answer NotImplemented (501) rather than being read as
+    /// another operation (a GET with ?versions is not a GetObject).
+    /// </summary>
     private static readonly string[] Unserved =
     [
         "cors", "logging", "website", "referer", "lifecycle", "append", "tagging", "symlink", "restore", "policy", "stat", "encryption", "versions",
@@ -74,7 +77,7 @@ public static class OssOperations
         }
         if (Unserved.FirstOrDefault(address.Has) is { } unserved)
         {
-            throw new OssException(405, "MethodNotAllowed", $"The sub-resource \"{unserved}\" is not served by this endpoint.");
+            throw new OssException(501, "NotImplemented", $"The sub-resource \"{unserved}\" is not implemented by this endpoint.");
         }
         return candidates.FirstOrDefault(o => o.SubResource is not null && address.Has(o.SubResource) && (o.Copy == copy || !candidates.Any(c => c.Copy && c.SubResource == o.SubResource)))
             ?? candidates.FirstOrDefault(o => o.SubResource is null && (o.Copy == copy || !candidates.Any(c => c.Copy && c.SubResource is null)))
