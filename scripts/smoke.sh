@@ -110,7 +110,7 @@ kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null
 gone() { # gone pid...: none of the processes is alive
   local pid; for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 1; done; return 0
 }
-check "run.sh listed the processes it started" test "$(wc -w <<<"$started")" -eq 6
+check "run.sh listed the processes it started" test "$(wc -w <<<"$started")" -eq 7 # Redis, the four services, the gateway, the console
 check "Ctrl-C (TERM) stops every process run.sh started" gone $started
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
