@@ -1,4 +1,5 @@
 using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.Testing;
 using static GrpcImages.IntegrationTests.CatalogSteps;
 
@@ -38,4 +39,17 @@ internal static class OrganizationSteps
 
     public static async Task<Membership> MembershipAsync(this TestAccount account) =>
         (await account.Directories().GetMembershipAsync(new GetMembershipRequest())).Membership;
+
+    /// <summary>Shares an image with organization targets: the directory, folders or member accounts (R37).</summary>
+    public static async Task<ModifyImageSharePermissionResponse> ShareWithOrganizationAsync(this TestAccount owner, string imageId, params string[] targets) =>
+        await owner.Client<SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest
+        {
+            RegionId = Hangzhou, ImageId = imageId, AddOrganizationTargets = { targets },
+        });
+
+    public static async Task<ModifyImageSharePermissionResponse> UnshareWithOrganizationAsync(this TestAccount owner, string imageId, params string[] targets) =>
+        await owner.Client<SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest
+        {
+            RegionId = Hangzhou, ImageId = imageId, RemoveOrganizationTargets = { targets },
+        });
 }
