@@ -295,6 +295,31 @@ public class OrganizationSharingTests(ClusterFixture fixture, ITestOutputHelper 
         }
     }
 
+    [Fact]
+    public async Task R37_DescribeImageSharePermissionThroughTheGatewayReportsOrganizationGrantsAsShareGroups()
+    {
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        var c = await Cluster.NewAccountAsync();
+        var directory = await a.NewDirectoryAsync();
+        await a.JoinAsync(directory, b);
+        var folder = await a.NewFolderAsync(directory.RootFolderId, "ops");
+        var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
+        await a.ShareWithOrganizationAsync(image.ImageId, directory.DirectoryId, folder.FolderId, b.AccountId);
+        await a.ShareAsync(image.ImageId, c.AccountId);
+        var key = await a.Client<AccessKeyService.AccessKeyServiceClient>().CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = a.AccountId });
+        using var ecs = new EcsClient(await Cluster.StartGatewayAsync(), key.AccessKey.AccessKeyId, key.AccessKeySecret);
+
+        var (status, body) = await ecs.CallAsync("DescribeImageSharePermission", ("RegionId", Hangzhou), ("ImageId", image.ImageId));
+
+        Assert.Equal(200, status);
+        var groups = body.GetProperty("ShareGroups").GetProperty("ShareGroup").EnumerateArray()
+            .Select(g => (g.GetProperty("Group").GetString(), g.GetProperty("GroupType").GetString())).ToHashSet();
+        Assert.Equal([(directory.DirectoryId, "ResourceDirectory"), (folder.FolderId, "Folder"), (b.AccountId, "Account")], groups);
+        var account = Assert.Single(body.GetProperty("Accounts").GetProperty("Account").EnumerateArray());
+        Assert.Equal((c.AccountId, 1), (account.GetProperty("AliyunId").GetString(), body.GetProperty("TotalCount").GetInt32()));
+    }
+
     private static async Task<Quota> QuotaAsync(TestAccount account, QuotaKind kind) =>
         (await account.Quotas().GetQuotasAsync(new GetQuotasRequest { RegionId = Hangzhou })).Quotas.Single(q => q.Kind == kind);
 
