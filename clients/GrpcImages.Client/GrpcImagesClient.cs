@@ -60,6 +60,7 @@ public sealed class GrpcImagesClient : IDisposable
             [typeof(RoleService.RoleServiceClient)] = new RoleService.RoleServiceClient(kms),
             [typeof(KeyService.KeyServiceClient)] = new KeyService.KeyServiceClient(kms),
             [typeof(AccessKeyService.AccessKeyServiceClient)] = new AccessKeyService.AccessKeyServiceClient(kms),
+            [typeof(ResourceDirectoryService.ResourceDirectoryServiceClient)] = new ResourceDirectoryService.ResourceDirectoryServiceClient(kms),
         };
         return new GrpcImagesClient(t => byService[t], owned);
     }
@@ -110,6 +111,8 @@ public sealed class GrpcImagesClient : IDisposable
     public KeyService.KeyServiceClient Keys => Get<KeyService.KeyServiceClient>();
 
     public AccessKeyService.AccessKeyServiceClient AccessKeys => Get<AccessKeyService.AccessKeyServiceClient>();
+
+    public ResourceDirectoryService.ResourceDirectoryServiceClient ResourceDirectories => Get<ResourceDirectoryService.ResourceDirectoryServiceClient>();
 
     /// <summary>A service client by its type, e.g. <c>Service&lt;ImageService.ImageServiceClient&gt;()</c>.</summary>
     public T Service<T>() where T : ClientBase<T> => Get<T>();
