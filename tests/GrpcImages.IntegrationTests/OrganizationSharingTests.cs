@@ -177,6 +177,27 @@ public class OrganizationSharingTests(ClusterFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task R37_AMarketplaceDerivedImageSharedWithADirectoryReachesOnlyMembersOfTheOwnersSite()
+    {
+        var cn = await Cluster.NewAccountAsync(Site.Cn);
+        var cn2 = await Cluster.NewAccountAsync(Site.Cn);
+        var jp = await Cluster.NewAccountAsync(Site.Jp);
+        var directory = await cn.NewDirectoryAsync();
+        await cn.JoinAsync(directory, cn2);
+        await cn.JoinAsync(directory, jp);
+        var sqlServer = (await cn.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*" })).Images.Single();
+        var derived = await cn.NewImageAsync((await cn.NewInstanceAsync(sqlServer.ImageId)).InstanceId);
+
+        // R18 by each member's own site: a member account of another site is refused by name...
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "InvalidImageId.BidMismatch", () => cn.ShareWithOrganizationAsync(derived.ImageId, jp.AccountId));
+        // ...and the directory reaches only the owner's site.
+        await cn.ShareWithOrganizationAsync(derived.ImageId, directory.DirectoryId);
+        Assert.Equal(derived.ImageId, Assert.Single(await cn2.OthersAsync()).ImageId);
+        Assert.Empty(await jp.OthersAsync());
+        await RpcAssert.FailsAsync(StatusCode.NotFound, "InvalidImageId.NotFound", () => jp.GetImageAsync(derived.ImageId));
+    }
+
+    [Fact]
     public async Task R37_AMemberOfAnotherDirectorySeesNothing()
     {
         var a = await Cluster.NewAccountAsync();
@@ -217,10 +238,12 @@ public class OrganizationSharingTests(ClusterFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task R37_FiftyConcurrentMembershipChangesAndSharesLeaveGrantsAndRecipientIndexesConsistent()
     {
-        var a = await Cluster.NewAccountAsync();
+        // A cluster of its own: the invariant check reads the whole of Redis, and other tests leave their own marks there.
+        await using var cluster = await TestCluster.StartAsync(output: Output);
+        var a = await cluster.NewAccountAsync();
         var directory = await a.NewDirectoryAsync();
-        var members = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Cluster.NewAccountAsync()));
-        var operatorDirectories = await Cluster.OperatorDirectoriesAsync();
+        var members = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => cluster.NewAccountAsync()));
+        var operatorDirectories = await cluster.OperatorDirectoriesAsync();
         foreach (var m in members)
         {
             await operatorDirectories.AddAccountAsync(new AddAccountRequest { DirectoryId = directory.DirectoryId, AccountId = m.AccountId });
@@ -273,7 +296,17 @@ public class OrganizationSharingTests(ClusterFixture fixture, ITestOutputHelper 
         Output.WriteLine(string.Join(", ", outcomes.GroupBy(o => o).Select(g => $"{g.Key}: {g.Count()}")));
 
         // The grants and every recipient index agree (the invariant check, extended to organization grants)...
-        Assert.Empty(await Invariants.SettleAsync(Cluster.RedisConfiguration, TimeSpan.FromSeconds(10)));
+        Assert.Empty(await Invariants.SettleAsync(cluster.RedisConfiguration, TimeSpan.FromSeconds(10)));
+        // (The check is not vacuous: an organization grant whose index entry is lost is reported.)
+        var anyGrant = images.Select(i => i.ImageId).First();
+        await a.ShareWithOrganizationAsync(anyGrant, directory.DirectoryId);
+        await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.RedisConfiguration))
+        {
+            var index = $"gi:share:{{{directory.DirectoryId}}}:orecv:{directory.DirectoryId}:{Hangzhou}";
+            Assert.True(await redis.GetDatabase().SortedSetRemoveAsync(index, $"{a.AccountId}|{anyGrant}"));
+            Assert.Contains(await Invariants.CheckAsync(cluster.RedisConfiguration), v => v.Contains(anyGrant, StringComparison.Ordinal) && v.Contains("lacks it", StringComparison.Ordinal));
+            await redis.GetDatabase().SortedSetAddAsync(index, $"{a.AccountId}|{anyGrant}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
         // ...and what each member lists is what its membership and the grants say now.
         var grants = new Dictionary<string, HashSet<string>>();
         foreach (var image in images)
