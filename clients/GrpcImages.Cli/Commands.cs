@@ -101,7 +101,7 @@ internal static partial class Commands
         var site = new Option<Site>("--site") { Description = "Cn, Intl or Jp", Required = true };
         var name = new Option<string>("--name") { Description = "Display name", Required = true };
         var id = new Option<string>("--id") { Description = "A chosen 16-digit id", DefaultValueFactory = _ => "" };
-        var org = new Option<string>("--organization") { Description = "Organization id (rd-...)", DefaultValueFactory = _ => "" };
+        var org = new Option<string>("--organization") { Description = "An existing resource directory (rd-...) the account joins at its root folder (R37)", DefaultValueFactory = _ => "" };
         var accountId = Id("account-id");
         void Show(Output o, Account a) => o.Message(a, ("account", () => a.AccountId), ("site", () => a.Site.ToString()),
             ("name", () => a.DisplayName), ("organization", () => a.OrganizationId));
