@@ -90,6 +90,10 @@ spec:
             - name: ecs
               containerPort: {{ $svc.ecsPort }}
             {{- end }}
+            {{- if eq $name "console" }}
+            - name: http
+              containerPort: {{ $svc.httpPort }}
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ $root.Release.Name }}-config
@@ -117,6 +121,10 @@ spec:
             {{- if eq $name "gateway" }}
             - name: Gateway__HttpPort
               value: {{ $svc.ecsPort | quote }}
+            {{- end }}
+            {{- if eq $name "console" }}
+            - name: Console__HttpPort
+              value: {{ $svc.httpPort | quote }}
             {{- end }}
           securityContext:
             {{- include "grpcimages.containerSecurity" $root | nindent 12 }}
@@ -182,6 +190,12 @@ spec:
     - name: ecs
       port: {{ $svc.ecsPort }}
       targetPort: ecs
+      appProtocol: http
+    {{- end }}
+    {{- if eq $name "console" }}
+    - name: http
+      port: {{ $svc.httpPort }}
+      targetPort: http
       appProtocol: http
     {{- end }}
 {{- if $root.Values.podDisruptionBudget.enabled }}
