@@ -61,6 +61,7 @@ public sealed class GrpcImagesChannels : IDisposable
             [typeof(RoleService.RoleServiceClient)] = new RoleService.RoleServiceClient(kms),
             [typeof(KeyService.KeyServiceClient)] = new KeyService.KeyServiceClient(kms),
             [typeof(AccessKeyService.AccessKeyServiceClient)] = new AccessKeyService.AccessKeyServiceClient(kms),
+            [typeof(ResourceDirectoryService.ResourceDirectoryServiceClient)] = new ResourceDirectoryService.ResourceDirectoryServiceClient(kms),
         };
         return t => byService[t];
     }

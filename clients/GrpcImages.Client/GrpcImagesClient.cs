@@ -79,6 +79,8 @@ public sealed class GrpcImagesClient : IDisposable
 
     public AccessKeyService.AccessKeyServiceClient AccessKeys => Get<AccessKeyService.AccessKeyServiceClient>();
 
+    public ResourceDirectoryService.ResourceDirectoryServiceClient ResourceDirectories => Get<ResourceDirectoryService.ResourceDirectoryServiceClient>();
+
     /// <summary>A service client by its type, e.g. <c>Service&lt;ImageService.ImageServiceClient&gt;()</c>.</summary>
     public T Service<T>() where T : ClientBase<T> => Get<T>();
 
