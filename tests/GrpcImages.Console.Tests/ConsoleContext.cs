@@ -17,7 +17,7 @@ public sealed class ConsoleContext : BunitContext
 {
     private readonly GrpcImagesChannels _channels;
 
-    public ConsoleContext(TestCluster cluster, TestAccount account)
+    public ConsoleContext(TestCluster cluster, TestAccount? account)
     {
         _channels = new GrpcImagesChannels(new GrpcImagesClientOptions
         {
@@ -34,7 +34,10 @@ public sealed class ConsoleContext : BunitContext
         Services.AddLocalization(o => o.ResourcesPath = "");
         JSInterop.Mode = JSRuntimeMode.Loose;
         Session = Services.GetRequiredService<ConsoleSession>();
-        Session.Start(new SessionClaims(PrincipalKind.AccountRoot, account.AccountId, "", "", account.Token, DateTimeOffset.UtcNow.AddHours(12)));
+        if (account is not null)
+        {
+            Session.Start(new SessionClaims(PrincipalKind.AccountRoot, account.AccountId, "", "", account.Token, DateTimeOffset.UtcNow.AddHours(12)));
+        }
     }
 
     public ConsoleSession Session { get; }
