@@ -30,7 +30,9 @@ public static class ConsoleHost
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Named after this assembly, not the process's entry one: its static assets are found by that name when the
+        // console is hosted by another process (the tests).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ConsoleHost).Assembly.GetName().Name });
         configure?.Invoke(builder);
         builder.AddServiceDefaults("console", DefaultPort);
         builder.AddConsole();
@@ -121,7 +123,7 @@ public static class ConsoleHost
                     CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(c)),
                     new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, MaxAge = TimeSpan.FromDays(365), Secure = context.Request.IsHttps });
             }
-            return Results.LocalRedirect(back is { Length: > 0 } && back.StartsWith('/') && !back.StartsWith("//", StringComparison.Ordinal) ? back : "/");
+            return Results.LocalRedirect(IsLocalPath(back) ? back! : "/");
         });
         if (app.Configuration[$"{ConsoleOptions.Section}:HttpPortFile"] is { Length: > 0 } portFile)
         {
@@ -133,6 +135,10 @@ public static class ConsoleHost
         }
         return app;
     }
+
+    /// <summary>A path of this site only ("/x", never "//host" or "/\\host", which browsers read as another site).</summary>
+    private static bool IsLocalPath(string? path) =>
+        path is { Length: > 0 and <= 2048 } && path[0] == '/' && (path.Length == 1 || (path[1] != '/' && path[1] != '\\')) && !path.Any(char.IsControl);
 
     /// <summary>Where the services are: the same "Peers:*" settings the services use for each other.</summary>
     private static GrpcImagesClientOptions ClientOptions(IConfiguration configuration)
