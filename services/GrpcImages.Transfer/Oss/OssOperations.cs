@@ -508,26 +508,16 @@ public static class OssOperations
             response.ContentType = found.ContentType.Length > 0 ? found.ContentType : "application/octet-stream";
         }
         response.Headers.AcceptRanges = "bytes";
-        var (offset, length) = (0L, found.Size);
-        var rangeText = call.Header("Range");
-        if (rangeText.Length > 0 && RangeHeaderValue.TryParse(rangeText, out var range) && range.Unit == "bytes" && range.Ranges.Count == 1 && found.Size > 0)
+        var (kind, offset, length) = ByteRanges.Resolve(call.Header("Range"), found.Size);
+        if (kind == ByteRanges.Kind.Unsatisfiable)
         {
-            var asked = range.Ranges.First();
-            (offset, var last) = (asked.From, asked.To) switch
-            {
-                ({ } from, { } to) => (from, Math.Min(to, found.Size - 1)),
-                ({ } from, null) => (from, found.Size - 1),
-                (null, { } suffix) => (Math.Max(0, found.Size - suffix), found.Size - 1),
-                _ => (0, -1),
-            };
-            if (offset >= found.Size || last < offset)
-            {
-                response.Headers.ContentRange = $"bytes */{found.Size}";
-                throw new OssException(416, "InvalidRange", "The requested range cannot be satisfied.");
-            }
-            length = last - offset + 1;
+            response.Headers.ContentRange = ByteRanges.ContentRange(kind, offset, length, found.Size);
+            throw new OssException(416, "InvalidRange", "The requested range cannot be satisfied.");
+        }
+        if (kind == ByteRanges.Kind.Partial)
+        {
             response.StatusCode = 206;
-            response.Headers.ContentRange = $"bytes {offset}-{last}/{found.Size}";
+            response.Headers.ContentRange = ByteRanges.ContentRange(kind, offset, length, found.Size);
         }
         response.ContentLength = length;
         if (HttpMethods.IsHead(call.Request.Method) || length == 0)
