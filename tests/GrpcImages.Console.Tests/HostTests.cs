@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using GrpcImages.Contracts.Kms.V1;
+using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -72,6 +74,74 @@ public partial class HostTests(ClusterFixture fixture, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal(expected, response.Headers.Location!.OriginalString);
         Assert.Contains(response.Headers.GetValues("Set-Cookie"), c => c.Contains("c%3Dja", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task R38_uploads_refuse_bad_input_another_sessions_upload_and_another_accounts_bucket_with_4xx_and_change_nothing()
+    {
+        var owner = await Cluster.NewAccountAsync();
+        var other = await Cluster.NewAccountAsync();
+        var bucket = $"up-{owner.AccountId[^8..]}";
+        var objects = owner.Client<ObjectStoreService.ObjectStoreServiceClient>();
+        await objects.CreateBucketAsync(new CreateBucketRequest { RegionId = "cn-hangzhou", Name = bucket });
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _console };
+        using var ownerHttp = await SignedInAsync(owner);
+        using var otherHttp = await SignedInAsync(other);
+
+        // Without a session: nothing starts.
+        using (var response = await anonymous.PostAsJsonAsync("/uploads", new { region = "cn-hangzhou", bucket, name = "x.raw", size = 10 }))
+        {
+            Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+            Assert.True((int)response.StatusCode < 500);
+        }
+        // Sizes and names out of bounds: 400 with a reason.
+        foreach (var bad in new object[]
+        {
+            new { region = "cn-hangzhou", bucket, name = "x.raw", size = 0 },
+            new { region = "cn-hangzhou", bucket, name = "x.raw", size = (64L << 30) + 1 },
+            new { region = "cn-hangzhou", bucket, name = new string('n', 1024), size = 10 },
+        })
+        {
+            using var response = await ownerHttp.PostAsJsonAsync("/uploads", bad);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.NotEmpty(await response.Content.ReadAsStringAsync());
+        }
+        using (var response = await ownerHttp.PostAsync("/uploads", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+
+        // Another session cannot see, write or complete the owner's upload.
+        using var started = await ownerHttp.PostAsJsonAsync("/uploads", new { region = "cn-hangzhou", bucket, name = "mine.raw", size = 4 });
+        var id = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.NotFound, (await otherHttp.GetAsync($"/uploads/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await otherHttp.PutAsync($"/uploads/{id}?offset=0", new ByteArrayContent([1, 2, 3, 4]))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await otherHttp.PostAsync($"/uploads/{id}/complete", null)).StatusCode);
+
+        // Another account's bucket: refused with the store's reason; nothing lands in it.
+        using var intruding = await otherHttp.PostAsJsonAsync("/uploads", new { region = "cn-hangzhou", bucket, name = "theirs.raw", size = 4 });
+        if (intruding.StatusCode == HttpStatusCode.OK)
+        {
+            var theirs = (await intruding.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
+            using var put = await otherHttp.PutAsync($"/uploads/{theirs}?offset=0", new ByteArrayContent([1, 2, 3, 4]));
+            using var complete = await otherHttp.PostAsync($"/uploads/{theirs}/complete", null);
+            Assert.Equal(HttpStatusCode.BadRequest, put.IsSuccessStatusCode ? complete.StatusCode : put.StatusCode);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, intruding.StatusCode);
+        }
+        var listed = await objects.ListObjectsAsync(new ListObjectsRequest { RegionId = "cn-hangzhou", Bucket = bucket });
+        Assert.DoesNotContain(listed.Objects, o => o.Name == "theirs.raw");
+    }
+
+    private async Task<HttpClient> SignedInAsync(TestAccount account)
+    {
+        var pair = await account.Client<AccessKeyService.AccessKeyServiceClient>().CreateAccessKeyAsync(new CreateAccessKeyRequest { AccountId = account.AccountId });
+        var http = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = _console };
+        using var signedIn = await SignInAsync(http, pair.AccessKey.AccessKeyId, pair.AccessKeySecret);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        return http;
     }
 
     private static async Task<HttpResponseMessage> SignInAsync(HttpClient http, string id, string secret)
