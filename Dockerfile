@@ -4,6 +4,7 @@
 #   docker build --build-arg SERVICE=Sharing  --build-arg PORT=5103 -t grpcimages/sharing .
 #   docker build --build-arg SERVICE=Kms      --build-arg PORT=5104 -t grpcimages/kms .
 #   docker build --build-arg SERVICE=Gateway  --build-arg PORT=5106 -t grpcimages/gateway .   (the ECS API on 5105)
+#   docker build --build-arg SERVICE=Console  --build-arg PORT=5111 -t grpcimages/console .   (the pages on 5110)
 # (docker-compose.yml does this for each service.)
 ARG SERVICE=Catalog
 ARG PORT=5101
@@ -15,12 +16,14 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY services/GrpcImages.Contracts/GrpcImages.Contracts.csproj services/GrpcImages.Contracts/
 COPY services/GrpcImages.ServiceDefaults/GrpcImages.ServiceDefaults.csproj services/GrpcImages.ServiceDefaults/
+COPY clients/GrpcImages.Client/GrpcImages.Client.csproj clients/GrpcImages.Client/
 COPY services/GrpcImages.${SERVICE}/GrpcImages.${SERVICE}.csproj services/GrpcImages.${SERVICE}/
 RUN dotnet restore services/GrpcImages.${SERVICE}/GrpcImages.${SERVICE}.csproj
 COPY .editorconfig ./
 COPY protos/ protos/
 COPY services/GrpcImages.Contracts/ services/GrpcImages.Contracts/
 COPY services/GrpcImages.ServiceDefaults/ services/GrpcImages.ServiceDefaults/
+COPY clients/GrpcImages.Client/ clients/GrpcImages.Client/
 COPY services/GrpcImages.${SERVICE}/ services/GrpcImages.${SERVICE}/
 RUN dotnet publish services/GrpcImages.${SERVICE}/GrpcImages.${SERVICE}.csproj -c Release --no-restore -o /app
 

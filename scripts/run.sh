@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the cluster locally: Redis with AOF under .data/, then the four services and the ECS gateway on
+# Starts the cluster locally: Redis with AOF under .data/, then the four services, the ECS gateway and the console on
 # loopback ports; waits until every health check passes, then starts again any process that exits.
 # Ctrl-C stops everything it started.
 # The processes it started are listed in $DATA/pids ("name pid" per line).
@@ -11,8 +11,15 @@ cd "$ROOT"
 DATA="${GI_DATA:-$ROOT/.data}"
 REDIS_PORT="${REDIS_PORT:-6390}"
 BASE="${GI_PORT_BASE:-5100}"
-declare -A PORTS=([catalog]=$((BASE + 1)) [transfer]=$((BASE + 2)) [sharing]=$((BASE + 3)) [kms]=$((BASE + 4)) [gateway]=$((BASE + 6)))
+declare -A PORTS=([catalog]=$((BASE + 1)) [transfer]=$((BASE + 2)) [sharing]=$((BASE + 3)) [kms]=$((BASE + 4)) [gateway]=$((BASE + 6)) [console]=$((BASE + 11)))
 ECS_PORT=$((BASE + 5))
+CONSOLE_PORT=$((BASE + 10))
+# The OSS endpoint: plain HTTP on BASE+13; HTTPS too when GI_OSS_CERT and GI_OSS_KEY name a PEM certificate and key (port GI_OSS_HTTPS_PORT).
+OSS_PORT=$((BASE + 13))
+OSS_HTTPS_PORT="${GI_OSS_HTTPS_PORT:-$((BASE + 14))}"
+if [ -n "${GI_OSS_CERT:-}" ]; then
+  export ObjectStore__OssCertificateFile="$GI_OSS_CERT" ObjectStore__OssCertificateKeyFile="${GI_OSS_KEY:-}" ObjectStore__OssHttpsPort="$OSS_HTTPS_PORT"
+fi
 
 ensure_packages redis-server:redis-server qemu-img:qemu-utils
 ensure_buf
@@ -54,7 +61,7 @@ start_service() {
     export Service__Port="${PORTS[$svc]}" Redis__Configuration="127.0.0.1:$REDIS_PORT" \
       Identity__SigningKeyFile="$DATA/signing.key" Operator__CredentialFile="$DATA/operator.credential" \
       Kms__RootKeyFile="$DATA/kms-root.key" \
-      Data__Directory="$DATA/store" ObjectStore__HttpPort="$((BASE + 12))" Gateway__HttpPort="$ECS_PORT" \
+      Data__Directory="$DATA/store" ObjectStore__HttpPort="$((BASE + 12))" ObjectStore__OssPort="$OSS_PORT" Gateway__HttpPort="$ECS_PORT" Console__HttpPort="$CONSOLE_PORT" \
       Peers__Catalog="http://127.0.0.1:${PORTS[catalog]}" Peers__Transfer="http://127.0.0.1:${PORTS[transfer]}" \
       Peers__Sharing="http://127.0.0.1:${PORTS[sharing]}" Peers__Kms="http://127.0.0.1:${PORTS[kms]}"
     exec dotnet "$name.dll" >>"$DATA/logs/$svc.log" 2>&1
@@ -69,7 +76,7 @@ start() {
 log "starting redis-server on 127.0.0.1:$REDIS_PORT (AOF in .data/redis)"
 start redis
 NAMES+=(redis); PIDS+=("$LAST")
-for svc in kms sharing transfer catalog gateway; do
+for svc in kms sharing transfer catalog gateway console; do
   log "starting $svc on 127.0.0.1:${PORTS[$svc]}"
   start "$svc"
   NAMES+=("$svc"); PIDS+=("$LAST")
@@ -77,7 +84,7 @@ done
 write_pids
 
 health() { "$BUF" curl --protocol grpc --http2-prior-knowledge -d '{}' "http://127.0.0.1:$1/grpc.health.v1.Health/Check" 2>/dev/null | grep -q '"SERVING"'; }
-for svc in kms sharing transfer catalog gateway; do
+for svc in kms sharing transfer catalog gateway console; do
   for _ in $(seq 1 120); do
     health "${PORTS[$svc]}" && break
     sleep 0.5
@@ -90,9 +97,12 @@ cat <<MSG
 GrpcImages is up (logs in $DATA/logs/, state in $DATA/):
   catalog   127.0.0.1:${PORTS[catalog]}   grpcimages.catalog.v1
   transfer  127.0.0.1:${PORTS[transfer]}   grpcimages.transfer.v1 (signed download links on http://127.0.0.1:$((BASE + 12)))
+  oss       http://127.0.0.1:$OSS_PORT   the OSS API for Alibaba's OSS clients (ali-oss, ossutil, Packer)${GI_OSS_CERT:+; HTTPS on 127.0.0.1:$OSS_HTTPS_PORT}
   sharing   127.0.0.1:${PORTS[sharing]}   grpcimages.sharing.v1
   kms       127.0.0.1:${PORTS[kms]}   grpcimages.kms.v1
   gateway   http://127.0.0.1:$ECS_PORT   the ECS API 2014-05-26 for Alibaba Cloud's SDKs (gRPC health on ${PORTS[gateway]})
+  console   http://127.0.0.1:$CONSOLE_PORT   the web console: sign in with an AccessKey pair, or as the operator with
+            the credential in $DATA/operator.credential (gRPC health on ${PORTS[console]})
   redis     127.0.0.1:$REDIS_PORT
 
 With imgctl (scripts/imgctl; add --catalog/--sharing/--kms if you changed the ports):
@@ -100,6 +110,7 @@ With imgctl (scripts/imgctl; add --catalog/--sharing/--kms if you changed the po
   scripts/imgctl accounts create --site Cn --name Acme
   export IMGCTL_TOKEN=\$(scripts/imgctl token account <the new account id>)
   scripts/imgctl images list
+  scripts/imgctl accesskeys create    # an AccessKey pair to sign in to the console (or for the SDKs) with
 
 Press Ctrl-C to stop.
 MSG

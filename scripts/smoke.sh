@@ -3,7 +3,7 @@
 # directory and spare ports, then talks to it as an outside client (buf curl): every port
 # lists its services, a call without a token is UNAUTHENTICATED, the operator creates two
 # accounts and gets their tokens, imgctl works, and Alibaba Cloud's SDKs pass tests/ecs-sdk against the
-# ECS gateway. Prints "N passed, N failed" for these checks (the SDK tests' counts included).
+# ECS gateway and tests/oss-sdk (ali-oss) against the OSS endpoint. Prints "N passed, N failed" for these checks (the SDK tests' counts included).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -79,6 +79,15 @@ else
   failed=$((failed + 1)); echo "  FAIL  the ECS SDK tests did not report"
 fi
 
+# Alibaba's OSS SDK (ali-oss) against the OSS endpoint, then the ECS SDK importing what it uploaded (tests/oss-sdk).
+oss="$(bash tests/oss-sdk/run.sh "$GI_PORT_BASE" "$GI_DATA/operator.credential" 2>&1)"
+echo "$oss" | sed 's/^/  /'
+if [[ "$(tail -n 1 <<<"$oss")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1)); echo "  FAIL  the OSS SDK tests did not report"
+fi
+
 # A service that dies is started again; the others keep serving.
 victim="$(awk '$1 == "sharing" {print $2}' "$GI_DATA/pids")"
 kill -KILL "$victim" 2>/dev/null
@@ -101,7 +110,7 @@ kill -TERM $RUN 2>/dev/null; wait $RUN 2>/dev/null
 gone() { # gone pid...: none of the processes is alive
   local pid; for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 1; done; return 0
 }
-check "run.sh listed the processes it started" test "$(wc -w <<<"$started")" -eq 6
+check "run.sh listed the processes it started" test "$(wc -w <<<"$started")" -eq 7 # Redis, the four services, the gateway, the console
 check "Ctrl-C (TERM) stops every process run.sh started" gone $started
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

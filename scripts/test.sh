@@ -7,17 +7,19 @@
 #   unit         fast tests: shared rules, the work queue, domain rules, deployment manifests
 #   integration  the whole cluster over loopback with real Redis (each rule proven end to end)
 #   reliability  services killed (SIGKILL) and frozen (SIGSTOP) in processes of their own
+#   e2e          the console in Debian's chromium (Playwright) against scripts/run.sh's cluster; screenshots
+#                of each page in TestResults/screenshots/
 #   smoke        scripts/run.sh brought up and used as an outside client would
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ALL=(lint unit integration reliability smoke)
+ALL=(lint unit integration reliability e2e smoke)
 tiers=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --tier) tiers+=("${2:-}"); shift 2 ;;
-    *) echo "usage: scripts/test.sh [--tier lint|unit|integration|reliability|smoke]..." >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--tier lint|unit|integration|reliability|e2e|smoke]..." >&2; exit 2 ;;
   esac
 done
 [ ${#tiers[@]} -eq 0 ] && tiers=("${ALL[@]}")
@@ -28,6 +30,11 @@ wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
 ensure_packages redis-server:redis-server qemu-img:qemu-utils yamllint:yamllint jq:jq curl:curl
 ensure_buf
+if wants e2e; then
+  # The browser from Debian, never a downloaded one; a Japanese font for the pages in Japanese.
+  ensure_packages chromium:chromium
+  ensure_debs fonts-ipafont-gothic
+fi
 
 passed=0 failed=0
 check() { # check "what" command...
@@ -47,11 +54,12 @@ fi
 
 declare -A PROJECTS=(
   [unit]="tests/GrpcImages.ServiceDefaults.Tests tests/GrpcImages.Domain.Tests tests/GrpcImages.DeploymentTests"
-  [integration]="tests/GrpcImages.IntegrationTests"
+  [integration]="tests/GrpcImages.IntegrationTests tests/GrpcImages.Console.Tests"
   [reliability]="tests/GrpcImages.ReliabilityTests"
+  [e2e]="tests/GrpcImages.EndToEndTests"
 )
 dotnet_tiers=()
-for tier in unit integration reliability; do wants "$tier" && dotnet_tiers+=("$tier"); done
+for tier in unit integration reliability e2e; do wants "$tier" && dotnet_tiers+=("$tier"); done
 if [ ${#dotnet_tiers[@]} -gt 0 ]; then
   rm -rf TestResults
   log "dotnet build GrpcImages.sln"

@@ -9,5 +9,6 @@ return args.FirstOrDefault() switch
     "import-export" => await ImportExportBench.RunAsync(args[1..]),
     "memory" => await Benchmarks.RunAsync(args[1..]),
     "api" => await ApiBench.RunAsync(args[1..]),
+    "console" => await ConsoleBench.RunAsync(args[1..]),
     _ => await ApiBench.RunAsync(args),
 };

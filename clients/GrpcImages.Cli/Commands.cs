@@ -11,7 +11,7 @@ namespace GrpcImages.Cli;
 internal static partial class Commands
 {
     public static IEnumerable<Command> All(TextWriter output) =>
-        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output), AccessKeys(output)];
+        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output), AccessKeys(output), Directories(output)];
 
     private static Command Cmd(string name, string description, TextWriter output, Func<ParseResult, Connection, Output, Task> action, params Symbol[] symbols)
     {
@@ -101,7 +101,7 @@ internal static partial class Commands
         var site = new Option<Site>("--site") { Description = "Cn, Intl or Jp", Required = true };
         var name = new Option<string>("--name") { Description = "Display name", Required = true };
         var id = new Option<string>("--id") { Description = "A chosen 16-digit id", DefaultValueFactory = _ => "" };
-        var org = new Option<string>("--organization") { Description = "Organization id (rd-...)", DefaultValueFactory = _ => "" };
+        var org = new Option<string>("--organization") { Description = "An existing resource directory (rd-...) the account joins at its root folder (R37)", DefaultValueFactory = _ => "" };
         var accountId = Id("account-id");
         void Show(Output o, Account a) => o.Message(a, ("account", () => a.AccountId), ("site", () => a.Site.ToString()),
             ("name", () => a.DisplayName), ("organization", () => a.OrganizationId));
@@ -189,6 +189,8 @@ internal static partial class Commands
         var deprecate = new Option<bool?>("--deprecated") { Description = "true to deprecate, false to undeprecate" };
         var add = List("--add", "Accounts to share with (at most 10)");
         var remove = List("--remove", "Accounts to stop sharing with (at most 10)");
+        var addOrg = List("--add-org", "Organization targets to share with (R37): your resource directory (rd-...), a folder of it (r-..., fd-...) or a member account, at most 10");
+        var removeOrg = List("--remove-org", "Organization targets to stop sharing with, at most 10");
 
         return Group("images", "Custom, public, marketplace and shared images.",
             Cmd("list", "List images visible in the region.", output, async (p, c, o) =>
@@ -260,23 +262,37 @@ internal static partial class Commands
             CancelCopy(output),
             ImportImage(output),
             ExportImage(output),
-            Cmd("share", "Share an image with accounts, or stop sharing it (R13).", output, async (p, c, o) =>
+            Cmd("share", "Share an image with accounts (R13), or with one's resource directory, its folders or member accounts (R37); or stop sharing it.", output, async (p, c, o) =>
             {
                 var response = await c.Sharing<SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(new ModifyImageSharePermissionRequest
                 {
                     RegionId = p.GetValue(ImgCtl.Region)!, ImageId = p.GetValue(imageId)!, AddAccountIds = { p.GetValue(add) ?? [] }, RemoveAccountIds = { p.GetValue(remove) ?? [] },
+                    AddOrganizationTargets = { p.GetValue(addOrg) ?? [] }, RemoveOrganizationTargets = { p.GetValue(removeOrg) ?? [] },
                 });
-                o.List(response.Grants, response, ("ACCOUNT", g => g.AccountId), ("SHARED", g => g.ShareTime.ToDateTimeOffset().ToString("u")));
-            }, imageId, add, remove),
-            Cmd("shared-with", "The accounts an image is shared with (R19).", output, async (p, c, o) =>
+                ShowGrants(o, response.Grants, response.OrganizationGrants, response);
+            }, imageId, add, remove, addOrg, removeOrg),
+            Cmd("shared-with", "The accounts and organization targets an image is shared with (R19, R37).", output, async (p, c, o) =>
             {
                 var response = await c.Sharing<SharingService.SharingServiceClient>().DescribeImageSharePermissionAsync(new DescribeImageSharePermissionRequest
                 {
                     RegionId = p.GetValue(ImgCtl.Region)!, ImageId = p.GetValue(imageId)!, PageSize = 100,
                 });
-                o.List(response.Grants, response, ("ACCOUNT", g => g.AccountId), ("SHARED", g => g.ShareTime.ToDateTimeOffset().ToString("u")));
+                ShowGrants(o, response.Grants, response.OrganizationGrants, response);
             }, imageId));
     }
+
+    /// <summary>Account and organization grants in one table, oldest first.</summary>
+    private static void ShowGrants(Output o, IEnumerable<ShareGrant> accounts, IEnumerable<OrganizationGrant> organizations, Google.Protobuf.IMessage page) =>
+        o.List(
+            accounts.Select(g => (Grantee: g.AccountId, Kind: "account", g.ShareTime))
+                .Concat(organizations.Select(g => (Grantee: g.Target.TargetId, Kind: g.Target.Kind switch
+                {
+                    OrganizationTargetKind.Directory => "directory",
+                    OrganizationTargetKind.Folder => "folder",
+                    _ => "member account",
+                }, g.ShareTime)))
+                .OrderBy(g => g.ShareTime.ToDateTimeOffset()).ToList(),
+            page, ("GRANTEE", g => g.Grantee), ("KIND", g => g.Kind), ("SHARED", g => g.ShareTime.ToDateTimeOffset().ToString("u")));
 
     private static void ShowImage(Output o, Image i) => o.Message(i,
         ("image", () => i.ImageId), ("name", () => i.ImageName), ("region", () => i.RegionId), ("owner", () => $"{i.OwnerAlias} {i.OwnerAccountId}".Trim()),

@@ -28,40 +28,8 @@ public sealed class GrpcImagesClient : IDisposable
     /// <summary>A client with channels of its own (dispose it when done).</summary>
     public static GrpcImagesClient Create(GrpcImagesClientOptions options)
     {
-        var channels = new Dictionary<Uri, CallInvoker>();
-        var owned = new List<IDisposable>();
-        var interceptor = new ClientInterceptor(options);
-        CallInvoker Invoker(Uri address)
-        {
-            if (!channels.TryGetValue(address, out var invoker))
-            {
-                var channel = GrpcChannel.ForAddress(address, ChannelOptions(options));
-                owned.Add(channel);
-                channels[address] = invoker = channel.Intercept(interceptor);
-            }
-            return invoker;
-        }
-        var catalog = Invoker(options.Catalog);
-        var transfer = Invoker(options.Transfer);
-        var sharing = Invoker(options.Sharing);
-        var kms = Invoker(options.Kms);
-        var byService = new Dictionary<Type, object>
-        {
-            [typeof(ImageService.ImageServiceClient)] = new ImageService.ImageServiceClient(catalog),
-            [typeof(InstanceService.InstanceServiceClient)] = new InstanceService.InstanceServiceClient(catalog),
-            [typeof(SnapshotService.SnapshotServiceClient)] = new SnapshotService.SnapshotServiceClient(catalog),
-            [typeof(RegionService.RegionServiceClient)] = new RegionService.RegionServiceClient(catalog),
-            [typeof(TransferService.TransferServiceClient)] = new TransferService.TransferServiceClient(transfer),
-            [typeof(TaskService.TaskServiceClient)] = new TaskService.TaskServiceClient(transfer),
-            [typeof(ObjectStoreService.ObjectStoreServiceClient)] = new ObjectStoreService.ObjectStoreServiceClient(transfer),
-            [typeof(SharingService.SharingServiceClient)] = new SharingService.SharingServiceClient(sharing),
-            [typeof(QuotaService.QuotaServiceClient)] = new QuotaService.QuotaServiceClient(sharing),
-            [typeof(AccountService.AccountServiceClient)] = new AccountService.AccountServiceClient(kms),
-            [typeof(RoleService.RoleServiceClient)] = new RoleService.RoleServiceClient(kms),
-            [typeof(KeyService.KeyServiceClient)] = new KeyService.KeyServiceClient(kms),
-            [typeof(AccessKeyService.AccessKeyServiceClient)] = new AccessKeyService.AccessKeyServiceClient(kms),
-        };
-        return new GrpcImagesClient(t => byService[t], owned);
+        var channels = new GrpcImagesChannels(options);
+        return new GrpcImagesClient(channels.Clients(channels.Invokers(options.Tokens)), [channels]);
     }
 
     /// <summary>The channel settings both ways of building share: retries in the service config, the token as call credentials.</summary>
@@ -110,6 +78,8 @@ public sealed class GrpcImagesClient : IDisposable
     public KeyService.KeyServiceClient Keys => Get<KeyService.KeyServiceClient>();
 
     public AccessKeyService.AccessKeyServiceClient AccessKeys => Get<AccessKeyService.AccessKeyServiceClient>();
+
+    public ResourceDirectoryService.ResourceDirectoryServiceClient ResourceDirectories => Get<ResourceDirectoryService.ResourceDirectoryServiceClient>();
 
     /// <summary>A service client by its type, e.g. <c>Service&lt;ImageService.ImageServiceClient&gt;()</c>.</summary>
     public T Service<T>() where T : ClientBase<T> => Get<T>();

@@ -57,6 +57,7 @@ public static class GrpcImagesServiceCollectionExtensions
         Add<RoleService.RoleServiceClient>(options.Kms);
         Add<KeyService.KeyServiceClient>(options.Kms);
         Add<AccessKeyService.AccessKeyServiceClient>(options.Kms);
+        Add<ResourceDirectoryService.ResourceDirectoryServiceClient>(options.Kms);
         services.AddTransient(provider => new GrpcImagesClient(provider.GetRequiredService, []));
         return services;
     }

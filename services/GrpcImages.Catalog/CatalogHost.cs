@@ -76,6 +76,8 @@ public static class CatalogHost
         services.AddSingleton<OwnedResources>();
         services.AddSingleton<ImageCreation>();
         services.AddSingleton<ImageQueries>();
+        services.AddSingleton<ImageChanges>();
+        services.AddSingleton<ImageWatches>();
         services.AddSingleton<ImageUpdate>();
         services.AddSingleton<ImageDeletion>();
         services.AddSingleton<InstanceManager>();

@@ -28,6 +28,8 @@ public static class KmsHost
         builder.Services.AddSingleton<KeyManager>();
         builder.Services.AddSingleton<AccessKeyStore>();
         builder.Services.AddSingleton<AccessKeys>();
+        builder.Services.AddSingleton<ResourceDirectoryStore>();
+        builder.Services.AddSingleton<ResourceDirectories>();
         builder.Services.AddWorkQueue<KeyDeletions>(KmsKeys.Root, KeyDeletions.Queue);
 
         overrideServices?.Invoke(builder.Services);
@@ -37,6 +39,7 @@ public static class KmsHost
         app.MapGrpcService<RoleGrpcService>();
         app.MapGrpcService<KeyGrpcService>();
         app.MapGrpcService<AccessKeyGrpcService>();
+        app.MapGrpcService<ResourceDirectoryGrpcService>();
         return app;
     }
 }

@@ -39,8 +39,10 @@ public static class SharingHost
         services.AddPeerClient<ImageService.ImageServiceClient>("Catalog");
         services.AddPeerClient<AccountService.AccountServiceClient>("Kms");
         services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
+        services.AddPeerClient<ResourceDirectoryService.ResourceDirectoryServiceClient>("Kms");
         services.AddSingleton<ShareStore>();
         services.AddSingleton<QuotaStore>();
+        services.AddSingleton<Organizations>();
         services.AddSingleton<ShareManager>();
         services.AddSingleton<QuotaManager>();
         services.AddWorkQueue<RecipientOutbox>(SharingKeys.Root, RecipientOutbox.Queue);

@@ -9,6 +9,7 @@ using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Formats;
 using GrpcImages.Transfer.Grpc;
 using GrpcImages.Transfer.Objects;
+using GrpcImages.Transfer.Oss;
 using GrpcImages.Transfer.Storage;
 using GrpcImages.Transfer.Tasks;
 
@@ -29,9 +30,11 @@ public static class TransferHost
         builder.AddServiceDefaults("transfer", DefaultPort);
         builder.AddTransferServices();
         builder.AddDownloadPort();
+        builder.AddOssPorts();
 
         overrideServices?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseOssEndpoint();
         app.MapServiceDefaults();
         app.MapDownloads();
         app.MapGrpcService<TransferGrpcService>();
@@ -54,6 +57,63 @@ public static class TransferHost
             endpoint.Listen = listen;
         }));
         return builder;
+    }
+
+    /// <summary>
+    /// The OSS-compatible endpoint's ports ("ObjectStore:OssPort", and "ObjectStore:OssHttpsPort" when a certificate is configured), HTTP/1.1
+    /// on "ObjectStore:OssBind" or "Service:Bind".
+    /// </summary>
+    public static WebApplicationBuilder AddOssPorts(this WebApplicationBuilder builder)
+    {
+        var ports = new OssPorts();
+        builder.Services.AddSingleton(ports);
+        builder.Services.AddPeerClient<AccessKeyService.AccessKeyServiceClient>("Kms");
+        builder.Services.AddSingleton<OssServices>();
+        builder.Services.AddSingleton<OssEndpoint>();
+        var settings = builder.Configuration.GetSection(ObjectStoreOptions.Section).Get<ObjectStoreOptions>() ?? new ObjectStoreOptions();
+        var bind = System.Net.IPAddress.Parse(settings.OssBind ?? builder.Configuration["Service:Bind"] ?? "127.0.0.1");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            if (settings.OssPort >= 0)
+            {
+                kestrel.Listen(bind, settings.OssPort, listen =>
+                {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                    ports.Http = listen;
+                });
+            }
+            if (settings.OssCertificateFile is { Length: > 0 } certificate)
+            {
+                var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificate, settings.OssCertificateKeyFile);
+                // Kestrel needs the key in a form SslStream can use on every platform.
+                var usable = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(
+                    System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+                kestrel.Listen(bind, settings.OssHttpsPort, listen =>
+                {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                    listen.UseHttps(usable);
+                    ports.Https = listen;
+                });
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Requests on the OSS ports are the OSS endpoint's, whatever their path (they never reach gRPC or the download links).</summary>
+    public static WebApplication UseOssEndpoint(this WebApplication app)
+    {
+        var ports = app.Services.GetRequiredService<OssPorts>();
+        var endpoint = app.Services.GetRequiredService<OssEndpoint>();
+        app.Use(async (context, next) =>
+        {
+            if (ports.Serves(context.Connection.LocalPort))
+            {
+                await endpoint.HandleAsync(context);
+                return;
+            }
+            await next(context);
+        });
+        return app;
     }
 
     public static WebApplicationBuilder AddTransferServices(this WebApplicationBuilder builder)
@@ -90,6 +150,8 @@ public static class TransferHost
         services.AddSingleton<CopyRequests>();
         services.Configure<ObjectStoreOptions>(builder.Configuration.GetSection(ObjectStoreOptions.Section));
         services.AddSingleton<ObjectIndex>();
+        services.AddSingleton<UploadIndex>();
+        services.AddSingleton<MultipartUploads>();
         services.AddSingleton<ObjectSettlements>();
         services.AddSingleton<DownloadLinks>();
         services.AddSingleton<ObjectStore>();
@@ -118,10 +180,12 @@ public static class TransferHost
             {
                 services.AddWorkQueue<GarbageCollection>(TransferKeys.Root, $"{GarbageCollection.Queue}:{region}", standing: _ => [region]);
                 services.AddWorkQueue<ObjectSettlements>(TransferKeys.Root, ObjectSettlements.QueueName(region));
+                services.AddWorkQueue<AbandonedUploads>(TransferKeys.Root, MultipartUploads.QueueName(region));
             }
             else
             {
                 services.AddWorkQueueWithoutRunner(TransferKeys.Root, ObjectSettlements.QueueName(region));
+                services.AddWorkQueueWithoutRunner(TransferKeys.Root, MultipartUploads.QueueName(region));
             }
         }
         return builder;

@@ -10,10 +10,10 @@ public class ComposeAndDockerfileTests
     private static JsonObject Compose() => Repo.ToJson(Repo.LoadYaml(Repo.Read("docker-compose.yml")))!.AsObject();
 
     [Fact]
-    public void ComposeRunsRedisWithAofTheFourServicesAndTheGateway()
+    public void ComposeRunsRedisWithAofTheFourServicesTheGatewayAndTheConsole()
     {
         var services = Compose()["services"]!.AsObject();
-        Assert.Equal(["catalog", "gateway", "kms", "redis", "sharing", "transfer"], services.Select(s => s.Key).Order());
+        Assert.Equal(["catalog", "console", "gateway", "kms", "redis", "sharing", "transfer"], services.Select(s => s.Key).Order());
         var redis = services["redis"]!["command"]!.AsArray().Select(n => n!.ToString()).ToList();
         Assert.Equal("yes", redis[redis.IndexOf("--appendonly") + 1]);
         Assert.Equal("everysec", redis[redis.IndexOf("--appendfsync") + 1]);
@@ -45,6 +45,17 @@ public class ComposeAndDockerfileTests
         Assert.Equal("5105", gateway["environment"]!["Gateway__HttpPort"]!.ToString());
         Assert.Contains("5105:5105", gateway["ports"]!.AsArray().Select(p => p!.ToString()));
         Assert.True(Directory.Exists(Repo.PathOf("services", "GrpcImages.Gateway")));
+    }
+
+    [Fact]
+    public void R38_TheConsoleBuildsItselfAndPublishesItsPages()
+    {
+        var console = Compose()["services"]!["console"]!;
+        Assert.Equal("Console", console["build"]!["args"]!["SERVICE"]!.ToString());
+        Assert.Equal("5110", console["environment"]!["Console__HttpPort"]!.ToString());
+        Assert.Contains("5110:5110", console["ports"]!.AsArray().Select(p => p!.ToString()));
+        // The console is built on the client library: the image build copies it before restoring.
+        Assert.Contains("COPY clients/GrpcImages.Client/GrpcImages.Client.csproj", Repo.Read("Dockerfile"));
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public partial class HelmChartTests
     public void EveryServiceHasItsOwnTemplateAndValueBlock()
     {
         var values = Values().AsObject();
-        foreach (var service in new[] { "catalog", "transfer", "sharing", "kms", "gateway" })
+        foreach (var service in new[] { "catalog", "transfer", "sharing", "kms", "gateway", "console" })
         {
             Assert.True(File.Exists(Path.Combine(Chart, "templates", $"{service}.yaml")));
             Assert.True(values.ContainsKey(service));

@@ -6,7 +6,7 @@ namespace GrpcImages.DeploymentTests;
 /// <summary>k8s/ as kustomize renders it: every object parses strictly and every pod is locked down.</summary>
 public class KubernetesManifestTests
 {
-    private static readonly string[] Services = ["catalog", "transfer", "sharing", "kms", "gateway"];
+    private static readonly string[] Services = ["catalog", "transfer", "sharing", "kms", "gateway", "console"];
     private static readonly string[] Peers = ["catalog", "transfer", "sharing", "kms"];
     private static readonly Lazy<List<object>> Rendered = new(() =>
         KubernetesYaml.LoadAllFromString(Repo.Run("kubectl", "kustomize", "k8s"), strict: true));
@@ -35,8 +35,8 @@ public class KubernetesManifestTests
             Assert.Equal(name, deployment.Spec.Template.Spec.ServiceAccountName);
             Assert.Contains(Objects<V1ServiceAccount>(), a => a.Metadata.Name == name && a.AutomountServiceAccountToken == false);
             var service = Assert.Single(Objects<V1Service>(), s => s.Metadata.Name == name);
-            // Every service has its gRPC port; the transfer service also serves signed download links (R29), the gateway the ECS API.
-            string[] ports = name switch { "transfer" => ["grpc", "downloads"], "gateway" => ["grpc", "ecs"], _ => ["grpc"] };
+            // Every service has its gRPC port; the transfer service also serves signed download links (R29) and the OSS API, the gateway the ECS API.
+            string[] ports = name switch { "transfer" => ["grpc", "downloads", "oss"], "gateway" => ["grpc", "ecs"], "console" => ["grpc", "http"], _ => ["grpc"] };
             Assert.Equal(ports, service.Spec.Ports.Select(p => p.Name));
             Assert.Contains(Objects<V1PodDisruptionBudget>(), p => p.Metadata.Name == name);
             Assert.StartsWith($"grpcimages/{name}:", Assert.Single(deployment.Spec.Template.Spec.Containers).Image);
@@ -51,7 +51,7 @@ public class KubernetesManifestTests
     {
         var pods = Objects<V1Deployment>().Select(d => d.Spec.Template.Spec)
             .Concat(Objects<V1StatefulSet>().Select(s => s.Spec.Template.Spec)).ToList();
-        Assert.Equal(6, pods.Count);
+        Assert.Equal(7, pods.Count);
         foreach (var pod in pods)
         {
             Assert.True(pod.SecurityContext.RunAsNonRoot);
@@ -111,14 +111,16 @@ public class KubernetesManifestTests
     }
 
     [Fact]
-    public void R29_TheTransferServiceServesDownloadLinksOnThePortItsPolicyOpens()
+    public void R29_TheTransferServiceServesDownloadLinksAndTheOssApiOnThePortsItsPolicyOpens()
     {
         var transfer = Assert.Single(Objects<V1Deployment>(), d => d.Metadata.Name == "transfer").Spec.Template.Spec.Containers[0];
         var port = Assert.Single(transfer.Ports, p => p.Name == "downloads").ContainerPort;
         Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(transfer.Env, e => e.Name == "ObjectStore__HttpPort").Value);
+        var oss = Assert.Single(transfer.Ports, p => p.Name == "oss").ContainerPort;
+        Assert.Equal(oss.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(transfer.Env, e => e.Name == "ObjectStore__OssPort").Value);
         var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-downloads");
         Assert.Equal("transfer", policy.Spec.PodSelector.MatchLabels["app"]);
-        Assert.Equal("downloads", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
+        Assert.Equal(["downloads", "oss"], Assert.Single(policy.Spec.Ingress).Ports.Select(p => p.Port.Value));
     }
 
     [Fact]
@@ -130,5 +132,20 @@ public class KubernetesManifestTests
         var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-ecs-api");
         Assert.Equal("gateway", policy.Spec.PodSelector.MatchLabels["app"]);
         Assert.Equal("ecs", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
+    }
+
+    [Fact]
+    public void R38_TheConsoleIsReachedThroughAnIngressThatKeepsABrowserOnOnePod()
+    {
+        var console = Assert.Single(Objects<V1Deployment>(), d => d.Metadata.Name == "console").Spec.Template.Spec.Containers[0];
+        var port = Assert.Single(console.Ports, p => p.Name == "http").ContainerPort;
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(console.Env, e => e.Name == "Console__HttpPort").Value);
+        var ingress = Assert.Single(Objects<V1Ingress>(), i => i.Metadata.Name == "console");
+        // Interactive server rendering keeps a page's state in one pod: the Ingress must send the browser back to it.
+        Assert.Equal("cookie", ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/affinity"]);
+        var backend = Assert.Single(Assert.Single(ingress.Spec.Rules).Http.Paths).Backend.Service;
+        Assert.Equal(("console", "http"), (backend.Name, backend.Port.Name));
+        var policy = Assert.Single(Objects<V1NetworkPolicy>(), p => p.Metadata.Name == "allow-console");
+        Assert.Equal("http", Assert.Single(Assert.Single(policy.Spec.Ingress).Ports).Port.Value);
     }
 }

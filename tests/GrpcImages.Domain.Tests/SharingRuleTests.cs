@@ -60,4 +60,45 @@ public class SharingRuleTests
         Assert.Throws<ArgumentException>(() => new ReceivedMember("12|34", ImageId).Format());
         Assert.Throws<ArgumentException>(() => new OutboxEntry(true, Recipient, "", Owner, ImageId, 1).Format());
     }
+
+    [Fact]
+    public void R37_AMemberStandsForItsDirectoryEachFolderOnItsPathAndItself()
+    {
+        var member = new GrpcImages.Contracts.Kms.V1.Membership
+        {
+            AccountId = Recipient, DirectoryId = "rd-abcdefghij", FolderId = "fd-0123456789", Path = "rd-abcdefghij/r-abc123/fd-0123456789",
+        };
+
+        var principals = GrpcImages.Sharing.Domain.Organizations.PrincipalsOf(member).Select(p => p.Format()).ToList();
+
+        Assert.Equal(["rd-abcdefghij", "rd-abcdefghij/r-abc123", "rd-abcdefghij/fd-0123456789", $"rd-abcdefghij/{Recipient}"], principals);
+        Assert.Empty(GrpcImages.Sharing.Domain.Organizations.PrincipalsOf(new GrpcImages.Contracts.Kms.V1.Membership { AccountId = Recipient }));
+    }
+
+    [Theory]
+    [InlineData("rd-abcdefghij")]
+    [InlineData("rd-abcdefghij/r-abc123")]
+    [InlineData("rd-abcdefghij/fd-0123456789")]
+    [InlineData("rd-abcdefghij/1234567890123456")]
+    public void R37_AnOrganizationPrincipalReadsBackAsWritten(string principal)
+    {
+        Assert.Equal(principal, OrganizationPrincipal.Parse(principal).Format());
+        Assert.True(OrganizationPrincipal.IsPrincipal(principal));
+    }
+
+    [Theory]
+    [InlineData("rd-abcdefghij/fd-x")]
+    [InlineData("rd-ABC/r-abc123")]
+    [InlineData("1234567890123456")]
+    [InlineData("rd-abcdefghij/m-abcd0123456789abcdef")]
+    public void R37_AMalformedOrganizationPrincipalIsRefused(string principal) =>
+        Assert.Throws<InvalidDataException>(() => OrganizationPrincipal.Parse(principal));
+
+    [Fact]
+    public void R37_RemovingATargetNamesTheStoredPrincipalEndingWithIt()
+    {
+        Assert.True(OrganizationPrincipal.Names("rd-abcdefghij/fd-0123456789", "fd-0123456789"));
+        Assert.True(OrganizationPrincipal.Names("rd-abcdefghij", "rd-abcdefghij"));
+        Assert.False(OrganizationPrincipal.Names("rd-abcdefghij/fd-0123456789", "0123456789"));
+    }
 }

@@ -91,6 +91,35 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     }
 
     [Fact]
+    public async Task R37_AnOrganizationIsBuiltAndSharedWithThroughImgctl()
+    {
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
+
+        var directory = (await Run(a.Token, "directory", "create")).Out.Trim();
+        Assert.Matches("^rd-[a-z0-9]{10}$", directory);
+        var root = Json((await Run(a.Token, "directory", "get", "--json")).Out).GetProperty("rootFolderId").GetString()!;
+        var folder = (await Run(a.Token, "directory", "folders", "create", root, "dev")).Out.Trim();
+        var handshake = Json((await Run(a.Token, "directory", "invite", directory, b.AccountId, "--json")).Out).GetProperty("handshakeId").GetString()!;
+        Assert.Contains(handshake, (await Run(b.Token, "directory", "handshakes")).Out);
+        Assert.Equal(0, (await Run(b.Token, "directory", "accept", handshake)).Exit);
+        Assert.Equal(0, (await Run(a.Token, "directory", "move", b.AccountId, folder)).Exit);
+        Assert.Contains(b.AccountId, (await Run(a.Token, "directory", "members", "--folder", folder)).Out);
+
+        var shared = await Run(a.Token, "images", "share", image.ImageId, "--add-org", folder);
+        Assert.True(shared.Exit == 0, shared.Error);
+        Assert.Contains("folder", shared.Out);
+        Assert.Contains(folder, (await Run(a.Token, "images", "shared-with", image.ImageId)).Out);
+        Assert.Contains(image.ImageId, (await Run(b.Token, "images", "list", "--alias", "Others")).Out);
+
+        Assert.Equal(0, (await Run(a.Token, "directory", "remove", directory, b.AccountId)).Exit);
+        Assert.Equal("", Json((await Run(b.Token, "directory", "membership", "--json")).Out).TryGetProperty("directoryId", out var left) ? left.GetString() : "");
+        var refused = await Run(b.Token, "images", "share", image.ImageId, "--add-org", directory);
+        Assert.StartsWith("error: NotFound InvalidImageId.NotFound:", refused.Error);
+    }
+
+    [Fact]
     public async Task ImgctlReportsTheRulesCodeAndTheField()
     {
         var noToken = await Run(null, "images", "list");

@@ -16,11 +16,13 @@ public class IdentityTests(ClusterFixture fixture, ITestOutputHelper output) : C
     {
         var accounts = await OperatorAccounts();
         var cn = (await accounts.CreateAccountAsync(new CreateAccountRequest { Site = Site.Cn, DisplayName = "Hangzhou Ltd" })).Account;
-        var jp = (await accounts.CreateAccountAsync(new CreateAccountRequest { Site = Site.Jp, DisplayName = "Tokyo KK", OrganizationId = "rd-abc123" })).Account;
+        var directory = (await Cluster.Client<ResourceDirectoryService.ResourceDirectoryServiceClient>(await Cluster.OperatorTokenAsync())
+            .CreateResourceDirectoryAsync(new CreateResourceDirectoryRequest { ManagementAccountId = cn.AccountId })).Directory;
+        var jp = (await accounts.CreateAccountAsync(new CreateAccountRequest { Site = Site.Jp, DisplayName = "Tokyo KK", OrganizationId = directory.DirectoryId })).Account;
 
         Assert.Matches("^[1-9][0-9]{15}$", cn.AccountId);
         Assert.NotEqual(cn.AccountId, jp.AccountId);
-        Assert.Equal("rd-abc123", jp.OrganizationId);
+        Assert.Equal(directory.DirectoryId, jp.OrganizationId); // R37: it joined the directory
 
         foreach (var account in new[] { cn, jp })
         {

@@ -45,7 +45,7 @@ public class CopyQueueFaultTests(ITestOutputHelper output)
         var images = new List<Image>();
         for (var i = 0; i < Copies; i++)
         {
-            images.Add(await cluster.NewImageWithChunksAsync(account, Hangzhou, Enumerable.Range(9000 + i * 10, 6).ToList())); // 24 MiB: 3 s at 8 MiB/s
+            images.Add(await cluster.NewImageWithChunksAsync(account, Hangzhou, Enumerable.Range(9000 + i * 20, 12).ToList())); // 48 MiB: 6 s at 8 MiB/s
         }
         var transfers = account.Client<TransferService.TransferServiceClient>();
         var catalog = account.Client<ImageService.ImageServiceClient>();
@@ -64,8 +64,10 @@ public class CopyQueueFaultTests(ITestOutputHelper output)
             source.Pause();
             try
             {
-                // The running copies lose their source: each shows Waiting again, and none of the line starts in its place.
-                await watch.UntilAsync(s => s.All(i => i.Status == ImageStatus.Waiting), "every copy Waiting while the source is frozen");
+                // The running copies lose their source: each shows Waiting again (one that had already read every byte
+                // may still finish), and none of the line starts in its place: nothing stays Creating.
+                await watch.UntilAsync(s => s.All(i => i.Status is ImageStatus.Waiting or ImageStatus.Available) && s.Count(i => i.Status == ImageStatus.Waiting) > Copies - Limit,
+                    "every copy that still needs its source Waiting while the source is frozen");
             }
             finally
             {

@@ -92,7 +92,8 @@ public class RevocationTests(ITestOutputHelper output)
 /// <summary>
 /// The catalog keeps access checks of shared images (a shared GetImage then costs no call to the
 /// sharing service), and a revoke still reaches every replica at once: the sharing service announces
-/// the change and each replica drops what it held.
+/// the change and each replica drops what it held. A change of membership, which an organization grant
+/// follows (R37), reaches them the same way through kms's announcement.
 /// </summary>
 public class ShareRevocationTests(ITestOutputHelper output)
 {
@@ -147,5 +148,67 @@ public class ShareRevocationTests(ITestOutputHelper output)
         var note = $"refused on both replicas {delays.Max():F0} ms after the revoke returned";
         output.WriteLine(note);
         FaultSummary.Record("share revoked while 2 catalog replicas hold its access check", 1, 1, 0, note);
+    }
+    [Fact]
+    public async Task R37_AMemberMovedOutOfASharedFolderIsRefusedOnEveryCatalogReplicaWithinASecond()
+    {
+        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?> { ["Regions:0:Id"] = Hangzhou }, output: output);
+        var second = await cluster.StartReplicaAsync(ServiceKind.Catalog);
+        await cluster.WaitUntilServingAsync(second);
+        var owner = await cluster.NewAccountAsync();
+        var member = await cluster.NewAccountAsync();
+        var directories = owner.Client<ResourceDirectoryService.ResourceDirectoryServiceClient>();
+        var directory = (await directories.CreateResourceDirectoryAsync(new CreateResourceDirectoryRequest())).Directory;
+        var folder = (await directories.CreateFolderAsync(new CreateFolderRequest { ParentFolderId = directory.RootFolderId, FolderName = "shared" })).Folder;
+        await cluster.Client<ResourceDirectoryService.ResourceDirectoryServiceClient>(await cluster.OperatorTokenAsync())
+            .AddAccountAsync(new AddAccountRequest { DirectoryId = directory.DirectoryId, AccountId = member.AccountId, FolderId = folder.FolderId });
+        var instance = await NewInstanceAsync(owner, 20);
+        var images = owner.Client<ImageService.ImageServiceClient>();
+        var image = (await images.CreateImageAsync(new CreateImageRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = "shared-with-a-folder" })).Image;
+        await WaitForAsync(images, image.ImageId, i => i.Status == ImageStatus.Available);
+        await owner.Client<GrpcImages.Contracts.Sharing.V1.SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(new()
+        {
+            RegionId = Hangzhou, ImageId = image.ImageId, AddOrganizationTargets = { folder.FolderId },
+        });
+        ImageService.ImageServiceClient[] replicas =
+        [
+            new(cluster.Invoker(ServiceKind.Catalog, member.Token)),
+            new(cluster.Invoker(second, member.Token)),
+        ];
+        var get = new GetImageRequest { RegionId = Hangzhou, ImageId = image.ImageId };
+        foreach (var replica in replicas)
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(ImageOwnerAlias.Others, (await replica.GetImageAsync(get)).Image.OwnerAlias); // now held by the replica
+            }
+        }
+
+        // Moving the member out of the folder changes no grant: kms's announcement of the membership is what reaches the replicas.
+        await directories.MoveAccountAsync(new MoveAccountRequest { AccountId = member.AccountId, DestinationFolderId = directory.RootFolderId });
+        var moved = System.Diagnostics.Stopwatch.StartNew();
+        var delays = new List<double>();
+        foreach (var replica in replicas)
+        {
+            while (true)
+            {
+                // A call begun a second after the move must be refused (the bound holds even for a lost announcement).
+                var began = moved.Elapsed;
+                try
+                {
+                    await replica.GetImageAsync(get);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    break;
+                }
+                Assert.True(began < TimeSpan.FromSeconds(1), "a member moved out of a shared folder kept the image for more than a second (R37)");
+                await Task.Delay(5);
+            }
+            delays.Add(moved.Elapsed.TotalMilliseconds);
+        }
+        var note = $"refused on both replicas {delays.Max():F0} ms after the move returned";
+        output.WriteLine(note);
+        FaultSummary.Record("member moved out of a shared folder while 2 catalog replicas hold its access check", 1, 1, 0, note);
     }
 }

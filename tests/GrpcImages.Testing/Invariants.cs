@@ -3,6 +3,7 @@ using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.ServiceDefaults.Work;
+using GrpcImages.Sharing.Storage;
 using GrpcImages.Transfer.Domain;
 using GrpcImages.Transfer.Storage;
 using GrpcImages.Transfer.Tasks;
@@ -15,7 +16,9 @@ namespace GrpcImages.Testing;
 /// The invariants of ARCHITECTURE.md, read straight from Redis after a fault: every quota unit and
 /// every content hold belongs to a live resource, every image hold to a task not ended, every task not
 /// ended has its queue item, and every
-/// image or snapshot being made has a job or a task (not ended) that will end it. A test waits for them (the jobs that restore them run after their grace)
+/// image or snapshot being made has a job or a task (not ended) that will end it; every grant, to an account or an
+/// organization (R37), is in its recipient's index and every index entry has its grant, once the owner's outbox is
+/// applied. A test waits for them (the jobs that restore them run after their grace)
 /// and fails with the list of what is still wrong.
 /// </summary>
 public static class Invariants
@@ -137,6 +140,8 @@ public static class Invariants
             }
         }
 
+        await CheckGrantsAsync(db, server, violations);
+
         // Images and snapshots being made: each has its creation job, or the task that makes it.
         await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:img:*", pageSize: 1000))
         {
@@ -147,6 +152,71 @@ public static class Invariants
             await CheckBeingMadeAsync(db, jobs, key, "snap|", [(int)SnapshotStatus.Progressing], violations);
         }
         return violations;
+    }
+
+    /// <summary>
+    /// Grants and the recipients' indexes (R19, R37): every grant of a shared image, to an account or an organization
+    /// principal, has its entry in that recipient's index of the image's region, and every index entry has its grant; an
+    /// image is in its owner's shared set exactly while it has a grant. An owner whose outbox still holds changes is left
+    /// for later (the outbox is what brings the indexes in line).
+    /// </summary>
+    private static async Task CheckGrantsAsync(IDatabase db, IServer server, List<string> violations)
+    {
+        var settled = new Dictionary<string, bool>(StringComparer.Ordinal);
+        async Task<bool> SettledAsync(string owner) =>
+            settled.TryGetValue(owner, out var known) ? known : settled[owner] = await db.ListLengthAsync(SharingKeys.Outbox(owner)) == 0;
+
+        await foreach (var key in server.KeysAsync(pattern: SharingKeys.Root + "{*}:shared:*", pageSize: 1000))
+        {
+            var owner = ((string)key!)[(((string)key!).LastIndexOf(':') + 1)..];
+            if (!await SettledAsync(owner))
+            {
+                continue;
+            }
+            foreach (var image in (await db.SortedSetRangeByRankAsync(key)).Select(i => (string)i!))
+            {
+                var region = (string?)await db.StringGetAsync(SharingKeys.Where(owner, image));
+                var accounts = await db.SortedSetRangeByRankAsync(SharingKeys.Grants(owner, image));
+                var principals = await db.SortedSetRangeByRankAsync(SharingKeys.OrganizationGrants(owner, image));
+                if (region is null || accounts.Length + principals.Length == 0)
+                {
+                    violations.Add($"{image} of {owner} is in its shared set with {accounts.Length + principals.Length} grants and region '{region}'");
+                    continue;
+                }
+                var member = new ReceivedMember(owner, image).Format();
+                foreach (var recipient in accounts.Concat(principals).Select(r => (string)r!))
+                {
+                    if (await db.SortedSetScoreAsync(SharingKeys.ReceivedBy(recipient, region), member) is null)
+                    {
+                        violations.Add($"{image} of {owner} is shared with {recipient}, whose index in {region} lacks it");
+                    }
+                }
+            }
+        }
+
+        foreach (var (pattern, organization) in new[] { (SharingKeys.Root + "{*}:recv:*", false), (SharingKeys.Root + "{*}:orecv:*", true) })
+        {
+            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 1000))
+            {
+                // ...:recv:<account>:<region> or ...:orecv:<principal>:<region>
+                var text = (string)key!;
+                var tail = text[(text.IndexOf(organization ? ":orecv:" : ":recv:", StringComparison.Ordinal) + (organization ? 7 : 6))..];
+                var (recipient, region) = (tail[..tail.LastIndexOf(':')], tail[(tail.LastIndexOf(':') + 1)..]);
+                foreach (var entry in await db.SortedSetRangeByRankAsync(key))
+                {
+                    var shared = ReceivedMember.Parse(entry!);
+                    if (!await SettledAsync(shared.Owner))
+                    {
+                        continue;
+                    }
+                    var grants = organization ? SharingKeys.OrganizationGrants(shared.Owner, shared.ImageId) : SharingKeys.Grants(shared.Owner, shared.ImageId);
+                    if (await db.SortedSetScoreAsync(grants, recipient) is null || (string?)await db.StringGetAsync(SharingKeys.Where(shared.Owner, shared.ImageId)) != region)
+                    {
+                        violations.Add($"the index of {recipient} in {region} lists {shared.ImageId} of {shared.Owner}, which is not shared with it there");
+                    }
+                }
+            }
+        }
     }
 
     private static async Task CheckBeingMadeAsync(IDatabase db, WorkQueue jobs, RedisKey key, string jobPrefix, int[] pending, List<string> violations)

@@ -93,6 +93,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     public int Port(ServiceKind service) => _ports[service];
 
+    /// <summary>The OSS endpoint of the transfer service's primary replica (its plain HTTP port, the kernel's pick), e.g. http://127.0.0.1:41235/.</summary>
+    public Uri OssEndpoint => new($"http://127.0.0.1:{Services(ServiceKind.Transfer).GetRequiredService<GrpcImages.Transfer.Oss.OssPorts>().Http?.IPEndPoint?.Port
+        ?? throw new InvalidOperationException("The OSS port is not bound.")}/");
+
     /// <summary>The services of a service's in-process primary replica, for tests that drive its domain directly.</summary>
     public IServiceProvider Services(ServiceKind service) => _byPort[_ports[service]].Services;
 
@@ -172,6 +176,7 @@ public sealed class TestCluster : IAsyncDisposable
             ["Operator:Credential"] = OperatorCredential,
             ["Data:Directory"] = dataDirectory,
             ["ObjectStore:HttpPort"] = "0",
+            ["ObjectStore:OssPort"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:GrpcImages"] = "Information",
             // Readiness probes before seeding is done are expected failures, not news.

@@ -85,10 +85,16 @@ spec:
             {{- if eq $name "transfer" }}
             - name: downloads
               containerPort: {{ $svc.downloadPort }}
+            - name: oss
+              containerPort: {{ $svc.ossPort }}
             {{- end }}
             {{- if eq $name "gateway" }}
             - name: ecs
               containerPort: {{ $svc.ecsPort }}
+            {{- end }}
+            {{- if eq $name "console" }}
+            - name: http
+              containerPort: {{ $svc.httpPort }}
             {{- end }}
           envFrom:
             - configMapRef:
@@ -109,6 +115,8 @@ spec:
               value: /var/lib/grpcimages
             - name: ObjectStore__HttpPort
               value: {{ $svc.downloadPort | quote }}
+            - name: ObjectStore__OssPort
+              value: {{ $svc.ossPort | quote }}
             {{- with $svc.downloadUrl }}
             - name: ObjectStore__PublicUrl
               value: {{ . | quote }}
@@ -117,6 +125,10 @@ spec:
             {{- if eq $name "gateway" }}
             - name: Gateway__HttpPort
               value: {{ $svc.ecsPort | quote }}
+            {{- end }}
+            {{- if eq $name "console" }}
+            - name: Console__HttpPort
+              value: {{ $svc.httpPort | quote }}
             {{- end }}
           securityContext:
             {{- include "grpcimages.containerSecurity" $root | nindent 12 }}
@@ -177,11 +189,21 @@ spec:
       port: {{ $svc.downloadPort }}
       targetPort: downloads
       appProtocol: http
+    - name: oss
+      port: {{ $svc.ossPort }}
+      targetPort: oss
+      appProtocol: http
     {{- end }}
     {{- if eq $name "gateway" }}
     - name: ecs
       port: {{ $svc.ecsPort }}
       targetPort: ecs
+      appProtocol: http
+    {{- end }}
+    {{- if eq $name "console" }}
+    - name: http
+      port: {{ $svc.httpPort }}
+      targetPort: http
       appProtocol: http
     {{- end }}
 {{- if $root.Values.podDisruptionBudget.enabled }}

@@ -21,8 +21,12 @@ public sealed class SharingClient(SharingService.SharingServiceClient sharing, Q
     public async Task<ListSharedImagesResponse> ListSharedAsync(string region, int pageSize, string pageToken) =>
         await sharing.ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = region, PageSize = pageSize, PageToken = pageToken });
 
-    public async Task<int> ShareCountAsync(string imageId, string owner) =>
-        (await sharing.GetImageShareSummaryAsync(new GetImageShareSummaryRequest { ImageId = imageId, OwnerAccountId = owner })).TotalAccounts;
+    /// <summary>How many grants an image has: accounts and organization targets (R32, R37).</summary>
+    public async Task<int> ShareCountAsync(string imageId, string owner)
+    {
+        var summary = await sharing.GetImageShareSummaryAsync(new GetImageShareSummaryRequest { ImageId = imageId, OwnerAccountId = owner });
+        return summary.TotalAccounts + summary.TotalOrganizationGrants;
+    }
 
     public Task RevokeAllAsync(string imageId, string owner, string region) =>
         sharing.RevokeAllSharesAsync(new RevokeAllSharesRequest { ImageId = imageId, OwnerAccountId = owner, RegionId = region }).ResponseAsync;

@@ -12,12 +12,13 @@ public interface IAccessCheckCache
 
 /// <summary>
 /// Access checks dropped on the sharing service's announcements (<see cref="Channels.GrantsChanged"/>, Redis
-/// pub/sub): every replica forgets an image's checks as soon as its grants change, and trusts one at most
-/// <paramref name="maxAge"/> (the bound on an announcement lost while disconnected).
+/// pub/sub): every replica forgets an image's checks as soon as its grants change, and every check at once when
+/// kms announces a change of membership (<see cref="Channels.MembershipChanged"/>: organization grants follow it,
+/// R37); it trusts one at most <paramref name="maxAge"/> (the bound on an announcement lost while disconnected).
 /// </summary>
 public sealed class AnnouncedAccessChecks(IConnectionMultiplexer redis, TimeSpan maxAge, TimeProvider time) : IAccessCheckCache
 {
-    private readonly AnnouncedCache<bool> _checks = new(redis, Channels.GrantsChanged, maxAge, time);
+    private readonly AnnouncedCache<bool> _checks = new(redis, Channels.GrantsChanged, maxAge, time, forgetAllOn: Channels.MembershipChanged);
 
     public ValueTask<bool> GetAsync(string imageId, string ownerAndAccount, Func<ValueTask<bool>> check) =>
         _checks.GetAsync(imageId, ownerAndAccount, check);

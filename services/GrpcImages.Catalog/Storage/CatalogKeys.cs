@@ -1,4 +1,5 @@
 using GrpcImages.ServiceDefaults.Validation;
+using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Storage;
 
@@ -52,6 +53,7 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{q:releases}:*                    queue content holds and quota units to give back, retried until done: "content|region|manifest|holder",
 ///                                                  "holder|region|holder[|final]", "quota|account|region|holder"
 /// - gi:cat:{q:seed}:*                        queue "&lt;region&gt;|&lt;version&gt;": seeding a region's platform catalog
+/// - channel gi:cat:images:&lt;owner&gt;:&lt;region&gt;    WatchImagesResponse of each save or delete of the owner's images there (ImageStore, PendingResourceStore)
 /// </code>
 /// {t} is the owner's tag, {p} the tag of the platform owner (public and marketplace images). The
 /// queues' own keys are listed in <see cref="ServiceDefaults.Work.WorkQueue"/>. Which store writes
@@ -81,6 +83,9 @@ public static class CatalogKeys
 
     /// <summary>Whether an image id is a public image's name rather than an "m-" id.</summary>
     public static bool IsPublicImageName(string imageId) => !imageId.StartsWith("m-", StringComparison.Ordinal);
+
+    /// <summary>Where changes of an owner's images in a region are announced (pub/sub; cluster-wide on Redis Cluster).</summary>
+    public static RedisChannel ImageChannel(string owner, string region) => RedisChannel.Literal($"{Root}images:{owner}:{region}");
 
     public static string Image(string region, string imageId) =>
         IsPublicImageName(imageId)

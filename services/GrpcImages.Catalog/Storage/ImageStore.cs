@@ -178,18 +178,23 @@ public sealed class ImageStore(IDatabase redis)
         }
         args.Add(TagField(image.Tags));
         keys.Add(CatalogKeys.Abandoned(image.ImageId));
-        return Created(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]));
+        var created = Created(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]));
+        if (created.Result == CreateResult.Created)
+        {
+            await ImageChanges.AnnounceAsync(redis, image);
+        }
+        return created;
     }
 
     /// <summary>
     /// A creation job's step: the image and the snapshots it makes, written together if none changed
     /// since read and no worker with a newer fencing token wrote the image.
     /// </summary>
-    public Task<SaveResult> SaveCreationStepAsync(StoredImage stored, Image updated, IReadOnlyList<(StoredSnapshot Stored, Snapshot Updated)> snapshots, long fence)
+    public async Task<SaveResult> SaveCreationStepAsync(StoredImage stored, Image updated, IReadOnlyList<(StoredSnapshot Stored, Snapshot Updated)> snapshots, long fence)
     {
         var writes = new List<RecordWrite> { new(CatalogKeys.Image(updated.RegionId, updated.ImageId), stored.Version, ImageFields(updated)) };
         writes.AddRange(snapshots.Select(s => new RecordWrite(CatalogKeys.Snapshot(s.Updated.SnapshotId), s.Stored.Version, SnapshotFields(s.Updated))));
-        return RecordScripts.SaveAsync(redis, fence, [.. writes]);
+        return await Announced(await RecordScripts.SaveAsync(redis, fence, [.. writes]), updated);
     }
 
     public async Task<SaveResult> SaveImageAsync(StoredImage stored, Image updated)
@@ -198,10 +203,20 @@ public sealed class ImageStore(IDatabase redis)
         var fields = ImageFields(updated);
         if (stored.Image.ImageName == updated.ImageName)
         {
-            return await RecordScripts.SaveAsync(redis, null, new RecordWrite(key, stored.Version, fields));
+            return await Announced(await RecordScripts.SaveAsync(redis, null, new RecordWrite(key, stored.Version, fields)), updated);
         }
-        return Map<SaveResult>(await redis.ScriptEvaluateAsync(RenameScript, [key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId)],
-            [stored.Version, stored.Image.ImageName, updated.ImageName, updated.ImageId, .. Pairs(fields)]));
+        return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(RenameScript, [key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId)],
+            [stored.Version, stored.Image.ImageName, updated.ImageName, updated.ImageId, .. Pairs(fields)])), updated);
+    }
+
+    /// <summary>Announces a saved image to its watchers (WatchImages) and passes the result on.</summary>
+    private async Task<SaveResult> Announced(SaveResult result, Image image)
+    {
+        if (result == SaveResult.Saved)
+        {
+            await ImageChanges.AnnounceAsync(redis, image);
+        }
+        return result;
     }
 
     /// <summary>Deletes an image unless instances use it (and not forced) or a copy or export holds it (then with the hold's kind).</summary>
@@ -219,7 +234,12 @@ public sealed class ImageStore(IDatabase redis)
         keys.AddRange(image.DiskDeviceMappings.Where(m => m.SnapshotId.Length > 0).Select(m => (RedisKey)CatalogKeys.SnapshotImages(m.SnapshotId)));
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(DeleteImageScript, [.. keys],
             [stored.Version, image.ImageId, image.ImageName, force ? "1" : "0"]))!;
-        return (Map<DeleteResult>(result[0]), (int)result[1]);
+        var deleted = Map<DeleteResult>(result[0]);
+        if (deleted == DeleteResult.Deleted)
+        {
+            await ImageChanges.AnnounceAsync(redis, image, deleted: true);
+        }
+        return (deleted, (int)result[1]);
     }
 
     /// <summary>Records that an instance uses an image, if the image exists in one of the states.</summary>

@@ -112,10 +112,15 @@ public sealed class PendingResourceStore(IDatabase redis)
     /// <summary>Creates a pending image (Waiting) for a task, or finds the one the task made before.</summary>
     public async Task<(CreateResult Result, string Prior)> CreatePendingImageAsync(Image image, string taskId)
     {
-        return Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
+        var created = Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
             [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
              CatalogKeys.TaskResource(taskId), CatalogKeys.Names(image.OwnerAccountId, image.RegionId)],
             [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId, TagField(image.Tags)]));
+        if (created.Result == CreateResult.Created)
+        {
+            await ImageChanges.AnnounceAsync(redis, image);
+        }
+        return created;
     }
 
     /// <summary>Creates a pending snapshot (progressing) for a task, or finds the one the task made before.</summary>
@@ -129,8 +134,17 @@ public sealed class PendingResourceStore(IDatabase redis)
     /// that mirrors <paramref name="taskRevision"/> of its task is written only if no newer one was (else <see cref="SaveResult.Stale"/>).
     /// </summary>
     public async Task<SaveResult> SavePendingImageAsync(StoredImage stored, Image updated, string taskId, long fence, bool done = false, long taskRevision = 0) =>
-        Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Image(updated.RegionId, updated.ImageId)],
-            [taskId, fence, stored.Version, done ? "1" : "0", taskRevision, .. Pairs(ImageFields(updated))]));
+        await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Image(updated.RegionId, updated.ImageId)],
+            [taskId, fence, stored.Version, done ? "1" : "0", taskRevision, .. Pairs(ImageFields(updated))])), updated);
+
+    private async Task<SaveResult> Announced(SaveResult result, Image image, bool deleted = false)
+    {
+        if (result == SaveResult.Saved)
+        {
+            await ImageChanges.AnnounceAsync(redis, image, deleted);
+        }
+        return result;
+    }
 
     /// <summary>Saves a pending snapshot's new state; with <paramref name="manifestId"/> it gets its content.</summary>
     public async Task<SaveResult> SavePendingSnapshotAsync(StoredSnapshot stored, Snapshot updated, string taskId, long fence, bool done, string? manifestId = null,
@@ -161,17 +175,17 @@ public sealed class PendingResourceStore(IDatabase redis)
             args.Add(Bytes(snapshot));
             args.Add(manifestId);
         }
-        return Map<SaveResult>(await redis.ScriptEvaluateAsync(CompleteImageScript, [.. keys], [.. args]));
+        return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(CompleteImageScript, [.. keys], [.. args])), updated);
     }
 
     /// <summary>Deletes a pending image of a cancelled task.</summary>
     public async Task<SaveResult> DeletePendingImageAsync(StoredImage stored, string taskId, long fence)
     {
         var image = stored.Image;
-        return Map<SaveResult>(await redis.ScriptEvaluateAsync(DeletePendingScript,
+        return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(DeletePendingScript,
             [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
              CatalogKeys.Names(image.OwnerAccountId, image.RegionId), CatalogKeys.Holds(image.ImageId)],
-            [taskId, fence, stored.Version, image.ImageId, image.ImageName]));
+            [taskId, fence, stored.Version, image.ImageId, image.ImageName])), image, deleted: true);
     }
 
     /// <summary>Deletes a pending snapshot of a cancelled task.</summary>

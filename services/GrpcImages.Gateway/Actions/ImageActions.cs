@@ -191,10 +191,13 @@ public static class ImageActions
     {
         var region = call.Region;
         var imageId = call.Parameters.Required("ImageId");
+        // R37: organization grants (at most the accounts-per-image quota of them) come whole as ShareGroups; Accounts is paged.
+        var groups = new List<OrganizationGrant>();
         var (page, total, number, size) = await call.PageAsync<Contracts.Sharing.V1.ShareGrant>(async token =>
         {
             var response = await call.Rpc(o => call.Clients.Sharing.DescribeImageSharePermissionAsync(
                 new DescribeImageSharePermissionRequest { RegionId = region, ImageId = imageId, PageSize = 100, PageToken = token }, o));
+            groups.AddRange(response.OrganizationGrants);
             return (response.Grants, response.NextPageToken);
         });
         return new JsonObject
@@ -204,7 +207,17 @@ public static class ImageActions
             ["TotalCount"] = total,
             ["PageNumber"] = number,
             ["PageSize"] = size,
-            ["ShareGroups"] = Shapes.Wrap("ShareGroup", []),
+            ["ShareGroups"] = Shapes.Wrap("ShareGroup", groups.Select(g => (JsonNode)new JsonObject
+            {
+                ["Group"] = g.Target.TargetId,
+                ["GroupType"] = g.Target.Kind switch
+                {
+                    OrganizationTargetKind.Directory => "ResourceDirectory",
+                    OrganizationTargetKind.Folder => "Folder",
+                    _ => "Account",
+                },
+                ["SharedTime"] = Shapes.Time(g.ShareTime),
+            })),
             ["Accounts"] = Shapes.Wrap("Account", page.Select(g => (JsonNode)new JsonObject
             {
                 ["AliyunId"] = g.AccountId,

@@ -110,7 +110,11 @@ public sealed partial class AccessKeys(AccessKeyStore store, DirectoryStore dire
                 HMACSHA1.HashData((byte[])[.. secret, (byte)'&'], Encoding.UTF8.GetBytes(request.StringToSign)))),
             SignatureAlgorithm.Acs3HmacSha256 => Encoding.ASCII.GetBytes(Convert.ToHexStringLower(
                 HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(request.StringToSign)))),
-            _ => throw Fault.InvalidArgument("InvalidParameter.SignatureMethod", "algorithm", "The signature method is HMAC-SHA1 or ACS3-HMAC-SHA256."),
+            SignatureAlgorithm.OssHmacSha1 => Encoding.ASCII.GetBytes(Convert.ToBase64String(
+                HMACSHA1.HashData(secret, Encoding.UTF8.GetBytes(request.StringToSign)))),
+            SignatureAlgorithm.Oss4HmacSha256 => Encoding.ASCII.GetBytes(Convert.ToHexStringLower(
+                HMACSHA256.HashData(OssV4SigningKey(secret, request.CredentialScope), Encoding.UTF8.GetBytes(request.StringToSign)))),
+            _ => throw Fault.InvalidArgument("InvalidParameter.SignatureMethod", "algorithm", "The signature method is HMAC-SHA1, ACS3-HMAC-SHA256, OSS (HMAC-SHA1) or OSS4-HMAC-SHA256."),
         };
 #pragma warning restore CA5350
         if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(request.Signature)))
@@ -224,6 +228,23 @@ public sealed partial class AccessKeys(AccessKeyStore store, DirectoryStore dire
         {
             throw Fault.PermissionDenied("Forbidden.RAM", "Only the account's root manages its AccessKey pairs.");
         }
+    }
+
+    /// <summary>
+    /// The OSS V4 signing key: HMAC-SHA256 chained from "aliyun_v4" + secret over the scope's date, region, product
+    /// ("oss") and "aliyun_v4_request". The scope is the one the request names; a malformed one signs nothing.
+    /// </summary>
+    private static byte[] OssV4SigningKey(byte[] secret, string scope)
+    {
+        var parts = scope.Split('/');
+        if (parts is not [{ Length: 8 } date, { Length: > 0 and <= 64 } region, "oss", "aliyun_v4_request"] || !date.All(char.IsAsciiDigit))
+        {
+            throw Fault.InvalidArgument("InvalidCredential", "credential_scope", "The credential scope is <yyyyMMdd>/<region>/oss/aliyun_v4_request.");
+        }
+        var key = HMACSHA256.HashData((byte[])[.. "aliyun_v4"u8, .. secret], Encoding.UTF8.GetBytes(date));
+        key = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(region));
+        key = HMACSHA256.HashData(key, "oss"u8);
+        return HMACSHA256.HashData(key, "aliyun_v4_request"u8);
     }
 
     private static DomainException AccessKeyNotFound(string id) =>

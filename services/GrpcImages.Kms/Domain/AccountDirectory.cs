@@ -15,8 +15,8 @@ namespace GrpcImages.Kms.Domain;
 /// Accounts, RAM users and tokens (R36). Another account's account or users are
 /// InvalidAccount.NotFound / EntityNotExist.User to a caller, never PermissionDenied.
 /// </summary>
-public sealed partial class AccountDirectory(DirectoryStore store, AccessKeyStore accessKeys, TokenService tokens, IOptions<OperatorOptions> operatorOptions,
-    TimeProvider time, ILogger<AccountDirectory> logger)
+public sealed partial class AccountDirectory(DirectoryStore store, ResourceDirectoryStore directories, AccessKeyStore accessKeys, TokenService tokens,
+    IOptions<OperatorOptions> operatorOptions, TimeProvider time, ILogger<AccountDirectory> logger)
 {
     /// <summary>
     /// Wrong operator credentials the whole cluster accepts per second before it refuses every try for
@@ -46,7 +46,7 @@ public sealed partial class AccountDirectory(DirectoryStore store, AccessKeyStor
         {
             throw Fault.InvalidArgument("InvalidDisplayName.Malformed", "display_name", "The display name is 1-64 characters.");
         }
-        if (request.OrganizationId.Length > 0 && !IsOrganizationId(request.OrganizationId))
+        if (request.OrganizationId.Length > 0 && !OrganizationIds.IsDirectoryId(request.OrganizationId))
         {
             throw Fault.InvalidArgument("InvalidOrganizationId.Malformed", "organization_id",
                 "An organization id is \"rd-\" followed by 6-32 lowercase letters or digits.");
@@ -57,17 +57,29 @@ public sealed partial class AccountDirectory(DirectoryStore store, AccessKeyStor
             return await RequireAccountAsync(prior);
         }
 
+        // R37: an account created in a directory joins its root folder in the same step; its organization_id is read
+        // from its membership ever after.
+        Folder? root = null;
+        if (request.OrganizationId.Length > 0)
+        {
+            var directory = await directories.GetDirectoryAsync(request.OrganizationId) ?? throw DirectoryErrors.DirectoryNotFound(request.OrganizationId);
+            root = await directories.GetFolderAsync(directory.RootFolderId) ?? throw DirectoryErrors.DirectoryNotFound(request.OrganizationId);
+        }
         var account = new Account
         {
             AccountId = request.AccountId.Length > 0 ? request.AccountId : NewAccountId(),
             Site = request.Site,
             DisplayName = request.DisplayName.Trim(),
-            OrganizationId = request.OrganizationId,
             CreateTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
         };
-        var (status, stored) = await store.CreateAccountAsync(account, token);
+        var (status, stored) = await store.CreateAccountAsync(account, token, root);
+        if (status == CreateStatus.Created && root is not null)
+        {
+            account.OrganizationId = root.DirectoryId;
+        }
         return status switch
         {
+            null => throw DirectoryErrors.DirectoryNotFound(request.OrganizationId),
             CreateStatus.Created => account,
             CreateStatus.AlreadyExists => throw Fault.AlreadyExists("InvalidAccount.AlreadyExists", $"The account {account.AccountId} already exists."),
             _ => await RequireAccountAsync(ClientTokens.ResolveStored(stored, token.Fingerprint)),
@@ -254,8 +266,18 @@ public sealed partial class AccountDirectory(DirectoryStore store, AccessKeyStor
                CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(offered)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
     }
 
-    private async Task<Account> RequireAccountAsync(string accountId) =>
-        await store.GetAccountAsync(accountId) ?? throw AccountNotFound(accountId);
+    /// <summary>The account with the resource directory it belongs to now (R37).</summary>
+    private async Task<Account> RequireAccountAsync(string accountId)
+    {
+        var (record, membership) = (store.GetAccountAsync(accountId), directories.GetMemberAsync(accountId));
+        var (account, member) = (await record, await membership);
+        if (account is null)
+        {
+            throw AccountNotFound(accountId);
+        }
+        account.OrganizationId = member?.DirectoryId ?? "";
+        return account;
+    }
 
     private async Task<RamUser> RequireRamUserAsync(string accountId, string userName) =>
         await store.GetRamUserAsync(accountId, userName) ?? throw RamUserNotFound(userName);
@@ -323,10 +345,6 @@ public sealed partial class AccountDirectory(DirectoryStore store, AccessKeyStor
         var verb = action[(colon + 1)..];
         return product.All(char.IsAsciiLetterLower) && (verb == "*" || verb.All(char.IsAsciiLetter));
     }
-
-    private static bool IsOrganizationId(string value) =>
-        value.StartsWith("rd-", StringComparison.Ordinal) && value.Length is >= 9 and <= 35 &&
-        value[3..].All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c));
 
     private static string NewAccountId() =>
         RandomNumberGenerator.GetString("123456789", 1) + RandomNumberGenerator.GetString("0123456789", 15);

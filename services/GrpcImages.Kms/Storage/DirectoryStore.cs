@@ -23,8 +23,48 @@ public sealed class DirectoryStore(IDatabase redis)
         return {1, ''}
         """);
 
-    public Task<(CreateStatus Status, string Prior)> CreateAccountAsync(Account account, ClientToken token) =>
-        CreateAsync(KmsKeys.Account(account.AccountId), KmsKeys.Accounts, KmsKeys.DirectoryClientToken("acct", token.Token), account, account.AccountId, token);
+    // KEYS: the account, the index, the client token, its membership, the folder's members, the directory's members, the
+    // directory, the folder. ARGV: record, id, fingerprint, token ttl, directory id, folder id, path, ms. The account is
+    // made a member of the folder in the same step (R37). Returns {CreateStatus, the token's stored value}, or {4, ''}
+    // when the directory or its folder is gone.
+    private const string CreateMemberAccountScript = ClientTokens.Lua + """
+
+        local prior = prior_token(KEYS[3], ARGV[3])
+        if prior then return {2, prior} end
+        if redis.call('EXISTS', KEYS[1]) == 1 then return {3, ''} end
+        if redis.call('EXISTS', KEYS[7]) == 0 or redis.call('HGET', KEYS[8], 'r') ~= ARGV[5] then return {4, ''} end
+        redis.call('SET', KEYS[1], ARGV[1])
+        redis.call('ZADD', KEYS[2], 0, ARGV[2])
+        redis.call('HSET', KEYS[4], 'r', ARGV[5], 'f', ARGV[6], 'path', ARGV[7], 't', ARGV[8])
+        redis.call('ZADD', KEYS[5], 0, ARGV[2])
+        redis.call('ZADD', KEYS[6], 0, ARGV[2])
+        remember_token(KEYS[3], ARGV[3], ARGV[2], ARGV[4])
+        return {1, ''}
+        """;
+
+    /// <summary>
+    /// Creates an account; with <paramref name="folder"/>, as a member of that folder of its directory in the same step
+    /// (R37). Null status when the directory went away meanwhile.
+    /// </summary>
+    public async Task<(CreateStatus? Status, string Prior)> CreateAccountAsync(Account account, ClientToken token, Folder? folder = null)
+    {
+        if (folder is null)
+        {
+            return await CreateAsync(KmsKeys.Account(account.AccountId), KmsKeys.Accounts, KmsKeys.DirectoryClientToken("acct", token.Token), account, account.AccountId, token);
+        }
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(CreateMemberAccountScript,
+            [
+                KmsKeys.Account(account.AccountId), KmsKeys.Accounts, KmsKeys.DirectoryClientToken("acct", token.Token), KmsKeys.Membership(account.AccountId),
+                KmsKeys.FolderMembers(folder.FolderId), KmsKeys.DirectoryMembers(folder.DirectoryId), KmsKeys.ResourceDirectory(folder.DirectoryId),
+                KmsKeys.Folder(folder.FolderId),
+            ],
+            [
+                account.ToByteArray(), account.AccountId, token.Fingerprint, ClientTokens.LifetimeSeconds, folder.DirectoryId, folder.FolderId, folder.Path,
+                account.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(),
+            ]))!;
+        var code = (int)result[0];
+        return (code == 4 ? null : ScriptResults.Map<CreateStatus>(code), (string)result[1]!);
+    }
 
     public Task<(CreateStatus Status, string Prior)> CreateRamUserAsync(RamUser user, ClientToken token) =>
         CreateAsync(KmsKeys.RamUser(user.AccountId, user.UserName), KmsKeys.RamUsers(user.AccountId),
@@ -32,6 +72,17 @@ public sealed class DirectoryStore(IDatabase redis)
 
     public async Task<Account?> GetAccountAsync(string accountId) =>
         await redis.StringGetAsync(KmsKeys.Account(accountId)) is { HasValue: true } value ? Account.Parser.ParseFrom((byte[])value!) : null;
+
+    /// <summary>The accounts (null for one that does not exist), in the order asked, in one round trip.</summary>
+    public async Task<IReadOnlyList<Account?>> GetAccountsAsync(IReadOnlyList<string> accountIds)
+    {
+        if (accountIds.Count == 0)
+        {
+            return [];
+        }
+        var values = await redis.StringGetAsync(accountIds.Select(id => (RedisKey)KmsKeys.Account(id)).ToArray());
+        return values.Select(v => v.HasValue ? Account.Parser.ParseFrom((byte[])v!) : null).ToList();
+    }
 
     public async Task<RamUser?> GetRamUserAsync(string accountId, string userName) =>
         await redis.StringGetAsync(KmsKeys.RamUser(accountId, userName)) is { HasValue: true } value ? RamUser.Parser.ParseFrom((byte[])value!) : null;

@@ -4,18 +4,31 @@ using GrpcImages.ServiceDefaults.Validation;
 namespace GrpcImages.Kms.Storage;
 
 /// <summary>
-/// The kms service's Redis keys, every one of them. Accounts and RAM users sit under the {dir} tag
-/// (the directory is small, and a create with its index and client token is one script); KMS state
-/// sits under each account's slot tag {t}.
+/// The kms service's Redis keys, every one of them. Accounts, RAM users and resource directories sit
+/// under the {dir} tag (the directory is small, and a create with its index and client token, or a
+/// change of membership with the account's record, is one script); KMS state sits under each
+/// account's slot tag {t}. Membership changes are announced on <see cref="ServiceDefaults.Redis.Channels.MembershipChanged"/>.
 /// <code>
 /// - gi:kms:{dir}:acct:&lt;account&gt;                 string  Account (protobuf)
 /// - gi:kms:{dir}:accts                          zset    account ids (score 0, lexical order)
 /// - gi:kms:{dir}:ram:&lt;account&gt;:&lt;user&gt;           string  RamUser (protobuf)
 /// - gi:kms:{dir}:rams:&lt;account&gt;                 zset    user names of the account (score 0)
-/// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;     string  "fingerprint|id" for 24 h (R35); scopes acct, ram:&lt;account&gt;
+/// - gi:kms:{dir}:ct:&lt;scope&gt;:&lt;client token&gt;     string  "fingerprint|id" for 24 h (R35); scopes acct, ram:&lt;account&gt;, rd, fd:&lt;directory&gt;, hs:&lt;directory&gt;
 /// - gi:kms:{dir}:credfail:&lt;unix second&gt;      string  wrong operator credentials offered in that second (5 s)
 /// - gi:kms:{dir}:ak:&lt;access key id&gt;            hash    d=AccessKey, s=secret sealed by the root key
 /// - gi:kms:{dir}:aks:&lt;account&gt;:&lt;user&gt;         zset    a principal's access key ids by creation ms (user "" = root)
+/// - gi:kms:{dir}:rd:&lt;directory&gt;               hash    d=ResourceDirectory, m=management account, r=root folder (R37)
+/// - gi:kms:{dir}:rds                          zset    directory ids (score 0, lexical order)
+/// - gi:kms:{dir}:fd:&lt;folder&gt;                  hash    d=Folder, r=directory, p=parent ('' for the root), n=name, path=Folder.path
+/// - gi:kms:{dir}:fds:&lt;directory&gt;              zset    the directory's folder ids, the root's included (score 0)
+/// - gi:kms:{dir}:kids:&lt;folder&gt;                hash    sub-folder name -> folder id
+/// - gi:kms:{dir}:mem:&lt;account&gt;                hash    r=directory, f=folder, path=the folder's path, t=ms joined or moved (one per account)
+/// - gi:kms:{dir}:fmem:&lt;folder&gt;                zset    accounts directly in the folder (score 0)
+/// - gi:kms:{dir}:rdmem:&lt;directory&gt;            zset    every member of the directory (score 0)
+/// - gi:kms:{dir}:hs:&lt;handshake&gt;               hash    d=Handshake, r=directory, a=invited account, s=HandshakeStatus, e=ms it expires; kept 30 days after it ends
+/// - gi:kms:{dir}:hsto:&lt;account&gt;               zset    handshakes sent to the account -> ms sent
+/// - gi:kms:{dir}:hsof:&lt;directory&gt;             zset    handshakes the directory sent -> ms sent
+/// - gi:kms:{dir}:hspend:&lt;directory&gt;           zset    accounts with a pending handshake of the directory -> ms it expires
 /// - gi:kms:{si:&lt;access key id&gt;}:nonce:&lt;nonce&gt;  string  a sign-in nonce used (30 min)
 /// - gi:kms:{si:&lt;access key id&gt;}:fail:&lt;minute&gt;  string  failed sign-ins with the pair in that minute (2 min)
 /// - gi:kms:{t}:enabled:&lt;account&gt;               set     regions where KMS is enabled
@@ -54,6 +67,30 @@ public static class KmsKeys
     public static string AccessKeys(string accountId, string userName) => $"{Directory}aks:{accountId}:{userName}";
 
     public static string DirectoryClientToken(string scope, string token) => $"{Directory}ct:{scope}:{token}";
+
+    public const string ResourceDirectories = Directory + "rds";
+
+    public static string ResourceDirectory(string directoryId) => $"{Directory}rd:{directoryId}";
+
+    public static string Folder(string folderId) => $"{Directory}fd:{folderId}";
+
+    public static string Folders(string directoryId) => $"{Directory}fds:{directoryId}";
+
+    public static string SubFolders(string folderId) => $"{Directory}kids:{folderId}";
+
+    public static string Membership(string accountId) => $"{Directory}mem:{accountId}";
+
+    public static string FolderMembers(string folderId) => $"{Directory}fmem:{folderId}";
+
+    public static string DirectoryMembers(string directoryId) => $"{Directory}rdmem:{directoryId}";
+
+    public static string Handshake(string handshakeId) => $"{Directory}hs:{handshakeId}";
+
+    public static string HandshakesTo(string accountId) => $"{Directory}hsto:{accountId}";
+
+    public static string HandshakesOf(string directoryId) => $"{Directory}hsof:{directoryId}";
+
+    public static string PendingHandshakes(string directoryId) => $"{Directory}hspend:{directoryId}";
 
     private static string Prefix(string account) => $"{Root}{{{ResourceIds.OwnerTag(account)}}}:";
 

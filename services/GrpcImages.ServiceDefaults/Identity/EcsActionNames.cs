@@ -16,6 +16,7 @@ public static class EcsActionNames
         ["ecs:ListRegions"] = ["ecs:DescribeRegions"],
         ["ecs:ListImages"] = ["ecs:DescribeImages"],
         ["ecs:GetImage"] = ["ecs:DescribeImages"],
+        ["ecs:WatchImages"] = ["ecs:DescribeImages", "ecs:ListImages"],
         ["ecs:UpdateImage"] = ["ecs:ModifyImageAttribute"],
         ["ecs:CreateInstance"] = ["ecs:RunInstances"],
         ["ecs:ListInstances"] = ["ecs:DescribeInstances"],

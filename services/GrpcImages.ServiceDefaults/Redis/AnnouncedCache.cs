@@ -14,6 +14,7 @@ public sealed class AnnouncedCache<TValue>
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisChannel _channel;
+    private readonly RedisChannel? _forgetAllOn;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _time;
     private readonly int _capacity;
@@ -22,10 +23,16 @@ public sealed class AnnouncedCache<TValue>
     private long _announcements;
     private int _count;
 
-    public AnnouncedCache(IConnectionMultiplexer redis, RedisChannel channel, TimeSpan maxAge, TimeProvider time, int capacity = 100_000)
+    /// <param name="forgetAllOn">
+    /// A second channel on which any announcement drops every entry: for facts that follow another service's state
+    /// without naming a group (an image's organization grants follow kms's memberships, R37).
+    /// </param>
+    public AnnouncedCache(IConnectionMultiplexer redis, RedisChannel channel, TimeSpan maxAge, TimeProvider time, int capacity = 100_000,
+        RedisChannel? forgetAllOn = null)
     {
         _redis = redis;
         _channel = channel;
+        _forgetAllOn = forgetAllOn;
         _maxAge = maxAge;
         _time = time;
         _capacity = capacity;
@@ -57,6 +64,10 @@ public sealed class AnnouncedCache<TValue>
     private async Task SubscribeAsync()
     {
         await _redis.GetSubscriber().SubscribeAsync(_channel, (_, message) => Forget((string?)message));
+        if (_forgetAllOn is { } all)
+        {
+            await _redis.GetSubscriber().SubscribeAsync(all, (_, _) => Forget(null));
+        }
         _redis.ConnectionRestored += (_, _) => Forget(null); // announcements made meanwhile are lost
     }
 

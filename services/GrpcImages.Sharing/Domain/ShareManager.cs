@@ -12,13 +12,14 @@ using Microsoft.Extensions.Options;
 namespace GrpcImages.Sharing.Domain;
 
 /// <summary>
-/// Sharing an owner's custom images with other accounts (R13-R19, R32). The image's owner and
-/// state come from the catalog, the recipients' existence and sites from kms; the grant and both
-/// share quotas are one atomic step.
+/// Sharing an owner's custom images with other accounts (R13-R19, R32) and with its organization (R37). The
+/// image's owner and state come from the catalog, the recipients' existence, sites and memberships from kms; the
+/// grant and both share quotas are one atomic step.
 /// </summary>
 public sealed partial class ShareManager(
     ShareStore store,
     RecipientOutbox outbox,
+    Organizations organizations,
     ImageService.ImageServiceClient catalog,
     AccountService.AccountServiceClient accounts,
     RoleService.RoleServiceClient roles,
@@ -29,15 +30,21 @@ public sealed partial class ShareManager(
 {
     public const int MaxAccountsPerCall = 10;
 
-    public async Task<(IReadOnlyList<ShareGrant> Grants, int Total)> ModifyAsync(Caller caller, ModifyImageSharePermissionRequest request)
+    public async Task<ModifyImageSharePermissionResponse> ModifyAsync(Caller caller, ModifyImageSharePermissionRequest request)
     {
         var owner = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
         var add = Accounts(request.AddAccountIds, "add_account_ids");
         var remove = Accounts(request.RemoveAccountIds, "remove_account_ids");
+        var addTargets = Organizations.Targets(request.AddOrganizationTargets, "add_organization_targets");
+        var removeTargets = Organizations.Targets(request.RemoveOrganizationTargets, "remove_organization_targets");
         if (add.Intersect(remove).FirstOrDefault() is { } both)
         {
             throw Fault.InvalidArgument("InvalidParameter", "remove_account_ids", $"Account {both} is both added and removed.");
+        }
+        if (addTargets.Intersect(removeTargets).FirstOrDefault() is { } twice)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "remove_organization_targets", $"Target {twice} is both added and removed.");
         }
         if (add.IndexOf(owner) is var self and >= 0)
         {
@@ -45,7 +52,9 @@ public sealed partial class ShareManager(
         }
 
         var image = await OwnedImageAsync(caller, region, request.ImageId);
-        if (add.Count > 0)
+        var marketplaceDerived = image.ProductCode.Length > 0;
+        IReadOnlyList<OrganizationPrincipal> principals = [];
+        if (add.Count > 0 || addTargets.Count > 0)
         {
             if (image.Status == ImageStatus.Deprecated)
             {
@@ -60,7 +69,7 @@ public sealed partial class ShareManager(
                 await RequireSharableEncryptionAsync(owner, image.Encryption);
             }
             var recipients = await Task.WhenAll(add.Select(a => accounts.GetAccountAsync(new GetAccountRequest { AccountId = a }).ResponseAsync));
-            if (image.ProductCode.Length > 0)
+            if (marketplaceDerived)
             {
                 var elsewhere = recipients.Where(r => r.Account.Site != caller.Site).Select(r => r.Account.AccountId).ToList();
                 if (elsewhere.Count > 0)
@@ -68,12 +77,17 @@ public sealed partial class ShareManager(
                     throw SharingErrors.OtherSites(elsewhere);
                 }
             }
+            if (addTargets.Count > 0)
+            {
+                principals = await organizations.ResolveAsync(owner, caller.Site, marketplaceDerived, addTargets, "add_organization_targets");
+            }
         }
 
         var limits = options.Value;
         await outbox.ExpectAsync(owner);
         var change = await store.ModifyAsync(owner, image.ImageId, region, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            limits.AccountsPerImage, limits.SharedImages, caller.Actor, add, remove);
+            limits.AccountsPerImage, limits.SharedImages, caller.Actor, add, remove, principals.Select(p => p.Format()).ToList(), removeTargets,
+            Organizations.SiteRule(marketplaceDerived, caller.Site));
         switch (change.Result)
         {
             case ShareResult.AccountsPerImageExceeded:
@@ -82,41 +96,97 @@ public sealed partial class ShareManager(
                 throw SharingErrors.SharedImagesQuota(change.Limit);
         }
         LogModified(image.ImageId, owner, change.Added.Count, change.Removed.Count);
+        if (change.AddedPrincipals.Count + change.RemovedPrincipals.Count > 0)
+        {
+            LogOrganizationModified(image.ImageId, owner, change.AddedPrincipals, change.RemovedPrincipals);
+        }
         await outbox.DrainAsync(owner);
-        var (grants, _, total) = await store.GrantsAsync(owner, image.ImageId, "", 100);
-        return (grants.Select(ToGrant).ToList(), (int)total);
+        var (grants, _, total, organizationTotal) = await store.GrantsAsync(owner, image.ImageId, "", 100);
+        return new ModifyImageSharePermissionResponse
+        {
+            Grants = { grants.Where(g => !g.IsOrganization).Select(ToGrant) },
+            TotalAccounts = (int)total,
+            OrganizationGrants = { grants.Where(g => g.IsOrganization).Select(ToOrganizationGrant) },
+            TotalOrganizationGrants = (int)organizationTotal,
+        };
     }
 
+    /// <summary>The image's account and organization grants, both kinds on one page by when they were made (R19, R37).</summary>
     public async Task<DescribeImageSharePermissionResponse> DescribeAsync(Caller caller, DescribeImageSharePermissionRequest request)
     {
         var region = regions.Require(request.RegionId);
         var size = Check.PageSize(request.PageSize);
         var image = await OwnedImageAsync(caller, region, request.ImageId);
-        var (grants, next, total) = await store.GrantsAsync(image.OwnerAccountId, image.ImageId, PageToken.Decode(request.PageToken), size);
+        var (grants, next, total, organizationTotal) = await store.GrantsAsync(image.OwnerAccountId, image.ImageId, PageToken.Decode(request.PageToken), size);
         return new DescribeImageSharePermissionResponse
         {
             ImageId = image.ImageId,
-            Grants = { grants.Select(ToGrant) },
+            Grants = { grants.Where(g => !g.IsOrganization).Select(ToGrant) },
             TotalAccounts = (int)total,
+            OrganizationGrants = { grants.Where(g => g.IsOrganization).Select(ToOrganizationGrant) },
+            TotalOrganizationGrants = (int)organizationTotal,
             NextPageToken = PageToken.Encode(next),
         };
     }
 
-    /// <summary>R19: what other accounts shared with the caller in a region, oldest share first.</summary>
+    /// <summary>
+    /// R19, R37: what other accounts shared with the caller in a region, oldest share first: with its account, or with
+    /// its directory, a folder it is in or above it, or it as a member, as its membership stands now. Each image is
+    /// checked as an access check would be; an index entry whose grant has gone is dropped.
+    /// </summary>
     public async Task<(IReadOnlyList<SharedImage> Images, string NextPageToken)> ListSharedAsync(Caller caller, ListSharedImagesRequest request)
     {
         var recipient = caller.RequireAccount();
         var region = regions.Require(request.RegionId);
         var size = Check.PageSize(request.PageSize);
-        var (page, next) = await store.ReceivedAsync(recipient, region, PageToken.Decode(request.PageToken), size);
-        var live = await store.StillGrantedAsync(recipient, region, page);
-        return (live.Select(s => new SharedImage
+        var position = PageToken.Decode(request.PageToken);
+        var member = (await organizations.MembershipsAsync([recipient])).GetValueOrDefault(recipient);
+        IReadOnlyList<OrganizationPrincipal> principals = member is null ? [] : Organizations.PrincipalsOf(member);
+        var (page, next) = await store.ReceivedAsync(recipient, region, principals, position, size);
+
+        var direct = await store.DirectlyGrantedAsync(recipient, page);
+        var viaOrganization = new (long SharedAtMs, OrganizationPrincipal Via)?[page.Count];
+        var unsure = Enumerable.Range(0, page.Count).Where(i => !direct[i]).ToList();
+        if (member is not null && principals.Count > 0 && unsure.Count > 0)
         {
-            ImageId = s.ImageId,
-            RegionId = region,
-            OwnerAccountId = s.Owner,
-            ShareTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(s.SharedAtMs)),
-        }).ToList(), PageToken.Encode(next));
+            var owners = await organizations.MembershipsAsync(unsure.Select(i => page[i].Owner));
+            var sameDirectory = unsure.Where(i => owners.GetValueOrDefault(page[i].Owner)?.DirectoryId == member.DirectoryId).ToList();
+            var facts = await store.OrganizationFactsAsync(sameDirectory.Select(i => page[i]).ToList(), principals.Select(p => p.Format()).ToList());
+            for (var n = 0; n < sameDirectory.Count; n++)
+            {
+                if (Organizations.OnSite(member, facts[n].SiteOnly))
+                {
+                    viaOrganization[sameDirectory[n]] = Organizations.Earliest(principals, facts[n].Granted);
+                }
+            }
+        }
+
+        var images = new List<SharedImage>();
+        for (var i = 0; i < page.Count; i++)
+        {
+            var share = page[i];
+            if (!direct[i] && viaOrganization[i] is null)
+            {
+                if (share.Via is null || !await store.StillGrantedToAsync(share))
+                {
+                    await store.DropStaleAsync(recipient, region, share);
+                }
+                continue;
+            }
+            var image = new SharedImage
+            {
+                ImageId = share.ImageId,
+                RegionId = region,
+                OwnerAccountId = share.Owner,
+                ShareTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(share.SharedAtMs)),
+            };
+            if (!direct[i] && viaOrganization[i] is { } via)
+            {
+                image.OrganizationTarget = Organizations.ToTarget(via.Via);
+            }
+            images.Add(image);
+        }
+        return (images, PageToken.Encode(next));
     }
 
     public async Task<(IReadOnlyList<ShareAuditRecord> Records, string NextPageToken)> ListAuditAsync(Caller caller, ListShareAuditRecordsRequest request)
@@ -132,38 +202,58 @@ public sealed partial class ShareManager(
             Action = (ShareAction)int.Parse(e.Action),
             Actor = e.Actor,
             Time = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(e.TimeMs)),
+            OrganizationTarget = e.Target.Length > 0 ? Organizations.ToTarget(OrganizationPrincipal.Parse(e.Target)) : null,
         }).ToList(), PageToken.Encode(next));
     }
 
-    /// <summary>Internal: one Redis read.</summary>
+    /// <summary>
+    /// Internal: one Redis read for a grant to the account (R19); an image with organization grants and none to the
+    /// account costs a call to kms for the memberships of both, as they stand now (R37).
+    /// </summary>
     public async Task<CheckImageAccessResponse> CheckAccessAsync(CheckImageAccessRequest request)
     {
         if (!Check.IsAccountId(request.OwnerAccountId) || !Check.IsAccountId(request.AccountId) || !ResourceIds.IsValid(request.ImageId, 'm'))
         {
             return new CheckImageAccessResponse();
         }
-        var at = await store.GrantedAtAsync(request.OwnerAccountId, request.ImageId, request.AccountId);
-        return at is null
-            ? new CheckImageAccessResponse()
-            : new CheckImageAccessResponse { Allowed = true, ShareTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(at.Value)) };
+        var facts = await store.AccessFactsAsync(request.OwnerAccountId, request.ImageId, request.AccountId);
+        if (facts.GrantedAtMs is { } at)
+        {
+            return new CheckImageAccessResponse { Allowed = true, ShareTime = Time(at) };
+        }
+        if (facts.OrganizationGrants == 0 || request.OwnerAccountId == request.AccountId)
+        {
+            return new CheckImageAccessResponse();
+        }
+        return await organizations.FindGrantAsync(request.OwnerAccountId, request.ImageId, request.AccountId, facts.SiteOnly) is { } grant
+            ? new CheckImageAccessResponse { Allowed = true, ShareTime = Time(grant.SharedAtMs), OrganizationTarget = Organizations.ToTarget(grant.Via) }
+            : new CheckImageAccessResponse();
     }
 
-    public async Task<int> CountAsync(string owner, string imageId) =>
-        Check.IsAccountId(owner) && ResourceIds.IsValid(imageId, 'm') ? (int)await store.CountAsync(owner, imageId) : 0;
+    /// <summary>How many accounts and organization targets an image is shared with (R32's ImageUseShared counts both).</summary>
+    public async Task<GetImageShareSummaryResponse> SummaryAsync(string owner, string imageId)
+    {
+        if (!Check.IsAccountId(owner) || !ResourceIds.IsValid(imageId, 'm'))
+        {
+            return new GetImageShareSummaryResponse();
+        }
+        var (accounts, principals) = await store.CountAsync(owner, imageId);
+        return new GetImageShareSummaryResponse { TotalAccounts = (int)accounts, TotalOrganizationGrants = (int)principals };
+    }
 
-    /// <summary>Internal, on a forced delete (R32): every grant goes, recipients lose the image at once.</summary>
-    public async Task<int> RevokeAllAsync(Caller caller, RevokeAllSharesRequest request)
+    /// <summary>Internal, on a forced delete (R32): every grant goes, to accounts and organizations, and recipients lose the image at once.</summary>
+    public async Task<RevokeAllSharesResponse> RevokeAllAsync(Caller caller, RevokeAllSharesRequest request)
     {
         Check.AccountId(request.OwnerAccountId, "owner_account_id");
         await outbox.ExpectAsync(request.OwnerAccountId);
-        var revoked = await store.RevokeAllAsync(request.OwnerAccountId, request.ImageId, regions.Require(request.RegionId),
+        var (accounts, principals) = await store.RevokeAllAsync(request.OwnerAccountId, request.ImageId, regions.Require(request.RegionId),
             time.GetUtcNow().ToUnixTimeMilliseconds(), caller.IsAccount ? caller.Actor : $"service:{caller.ViaService ?? caller.Name}");
-        if (revoked > 0)
+        if (accounts + principals > 0)
         {
-            LogRevokedAll(revoked, request.ImageId);
+            LogRevokedAll(accounts, principals, request.ImageId);
             await outbox.DrainAsync(request.OwnerAccountId);
         }
-        return revoked;
+        return new RevokeAllSharesResponse { RevokedAccounts = accounts, RevokedOrganizationGrants = principals };
     }
 
     /// <summary>R22: only CMK-encrypted images are shared, and only while the owner authorizes it with its role.</summary>
@@ -203,15 +293,22 @@ public sealed partial class ShareManager(
         return ids.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    private static ShareGrant ToGrant((string Account, long SharedAtMs) grant) => new()
+    private static Timestamp Time(long ms) => Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(ms));
+
+    private static ShareGrant ToGrant(GrantEntry grant) => new() { AccountId = grant.Member, ShareTime = Time(grant.SharedAtMs) };
+
+    private static OrganizationGrant ToOrganizationGrant(GrantEntry grant) => new()
     {
-        AccountId = grant.Account,
-        ShareTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(grant.SharedAtMs)),
+        Target = Organizations.ToTarget(OrganizationPrincipal.Parse(grant.Member)),
+        ShareTime = Time(grant.SharedAtMs),
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} of {Owner}: shared with {Added} accounts, unshared from {Removed}")]
     private partial void LogModified(string imageId, string owner, int added, int removed);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked {Count} shares of deleted image {ImageId}")]
-    private partial void LogRevokedAll(int count, string imageId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} of {Owner}: shared with organization targets [{Added}], unshared from [{Removed}]")]
+    private partial void LogOrganizationModified(string imageId, string owner, IReadOnlyList<string> added, IReadOnlyList<string> removed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked {Accounts} account and {Principals} organization shares of deleted image {ImageId}")]
+    private partial void LogRevokedAll(int accounts, int principals, string imageId);
 }

@@ -7,11 +7,8 @@ namespace GrpcImages.Sharing.Grpc;
 
 public sealed class SharingGrpcService(ShareManager shares) : SharingService.SharingServiceBase
 {
-    public override async Task<ModifyImageSharePermissionResponse> ModifyImageSharePermission(ModifyImageSharePermissionRequest request, ServerCallContext context)
-    {
-        var (grants, total) = await shares.ModifyAsync(context.GetCaller(), request);
-        return new ModifyImageSharePermissionResponse { Grants = { grants }, TotalAccounts = total };
-    }
+    public override Task<ModifyImageSharePermissionResponse> ModifyImageSharePermission(ModifyImageSharePermissionRequest request, ServerCallContext context) =>
+        shares.ModifyAsync(context.GetCaller(), request);
 
     public override Task<DescribeImageSharePermissionResponse> DescribeImageSharePermission(DescribeImageSharePermissionRequest request, ServerCallContext context) =>
         shares.DescribeAsync(context.GetCaller(), request);
@@ -33,10 +30,10 @@ public sealed class SharingGrpcService(ShareManager shares) : SharingService.Sha
         shares.CheckAccessAsync(request);
 
     [InternalRpc]
-    public override async Task<GetImageShareSummaryResponse> GetImageShareSummary(GetImageShareSummaryRequest request, ServerCallContext context) =>
-        new() { TotalAccounts = await shares.CountAsync(request.OwnerAccountId, request.ImageId) };
+    public override Task<GetImageShareSummaryResponse> GetImageShareSummary(GetImageShareSummaryRequest request, ServerCallContext context) =>
+        shares.SummaryAsync(request.OwnerAccountId, request.ImageId);
 
     [InternalRpc]
-    public override async Task<RevokeAllSharesResponse> RevokeAllShares(RevokeAllSharesRequest request, ServerCallContext context) =>
-        new() { RevokedAccounts = await shares.RevokeAllAsync(context.GetCaller(), request) };
+    public override Task<RevokeAllSharesResponse> RevokeAllShares(RevokeAllSharesRequest request, ServerCallContext context) =>
+        shares.RevokeAllAsync(context.GetCaller(), request);
 }

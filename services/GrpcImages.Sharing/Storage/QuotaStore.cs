@@ -55,7 +55,7 @@ public sealed class QuotaStore(IDatabase redis)
     public async Task<IReadOnlyDictionary<string, int>> LimitsAsync(string account) =>
         (await redis.HashGetAllAsync(SharingKeys.Limits(account))).ToDictionary(e => (string)e.Name!, e => (int)e.Value);
 
-    /// <summary>Usage of an account's quotas: images in the region, images shared, and the most accounts one image is shared with.</summary>
+    /// <summary>Usage of an account's quotas: images in the region, images shared, and the most accounts (and organization targets) one image is shared with.</summary>
     public async Task<(int Images, int SharedImages, int MostAccountsPerImage)> UsageAsync(string account, string region)
     {
         var batch = redis.CreateBatch();
@@ -63,13 +63,16 @@ public sealed class QuotaStore(IDatabase redis)
         var shared = batch.SortedSetRangeByRankAsync(SharingKeys.Shared(account));
         batch.Execute();
         var sharedImages = await shared;
+        // An organization grant counts as one account (R37).
         var counts = redis.CreateBatch();
-        var sizes = sharedImages.Select(i => counts.SortedSetLengthAsync(SharingKeys.Grants(account, (string)i!))).ToList();
+        var sizes = sharedImages.Select(i => (
+            counts.SortedSetLengthAsync(SharingKeys.Grants(account, (string)i!)),
+            counts.SortedSetLengthAsync(SharingKeys.OrganizationGrants(account, (string)i!)))).ToList();
         counts.Execute();
         var most = 0L;
-        foreach (var size in sizes)
+        foreach (var (accounts, principals) in sizes)
         {
-            most = Math.Max(most, await size);
+            most = Math.Max(most, await accounts + await principals);
         }
         return ((int)await images, sharedImages.Length, (int)most);
     }

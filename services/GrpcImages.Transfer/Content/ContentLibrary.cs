@@ -205,6 +205,56 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         }
     }
 
+    /// <summary>
+    /// Content made of contents of the region one after another (a multipart upload's parts), committed under <paramref name="holder"/>.
+    /// When every piece but the last is a whole number of chunks, the new manifest lists the pieces' chunks at their new positions and
+    /// no byte is read or written again; otherwise the pieces' bytes are streamed into new chunks. A piece of 0 bytes has no manifest.
+    /// </summary>
+    public async Task<ContentInfo> ComposeAsync(string region, IReadOnlyList<(string ManifestId, long Size)> pieces, string holder, CancellationToken cancellationToken)
+    {
+        var size = pieces.Sum(p => p.Size);
+        CheckSize(size);
+        if (pieces.SkipLast(1).Any(p => p.Size % Manifest.ChunkSize != 0))
+        {
+            return await WriteAsync(region, size, holder, null, ConcatenatedAsync(region, pieces, cancellationToken), cancellationToken);
+        }
+        await using var session = await WriteSession.OpenAsync(stores.InRegion(region), index, size);
+        long offset = 0;
+        foreach (var (manifestId, pieceSize) in pieces)
+        {
+            if (manifestId.Length > 0)
+            {
+                var (manifest, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
+                if (manifest.Encryption is not null || manifest.SizeBytes != pieceSize)
+                {
+                    throw new InvalidDataException($"Content {manifestId} is sealed or not {pieceSize} bytes long; it cannot be a piece.");
+                }
+                var first = (int)(offset / Manifest.ChunkSize);
+                foreach (var batch in manifest.Stored.Chunk(1024))
+                {
+                    if ((await session.AddExistingAsync(batch.Select(c => (first + c.Index, c.Name)).ToList(), cancellationToken)).Count > 0)
+                    {
+                        throw Fault.Aborted("ContentChanged", "A part's content was released while the object was assembled; retry.");
+                    }
+                }
+            }
+            offset += pieceSize;
+        }
+        return Committed(region, await session.CommitAsync(size, null, holder, cancellationToken));
+    }
+
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ConcatenatedAsync(string region, IReadOnlyList<(string ManifestId, long Size)> pieces,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var (manifestId, _) in pieces.Where(p => p.ManifestId.Length > 0))
+        {
+            await foreach (var piece in ReadAsync(region, manifestId, 0, 0, cancellationToken))
+            {
+                yield return piece;
+            }
+        }
+    }
+
     public async Task<int> RetainAsync(string region, string manifestId, string holder)
     {
         CheckHolder(holder);

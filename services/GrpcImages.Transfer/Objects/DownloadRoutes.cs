@@ -86,26 +86,17 @@ public static partial class DownloadRoutes
         response.Headers.ETag = $"\"{found.Sha256}\"";
         response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileNameStar = name.Split('/')[^1] }.ToString();
         response.ContentType = found.ContentType.Length > 0 ? found.ContentType : "application/octet-stream";
-        var (offset, length) = (0L, found.Size);
-        if (RangeHeaderValue.TryParse(context.Request.Headers.Range.ToString(), out var range) && range.Unit == "bytes" && range.Ranges.Count == 1)
+        var (kind, offset, length) = ByteRanges.Resolve(context.Request.Headers.Range.ToString(), found.Size);
+        if (kind == ByteRanges.Kind.Unsatisfiable)
         {
-            var asked = range.Ranges.First();
-            (offset, var last) = (asked.From, asked.To) switch
-            {
-                ({ } from, { } to) => (from, Math.Min(to, found.Size - 1)),
-                ({ } from, null) => (from, found.Size - 1),
-                (null, { } suffix) => (Math.Max(0, found.Size - suffix), found.Size - 1),
-                _ => (0, -1),
-            };
-            if (offset >= found.Size || last < offset)
-            {
-                response.Headers.ContentRange = $"bytes */{found.Size}";
-                response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
-                return;
-            }
-            length = last - offset + 1;
+            response.Headers.ContentRange = ByteRanges.ContentRange(kind, offset, length, found.Size);
+            response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+            return;
+        }
+        if (kind == ByteRanges.Kind.Partial)
+        {
             response.StatusCode = StatusCodes.Status206PartialContent;
-            response.Headers.ContentRange = $"bytes {offset}-{last}/{found.Size}";
+            response.Headers.ContentRange = ByteRanges.ContentRange(kind, offset, length, found.Size);
         }
         response.ContentLength = length;
         if (HttpMethods.IsHead(context.Request.Method) || length == 0)

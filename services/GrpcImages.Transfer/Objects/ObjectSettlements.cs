@@ -9,7 +9,7 @@ namespace GrpcImages.Transfer.Objects;
 /// (delayed) before it changes anything and settles at once when it is done; the queued one finishes
 /// the job when the request died midway, and settling twice changes nothing.
 /// </summary>
-public sealed class ObjectSettlements(WorkQueues queues, ObjectIndex index, ContentLibrary library) : IWorkHandler
+public sealed class ObjectSettlements(WorkQueues queues, ObjectIndex index, UploadIndex uploads, ContentLibrary library) : IWorkHandler
 {
     public const string Queue = "objects";
 
@@ -21,11 +21,21 @@ public sealed class ObjectSettlements(WorkQueues queues, ObjectIndex index, Cont
     public Task QueueAsync(string region, ObjectSettlement settlement) =>
         queues.Get(QueueName(region)).EnqueueAsync(settlement.Id, $"{region}\n{settlement.Serialize()}", Guard);
 
-    /// <summary>Releases each of the settlement's holders the object does not point at now.</summary>
+    /// <summary>Releases each of the settlement's holders the object (or the upload's parts) does not point at now.</summary>
     public async Task SettleAsync(string region, ObjectSettlement settlement)
     {
-        var (_, current) = await index.GetObjectAsync(region, settlement.Bucket, settlement.Name);
-        foreach (var holder in settlement.Holders.Where(h => h != current?.Holder))
+        HashSet<string> current;
+        if (settlement.UploadId.Length > 0)
+        {
+            var open = await uploads.GetAsync(region, settlement.Bucket, settlement.UploadId);
+            current = open is { } upload ? upload.Parts.Values.Select(p => p.Holder).ToHashSet(StringComparer.Ordinal) : [];
+        }
+        else
+        {
+            var (_, found) = await index.GetObjectAsync(region, settlement.Bucket, settlement.Name);
+            current = found is null ? [] : [found.Holder];
+        }
+        foreach (var holder in settlement.Holders.Where(h => h.Length > 0 && !current.Contains(h)))
         {
             await library.ReleaseHolderAsync(region, holder);
         }

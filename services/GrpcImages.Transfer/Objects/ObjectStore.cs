@@ -26,7 +26,37 @@ public sealed class ObjectStoreOptions
 
     /// <summary>The links' base as users reach it (e.g. behind an ingress); by default the HTTP port on the service's address.</summary>
     public string? PublicUrl { get; set; }
+
+    /// <summary>The OSS-compatible endpoint's plain HTTP port (0: the kernel picks; -1: not served).</summary>
+    public int OssPort { get; set; } = 5113;
+
+    /// <summary>The OSS-compatible endpoint's HTTPS port, served when <see cref="OssCertificateFile"/> is set (0: the kernel picks).</summary>
+    public int OssHttpsPort { get; set; } = 5114;
+
+    /// <summary>The address the OSS ports listen on (by default "Service:Bind").</summary>
+    public string? OssBind { get; set; }
+
+    /// <summary>A PEM certificate (chain) for the HTTPS port, e.g. one for *.aliyuncs.com; with <see cref="OssCertificateKeyFile"/>.</summary>
+    public string? OssCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="OssCertificateFile"/>.</summary>
+    public string? OssCertificateKeyFile { get; set; }
+
+    /// <summary>The region of a request whose host does not name one (an IP address, localhost); the first served region when empty.</summary>
+    public string OssDefaultRegion { get; set; } = "";
+
+    /// <summary>How long a multipart upload may go without a new part before the work queue aborts it and releases its parts.</summary>
+    public TimeSpan AbandonedUploadAfter { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Open multipart uploads a bucket may have at once.</summary>
+    public int MaxUploadsPerBucket { get; set; } = 1000;
+
+    /// <summary>Bytes an account may keep in its buckets (objects and the parts of open uploads) in all regions; 0: no limit.</summary>
+    public long MaxBytesPerAccount { get; set; }
 }
+
+/// <summary>What a write through the OSS API adds: the MD5 of the bytes (the object's ETag), checked against Content-MD5 when given.</summary>
+public sealed record ObjectDigest(byte[]? ExpectedMd5);
 
 /// <summary>
 /// Buckets and objects (R24, R29): names as OSS checks them, an account's buckets under a limit, objects
@@ -95,10 +125,7 @@ public sealed class ObjectStore(
         var account = caller.RequireAccount();
         CheckBucketName(header.Bucket);
         CheckObjectName(header.Name);
-        if (header.ContentType.Length > MaxContentTypeLength || header.ContentType.Any(char.IsControl))
-        {
-            throw Fault.InvalidArgument("InvalidParameter", "header.content_type", $"A content type is at most {MaxContentTypeLength} printable characters.");
-        }
+        CheckContentType(header.ContentType, "header.content_type");
         if (header.SizeBytes is < 0 or > ContentLibrary.MaxSizeBytes)
         {
             throw Fault.InvalidArgument("InvalidParameter", "header.size_bytes", "An object is 0 bytes to 32 TiB.");
@@ -106,6 +133,38 @@ public sealed class ObjectStore(
         var (bucket, _) = await index.GetObjectAsync(region, header.Bucket, header.Name);
         RequireOwn(bucket, account, header.Bucket);
         return ToInfo(await WriteAsync(region, header.Bucket, header.Name, header.ContentType, header.SizeBytes, data, cancellationToken));
+    }
+
+    /// <summary>The largest object one PutObject of the OSS API writes (bigger ones are multipart uploads).</summary>
+    public const long MaxPutSize = 5L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// An object written through the OSS API (PutObject): up to 5 GiB into the caller's bucket within its account's room, its MD5 the
+    /// ETag and checked against Content-MD5 when the client sent one.
+    /// </summary>
+    public async Task<ObjectRecord> PutAsync(Caller caller, string region, string bucketName, string name, string contentType, long sizeBytes,
+        IAsyncEnumerable<ReadOnlyMemory<byte>> data, byte[]? expectedMd5, CancellationToken cancellationToken)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(bucketName);
+        CheckObjectName(name);
+        CheckContentType(contentType);
+        if (sizeBytes is < 0 or > MaxPutSize)
+        {
+            throw Fault.InvalidArgument("EntityTooLarge", "Content-Length", $"A PutObject carries at most {MaxPutSize} bytes; larger objects are multipart uploads.");
+        }
+        var (bucket, prior) = await index.GetObjectAsync(region, bucketName, name);
+        RequireOwn(bucket, account, bucketName);
+        await RequireRoomAsync(account, sizeBytes - (prior?.Size ?? 0));
+        return await WriteAsync(region, bucketName, name, contentType, sizeBytes, data, cancellationToken, digest: new ObjectDigest(expectedMd5));
+    }
+
+    public static void CheckContentType(string contentType, string field = "Content-Type")
+    {
+        if (contentType.Length > MaxContentTypeLength || contentType.Any(char.IsControl))
+        {
+            throw Fault.InvalidArgument("InvalidParameter", field, $"A content type is at most {MaxContentTypeLength} printable characters.");
+        }
     }
 
     /// <summary>
@@ -116,7 +175,7 @@ public sealed class ObjectStore(
     /// <c>TaskFenced</c>), so one frozen past its lease cannot replace what came after it.
     /// </summary>
     public async Task<ObjectRecord> WriteAsync(string region, string bucket, string name, string contentType, long sizeBytes,
-        IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken, ObjectWriter? writer = null)
+        IAsyncEnumerable<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken, ObjectWriter? writer = null, ObjectDigest? digest = null)
     {
         if (writer is not null && !await index.ClaimWriterAsync(region, bucket, writer))
         {
@@ -128,6 +187,8 @@ public sealed class ObjectStore(
         var settlement = new ObjectSettlement(bucket, name, [holder, .. prior is { Holder.Length: > 0 } ? new[] { prior.Holder } : []]);
         await settlements.QueueAsync(region, settlement);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var md5 = digest is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var etag = "";
         long received = 0;
         async IAsyncEnumerable<ReadOnlyMemory<byte>> Counted([EnumeratorCancellation] CancellationToken token = default)
         {
@@ -139,7 +200,18 @@ public sealed class ObjectStore(
                     throw Fault.InvalidArgument("InvalidParameter", "data", $"More bytes arrived than the {sizeBytes} the header announced.");
                 }
                 sha.AppendData(piece.Span);
+                md5?.AppendData(piece.Span);
                 yield return piece;
+            }
+            // Checked at the stream's end, before the content is committed: a mismatch stores nothing.
+            if (md5 is not null)
+            {
+                var hash = md5.GetHashAndReset();
+                if (digest!.ExpectedMd5 is { } expected && !CryptographicOperations.FixedTimeEquals(expected, hash))
+                {
+                    throw Fault.InvalidArgument("InvalidDigest", "Content-MD5", "The Content-MD5 you specified did not match what we received.");
+                }
+                etag = Convert.ToHexString(hash);
             }
         }
         var manifest = "";
@@ -159,7 +231,7 @@ public sealed class ObjectStore(
             throw Fault.InvalidArgument("InvalidParameter", "data", $"The stream ended after {received} of the {sizeBytes} bytes the header announced.");
         }
         var record = new ObjectRecord(region, bucket, name, sizeBytes, Convert.ToHexStringLower(sha.GetHashAndReset()), contentType, time.GetUtcNow(),
-            manifest, sizeBytes > 0 ? holder : "", version);
+            manifest, sizeBytes > 0 ? holder : "", version, etag);
         var (change, _) = await index.PutObjectAsync(record, writer);
         await settlements.SettleAsync(region, settlement);
         return change switch
@@ -308,6 +380,176 @@ public sealed class ObjectStore(
         return new CreateDownloadUrlResponse { Url = links.Create(bucket.Owner, found, expires), ExpireTime = Timestamp.FromDateTimeOffset(expires) };
     }
 
+    /// <summary>Sets the ACL of one of the caller's buckets (private or public-read).</summary>
+    public async Task SetBucketAclAsync(Caller caller, string region, string name, BucketAcl acl)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(name);
+        if (acl is not (BucketAcl.Private or BucketAcl.PublicRead))
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "acl", "The ACL is private or public-read.");
+        }
+        if (!await index.SetBucketAclAsync(region, name, account, acl))
+        {
+            throw BucketNotFound(name);
+        }
+    }
+
+    /// <summary>
+    /// An object of a public-read bucket, for a caller without credentials; any other bucket is refused as not readable
+    /// (<c>AccessDenied</c>), whether or not it exists.
+    /// </summary>
+    public async Task<ObjectRecord> HeadPublicAsync(string region, string bucketName, string name)
+    {
+        CheckBucketName(bucketName);
+        CheckObjectName(name);
+        var (bucket, found) = await index.GetObjectAsync(region, bucketName, name);
+        if (bucket is not { Acl: BucketAcl.PublicRead })
+        {
+            throw Fault.PermissionDenied("AccessDenied", "Anonymous access is allowed only to objects of public-read buckets.");
+        }
+        return found ?? throw ObjectNotFound(bucketName, name);
+    }
+
+    /// <summary>
+    /// Copies an object the caller may read into one of its buckets of the same region without copying a byte: the destination
+    /// holds the source's manifest under a holder of its own (intent first, as every write).
+    /// </summary>
+    public async Task<ObjectRecord> CopyAsync(Caller caller, string region, string sourceBucket, string sourceName, string bucket, string name,
+        string? contentType)
+    {
+        var account = caller.RequireAccount();
+        CheckBucketName(bucket);
+        CheckObjectName(name);
+        var source = await HeadAsync(caller, region, sourceBucket, sourceName);
+        var (destination, prior) = await index.GetObjectAsync(region, bucket, name);
+        RequireOwn(destination, account, bucket);
+        await RequireRoomAsync(account, source.Size - (prior?.Size ?? 0));
+        var version = Guid.NewGuid().ToString("N");
+        var holder = source.Manifest.Length > 0 ? "o:" + version : "";
+        var settlement = new ObjectSettlement(bucket, name, [.. holder.Length > 0 ? new[] { holder } : [], .. prior is { Holder.Length: > 0 } ? new[] { prior.Holder } : []]);
+        await settlements.QueueAsync(region, settlement);
+        if (holder.Length > 0)
+        {
+            try
+            {
+                await library.RetainAsync(region, source.Manifest, holder);
+            }
+            catch (DomainException gone) when (gone.Reason == "InvalidContent.NotFound")
+            {
+                await settlements.SettleAsync(region, settlement);
+                throw ObjectGone(sourceBucket, sourceName);
+            }
+        }
+        var record = source with
+        {
+            Bucket = bucket,
+            Name = name,
+            ContentType = contentType ?? source.ContentType,
+            Created = time.GetUtcNow(),
+            Holder = holder,
+            Version = version,
+        };
+        var (change, _) = await index.PutObjectAsync(record);
+        await settlements.SettleAsync(region, settlement);
+        return change == ObjectChange.Done ? record : throw BucketNotFound(bucket);
+    }
+
+    /// <summary>
+    /// Refuses a write that would take the account past <see cref="ObjectStoreOptions.MaxBytesPerAccount"/> (objects and open uploads' parts
+    /// of every bucket it has). Checked before the bytes are taken, from the buckets' counts: writes racing each other may overshoot by what
+    /// they carry, never more.
+    /// </summary>
+    public async Task RequireRoomAsync(string account, long adding)
+    {
+        var limit = options.Value.MaxBytesPerAccount;
+        if (limit <= 0 || adding <= 0)
+        {
+            return;
+        }
+        var used = (await index.ListBucketsAsync(account, null)).Sum(b => b.Bytes);
+        if (used + adding > limit)
+        {
+            throw Fault.ResourceExhausted("QuotaExceeded.Storage", $"The account's buckets may hold at most {limit} bytes; {used} are used.");
+        }
+    }
+
+    /// <summary>A listing as OSS gives it: objects and the common prefixes the delimiter folds names into, in name order.</summary>
+    public sealed record Listing(IReadOnlyList<ObjectRecord> Objects, IReadOnlyList<string> CommonPrefixes, bool Truncated, string NextAfter);
+
+    /// <summary>Index pages one listing may read before it returns what it found as a truncated page (the work per request is bounded).</summary>
+    private const int MaxListingPages = 10;
+
+    /// <summary>
+    /// Up to <paramref name="maxKeys"/> objects and common prefixes of a bucket the caller may read, with names after
+    /// <paramref name="after"/> ("" from the start) under <paramref name="prefix"/>; names with <paramref name="delimiter"/> after the
+    /// prefix are folded into one common prefix each.
+    /// </summary>
+    public async Task<Listing> ListAsync(Caller? caller, string region, string bucketName, string prefix, string delimiter, string after, int maxKeys)
+    {
+        CheckBucketName(bucketName);
+        if (Encoding.UTF8.GetByteCount(prefix) > MaxObjectNameBytes || Encoding.UTF8.GetByteCount(after) > MaxObjectNameBytes
+            || Encoding.UTF8.GetByteCount(delimiter) > MaxObjectNameBytes)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "prefix", $"A prefix, marker or delimiter is at most {MaxObjectNameBytes} bytes.");
+        }
+        if (maxKeys is < 1 or > 1000)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "max-keys", "max-keys is 1-1000.");
+        }
+        var objects = new List<ObjectRecord>();
+        var prefixes = new List<string>();
+        // The index starts at a name inclusively: the smallest name after another is that name and a NUL (no name holds one); after a
+        // common prefix (a marker that ends with the delimiter), past every name under it (U+10FFFF is the largest character there is).
+        var start = after.Length == 0 ? ""
+            : delimiter.Length > 0 && after.Length > prefix.Length && after.StartsWith(prefix, StringComparison.Ordinal) && after.EndsWith(delimiter, StringComparison.Ordinal)
+                ? after + Largest : after + "\0";
+        if (string.CompareOrdinal(start, prefix) < 0)
+        {
+            start = "";
+        }
+        string? folded = null;
+        var last = after;
+        for (var page = 0; page < MaxListingPages; page++)
+        {
+            var (bucket, found, next) = await index.ListObjectsAsync(region, bucketName, prefix, start, maxKeys);
+            if (bucket is null || (bucket.Acl != BucketAcl.PublicRead && (caller is null || bucket.Owner != caller.RequireAccount())))
+            {
+                throw BucketNotFound(bucketName);
+            }
+            foreach (var item in found)
+            {
+                if (folded is not null && item.Name.StartsWith(folded, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                if (objects.Count + prefixes.Count == maxKeys)
+                {
+                    return new Listing(objects, prefixes, true, last);
+                }
+                var cut = delimiter.Length == 0 ? -1 : item.Name.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal);
+                if (cut < 0)
+                {
+                    objects.Add(item);
+                    last = item.Name;
+                }
+                else
+                {
+                    folded = last = item.Name[..(cut + delimiter.Length)];
+                    prefixes.Add(folded);
+                }
+            }
+            if (next is null)
+            {
+                return new Listing(objects, prefixes, false, "");
+            }
+            start = folded is not null && next.StartsWith(folded, StringComparison.Ordinal) ? folded + Largest : next;
+        }
+        return new Listing(objects, prefixes, true, last);
+    }
+
+    private const string Largest = "\U0010FFFF";
+
     /// <summary>OSS bucket names: 3-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit.</summary>
     public static void CheckBucketName(string name)
     {
@@ -380,7 +622,8 @@ public sealed class ObjectStore(
 }
 
 /// <summary>An object's write or delete to settle: of these content holders, those the object does not point at (any more) are released.</summary>
-public sealed record ObjectSettlement(string Bucket, string Name, IReadOnlyList<string> Holders)
+/// With an <paramref name="UploadId"/>, the holders are a multipart upload's parts' and are released unless one of its parts (still open) points at them.
+public sealed record ObjectSettlement(string Bucket, string Name, IReadOnlyList<string> Holders, string UploadId = "")
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public string Id => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Serialize())));

@@ -5,15 +5,18 @@ using StackExchange.Redis;
 
 namespace GrpcImages.Transfer.Storage;
 
-/// <summary>A bucket as stored.</summary>
-public sealed record BucketRecord(string Region, string Name, string Owner, BucketAcl Acl, DateTimeOffset Created, long Objects);
+/// <summary>A bucket as stored; <paramref name="Bytes"/> counts its objects' and its open uploads' parts' bytes.</summary>
+public sealed record BucketRecord(string Region, string Name, string Owner, BucketAcl Acl, DateTimeOffset Created, long Objects, long Bytes = 0);
 
 /// <summary>
 /// An object as stored: its description and the content (manifest, and the holder keeping it) it points at, empty for 0 bytes;
 /// <paramref name="Version"/> is new with every write, so what names one write (a download link) never names another.
+/// <paramref name="Sha256"/> is empty for an object assembled from multipart parts (its bytes were never hashed whole);
+/// <paramref name="ETag"/> is the OSS ETag (upper-case hex MD5, or "&lt;MD5 of the parts' MD5s&gt;-&lt;parts&gt;"), empty when the
+/// object was written without one (through gRPC or by an export).
 /// </summary>
 public sealed record ObjectRecord(string Region, string Bucket, string Name, long Size, string Sha256, string ContentType, DateTimeOffset Created,
-    string Manifest, string Holder, string Version);
+    string Manifest, string Holder, string Version, string ETag = "");
 
 /// <summary>What a change of an object did, with the content holder it replaced or removed ("" for none).</summary>
 public enum ObjectChange
@@ -57,27 +60,46 @@ public sealed class ObjectIndex(IDatabase redis)
         return 1
         """;
 
-    // KEYS: bucket, names. ARGV: owner. Returns BucketDeletion.
+    // KEYS: bucket, names, uploads. ARGV: owner. Returns BucketDeletion (open multipart uploads keep it, as objects do).
     private const string DeleteBucketScript = """
         if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 2 end
-        if tonumber(redis.call('HGET', KEYS[1], 'n')) > 0 then return 3 end
-        redis.call('DEL', KEYS[1], KEYS[2])
+        if tonumber(redis.call('HGET', KEYS[1], 'n')) > 0 or redis.call('ZCARD', KEYS[3]) > 0 then return 3 end
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
         return 1
         """;
 
-    // KEYS: bucket, names, object, (writer). ARGV: name, size, sha, type, created, manifest, holder, version, (fence).
-    // Returns {1, holder replaced or ''}, {0, ''} when the bucket is gone, {2, ''} when the writer is fenced.
-    private const string PutScript = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
-        if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[9] then return {2, ''} end
-        local prior = redis.call('HGET', KEYS[3], 'holder')
-        if not prior then
-          redis.call('HINCRBY', KEYS[1], 'n', 1)
-          redis.call('ZADD', KEYS[2], 0, ARGV[1])
-          prior = ''
+    // KEYS: bucket. ARGV: owner, acl. 1 when changed, 0 when there is no such bucket of the owner.
+    private const string SetAclScript = """
+        if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'acl', ARGV[2])
+        return 1
+        """;
+
+    // Points an object at its new content and counts the bytes: shared by the put and the multipart completion.
+    // KEYS[1..3]: bucket, names, object. ARGV[1..9]: name, size, sha, type, created, manifest, holder, version, etag.
+    internal const string PutObjectLua = """
+        local function put_object()
+          local prior = redis.call('HGET', KEYS[3], 'holder')
+          local prior_size = tonumber(redis.call('HGET', KEYS[3], 'size') or '0')
+          if not prior then
+            redis.call('HINCRBY', KEYS[1], 'n', 1)
+            redis.call('ZADD', KEYS[2], 0, ARGV[1])
+            prior = ''
+          end
+          redis.call('HINCRBY', KEYS[1], 'bytes', tonumber(ARGV[2]) - prior_size)
+          redis.call('HSET', KEYS[3], 'size', ARGV[2], 'sha', ARGV[3], 'type', ARGV[4], 'created', ARGV[5], 'manifest', ARGV[6], 'holder', ARGV[7],
+            'ver', ARGV[8], 'etag', ARGV[9])
+          return prior
         end
-        redis.call('HSET', KEYS[3], 'size', ARGV[2], 'sha', ARGV[3], 'type', ARGV[4], 'created', ARGV[5], 'manifest', ARGV[6], 'holder', ARGV[7], 'ver', ARGV[8])
-        return {1, prior}
+        """;
+
+    // KEYS: bucket, names, object, (writer). ARGV: name, size, sha, type, created, manifest, holder, version, etag, (fence).
+    // Returns {1, holder replaced or ''}, {0, ''} when the bucket is gone, {2, ''} when the writer is fenced.
+    private const string PutScript = PutObjectLua + """
+
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
+        if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[10] then return {2, ''} end
+        return {1, put_object()}
         """;
 
     // KEYS: writer. ARGV: fence, ms to remember it. 1 when this fence may write (no newer one claimed), else 0.
@@ -92,9 +114,11 @@ public sealed class ObjectIndex(IDatabase redis)
     private const string DeleteScript = """
         local holder = redis.call('HGET', KEYS[3], 'holder')
         if not holder then return {0, ''} end
+        local size = tonumber(redis.call('HGET', KEYS[3], 'size') or '0')
         redis.call('DEL', KEYS[3])
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HINCRBY', KEYS[1], 'n', -1)
+        redis.call('HINCRBY', KEYS[1], 'bytes', -size)
         return {1, holder}
         """;
 
@@ -133,13 +157,17 @@ public sealed class ObjectIndex(IDatabase redis)
     public async Task<BucketDeletion> DeleteBucketAsync(string region, string name, string owner)
     {
         var result = ScriptResults.Map<BucketDeletion>((int)await redis.ScriptEvaluateAsync(DeleteBucketScript,
-            [TransferKeys.BucketRecord(region, name), TransferKeys.ObjectNames(region, name)], [owner]));
+            [TransferKeys.BucketRecord(region, name), TransferKeys.ObjectNames(region, name), TransferKeys.Uploads(region, name)], [owner]));
         if (result == BucketDeletion.Deleted)
         {
             await redis.SetRemoveAsync(TransferKeys.AccountBuckets(owner), $"{region}/{name}");
         }
         return result;
     }
+
+    /// <summary>Sets a bucket's ACL; false when the owner has no such bucket.</summary>
+    public async Task<bool> SetBucketAclAsync(string region, string name, string owner, BucketAcl acl) =>
+        (int)await redis.ScriptEvaluateAsync(SetAclScript, [TransferKeys.BucketRecord(region, name)], [owner, (int)acl]) == 1;
 
     public async Task<BucketRecord?> GetBucketAsync(string region, string name) =>
         Bucket(region, name, await redis.HashGetAllAsync(TransferKeys.BucketRecord(region, name)));
@@ -200,8 +228,7 @@ public sealed class ObjectIndex(IDatabase redis)
     {
         RedisKey[] keys = [TransferKeys.BucketRecord(record.Region, record.Bucket), TransferKeys.ObjectNames(record.Region, record.Bucket),
             TransferKeys.ObjectRecord(record.Region, record.Bucket, record.Name)];
-        RedisValue[] args = [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder,
-            record.Version];
+        RedisValue[] args = [.. ObjectArguments(record)];
         if (writer is not null)
         {
             keys = [.. keys, TransferKeys.ObjectWriter(record.Region, record.Bucket, writer.TaskId)];
@@ -227,7 +254,12 @@ public sealed class ObjectIndex(IDatabase redis)
         return ((ObjectChange)(int)result[0], result[1].ToString());
     }
 
-    private static Dictionary<string, string> Fields(RedisResult result)
+    /// <summary>ARGV[1..9] of <see cref="PutObjectLua"/>.</summary>
+    internal static RedisValue[] ObjectArguments(ObjectRecord record) =>
+        [record.Name, record.Size, record.Sha256, record.ContentType, record.Created.ToUnixTimeMilliseconds(), record.Manifest, record.Holder, record.Version,
+            record.ETag];
+
+    internal static Dictionary<string, string> Fields(RedisResult result)
     {
         var values = (RedisResult[])result!;
         var fields = new Dictionary<string, string>(values.Length / 2, StringComparer.Ordinal);
@@ -245,13 +277,14 @@ public sealed class ObjectIndex(IDatabase redis)
         fields.TryGetValue("owner", out var owner)
             ? new BucketRecord(region, name, owner, (BucketAcl)int.Parse(fields["acl"], CultureInfo.InvariantCulture),
                 DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["created"], CultureInfo.InvariantCulture)),
-                long.Parse(fields.GetValueOrDefault("n", "0"), CultureInfo.InvariantCulture))
+                long.Parse(fields.GetValueOrDefault("n", "0"), CultureInfo.InvariantCulture),
+                Math.Max(0, long.Parse(fields.GetValueOrDefault("bytes", "0"), CultureInfo.InvariantCulture)))
             : null;
 
     private static ObjectRecord? Object(string region, string bucket, string name, Dictionary<string, string> fields) =>
         fields.TryGetValue("holder", out var holder)
             ? new ObjectRecord(region, bucket, name, long.Parse(fields["size"], CultureInfo.InvariantCulture), fields["sha"], fields["type"],
                 DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields["created"], CultureInfo.InvariantCulture)), fields["manifest"], holder,
-                fields.GetValueOrDefault("ver", ""))
+                fields.GetValueOrDefault("ver", ""), fields.GetValueOrDefault("etag", ""))
             : null;
 }

@@ -30,15 +30,21 @@ namespace GrpcImages.Transfer.Storage;
 /// - gi:xfer:{t}:ct:&lt;account&gt;:&lt;scope&gt;:&lt;token&gt; string "fingerprint|task id" for 24 h (R35)
 /// - channel gi:xfer:task:&lt;task&gt;         the task's new state, for WatchTask
 /// Object store of region R (R24, R29), under the bucket's tag {b:R:bucket}:
-/// - gi:xfer:{b:R:&lt;bucket&gt;}:bucket     hash  owner, acl, created (ms), n (objects)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:bucket     hash  owner, acl, created (ms), n (objects), bytes (objects' and open uploads' parts' bytes)
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:names      zset  object names, all score 0 (listed by name, prefixes by range)
 /// - gi:xfer:{b:R:&lt;bucket&gt;}:w:&lt;task&gt;   string the fencing token of the export task's newest worker: an older one may not write objects here
-/// - gi:xfer:{b:R:&lt;bucket&gt;}:o:&lt;name&gt;   hash  size, sha, type, created, manifest, holder (the content's holder "o:&lt;version&gt;"), ver (new with each write)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:o:&lt;name&gt;   hash  size, sha, type, created, manifest, holder (the content's holder "o:&lt;version&gt;"), ver (new with each write),
+///                                      etag (the OSS ETag, when written with one)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:uploads    zset  "&lt;object name&gt;\n&lt;upload id&gt;", all score 0: the bucket's open multipart uploads by name, then id
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:u:&lt;upload&gt; hash  name, type, init (ms), touched (ms of the last part), bytes (of its parts)
+/// - gi:xfer:{b:R:&lt;bucket&gt;}:up:&lt;upload&gt; hash part number -> PartRecord ("size etag manifest holder written-ms"); each part's content
+///                                      is held by its own holder "p:&lt;upload&gt;:&lt;part&gt;:&lt;write&gt;"
 /// - gi:xfer:{&lt;account tag&gt;}:buckets:&lt;account&gt; set "R/bucket": the account's buckets (added before the bucket, dropped after it)
 /// Queues (WorkQueue):
 /// - gi:xfer:{q:&lt;action&gt;:&lt;region&gt;}:*  tasks of an action (copy, import, export) in a region, at most N running
 /// - gi:xfer:{q:gc:&lt;region&gt;}:*          one standing item: the region's garbage collection
-/// - gi:xfer:{q:objects:&lt;region&gt;}:*     object writes and deletes to settle: holders of content no object points at are released
+/// - gi:xfer:{q:objects:&lt;region&gt;}:*     object and part writes and deletes to settle: holders of content no object (or part) points at are released
+/// - gi:xfer:{q:uploads:&lt;region&gt;}:*     one item per open multipart upload: aborted once no part arrived for ObjectStore:AbandonedUploadAfter
 /// </code>
 /// </summary>
 public static class TransferKeys
@@ -112,6 +118,13 @@ public static class TransferKeys
 
     /// <summary>The fencing token of the newest worker of a task that writes into the bucket.</summary>
     public static RedisKey ObjectWriter(string region, string bucket, string taskId) => Bucket(region, bucket) + "w:" + taskId;
+
+    /// <summary>The bucket's open multipart uploads.</summary>
+    public static RedisKey Uploads(string region, string bucket) => Bucket(region, bucket) + "uploads";
+
+    public static RedisKey Upload(string region, string bucket, string uploadId) => Bucket(region, bucket) + "u:" + uploadId;
+
+    public static RedisKey UploadParts(string region, string bucket, string uploadId) => Bucket(region, bucket) + "up:" + uploadId;
 
     public static RedisKey AccountBuckets(string account) => Owner(ResourceIds.OwnerTag(account)) + "buckets:" + account;
 

@@ -1,0 +1,3 @@
+using GrpcImages.Console;
+
+await ConsoleHost.Build(args).RunAsync();
