@@ -163,7 +163,7 @@ public sealed class KeyPairManager(KeyPairStore store, InstanceStore instances, 
         };
     }
 
-    private static IReadOnlyList<string> InstanceIds(IReadOnlyList<string> ids)
+    private static List<string> InstanceIds(Google.Protobuf.Collections.RepeatedField<string> ids)
     {
         if (ids.Count is 0 or > MaxInstancesPerCall)
         {

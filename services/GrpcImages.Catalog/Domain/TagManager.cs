@@ -183,7 +183,7 @@ public sealed class TagManager(TagStore store, ImageAccess access, OwnedResource
         }
     }
 
-    private static List<string> ResourceIds(IReadOnlyList<string> ids, bool required)
+    private static List<string> ResourceIds(Google.Protobuf.Collections.RepeatedField<string> ids, bool required)
     {
         if ((required && ids.Count == 0) || ids.Count > MaxResourcesPerCall)
         {
