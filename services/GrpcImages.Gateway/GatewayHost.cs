@@ -36,6 +36,11 @@ public static class GatewayHost
         services.AddPeerClient<ImageService.ImageServiceClient>("Catalog");
         services.AddPeerClient<InstanceService.InstanceServiceClient>("Catalog");
         services.AddPeerClient<SnapshotService.SnapshotServiceClient>("Catalog");
+        services.AddPeerClient<NetworkService.NetworkServiceClient>("Catalog");
+        services.AddPeerClient<SecurityGroupService.SecurityGroupServiceClient>("Catalog");
+        services.AddPeerClient<KeyPairService.KeyPairServiceClient>("Catalog");
+        services.AddPeerClient<AddressService.AddressServiceClient>("Catalog");
+        services.AddPeerClient<TagService.TagServiceClient>("Catalog");
         services.AddPeerClient<SharingService.SharingServiceClient>("Sharing");
         services.AddPeerClient<AccessKeyService.AccessKeyServiceClient>("Kms");
         services.AddRegionPeerClients<TransferService.TransferServiceClient>(builder.Configuration, "Transfer");

@@ -47,6 +47,22 @@ public static class ImageActions
         }
         var name = p.Text("ImageName");
         var family = p.Text("ImageFamily");
+        var tags = call.Tags().ToList();
+        var usage = p.Optional("Usage") switch
+        {
+            null => ImageUsage.Unspecified,
+            "instance" => ImageUsage.Instance,
+            "none" => ImageUsage.None,
+            var other => throw EcsException.InvalidParameter("Usage", $"\"{other}\" is instance or none."),
+        };
+        // Every image listed here can make an instance and replace a system disk: the action narrows nothing.
+        if (p.Optional("ActionType") is { } actionType && actionType is not ("CreateEcs" or "ChangeOS"))
+        {
+            throw EcsException.InvalidParameter("ActionType", $"\"{actionType}\" is CreateEcs or ChangeOS.");
+        }
+        p.Flag("ShowExpired");
+        p.Flag("IsSupportIoOptimized");
+        p.Flag("IsSupportCloudinit");
         var (page, total, number, size) = ids.Count == 0
             ? await call.SkipPageAsync<Image>(async (skip, pageSize, token) =>
             {
@@ -55,6 +71,8 @@ public static class ImageActions
                     RegionId = region, OwnerAlias = alias, ImageName = name, ImageFamily = family, PageSize = pageSize, PageToken = token, Skip = skip,
                 };
                 request.Statuses.AddRange(statuses);
+                request.Tags.AddRange(tags);
+                request.Usage = usage;
                 var list = await call.Rpc(o => call.Clients.Images.ListImagesAsync(request, o));
                 return (list.Images, list.NextPageToken, list.TotalSize);
             })
@@ -77,7 +95,9 @@ public static class ImageActions
                         throw EcsException.From(error);
                     }
                 }
-                return (found.Where(i => statuses.Contains(i.Status) && (alias == ImageOwnerAlias.Unspecified || i.OwnerAlias == alias)), "");
+                return (found.Where(i => statuses.Contains(i.Status) && (alias == ImageOwnerAlias.Unspecified || i.OwnerAlias == alias) &&
+                                         (usage == ImageUsage.Unspecified || i.Usage == usage) &&
+                                         tags.All(t => i.Tags.Any(held => held.Key == t.Key && (t.Value.Length == 0 || held.Value == t.Value)))), "");
             });
         return new JsonObject
         {
@@ -148,6 +168,27 @@ public static class ImageActions
         {
             request.ImageFamily = family;
         }
+        request.BootMode = p.Optional("BootMode") switch
+        {
+            null => BootMode.Unspecified,
+            "BIOS" => BootMode.Bios,
+            "UEFI" => BootMode.Uefi,
+            var other => throw EcsException.BadRequest("InvalidBootMode.NotSupported", $"The boot mode \"{other}\" is BIOS or UEFI."),
+        };
+        request.LicenseType = p.Optional("LicenseType") switch
+        {
+            null => LicenseType.Unspecified,
+            "Auto" or "Aliyun" => LicenseType.Aliyun,
+            "BYOL" => LicenseType.Byol,
+            var other => throw EcsException.BadRequest("InvalidLicenseType.NotSupported", $"The license type \"{other}\" is Auto or BYOL."),
+        };
+        request.NvmeSupport = p.Optional("Features.NvmeSupport") switch
+        {
+            null => NvmeSupport.Unspecified,
+            "supported" => NvmeSupport.Supported,
+            "unsupported" => NvmeSupport.Unsupported,
+            var other => throw EcsException.InvalidParameter("Features.NvmeSupport", $"\"{other}\" is supported or unsupported."),
+        };
         switch (p.Optional("Status"))
         {
             case null:
@@ -163,6 +204,31 @@ public static class ImageActions
         }
         await call.Rpc(o => call.Clients.Images.UpdateImageAsync(request, o));
         return EcsCall.Ok();
+    }
+
+    /// <summary>The newest Available image of a family the caller can use (an empty Image when the family has none).</summary>
+    public static async Task<JsonObject> DescribeImageFromFamily(EcsCall call)
+    {
+        var p = call.Parameters;
+        var region = call.Region;
+        var request = new ListImagesRequest { RegionId = region, ImageFamily = p.Required("ImageFamily"), PageSize = 100, Statuses = { ImageStatus.Available } };
+        Image? newest = null;
+        var read = 0;
+        do
+        {
+            var list = await call.Rpc(o => call.Clients.Images.ListImagesAsync(request, o));
+            foreach (var image in list.Images)
+            {
+                if (newest is null || image.CreateTime.ToDateTimeOffset() > newest.CreateTime.ToDateTimeOffset())
+                {
+                    newest = image;
+                }
+            }
+            request.PageToken = list.NextPageToken;
+            read += list.Images.Count;
+        }
+        while (request.PageToken.Length > 0 && read < EcsCall.MaxScanned);
+        return new JsonObject { ["Image"] = newest is null ? new JsonObject() : Shapes.Image(newest) };
     }
 
     public static async Task<JsonObject> DeleteImage(EcsCall call)

@@ -13,31 +13,10 @@ public static class InstanceActions
     public static async Task<JsonObject> RunInstances(EcsCall call)
     {
         var p = call.Parameters;
-        var region = call.Region;
         var amount = p.Number("Amount", 1, 1, MaxAmount);
         p.Number("MinAmount", 1, 1, MaxAmount);
-        p.Accept("InstanceType", "SecurityGroupId", "VSwitchId", "ZoneId", "InstanceChargeType", "InternetChargeType",
-            "InternetMaxBandwidthOut", "HostName", "Password", "KeyPairName", "SystemDisk.Category", "Description");
-        var request = new CreateInstanceRequest
-        {
-            RegionId = region,
-            ImageId = p.Required("ImageId"),
-            InstanceName = p.Text("InstanceName"),
-            SystemDiskSizeGib = p.WholeNumber("SystemDisk.Size", 0),
-            SystemDiskEncryption = call.Encryption("SystemDisk."),
-        };
-        foreach (var disk in p.Objects("DataDisk", "Size", "SnapshotId", "Category", "Encrypted", "KMSKeyId", "Device", "DeleteWithInstance"))
-        {
-            request.DataDisks.Add(new DataDiskSpec
-            {
-                SizeGib = long.TryParse(disk("Size"), out var gib) ? gib : 0,
-                SnapshotId = disk("SnapshotId") ?? "",
-                Encryption = disk("Encrypted") == "true" || disk("KMSKeyId") is not null
-                    ? new Contracts.Common.V1.EncryptionSpec { Encrypted = true, KmsKeyId = disk("KMSKeyId") ?? "" }
-                    : null,
-            });
-        }
-        request.Tags.AddRange(call.Tags());
+        var request = InstanceRequest(call);
+        request.SecurityGroupIds.AddRange(p.List("SecurityGroupIds"));
         var token = p.Optional("ClientToken");
         var ids = new JsonArray();
         for (var i = 0; i < amount; i++)
@@ -50,6 +29,63 @@ public static class InstanceActions
         return new JsonObject { ["InstanceIdSets"] = new JsonObject { ["InstanceIdSet"] = ids } };
     }
 
+    /// <summary>CreateInstance: one instance, made Stopped, as ECS makes it (StartInstance runs it).</summary>
+    public static async Task<JsonObject> CreateInstance(EcsCall call)
+    {
+        var request = InstanceRequest(call);
+        request.CreateStopped = true;
+        request.ClientToken = call.Parameters.Text("ClientToken");
+        var created = await call.Rpc(o => call.Clients.Instances.CreateInstanceAsync(request, o));
+        return new JsonObject { ["InstanceId"] = created.Instance.InstanceId, ["OrderId"] = "", ["TradePrice"] = 0 };
+    }
+
+    /// <summary>What RunInstances and CreateInstance share. Charging, passwords and user data shape a real machine and mean nothing here.</summary>
+    private static CreateInstanceRequest InstanceRequest(EcsCall call)
+    {
+        var p = call.Parameters;
+        p.Accept("InstanceChargeType", "InternetChargeType", "InternetMaxBandwidthIn", "Password", "PasswordInherit", "SystemDisk.Category",
+            "SystemDisk.DiskName", "SystemDisk.Description", "SystemDisk.PerformanceLevel", "IoOptimized", "UserData", "SpotStrategy", "SpotPriceLimit",
+            "SecurityEnhancementStrategy", "Period", "PeriodUnit", "AutoRenew", "AutoRenewPeriod", "CreditSpecification", "DeletionProtection",
+            "RamRoleName", "DeploymentSetId", "HpcClusterId", "UniqueSuffix", "SystemDisk.AutoSnapshotPolicyId", "PrivateIpAddress", "Ipv6AddressCount",
+            "SystemDisk.StorageClusterId");
+        var request = new CreateInstanceRequest
+        {
+            RegionId = call.Region,
+            ImageId = p.Required("ImageId"),
+            InstanceName = p.Text("InstanceName"),
+            InstanceType = p.Text("InstanceType"),
+            ZoneId = p.Text("ZoneId"),
+            VswitchId = p.Text("VSwitchId"),
+            KeyPairName = p.Text("KeyPairName"),
+            HostName = p.Text("HostName"),
+            Description = p.Text("Description"),
+            InternetMaxBandwidthOut = p.Number("InternetMaxBandwidthOut", 0, 0, 100),
+            SystemDiskSizeGib = p.WholeNumber("SystemDisk.Size", 0),
+            SystemDiskEncryption = call.Encryption("SystemDisk."),
+        };
+        if (p.Optional("SecurityGroupId") is { } group)
+        {
+            request.SecurityGroupIds.Add(group);
+        }
+        foreach (var disk in p.Objects("DataDisk", "Size", "SnapshotId", "Category", "Encrypted", "KMSKeyId", "Device", "DeleteWithInstance",
+            "DiskName", "Description", "PerformanceLevel", "AutoSnapshotPolicyId"))
+        {
+            request.DataDisks.Add(new DataDiskSpec
+            {
+                SizeGib = disk("Size") is { } size
+                    ? long.TryParse(size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var gib) ? gib
+                      : throw EcsException.InvalidParameter("DataDisk.N.Size", "it is a whole number of GiB.")
+                    : 0,
+                SnapshotId = disk("SnapshotId") ?? "",
+                Encryption = disk("Encrypted") == "true" || disk("KMSKeyId") is not null
+                    ? new Contracts.Common.V1.EncryptionSpec { Encrypted = true, KmsKeyId = disk("KMSKeyId") ?? "" }
+                    : null,
+            });
+        }
+        request.Tags.AddRange(call.Tags());
+        return request;
+    }
+
     public static async Task<JsonObject> DescribeInstances(EcsCall call)
     {
         var p = call.Parameters;
@@ -58,8 +94,18 @@ public static class InstanceActions
         var imageId = p.Optional("ImageId");
         var name = p.Optional("InstanceName");
         var status = p.Optional("Status");
+        var vpcId = p.Optional("VpcId");
+        var vswitchId = p.Optional("VSwitchId");
+        var zoneId = p.Optional("ZoneId");
+        var groupId = p.Optional("SecurityGroupId");
+        var keyPair = p.Optional("KeyPairName");
+        var type = p.Optional("InstanceType");
+        var network = p.Optional("InstanceNetworkType");
+        var tags = call.Tags().ToList();
+        p.Accept("InstanceChargeType", "InternetChargeType", "IoOptimized", "DeviceAvailable", "LockReason", "MaxResults", "NextToken", "NeedSaleCycle");
         // The service filters none of these: with one, pages are read from the start and filtered here.
-        var filtered = ids.Count > 0 || imageId is not null || name is not null || status is not null;
+        var filtered = ids.Count > 0 || imageId is not null || name is not null || status is not null || vpcId is not null || vswitchId is not null ||
+                       zoneId is not null || groupId is not null || keyPair is not null || type is not null || network is not null || tags.Count > 0;
         var (page, total, number, size) = !filtered
             ? await call.SkipPageAsync<Instance>(async (skip, pageSize, token) =>
             {
@@ -74,7 +120,11 @@ public static class InstanceActions
                     (ids.Count == 0 || ids.Contains(i.InstanceId)) &&
                     (imageId is null || i.ImageId == imageId) &&
                     (name is null || i.InstanceName == name) &&
-                    (status is null || (i.Status == InstanceStatus.Stopped ? "Stopped" : "Running") == status)), list.NextPageToken);
+                    (status is null || (i.Status == InstanceStatus.Stopped ? "Stopped" : "Running") == status) &&
+                    (vpcId is null || i.VpcId == vpcId) && (vswitchId is null || i.VswitchId == vswitchId) && (zoneId is null || i.ZoneId == zoneId) &&
+                    (groupId is null || i.SecurityGroupIds.Contains(groupId)) && (keyPair is null || i.KeyPairName == keyPair) &&
+                    (type is null || i.InstanceType == type) && (network is null || (i.VpcId.Length > 0 ? "vpc" : "classic") == network) &&
+                    tags.All(t => i.Tags.Any(held => held.Key == t.Key && (t.Value.Length == 0 || held.Value == t.Value)))), list.NextPageToken);
             });
         return new JsonObject
         {
@@ -118,6 +168,40 @@ public static class InstanceActions
         }
         await call.Rpc(o => call.Clients.Instances.DeleteInstanceAsync(new DeleteInstanceRequest { RegionId = region, InstanceId = instance.InstanceId }, o));
         return EcsCall.Ok();
+    }
+
+    /// <summary>DescribeDisks: the disks of the caller's instances (every disk here belongs to one).</summary>
+    public static async Task<JsonObject> DescribeDisks(EcsCall call)
+    {
+        var p = call.Parameters;
+        var region = call.Region;
+        p.Accept("Category", "Portable", "DeleteWithInstance", "EnableAutoSnapshot", "Status", "LockReason", "MaxResults", "NextToken", "ZoneId");
+        var type = p.Optional("DiskType") switch
+        {
+            null or "all" => DiskType.Unspecified,
+            "system" => DiskType.System,
+            "data" => DiskType.Data,
+            var other => throw EcsException.InvalidParameter("DiskType", $"\"{other}\" is all, system or data."),
+        };
+        var request = new ListDisksRequest { RegionId = region, InstanceId = p.Text("InstanceId"), PageSize = 100 };
+        request.DiskIds.AddRange(p.JsonList("DiskIds"));
+        var snapshotId = p.Optional("SnapshotId");
+        var encrypted = p.Optional("Encrypted") is null ? (bool?)null : p.Flag("Encrypted");
+        var (page, total, number, size) = await call.PageAsync<Disk>(async token =>
+        {
+            request.PageToken = token;
+            var list = await call.Rpc(o => call.Clients.Instances.ListDisksAsync(request, o));
+            return (list.Disks.Where(d => (type == DiskType.Unspecified || d.DiskType == type) &&
+                                          (snapshotId is null || d.SourceSnapshotId == snapshotId) &&
+                                          (encrypted is null || (d.Encryption?.Encrypted ?? false) == encrypted)), list.NextPageToken);
+        });
+        return new JsonObject
+        {
+            ["TotalCount"] = total,
+            ["PageNumber"] = number,
+            ["PageSize"] = size,
+            ["Disks"] = Shapes.Wrap("Disk", page.Select(d => (JsonNode)Shapes.Disk(d, region))),
+        };
     }
 
     public static async Task<JsonObject> ReplaceSystemDisk(EcsCall call)

@@ -28,6 +28,30 @@ public static class SnapshotActions
         return new JsonObject { ["SnapshotId"] = created.Snapshot.SnapshotId };
     }
 
+    /// <summary>
+    /// DeleteSnapshot names only the snapshot: its region is RegionId, else the one that has it. A snapshot an image
+    /// was made from stays (delete the image first); Force, which in ECS lets a snapshot go from under its disks, changes
+    /// nothing here, since disks keep their own bytes.
+    /// </summary>
+    public static async Task<JsonObject> DeleteSnapshot(EcsCall call)
+    {
+        var p = call.Parameters;
+        var snapshotId = p.Required("SnapshotId");
+        p.Flag("Force");
+        var regions = p.Optional("RegionId") is { } given
+            ? [given]
+            : (await call.Rpc(o => call.Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o))).Regions.Select(r => r.RegionId).ToList();
+        foreach (var region in regions)
+        {
+            var deleted = await call.Rpc(o => call.Clients.Snapshots.DeleteSnapshotAsync(new DeleteSnapshotRequest { RegionId = region, SnapshotId = snapshotId }, o));
+            if (deleted.Deleted)
+            {
+                return EcsCall.Ok();
+            }
+        }
+        throw new EcsException(404, "InvalidSnapshotId.NotFound", $"The snapshot {snapshotId} does not exist.");
+    }
+
     public static async Task<JsonObject> DescribeSnapshots(EcsCall call)
     {
         var p = call.Parameters;

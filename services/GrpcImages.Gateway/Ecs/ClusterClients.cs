@@ -15,7 +15,12 @@ public sealed class ClusterClients(
     PeerClient<SharingService.SharingServiceClient> sharing,
     RegionPeers<TransferService.TransferServiceClient> transfer,
     RegionPeers<TaskService.TaskServiceClient> tasks,
-    PeerClient<AccessKeyService.AccessKeyServiceClient> accessKeys)
+    PeerClient<AccessKeyService.AccessKeyServiceClient> accessKeys,
+    PeerClient<NetworkService.NetworkServiceClient> networks,
+    PeerClient<SecurityGroupService.SecurityGroupServiceClient> securityGroups,
+    PeerClient<KeyPairService.KeyPairServiceClient> keyPairs,
+    PeerClient<AddressService.AddressServiceClient> addresses,
+    PeerClient<TagService.TagServiceClient> tags)
 {
     public RegionService.RegionServiceClient Regions => regions.Client;
 
@@ -28,6 +33,16 @@ public sealed class ClusterClients(
     public SharingService.SharingServiceClient Sharing => sharing.Client;
 
     public AccessKeyService.AccessKeyServiceClient AccessKeys => accessKeys.Client;
+
+    public NetworkService.NetworkServiceClient Networks => networks.Client;
+
+    public SecurityGroupService.SecurityGroupServiceClient SecurityGroups => securityGroups.Client;
+
+    public KeyPairService.KeyPairServiceClient KeyPairs => keyPairs.Client;
+
+    public AddressService.AddressServiceClient Addresses => addresses.Client;
+
+    public TagService.TagServiceClient Tags => tags.Client;
 
     /// <summary>The transfer instance that keeps <paramref name="region"/>'s bytes and tasks.</summary>
     public TransferService.TransferServiceClient Transfer(string region) => transfer.In(region);

@@ -47,6 +47,16 @@ public static class Shapes
             ["SnapshotId"] = d.SnapshotId,
         })),
         ["Tags"] = Tags(image.Tags),
+        ["BootMode"] = image.BootMode switch
+        {
+            BootMode.Uefi => "UEFI",
+            BootMode.Bios => "BIOS",
+            _ => image.Architecture == Architecture.Arm64 ? "UEFI" : "BIOS",
+        },
+        ["Features"] = new JsonObject { ["NvmeSupport"] = image.NvmeSupport == NvmeSupport.Supported ? "supported" : "unsupported" },
+        ["Usage"] = image.Usage == ImageUsage.Instance ? "instance" : "none",
+        ["IsSupportIoOptimized"] = true,
+        ["IsSupportCloudinit"] = true,
     };
 
     public static JsonObject Instance(Instance instance) => new()
@@ -61,7 +71,58 @@ public static class Shapes
         ["CreationTime"] = Time(instance.CreateTime),
         ["LicenseType"] = instance.LicenseType == LicenseType.Byol ? "BYOL" : "Aliyun",
         ["Tags"] = Tags(instance.Tags),
+        ["InstanceType"] = instance.InstanceType,
+        ["InstanceTypeFamily"] = instance.InstanceType.Contains('.', StringComparison.Ordinal) ? instance.InstanceType[..instance.InstanceType.LastIndexOf('.')] : "",
+        ["ZoneId"] = instance.ZoneId,
+        ["Cpu"] = instance.Cpu,
+        ["Memory"] = instance.MemoryMib,
+        ["HostName"] = instance.HostName,
+        ["Description"] = instance.Description,
+        ["KeyPairName"] = instance.KeyPairName,
+        ["InternetMaxBandwidthOut"] = instance.InternetMaxBandwidthOut,
+        ["InstanceNetworkType"] = instance.VpcId.Length > 0 ? "vpc" : "classic",
+        ["VpcAttributes"] = new JsonObject
+        {
+            ["VpcId"] = instance.VpcId,
+            ["VSwitchId"] = instance.VswitchId,
+            ["PrivateIpAddress"] = Addresses(instance.VpcId.Length > 0 ? instance.PrivateIpAddress : ""),
+            ["NatIpAddress"] = "",
+        },
+        ["InnerIpAddress"] = Addresses(instance.VpcId.Length > 0 ? "" : instance.PrivateIpAddress),
+        ["PublicIpAddress"] = Addresses(instance.PublicIpAddress),
+        ["EipAddress"] = new JsonObject
+        {
+            ["AllocationId"] = instance.Eip?.AllocationId ?? "",
+            ["IpAddress"] = instance.Eip?.IpAddress ?? "",
+            ["Bandwidth"] = instance.Eip?.Bandwidth ?? 0,
+        },
+        ["SecurityGroupIds"] = new JsonObject { ["SecurityGroupId"] = new JsonArray([.. instance.SecurityGroupIds.Select(id => (JsonNode)id)]) },
+        ["IoOptimized"] = true,
+        ["InstanceChargeType"] = "PostPaid",
     };
+
+    public static JsonObject Disk(Disk disk, string region) => new()
+    {
+        ["DiskId"] = disk.DiskId,
+        ["RegionId"] = region,
+        ["ZoneId"] = disk.ZoneId,
+        ["InstanceId"] = disk.InstanceId,
+        ["Type"] = disk.DiskType == DiskType.Data ? "data" : "system",
+        ["Category"] = "cloud_essd",
+        ["Size"] = disk.SizeGib,
+        ["Device"] = disk.Device,
+        ["ImageId"] = disk.SourceImageId,
+        ["SourceSnapshotId"] = disk.SourceSnapshotId,
+        ["Status"] = "In_use",
+        ["Encrypted"] = disk.Encryption?.Encrypted ?? false,
+        ["KMSKeyId"] = disk.Encryption?.KmsKeyId ?? "",
+        ["Portable"] = disk.DiskType == DiskType.Data,
+        ["DeleteWithInstance"] = true,
+        ["CreationTime"] = Time(disk.CreateTime),
+    };
+
+    private static JsonObject Addresses(string address) =>
+        new() { ["IpAddress"] = new JsonArray(address.Length > 0 ? [(JsonNode)address] : []) };
 
     public static JsonObject Snapshot(Snapshot snapshot) => new()
     {
