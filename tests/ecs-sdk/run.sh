@@ -12,6 +12,7 @@ KMS="http://127.0.0.1:$((BASE + 4))" TRANSFER="http://127.0.0.1:$((BASE + 2))" E
 
 cd "$ROOT/tests/ecs-sdk"
 ensure_buf
+ensure_packages packer:packer
 [ -d node_modules/@alicloud/ecs20140526 ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 rpc() { # rpc <token> <method> <json>
@@ -41,6 +42,8 @@ owner_token="$(rpc "$operator" AccountService/IssueToken "{\"account_id\":\"$OWN
 for role in AliyunECSImageImportDefaultRole AliyunECSImageExportDefaultRole; do
   rpc "$owner_token" RoleService/CreateServiceRole "{\"account_id\":\"$OWNER_ID\",\"role_name\":\"$role\"}" >/dev/null
 done
+# Packer's image_encrypted copies with the default service key, which needs KMS in the region (R20).
+rpc "$owner_token" KeyService/EnableKms "{\"region_id\":\"cn-hangzhou\"}" >/dev/null
 BUCKET="sdk-$RANDOM$RANDOM"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
