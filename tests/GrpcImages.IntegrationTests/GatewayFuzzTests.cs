@@ -23,6 +23,11 @@ public class GatewayFuzzTests(ClusterFixture fixture, ITestOutputHelper output) 
         "DiskDeviceMapping.1.SnapshotId", "DiskDeviceMapping.1.Size", "DiskDeviceMapping.1.DiskType", "DiskDeviceMapping.1.OSSBucket",
         "DiskDeviceMapping.1.OSSObject", "DiskDeviceMapping.1.Format", "InstanceIds", "SnapshotIds", "TaskAction", "TaskStatus", "OSSBucket",
         "ImageFormat", "Encrypted", "KMSKeyId", "Tag.1.Key", "Tag.1.Value", "Architecture", "LicenseType", "OSType",
+        "KeyPairName", "KeyPairNames", "PublicKeyBody", "VpcId", "VSwitchId", "ZoneId", "CidrBlock", "SecurityGroupId", "SecurityGroupIds",
+        "IpProtocol", "PortRange", "SourceCidrIp", "DestCidrIp", "Policy", "Priority", "NicType", "Permissions.1.IpProtocol", "Permissions.1.PortRange",
+        "AllocationId", "Bandwidth", "InternetChargeType", "InstanceType", "InternetMaxBandwidthOut", "HostName", "Description", "ResourceType",
+        "ResourceId", "ResourceId.1", "TagKey.1", "All", "NextToken", "ImageFamily", "BootMode", "Features.NvmeSupport", "Usage", "ActionType",
+        "DiskIds", "DiskType", "InstanceTypes.1", "Filter.1.Key", "Filter.1.Value", "Direction", "EipAddress", "AssociatedInstanceId",
     ];
 
     [Fact]

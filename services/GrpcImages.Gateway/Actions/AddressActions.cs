@@ -45,8 +45,9 @@ public static class AddressActions
     public static async Task<JsonObject> ReleaseEipAddress(EcsCall call)
     {
         var request = new ReleaseEipAddressRequest { RegionId = call.Region, AllocationId = call.Parameters.Required("AllocationId") };
-        await call.Rpc(o => call.Clients.Addresses.ReleaseEipAddressAsync(request, o));
-        return EcsCall.Ok();
+        return (await call.Rpc(o => call.Clients.Addresses.ReleaseEipAddressAsync(request, o))).Released
+            ? EcsCall.Ok()
+            : throw new EcsException(404, "InvalidAllocationId.NotFound", $"The EIP {request.AllocationId} does not exist.");
     }
 
     public static async Task<JsonObject> DescribeEipAddresses(EcsCall call)

@@ -71,8 +71,10 @@ public static class NetworkActions
     public static async Task<JsonObject> DeleteVpc(EcsCall call)
     {
         var request = new DeleteVpcRequest { RegionId = call.Region, VpcId = call.Parameters.Required("VpcId") };
-        await call.Rpc(o => call.Clients.Networks.DeleteVpcAsync(request, o));
-        return EcsCall.Ok();
+        // ECS answers NotFound for a VPC that is not there (or is another account's), where the cluster answers "nothing deleted".
+        return (await call.Rpc(o => call.Clients.Networks.DeleteVpcAsync(request, o))).Deleted
+            ? EcsCall.Ok()
+            : throw new EcsException(404, "InvalidVpcId.NotFound", $"The VPC {request.VpcId} does not exist.");
     }
 
     public static async Task<JsonObject> CreateVSwitch(EcsCall call)
@@ -135,8 +137,9 @@ public static class NetworkActions
         var vswitchId = p.Required("VSwitchId");
         // ECS's DeleteVSwitch takes no RegionId: without one, every region is asked for the vSwitch.
         var region = p.Optional("RegionId") ?? await FindVSwitchRegionAsync(call, vswitchId);
-        await call.Rpc(o => call.Clients.Networks.DeleteVSwitchAsync(new DeleteVSwitchRequest { RegionId = region, VswitchId = vswitchId }, o));
-        return EcsCall.Ok();
+        return (await call.Rpc(o => call.Clients.Networks.DeleteVSwitchAsync(new DeleteVSwitchRequest { RegionId = region, VswitchId = vswitchId }, o))).Deleted
+            ? EcsCall.Ok()
+            : throw new EcsException(404, "InvalidVSwitchId.NotFound", $"The vSwitch {vswitchId} does not exist.");
     }
 
     public static async Task<JsonObject> DescribeZones(EcsCall call)

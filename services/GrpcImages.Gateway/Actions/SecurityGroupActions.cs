@@ -106,8 +106,9 @@ public static class SecurityGroupActions
     public static async Task<JsonObject> DeleteSecurityGroup(EcsCall call)
     {
         var request = new DeleteSecurityGroupRequest { RegionId = call.Region, SecurityGroupId = call.Parameters.Required("SecurityGroupId") };
-        await call.Rpc(o => call.Clients.SecurityGroups.DeleteSecurityGroupAsync(request, o));
-        return EcsCall.Ok();
+        return (await call.Rpc(o => call.Clients.SecurityGroups.DeleteSecurityGroupAsync(request, o))).Deleted
+            ? EcsCall.Ok()
+            : throw new EcsException(404, "InvalidSecurityGroupId.NotFound", $"The security group {request.SecurityGroupId} does not exist.");
     }
 
     public static Task<JsonObject> AuthorizeSecurityGroup(EcsCall call) => ChangeRules(call, RuleDirection.Ingress, revoke: false);
