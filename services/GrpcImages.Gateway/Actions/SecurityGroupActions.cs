@@ -120,8 +120,9 @@ public static class SecurityGroupActions
     public static Task<JsonObject> RevokeSecurityGroupEgress(EcsCall call) => ChangeRules(call, RuleDirection.Egress, revoke: true);
 
     /// <summary>
-    /// One rule in the top-level parameters (IpProtocol, PortRange, SourceCidrIp or DestCidrIp, ...) or several
-    /// as Permissions.N.*, as newer SDKs send them; each is its own change, in order.
+    /// One rule in the top-level parameters (IpProtocol, PortRange, SourceCidrIp or DestCidrIp, ...) or as
+    /// Permissions.1.*, as newer SDKs send it. One rule per call: the cluster changes one rule at a time, and a call
+    /// must change all it asks for or nothing.
     /// </summary>
     private static async Task<JsonObject> ChangeRules(EcsCall call, RuleDirection direction, bool revoke)
     {
@@ -153,18 +154,19 @@ public static class SecurityGroupActions
         {
             throw EcsException.MissingParameter("IpProtocol");
         }
-        foreach (var rule in rules)
+        if (rules.Count > 1)
         {
-            if (revoke)
-            {
-                await call.Rpc(o => call.Clients.SecurityGroups.RevokeSecurityGroupAsync(
-                    new RevokeSecurityGroupRequest { RegionId = region, SecurityGroupId = groupId, Rule = rule }, o));
-            }
-            else
-            {
-                await call.Rpc(o => call.Clients.SecurityGroups.AuthorizeSecurityGroupAsync(
-                    new AuthorizeSecurityGroupRequest { RegionId = region, SecurityGroupId = groupId, Rule = rule }, o));
-            }
+            throw EcsException.InvalidParameter("Permissions", "give one rule per call here.");
+        }
+        if (revoke)
+        {
+            await call.Rpc(o => call.Clients.SecurityGroups.RevokeSecurityGroupAsync(
+                new RevokeSecurityGroupRequest { RegionId = region, SecurityGroupId = groupId, Rule = rules[0] }, o));
+        }
+        else
+        {
+            await call.Rpc(o => call.Clients.SecurityGroups.AuthorizeSecurityGroupAsync(
+                new AuthorizeSecurityGroupRequest { RegionId = region, SecurityGroupId = groupId, Rule = rules[0] }, o));
         }
         return EcsCall.Ok();
     }
