@@ -26,8 +26,10 @@ function build(builder, options = {}) {
   const args = ['build', '-machine-readable', ...(options.force ? ['-force'] : []), template];
   const child = spawn('packer', args, {
     cwd: dir,
-    // HOME and the plugin directory in the scratch directory: packer writes its checkpoint and config there.
-    env: { PATH: process.env.PATH, HOME: dir, AK: env('OWNER_KEY_ID'), SK: env('OWNER_SECRET'), HTTP_PROXY: gateway, CHECKPOINT_DISABLE: '1' },
+    // HOME in the scratch directory: packer writes its config there. HTTPS_PROXY too: the SDK first asks
+    // https://location-readonly.aliyuncs.com for the endpoint, and the gateway refuses that CONNECT at once
+    // (where a network that drops the packets would cost each call seconds); it then falls back to its own table.
+    env: { PATH: process.env.PATH, HOME: dir, AK: env('OWNER_KEY_ID'), SK: env('OWNER_SECRET'), HTTP_PROXY: gateway, HTTPS_PROXY: gateway, CHECKPOINT_DISABLE: '1' },
   });
   let out = '';
   child.stdout.on('data', (chunk) => { out += chunk; options.onOutput?.(out); });
