@@ -193,4 +193,16 @@ public class AddressTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
             return value >> (32 - Prefix) == Network >> (32 - Prefix);
         }
     }
+
+    [Fact]
+    public async Task EipsAllocatedAtOnceGetAddressesOfTheirOwn()
+    {
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+
+        var eips = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
+            (i % 2 == 0 ? a : b).Addresses().AllocateEipAddressAsync(new AllocateEipAddressRequest { RegionId = Hangzhou }).ResponseAsync));
+
+        Assert.Equal(10, eips.Select(e => e.EipAddress.IpAddress).Distinct().Count());
+    }
 }

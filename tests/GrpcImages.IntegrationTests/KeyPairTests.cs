@@ -272,4 +272,25 @@ public class KeyPairTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)}: {error}");
         return text;
     }
+
+    [Fact]
+    public async Task OfPairsOfOneNameCreatedAtOnceOneIsMade()
+    {
+        var account = await Cluster.NewAccountAsync();
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            try
+            {
+                return (await account.KeyPairs().CreateKeyPairAsync(new CreateKeyPairRequest { RegionId = Hangzhou, KeyPairName = "racer" })).KeyPair;
+            }
+            catch (RpcException ex) when (RpcAssert.Reason(ex) == "KeyPair.AlreadyExist")
+            {
+                return null;
+            }
+        }));
+
+        var made = attempts.OfType<KeyPair>().Single();
+        Assert.Equal(made.KeyPairFingerPrint, (await account.KeyPairs().ListKeyPairsAsync(new ListKeyPairsRequest { RegionId = Hangzhou })).KeyPairs.Single().KeyPairFingerPrint);
+    }
 }

@@ -223,4 +223,30 @@ public class NetworkTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         Assert.Equal([vpc.VpcId], (await account.Networks().ListVpcsAsync(new ListVpcsRequest { RegionId = Hangzhou })).Vpcs.Select(v => v.VpcId));
         Assert.Empty((await account.Networks().ListVSwitchesAsync(new ListVSwitchesRequest { RegionId = Hangzhou })).Vswitches);
     }
+
+    [Fact]
+    public async Task OverlappingVSwitchesMadeAtOnceLeaveOne()
+    {
+        var account = await Cluster.NewAccountAsync();
+        var vpc = await account.NewVpcAsync("10.0.0.0/16");
+
+        // Each block overlaps the /24 every other one lies in: at most one of each pair can be made, whatever the order.
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+        {
+            try
+            {
+                return (await account.NewVSwitchAsync(vpc, i % 2 == 0 ? "10.0.1.0/24" : $"10.0.1.{(i / 2) * 64}/26")).CidrBlock;
+            }
+            catch (RpcException ex) when (RpcAssert.Reason(ex) == "InvalidCidrBlock.Overlapped")
+            {
+                return null;
+            }
+        }));
+
+        var made = attempts.OfType<string>().ToList();
+        Assert.NotEmpty(made);
+        Assert.True(made.Count == 1 || made.All(c => c.EndsWith("/26", StringComparison.Ordinal)), string.Join(", ", made));
+        Assert.Equal(made.Count, made.Distinct().Count());
+        Assert.Equal(made.Count, (await account.Networks().GetVpcAsync(new GetVpcRequest { RegionId = Hangzhou, VpcId = vpc.VpcId })).Vpc.VswitchIds.Count);
+    }
 }

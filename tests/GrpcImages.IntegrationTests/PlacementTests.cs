@@ -276,4 +276,18 @@ public class PlacementTests(ClusterFixture fixture, ITestOutputHelper output) : 
             a.Snapshots().GetSnapshotAsync(new GetSnapshotRequest { RegionId = Hangzhou, SnapshotId = snapshot.SnapshotId }));
         Assert.Empty((await a.Snapshots().ListSnapshotsAsync(new ListSnapshotsRequest { RegionId = Hangzhou })).Snapshots);
     }
+
+    [Fact]
+    public async Task InstancesMadeAtOnceInOneVSwitchGetAddressesOfTheirOwn()
+    {
+        var account = await Cluster.NewAccountAsync();
+        var vpc = await account.NewVpcAsync();
+        var vswitch = await account.NewVSwitchAsync(vpc, "172.16.5.0/24");
+
+        var instances = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => account.NewVpcInstanceAsync(vswitch)));
+
+        Assert.Equal(8, instances.Select(i => i.PrivateIpAddress).Distinct().Count());
+        Assert.All(instances, i => Assert.StartsWith("172.16.5.", i.PrivateIpAddress));
+        Assert.Equal(244, (await account.Networks().GetVSwitchAsync(new GetVSwitchRequest { RegionId = Hangzhou, VswitchId = vswitch.VswitchId })).Vswitch.AvailableIpAddressCount);
+    }
 }
