@@ -208,4 +208,15 @@ public class SecurityGroupTests(ClusterFixture fixture, ITestOutputHelper output
             account.Groups().CreateSecurityGroupAsync(new CreateSecurityGroupRequest { RegionId = Hangzhou, ClientToken = "tok\u00e9n" }));
         Assert.Empty((await account.Groups().ListSecurityGroupsAsync(new ListSecurityGroupsRequest { RegionId = Hangzhou })).SecurityGroups);
     }
+
+    [Fact]
+    public async Task AnAccountHasAtMost100GroupsPerRegion()
+    {
+        var account = await Cluster.NewAccountAsync();
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => account.NewGroupAsync()));
+
+        await RpcAssert.FailsAsync(StatusCode.ResourceExhausted, "QuotaExceeded.SecurityGroup", () => account.NewGroupAsync());
+        Assert.Equal(100, (await account.Groups().ListSecurityGroupsAsync(new ListSecurityGroupsRequest { RegionId = Hangzhou })).TotalSize);
+        await account.NewGroupAsync(region: Shanghai);
+    }
 }

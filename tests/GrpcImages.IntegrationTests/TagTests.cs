@@ -184,4 +184,27 @@ public class TagTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
         Assert.Equal(3, page.TagResources.Count);
         Assert.Empty(rest.NextPageToken);
     }
+
+    [Fact]
+    public async Task ListsNamingTooManyResourcesOrTagsAreRefused()
+    {
+        var account = await Cluster.NewAccountAsync();
+
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidResourceId.Malformed", () => account.Tags().ListTagResourcesAsync(new ListTagResourcesRequest
+        {
+            RegionId = Hangzhou, ResourceType = TaggedResourceType.Image, ResourceIds = { Enumerable.Range(0, 51).Select(i => $"m-{i:D20}") },
+        }));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidTagCount", () => account.Images().ListImagesAsync(new ListImagesRequest
+        {
+            RegionId = Hangzhou, Tags = { Enumerable.Range(0, 21).Select(i => Tag($"k{i}")) },
+        }));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidTagKey.Malformed", () => account.Images().ListImagesAsync(new ListImagesRequest
+        {
+            RegionId = Hangzhou, Tags = { Tag(new string('k', 129)) },
+        }));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidArgument", () => account.Tags().ListTagResourcesAsync(new ListTagResourcesRequest
+        {
+            RegionId = Hangzhou, ResourceType = TaggedResourceType.Image, PageSize = -1,
+        }));
+    }
 }
