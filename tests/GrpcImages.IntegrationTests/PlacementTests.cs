@@ -290,4 +290,56 @@ public class PlacementTests(ClusterFixture fixture, ITestOutputHelper output) : 
         Assert.All(instances, i => Assert.StartsWith("172.16.5.", i.PrivateIpAddress));
         Assert.Equal(244, (await account.Networks().GetVSwitchAsync(new GetVSwitchRequest { RegionId = Hangzhou, VswitchId = vswitch.VswitchId })).Vswitch.AvailableIpAddressCount);
     }
+
+    [Fact]
+    public async Task APackerBuildsResourcesComeAndGoAndLeaveATaggedImage()
+    {
+        var account = await Cluster.NewAccountAsync();
+        var keyName = $"packer_{Guid.NewGuid():N}";
+
+        // What Packer's alicloud-ecs builder makes, in its order.
+        await account.KeyPairs().CreateKeyPairAsync(new CreateKeyPairRequest { RegionId = Hangzhou, KeyPairName = keyName });
+        var zone = (await account.RegionInfo().ListZonesAsync(new ListZonesRequest { RegionId = Hangzhou })).Zones.First(z => z.AvailableInstanceTypes.Contains("ecs.g7.large"));
+        var vpc = await account.NewVpcAsync("172.16.0.0/16");
+        var vswitch = await account.NewVSwitchAsync(vpc, "172.16.0.0/24", zone.ZoneId);
+        var group = await account.NewGroupAsync(vpc.VpcId);
+        await account.Groups().AuthorizeSecurityGroupAsync(new AuthorizeSecurityGroupRequest
+        {
+            RegionId = Hangzhou, SecurityGroupId = group.SecurityGroupId,
+            Rule = new SecurityGroupRule { Direction = RuleDirection.Ingress, IpProtocol = "tcp", PortRange = "22/22", CidrIp = "0.0.0.0/0", NicType = "intranet" },
+        });
+        var instance = (await account.Instances().CreateInstanceAsync(new CreateInstanceRequest
+        {
+            RegionId = Hangzhou, ImageId = Ubuntu, InstanceType = "ecs.g7.large", VswitchId = vswitch.VswitchId, SecurityGroupIds = { group.SecurityGroupId },
+            KeyPairName = keyName, CreateStopped = true, InternetMaxBandwidthOut = 5, ClientToken = Guid.NewGuid().ToString(),
+        })).Instance;
+        var eip = (await account.Addresses().AllocateEipAddressAsync(new AllocateEipAddressRequest { RegionId = Hangzhou })).EipAddress;
+        await account.Addresses().AssociateEipAddressAsync(new AssociateEipAddressRequest { RegionId = Hangzhou, AllocationId = eip.AllocationId, InstanceId = instance.InstanceId });
+        await account.Instances().StartInstanceAsync(new StartInstanceRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId });
+        await account.StopAsync(await account.GetInstanceAsync(instance.InstanceId));
+        var image = await account.NewImageAsync(instance.InstanceId, name: "web-1700000000");
+        var snapshotIds = image.DiskDeviceMappings.Select(m => m.SnapshotId).ToList();
+        await account.Tags().TagResourcesAsync(new TagResourcesRequest { RegionId = Hangzhou, ResourceType = TaggedResourceType.Image, ResourceIds = { image.ImageId }, Tags = { NetworkSteps.Tag("team", "web") } });
+        await account.Tags().TagResourcesAsync(new TagResourcesRequest { RegionId = Hangzhou, ResourceType = TaggedResourceType.Snapshot, ResourceIds = { snapshotIds }, Tags = { NetworkSteps.Tag("team", "web") } });
+
+        // Its cleanup, in its order: everything goes but the image and its snapshots.
+        await account.Addresses().UnassociateEipAddressAsync(new UnassociateEipAddressRequest { RegionId = Hangzhou, AllocationId = eip.AllocationId, InstanceId = instance.InstanceId });
+        Assert.True((await account.Addresses().ReleaseEipAddressAsync(new ReleaseEipAddressRequest { RegionId = Hangzhou, AllocationId = eip.AllocationId })).Released);
+        await account.DeleteInstanceAsync(instance.InstanceId);
+        Assert.True((await account.Groups().DeleteSecurityGroupAsync(new DeleteSecurityGroupRequest { RegionId = Hangzhou, SecurityGroupId = group.SecurityGroupId })).Deleted);
+        Assert.True((await account.Networks().DeleteVSwitchAsync(new DeleteVSwitchRequest { RegionId = Hangzhou, VswitchId = vswitch.VswitchId })).Deleted);
+        Assert.True((await account.Networks().DeleteVpcAsync(new DeleteVpcRequest { RegionId = Hangzhou, VpcId = vpc.VpcId })).Deleted);
+        Assert.Equal([keyName], (await account.KeyPairs().DeleteKeyPairsAsync(new DeleteKeyPairsRequest { RegionId = Hangzhou, KeyPairNames = { keyName } })).Deleted);
+
+        Assert.Empty((await account.Instances().ListInstancesAsync(new ListInstancesRequest { RegionId = Hangzhou })).Instances);
+        Assert.Empty((await account.Networks().ListVpcsAsync(new ListVpcsRequest { RegionId = Hangzhou })).Vpcs);
+        Assert.Empty((await account.Addresses().ListEipAddressesAsync(new ListEipAddressesRequest { RegionId = Hangzhou })).EipAddresses);
+        var listed = (await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, Tags = { NetworkSteps.Tag("team", "web") } })).Images.Single();
+        Assert.Equal((image.ImageId, ImageUsage.None), (listed.ImageId, listed.Usage));
+        var taggedSnapshots = (await account.Tags().ListTagResourcesAsync(new ListTagResourcesRequest
+        {
+            RegionId = Hangzhou, ResourceType = TaggedResourceType.Snapshot, Tags = { NetworkSteps.Tag("team", "web") },
+        })).TagResources.Select(t => t.ResourceId);
+        Assert.Equal(snapshotIds.Order(StringComparer.Ordinal), taggedSnapshots.Order(StringComparer.Ordinal));
+    }
 }
