@@ -11,7 +11,8 @@ namespace GrpcImages.Cli;
 internal static partial class Commands
 {
     public static IEnumerable<Command> All(TextWriter output) =>
-        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output), AccessKeys(output), Directories(output)];
+        [Tokens(output), WhoAmI(output), Accounts(output), Regions(output), Images(output), Instances(output), Snapshots(output), Tasks(output), Buckets(output), Objects(output), Quotas(output), Kms(output), AccessKeys(output), Directories(output),
+            KeyPairs(output), Vpcs(output), VSwitches(output), SecurityGroups(output), Eips(output), Tags(output), Zones(output), InstanceTypes(output), Disks(output)];
 
     private static Command Cmd(string name, string description, TextWriter output, Func<ParseResult, Connection, Output, Task> action, params Symbol[] symbols)
     {
@@ -178,6 +179,11 @@ internal static partial class Commands
         var alias = new Option<ImageOwnerAlias>("--alias") { Description = "System, Self, Others or Marketplace (default: all)" };
         var status = new Option<ImageStatus[]>("--status") { Description = "States to list (default: Available)", AllowMultipleArgumentsPerToken = true };
         var name = new Option<string>("--name") { Description = "Image name; a trailing * matches a prefix", DefaultValueFactory = _ => "" };
+        var tags = List("--tag", "Only images with these tags, key=value (a key alone matches any value)");
+        var usage = new Option<ImageUsage>("--usage") { Description = "Instance (used by instances) or None" };
+        var bootMode = new Option<BootMode>("--boot-mode") { Description = "Bios or Uefi" };
+        var license = new Option<LicenseType>("--license") { Description = "The license type (R28), e.g. Byol" };
+        var nvme = new Option<NvmeSupport>("--nvme") { Description = "Supported or Unsupported" };
         var instance = new Option<string>("--instance") { Description = "Create from this instance (R1)", DefaultValueFactory = _ => "" };
         var snapshots = List("--snapshot", "Create from these snapshots: one system, up to 16 data (R2)");
         var description = new Option<string?>("--description");
@@ -195,7 +201,11 @@ internal static partial class Commands
         return Group("images", "Custom, public, marketplace and shared images.",
             Cmd("list", "List images visible in the region.", output, async (p, c, o) =>
             {
-                var request = new ListImagesRequest { RegionId = p.GetValue(ImgCtl.Region)!, OwnerAlias = p.GetValue(alias), ImageName = p.GetValue(name)!, PageSize = 100 };
+                var request = new ListImagesRequest
+                {
+                    RegionId = p.GetValue(ImgCtl.Region)!, OwnerAlias = p.GetValue(alias), ImageName = p.GetValue(name)!, PageSize = 100, Usage = p.GetValue(usage),
+                    Tags = { (p.GetValue(tags) ?? []).Select(t => t.Split('=', 2) is [var k, var v] ? new Tag { Key = k, Value = v } : new Tag { Key = t }) },
+                };
                 request.Statuses.AddRange(p.GetValue(status) ?? []);
                 var all = new ListImagesResponse();
                 do
@@ -207,7 +217,7 @@ internal static partial class Commands
                 o.List(all.Images, all, ("IMAGE", i => i.ImageId), ("NAME", i => i.ImageName), ("OWNER", i => i.OwnerAlias.ToString()),
                     ("STATUS", i => i.Status.ToString()), ("PROGRESS", i => $"{i.Progress}%"), ("GiB", i => i.SizeGib.ToString()), ("OS", i => i.OsName),
                     ("ENCRYPTED", i => i.Encryption?.Encrypted == true ? "yes" : ""));
-            }, alias, status, name),
+            }, alias, status, name, tags, usage),
             Cmd("get", "Show an image.", output, async (p, c, o) =>
                 ShowImage(o, (await c.Catalog<ImageService.ImageServiceClient>().GetImageAsync(new GetImageRequest { RegionId = p.GetValue(ImgCtl.Region)!, ImageId = p.GetValue(imageId)! })).Image),
                 imageId),
@@ -229,9 +239,12 @@ internal static partial class Commands
                 }
                 ShowImage(o, image);
             }, instance, snapshots, name, description, family, encrypted, key, wait),
-            Cmd("update", "Rename, describe, set the family, deprecate or undeprecate an image.", output, async (p, c, o) =>
+            Cmd("update", "Rename, describe, set the family, boot mode, license or NVMe support, deprecate or undeprecate an image.", output, async (p, c, o) =>
             {
-                var request = new UpdateImageRequest { RegionId = p.GetValue(ImgCtl.Region)!, ImageId = p.GetValue(imageId)! };
+                var request = new UpdateImageRequest
+                {
+                    RegionId = p.GetValue(ImgCtl.Region)!, ImageId = p.GetValue(imageId)!, BootMode = p.GetValue(bootMode), LicenseType = p.GetValue(license), NvmeSupport = p.GetValue(nvme),
+                };
                 if (p.GetValue(name) is { Length: > 0 } newName)
                 {
                     request.ImageName = newName;
@@ -249,7 +262,7 @@ internal static partial class Commands
                     request.Deprecated = deprecated;
                 }
                 ShowImage(o, (await c.Catalog<ImageService.ImageServiceClient>().UpdateImageAsync(request)).Image);
-            }, imageId, name, description, family, deprecate),
+            }, imageId, name, description, family, deprecate, bootMode, license, nvme),
             Cmd("delete", "Delete an image (deleting a missing image succeeds).", output, async (p, c, o) =>
             {
                 var deleted = await c.Catalog<ImageService.ImageServiceClient>().DeleteImageAsync(new DeleteImageRequest
@@ -311,6 +324,12 @@ internal static partial class Commands
         var dataDisks = new Option<long[]>("--data-disk-gib") { Description = "Blank data disks, by size", AllowMultipleArgumentsPerToken = true };
         var encrypted = new Option<bool>("--encrypted") { Description = "Encrypt the system disk (R20)" };
         var key = new Option<string>("--kms-key-id") { DefaultValueFactory = _ => "" };
+        var type = new Option<string>("--type") { Description = "The instance type (default ecs.g7.large; see `imgctl instance-types`)", DefaultValueFactory = _ => "" };
+        var zone = new Option<string>("--zone") { Description = "The zone (default: the vSwitch's, or the region's first)", DefaultValueFactory = _ => "" };
+        var vswitch = new Option<string>("--vswitch") { Description = "A vSwitch: makes a VPC instance there", DefaultValueFactory = _ => "" };
+        var groups = List("--security-group", "Security groups of the vSwitch's VPC (or classic ones), at most 5");
+        var keyPair = new Option<string>("--key-pair") { Description = "A key pair to attach (Linux only)", DefaultValueFactory = _ => "" };
+        var stopped = new Option<bool>("--stopped") { Description = "Create it Stopped, as ECS's CreateInstance does" };
         Func<ParseResult, Connection, Output, Task> Change(Func<InstanceService.InstanceServiceClient, string, string, Task<Instance>> call) =>
             async (p, c, o) => ShowInstance(o, await call(c.Catalog<InstanceService.InstanceServiceClient>(), p.GetValue(ImgCtl.Region)!, p.GetValue(instanceId)!));
 
@@ -321,10 +340,12 @@ internal static partial class Commands
                 {
                     RegionId = p.GetValue(ImgCtl.Region)!, ImageId = p.GetValue(image)!, InstanceName = p.GetValue(name)!, SystemDiskSizeGib = p.GetValue(systemDisk),
                     SystemDiskEncryption = new EncryptionSpec { Encrypted = p.GetValue(encrypted), KmsKeyId = p.GetValue(key)! },
+                    InstanceType = p.GetValue(type)!, ZoneId = p.GetValue(zone)!, VswitchId = p.GetValue(vswitch)!, SecurityGroupIds = { p.GetValue(groups) ?? [] },
+                    KeyPairName = p.GetValue(keyPair)!, CreateStopped = p.GetValue(stopped),
                 };
                 request.DataDisks.AddRange((p.GetValue(dataDisks) ?? []).Select(size => new DataDiskSpec { SizeGib = size }));
                 ShowInstance(o, (await c.Catalog<InstanceService.InstanceServiceClient>().CreateInstanceAsync(request)).Instance);
-            }, image, name, systemDisk, dataDisks, encrypted, key),
+            }, image, name, systemDisk, dataDisks, encrypted, key, type, zone, vswitch, groups, keyPair, stopped),
             Cmd("list", "List your instances in the region.", output, async (p, c, o) =>
             {
                 var response = await c.Catalog<InstanceService.InstanceServiceClient>().ListInstancesAsync(new ListInstancesRequest { RegionId = p.GetValue(ImgCtl.Region)!, PageSize = 100 });
@@ -354,6 +375,8 @@ internal static partial class Commands
     private static void ShowInstance(Output o, Instance i) => o.Message(i,
         ("instance", () => i.InstanceId), ("name", () => i.InstanceName), ("status", () => i.Status.ToString()), ("image", () => i.ImageId),
         ("license", () => i.LicenseType.ToString()), ("os", () => i.OsName),
+        ("type", () => $"{i.InstanceType} in {i.ZoneId}"), ("network", () => i.VswitchId.Length > 0 ? $"{i.VpcId} {i.VswitchId} {i.PrivateIpAddress}" : $"classic {i.PrivateIpAddress}"),
+        ("public address", () => i.Eip?.IpAddress ?? i.PublicIpAddress), ("security groups", () => string.Join(", ", i.SecurityGroupIds)), ("key pair", () => i.KeyPairName),
         ("system disk", () => $"{i.SystemDisk?.DiskId} {i.SystemDisk?.SizeGib} GiB{(i.SystemDisk?.Encryption?.Encrypted == true ? " encrypted" : "")}"),
         ("data disks", () => string.Join(", ", i.DataDisks.Select(d => $"{d.DiskId} {d.SizeGib} GiB"))));
 

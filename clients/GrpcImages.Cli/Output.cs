@@ -10,6 +10,9 @@ public sealed class Output(TextWriter writer, bool json)
     private readonly bool _terminal = ReferenceEquals(writer, System.Console.Out) && !System.Console.IsOutputRedirected;
     private string _lastProgress = "";
 
+    /// <summary>Whether --json was given (a command printing several tables prints one document instead).</summary>
+    public bool IsJson => json;
+
     public void Message(IMessage message, params (string Name, Func<string> Value)[] rows)
     {
         if (json)

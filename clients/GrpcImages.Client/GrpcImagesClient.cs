@@ -61,6 +61,16 @@ public sealed class GrpcImagesClient : IDisposable
 
     public RegionService.RegionServiceClient Regions => Get<RegionService.RegionServiceClient>();
 
+    public KeyPairService.KeyPairServiceClient KeyPairs => Get<KeyPairService.KeyPairServiceClient>();
+
+    public NetworkService.NetworkServiceClient Networks => Get<NetworkService.NetworkServiceClient>();
+
+    public SecurityGroupService.SecurityGroupServiceClient SecurityGroups => Get<SecurityGroupService.SecurityGroupServiceClient>();
+
+    public AddressService.AddressServiceClient Addresses => Get<AddressService.AddressServiceClient>();
+
+    public TagService.TagServiceClient Tags => Get<TagService.TagServiceClient>();
+
     public TransferService.TransferServiceClient Transfers => Get<TransferService.TransferServiceClient>();
 
     public TaskService.TaskServiceClient Tasks => Get<TaskService.TaskServiceClient>();

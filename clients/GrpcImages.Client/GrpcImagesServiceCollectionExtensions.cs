@@ -48,6 +48,11 @@ public static class GrpcImagesServiceCollectionExtensions
         Add<InstanceService.InstanceServiceClient>(options.Catalog);
         Add<SnapshotService.SnapshotServiceClient>(options.Catalog);
         Add<RegionService.RegionServiceClient>(options.Catalog);
+        Add<KeyPairService.KeyPairServiceClient>(options.Catalog);
+        Add<NetworkService.NetworkServiceClient>(options.Catalog);
+        Add<SecurityGroupService.SecurityGroupServiceClient>(options.Catalog);
+        Add<AddressService.AddressServiceClient>(options.Catalog);
+        Add<TagService.TagServiceClient>(options.Catalog);
         Add<TransferService.TransferServiceClient>(options.Transfer);
         Add<TaskService.TaskServiceClient>(options.Transfer);
         Add<ObjectStoreService.ObjectStoreServiceClient>(options.Transfer);

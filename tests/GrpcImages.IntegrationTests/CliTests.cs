@@ -120,6 +120,89 @@ public class CliTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     }
 
     [Fact]
+    public async Task APackerStyleNetworkIsBuiltAndTornDownThroughImgctl()
+    {
+        var account = await Cluster.NewAccountAsync();
+        async Task<string> Ok(params string[] args)
+        {
+            var (exit, text, error) = await Run(account.Token, args);
+            Assert.True(exit == 0, $"imgctl {string.Join(' ', args)}: {error}");
+            return text;
+        }
+
+        Assert.Contains("cn-hangzhou-h", await Ok("zones"));
+        Assert.Contains("ecs.g8y.large", await Ok("instance-types", "--zone", "cn-hangzhou-b"));
+        Assert.DoesNotContain("ecs.g8y.large", await Ok("instance-types", "--zone", "cn-hangzhou-h"));
+
+        var keyFile = Path.Combine(Cluster.DataDirectory, $"cli-key-{Guid.NewGuid():N}");
+        Assert.Contains("packer_key", await Ok("keypairs", "create", "packer_key", "--private-key-file", keyFile));
+        Assert.StartsWith("-----BEGIN RSA PRIVATE KEY-----", await File.ReadAllTextAsync(keyFile));
+        var vpc = (await Ok("vpcs", "create", "--cidr", "192.168.0.0/16", "--name", "packer-vpc")).Trim();
+        Assert.Matches("^vpc-[a-z0-9]{20}$", vpc);
+        var vswitch = (await Ok("vswitches", "create", "--vpc", vpc, "--zone", "cn-hangzhou-h", "--cidr", "192.168.1.0/24")).Trim();
+        var group = (await Ok("securitygroups", "create", "--vpc", vpc, "--name", "packer_sg")).Trim();
+        Assert.Contains("22/22", await Ok("securitygroups", "authorize", group, "--protocol", "tcp", "--ports", "22/22"));
+        var instance = Json(await Ok("instances", "create", "--image", Ubuntu, "--vswitch", vswitch, "--security-group", group, "--key-pair", "packer_key",
+            "--type", "ecs.c7.large", "--stopped", "--json"));
+        Assert.Equal(("192.168.1.1", "INSTANCE_STATUS_STOPPED", "packer_key"),
+            (instance.GetProperty("privateIpAddress").GetString(), instance.GetProperty("status").GetString(), instance.GetProperty("keyPairName").GetString()));
+        var instanceId = instance.GetProperty("instanceId").GetString()!;
+        Assert.Contains(instanceId, await Ok("keypairs", "list"));
+        Assert.Contains(instanceId, await Ok("disks", "--instance", instanceId));
+
+        var eip = (await Ok("eips", "allocate")).Trim();
+        Assert.Contains("InUse", await Ok("eips", "associate", eip, "--instance", instanceId));
+        await Ok("tags", "add", "--type", "Instance", instanceId, "--tag", "team=web", "--tag", "stage");
+        var tags = await Ok("tags", "list", "--type", "Instance", "--tag", "team");
+        Assert.Contains("web", tags);
+        Assert.Contains("stage", tags);
+
+        // Out of order, the rules say why.
+        var refused = await Run(account.Token, "vpcs", "delete", vpc);
+        Assert.Equal(1, refused.Exit);
+        Assert.StartsWith("error: FailedPrecondition DependencyViolation.VSwitch:", refused.Error);
+        var badCidr = await Run(account.Token, "vswitches", "create", "--vpc", vpc, "--zone", "cn-hangzhou-h", "--cidr", "10.0.0.0/24");
+        Assert.Contains("InvalidArgument InvalidCidrBlock.Malformed", badCidr.Error);
+        Assert.Contains("(field: cidr_block)", badCidr.Error);
+
+        // Packer's cleanup, in its order.
+        await Ok("instances", "delete", instanceId);
+        Assert.Contains("yes", await Ok("eips", "release", eip));
+        Assert.Contains("packer_key", await Ok("keypairs", "delete", "packer_key"));
+        Assert.Contains("yes", await Ok("securitygroups", "delete", group));
+        Assert.Contains("yes", await Ok("vswitches", "delete", vswitch));
+        Assert.Contains("yes", await Ok("vpcs", "delete", vpc));
+        Assert.Contains("no such VPC", await Ok("vpcs", "delete", vpc));
+        Assert.DoesNotContain("vpc-", await Ok("vpcs", "list"));
+    }
+
+    [Fact]
+    public async Task ImgctlImportsAPublicKeyAndListsImagesByTag()
+    {
+        var account = await Cluster.NewAccountAsync();
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var blob = KeyPairTests.RsaBlob(rsa.ExportParameters(false));
+        var publicKeyFile = Path.Combine(Cluster.DataDirectory, $"cli-{Guid.NewGuid():N}.pub");
+        await File.WriteAllTextAsync(publicKeyFile, $"ssh-rsa {Convert.ToBase64String(blob)} me@laptop\n");
+
+        var imported = await Run(account.Token, "keypairs", "import", "laptop", "--public-key-file", publicKeyFile);
+        Assert.True(imported.Exit == 0, imported.Error);
+        Assert.Contains(KeyPairTests.Md5Fingerprint(blob), imported.Out);
+        var garbage = await Run(account.Token, "keypairs", "import", "bad", "--public-key", "ssh-rsa nope");
+        Assert.StartsWith("error: InvalidArgument InvalidPublicKeyBody.Malformed:", garbage.Error);
+
+        var image = await account.NewImageAsync((await account.NewInstanceAsync()).InstanceId);
+        Assert.Equal(0, (await Run(account.Token, "tags", "add", "--type", "Image", image.ImageId, "--tag", "team=web")).Exit);
+        Assert.Contains(image.ImageId, (await Run(account.Token, "images", "list", "--alias", "Self", "--tag", "team=web")).Out);
+        Assert.DoesNotContain(image.ImageId, (await Run(account.Token, "images", "list", "--alias", "Self", "--tag", "team=db")).Out);
+        Assert.Contains(image.ImageId, (await Run(account.Token, "images", "list", "--alias", "Self", "--usage", "None")).Out);
+        var updated = Json((await Run(account.Token, "images", "update", image.ImageId, "--boot-mode", "Uefi", "--nvme", "Supported", "--json")).Out);
+        Assert.Equal("BOOT_MODE_UEFI", updated.GetProperty("bootMode").GetString());
+        Assert.Equal(0, (await Run(account.Token, "tags", "remove", "--type", "Image", image.ImageId, "--all")).Exit);
+        Assert.DoesNotContain(image.ImageId, (await Run(account.Token, "images", "list", "--alias", "Self", "--tag", "team")).Out);
+    }
+
+    [Fact]
     public async Task ImgctlReportsTheRulesCodeAndTheField()
     {
         var noToken = await Run(null, "images", "list");

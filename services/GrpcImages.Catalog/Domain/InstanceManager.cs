@@ -37,7 +37,7 @@ public sealed class InstanceManager(
     public const long MaxDataDiskGib = 32768;
 
     /// <summary>How many times a create picks another private address when the one it picked was taken meanwhile.</summary>
-    private const int AddressAttempts = 5;
+    private const int AddressAttempts = 10;
 
     public async Task<Instance> CreateAsync(Caller caller, CreateInstanceRequest request)
     {
@@ -185,7 +185,7 @@ public sealed class InstanceManager(
     {
         for (var attempt = 0; ; attempt++)
         {
-            instance.PrivateIpAddress = await placement.FreeAddressAsync(instance);
+            instance.PrivateIpAddress = await placement.FreeAddressAsync(instance, attempt);
             var created = await instanceStore.CreateInstanceAsync(new StoredInstance(instance, manifests, 1), token);
             if (created.Result != CreateResult.ClaimTaken || attempt + 1 == AddressAttempts)
             {

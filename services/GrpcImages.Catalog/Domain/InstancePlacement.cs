@@ -99,8 +99,15 @@ public sealed class InstancePlacement(NetworkManager networks, SecurityGroupMana
         return new Placement(type, zone.ZoneId, vswitch?.VpcId ?? "", vswitch?.VswitchId ?? "", groupIds, request.KeyPairName);
     }
 
-    /// <summary>The lowest private address of the instance's network that no instance holds (InvalidVSwitchId.IpNotEnough when none).</summary>
-    public async Task<string> FreeAddressAsync(Instance instance)
+    /// <summary>How many of the lowest free addresses a retried pick chooses among.</summary>
+    private const int RetrySpread = 32;
+
+    /// <summary>
+    /// A private address of the instance's network that no instance holds (InvalidVSwitchId.IpNotEnough when none): the
+    /// lowest on a first try; on a retry (another create took the one picked) one of the lowest few at random, so creates
+    /// racing in one vSwitch spread out instead of all picking the same next address again.
+    /// </summary>
+    public async Task<string> FreeAddressAsync(Instance instance, int attempt = 0)
     {
         Cidr block;
         if (instance.VswitchId.Length > 0)
@@ -114,15 +121,19 @@ public sealed class InstancePlacement(NetworkManager networks, SecurityGroupMana
             block = ClassicNetwork;
         }
         var used = await instances.UsedAddressesAsync(InstanceStore.AddressesOf(instance));
-        for (var address = block.Network + 1; address <= block.Last - 3 && address > block.Network; address++)
+        var free = new List<string>();
+        var wanted = attempt == 0 ? 1 : RetrySpread;
+        for (var address = block.Network + 1; address <= block.Last - 3 && address > block.Network && free.Count < wanted; address++)
         {
             var text = Cidr.Address(address);
             if (!used.Contains(text))
             {
-                return text;
+                free.Add(text);
             }
         }
-        throw NetworkErrors.IpNotEnough(instance.VswitchId);
+#pragma warning disable CA5394 // spreading racing picks needs no unpredictability
+        return free.Count == 0 ? throw NetworkErrors.IpNotEnough(instance.VswitchId) : free[Random.Shared.Next(free.Count)];
+#pragma warning restore CA5394
     }
 
     /// <summary>The error for a link the create script found gone (its 1-based position in <see cref="InstanceStore.LinksOf"/>).</summary>

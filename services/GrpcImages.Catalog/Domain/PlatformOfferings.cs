@@ -55,13 +55,20 @@ public sealed class PlatformOfferings(Regions regions)
         var name = regions.All.First(r => r.Id == regionId).Name;
         return letters.Select((letter, index) => new Zone
         {
-            ZoneId = $"{regionId}-{letter}",
+            ZoneId = ZoneId(regionId, letter),
             LocalName = $"{name} Zone {letter.ToUpperInvariant()}",
             AvailableResourceTypes = { ResourceTypes },
             AvailableInstanceTypes = { InstanceTypes.Where(t => t.Architecture != Architecture.Arm64 || index < 2).Select(t => t.InstanceTypeId) },
             AvailableDiskCategories = { DiskCategories },
         }).ToList();
     }
+
+    /// <summary>
+    /// A zone's id as ECS spells it: a dash before the letter after a region id ending in a letter ("cn-hangzhou-h"), none
+    /// after one ending in a digit ("ap-northeast-1a", "us-west-1b").
+    /// </summary>
+    public static string ZoneId(string regionId, string letter) =>
+        regionId.Length > 0 && char.IsAsciiDigit(regionId[^1]) ? $"{regionId}{letter}" : $"{regionId}-{letter}";
 
     /// <summary>A zone of the region, or InvalidZoneId.NotFound.</summary>
     public Zone RequireZone(string regionId, string zoneId, string field = "zone_id") =>

@@ -42,7 +42,7 @@ public sealed class Regions
         if (!_byId.ContainsKey(regionId))
         {
             throw Fault.InvalidArgument("InvalidRegionId.Malformed", field,
-                regionId.Length == 0 ? "The region is required." : $"The region '{regionId}' is not served by this cluster.");
+                regionId.Length == 0 ? "The region is required." : $"The region '{Validation.Check.Echo(regionId)}' is not served by this cluster.");
         }
         return regionId;
     }
