@@ -130,8 +130,9 @@ public sealed class ObjectStore(
         {
             throw Fault.InvalidArgument("InvalidParameter", "header.size_bytes", "An object is 0 bytes to 32 TiB.");
         }
-        var (bucket, _) = await index.GetObjectAsync(region, header.Bucket, header.Name);
+        var (bucket, prior) = await index.GetObjectAsync(region, header.Bucket, header.Name);
         RequireOwn(bucket, account, header.Bucket);
+        await RequireRoomAsync(account, header.SizeBytes - (prior?.Size ?? 0)); // the same room as through the OSS API
         return ToInfo(await WriteAsync(region, header.Bucket, header.Name, header.ContentType, header.SizeBytes, data, cancellationToken));
     }
 
