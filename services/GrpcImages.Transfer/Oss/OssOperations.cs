@@ -375,6 +375,7 @@ public static class OssOperations
         }
         var part = await call.Services.Uploads.UploadPartCopyAsync(call.RequireCaller(), call.Region, call.Bucket, call.Key,
             call.Address.Get("uploadId") ?? "", number, bucket, key, offset, length, call.Aborted);
+        call.Response.Headers.ETag = OssCall.Quoted(part.ETag); // in the header too, where ali-oss's multipartUploadCopy reads it
         await call.XmlAsync(new XElement("CopyPartResult", new XElement("LastModified", OssXml.Time(part.Written)),
             new XElement("ETag", OssCall.Quoted(part.ETag))));
     }
