@@ -275,8 +275,9 @@ public sealed class ObjectStore(
         return (found, ReadAsync(found, request.Offset, request.Length, cancellationToken));
     }
 
-    /// <summary>An object's bytes from <paramref name="offset"/> (<paramref name="length"/> of them, 0 for the rest), in pieces.</summary>
-    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(ObjectRecord found, long offset, long length, CancellationToken cancellationToken)
+    /// <summary>An object's bytes from <paramref name="offset"/> (<paramref name="length"/> of them, 0 for the rest), in pieces of at most <paramref name="pieceBytes"/>.</summary>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(ObjectRecord found, long offset, long length, CancellationToken cancellationToken,
+        int pieceBytes = ContentLibrary.DefaultPieceBytes)
     {
         if (offset < 0 || length < 0 || offset > found.Size)
         {
@@ -284,7 +285,7 @@ public sealed class ObjectStore(
         }
         return found.Size == 0 || offset == found.Size
             ? AsyncEnumerable.Empty<ReadOnlyMemory<byte>>()
-            : ReadContentAsync(found, offset, length, cancellationToken);
+            : ReadContentAsync(found, offset, length, pieceBytes, cancellationToken);
     }
 
     /// <summary>
@@ -292,10 +293,11 @@ public sealed class ObjectStore(
     /// and its chunks collected), the read ends with <see cref="ObjectGone"/>. Content missing under an object
     /// that is still there is damage, and stays the error it is.
     /// </summary>
-    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadContentAsync(ObjectRecord found, long offset, long length,
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadContentAsync(ObjectRecord found, long offset, long length, int pieceBytes,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var pieces = library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var pieces = library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken, pieceBytes)
+            .GetAsyncEnumerator(cancellationToken);
         while (true)
         {
             Exception? missing = null;
