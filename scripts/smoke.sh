@@ -96,7 +96,7 @@ fi
 
 # Packer's alicloud-import post-processor: the disk into OSS over HTTPS, then ImportImage through the gateway (tests/packer).
 packer_out="$(bash tests/packer/run.sh "$GI_PORT_BASE" "$GI_DATA/operator.credential" "$GI_DATA/tls/ca.crt" 2>&1)"
-echo "$packer_out"
+echo "$packer_out" | sed "s/^/  /"
 if [[ "$(tail -n 1 <<<"$packer_out")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
   passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
 else
