@@ -22,7 +22,7 @@ finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 if [ "$(id -u)" -ne 0 ]; then
   failed=1; echo "  FAIL  packer alicloud-import needs root (unshare -m, a bind mount over /etc/hosts, port 443)"; finish
 fi
-ensure_packages packer:packer unshare:util-linux qemu-img:qemu-utils jq:jq
+ensure_packages packer:packer unshare:util-linux qemu-img:qemu-utils jq:jq ss:iproute2
 ensure_buf
 if ! ss -ltn 'sport = :443' | grep -q LISTEN; then
   failed=1; echo "  FAIL  nothing listens on 127.0.0.1:443 (run.sh needs GI_OSS_CERT, GI_OSS_KEY and GI_OSS_HTTPS_PORT=443)"; finish
