@@ -3,14 +3,20 @@
 # directory and spare ports, then talks to it as an outside client (buf curl): every port
 # lists its services, a call without a token is UNAUTHENTICATED, the operator creates two
 # accounts and gets their tokens, imgctl works, and Alibaba Cloud's SDKs pass tests/ecs-sdk against the
-# ECS gateway and tests/oss-sdk (ali-oss) against the OSS endpoint. Prints "N passed, N failed" for these checks (the SDK tests' counts included).
+# ECS gateway and tests/oss-sdk (ali-oss) against the OSS endpoint, and Packer's alicloud-import imports a disk (tests/packer). Prints "N passed, N failed" for these checks (the SDK tests' counts included).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-ensure_packages jq:jq curl:curl
+ensure_packages jq:jq curl:curl openssl:openssl ss:iproute2
 ensure_buf
 
 export GI_DATA="$(mktemp -d)" REDIS_PORT="${SMOKE_REDIS_PORT:-6391}" GI_PORT_BASE="${SMOKE_PORT_BASE:-5200}"
+# The OSS endpoint's HTTPS listener on 127.0.0.1:443 under a certificate for *.aliyuncs.com of a test authority, for Packer's
+# alicloud-import (tests/packer), whose OSS endpoint is fixed to https://oss-<region>.aliyuncs.com. Port 443 needs root.
+if [ "$(id -u)" -eq 0 ] && ! ss -ltn 'sport = :443' | grep -q LISTEN; then
+  bash tests/packer/certs.sh "$GI_DATA/tls"
+  export GI_OSS_CERT="$GI_DATA/tls/oss.crt" GI_OSS_KEY="$GI_DATA/tls/oss.key" GI_OSS_HTTPS_PORT=443
+fi
 passed=0 failed=0
 check() { # check "what" command...
   local what="$1"; shift
@@ -88,6 +94,15 @@ if [[ "$(tail -n 1 <<<"$oss")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
   passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
 else
   failed=$((failed + 1)); echo "  FAIL  the OSS SDK tests did not report"
+fi
+
+# Packer's alicloud-import post-processor: the disk into OSS over HTTPS, then ImportImage through the gateway (tests/packer).
+packer_out="$(bash tests/packer/run.sh "$GI_PORT_BASE" "$GI_DATA/operator.credential" "$GI_DATA/tls/ca.crt" 2>&1)"
+echo "$packer_out" | sed "s/^/  /"
+if [[ "$(tail -n 1 <<<"$packer_out")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1)); echo "  FAIL  the Packer test did not report"
 fi
 
 # A service that dies is started again; the others keep serving.

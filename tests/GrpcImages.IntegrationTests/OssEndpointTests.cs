@@ -245,6 +245,74 @@ public class OssEndpointTests(ClusterFixture fixture, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task R24_UploadPartCopyMakesPartsOfRangesOfObjectsTheCallerMayReadAndRefusesTheRest()
+    {
+        var account = await Cluster.NewAccountAsync();
+        var (oss, _, _) = await ClientOfAsync(account);
+        var (stranger, _, _) = await ClientOfAsync(await Cluster.NewAccountAsync());
+        using var _ = oss;
+        using var __ = stranger;
+        var bucket = NewBucketName();
+        var other = NewBucketName();
+        await oss.SendAsync(HttpMethod.Put, bucket);
+        await oss.SendAsync(HttpMethod.Put, other);
+        var source = RandomNumberGenerator.GetBytes((5 * 1024 * 1024) + 12_345);
+        var small = RandomNumberGenerator.GetBytes(150_000);
+        Assert.Equal(200, (await oss.PutAsync(bucket, "src/disk.raw", source)).Status);
+        Assert.Equal(200, (await oss.PutAsync(other, "small.bin", small)).Status);
+        var uploadId = (await oss.SendAsync(HttpMethod.Post, bucket, "joined.raw", "uploads")).Xml.Element("UploadId")!.Value;
+
+        Task<OssAnswer> CopyPart(int number, string from, string? range, OssClient? client = null)
+        {
+            var headers = new Dictionary<string, string> { ["x-oss-copy-source"] = from };
+            if (range is not null)
+            {
+                headers["x-oss-copy-source-range"] = range;
+            }
+            return (client ?? oss).PutAsync(bucket, "joined.raw", [], headers, $"partNumber={number}&uploadId={uploadId}");
+        }
+
+        // Part 1: the source's first 4 MiB; part 2: the rest of it; part 3: all of an object of another bucket of the same owner.
+        var first = await CopyPart(1, $"/{bucket}/src/disk.raw", "bytes=0-4194303");
+        Assert.True(first.Status == 200, first.Text);
+        var second = await CopyPart(2, $"/{bucket}/src%2Fdisk.raw", $"bytes=4194304-{source.Length - 1}");
+        Assert.True(second.Status == 200, second.Text);
+        var third = await CopyPart(3, $"/{other}/small.bin", null);
+        Assert.True(third.Status == 200, third.Text);
+        var etags = new[] { first, second, third }.Select(a => a.Xml.Element("ETag")!.Value).ToList();
+        Assert.Equal($"\"{Convert.ToHexString(Md5(source[..4194304]))}\"", etags[0]);
+        Assert.Equal($"\"{Convert.ToHexString(Md5(source[4194304..]))}\"", etags[1]);
+        Assert.Equal($"\"{Convert.ToHexString(Md5(small))}\"", etags[2]);
+        var listed = (await oss.GetAsync(bucket, "joined.raw", $"uploadId={uploadId}")).Xml.Elements("Part")
+            .Select(p => (p.Element("PartNumber")!.Value, p.Element("Size")!.Value)).ToList();
+        Assert.Equal([("1", "4194304"), ("2", (source.Length - 4194304).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("3", "150000")], listed);
+
+        // Refused: a range outside the source, a malformed range, a missing source, a name with dot segments, another account's object.
+        AssertError(await CopyPart(4, $"/{bucket}/src/disk.raw", $"bytes=0-{source.Length}"), 400, "InvalidArgument");
+        AssertError(await CopyPart(4, $"/{bucket}/src/disk.raw", "bytes=9-3"), 400, "InvalidArgument");
+        AssertError(await CopyPart(4, $"/{bucket}/src/disk.raw", "lines=0-3"), 400, "InvalidArgument");
+        AssertError(await CopyPart(4, $"/{bucket}/no-such-object", null), 404, "NoSuchKey");
+        AssertError(await CopyPart(4, $"/{bucket}/src/../src/disk.raw", null), 400, "InvalidObjectName");
+        AssertError(await CopyPart(4, "src/disk.raw", null), 400, "InvalidArgument");
+        var strangersBucket = NewBucketName();
+        await stranger.SendAsync(HttpMethod.Put, strangersBucket);
+        await stranger.PutAsync(strangersBucket, "theirs.bin", small);
+        var stolen = await CopyPart(4, $"/{strangersBucket}/theirs.bin", null);
+        Assert.True(stolen.Status is 403 or 404 && stolen.Code is "AccessDenied" or "NoSuchBucket", stolen.Text);
+        // Nor may a stranger copy into the owner's upload, even from its own object.
+        AssertError(await CopyPart(4, $"/{strangersBucket}/theirs.bin", null, stranger), 403, "AccessDenied");
+        Assert.Equal(3, (await oss.GetAsync(bucket, "joined.raw", $"uploadId={uploadId}")).Xml.Elements("Part").Count());
+
+        byte[] Completion() => Encoding.UTF8.GetBytes(new XElement("CompleteMultipartUpload",
+            etags.Select((e, i) => new XElement("Part", new XElement("PartNumber", i + 1), new XElement("ETag", e)))).ToString());
+        var done = await oss.SendAsync(HttpMethod.Post, bucket, "joined.raw", $"uploadId={uploadId}", Completion());
+        Assert.True(done.Status == 200, done.Text);
+        var joined = await oss.GetAsync(bucket, "joined.raw");
+        Assert.Equal(source.Concat(small).ToArray(), joined.Body);
+        Assert.Equal(source, (await oss.GetAsync(bucket, "src/disk.raw")).Body); // the source is left as it was
+    }
+
+    [Fact]
     public async Task R24_RangesConditionsListingsCopiesAndDeletesAnswerAsOssDoes()
     {
         var account = await Cluster.NewAccountAsync();

@@ -24,9 +24,10 @@ public sealed record OssAnswer(int Status, byte[] Body, HttpResponseHeaders Head
 /// written from OSS's published signing rules, independently of the endpoint (ali-oss itself runs against it in the smoke tier).
 /// Requests are path-style by default; <see cref="VirtualHosted"/> puts the bucket in the Host as ali-oss does.
 /// </summary>
-public sealed class OssClient(Uri endpoint, string? accessKeyId, string? secret, string region = "cn-hangzhou") : IDisposable
+public sealed class OssClient(Uri endpoint, string? accessKeyId, string? secret, string region = "cn-hangzhou", HttpMessageHandler? handler = null)
+    : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = endpoint, Timeout = TimeSpan.FromSeconds(60) };
+    private readonly HttpClient _http = new(handler ?? new HttpClientHandler()) { BaseAddress = endpoint, Timeout = TimeSpan.FromSeconds(60) };
 
     public Uri Endpoint => endpoint;
 

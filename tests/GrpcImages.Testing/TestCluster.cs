@@ -97,6 +97,10 @@ public sealed class TestCluster : IAsyncDisposable
     public Uri OssEndpoint => new($"http://127.0.0.1:{Services(ServiceKind.Transfer).GetRequiredService<GrpcImages.Transfer.Oss.OssPorts>().Http?.IPEndPoint?.Port
         ?? throw new InvalidOperationException("The OSS port is not bound.")}/");
 
+    /// <summary>The OSS endpoint's HTTPS port (the kernel's pick) when the cluster was given a certificate (ObjectStore:OssCertificateFile).</summary>
+    public int OssHttpsPort => Services(ServiceKind.Transfer).GetRequiredService<GrpcImages.Transfer.Oss.OssPorts>().Https?.IPEndPoint?.Port
+        ?? throw new InvalidOperationException("The OSS HTTPS port is not bound: no certificate was configured.");
+
     /// <summary>The services of a service's in-process primary replica, for tests that drive its domain directly.</summary>
     public IServiceProvider Services(ServiceKind service) => _byPort[_ports[service]].Services;
 

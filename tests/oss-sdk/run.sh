@@ -3,7 +3,7 @@
 # import and export roles, and a stranger), an AccessKey pair for each, and a small QCOW2 disk to upload; then runs the node
 # tests with ali-oss pointed at the OSS endpoint and the ECS SDK at the gateway. Ends with "N passed, N failed".
 #   tests/oss-sdk/run.sh <port base of run.sh, e.g. 5100> <operator credential file>
-# OSS_MULTIPART_MIB sets the size of the multipart upload (64 MiB by default; the issue's 1 GiB with OSS_MULTIPART_MIB=1024).
+# OSS_MULTIPART_MIB sets the size of the multipart upload (the issue's 1 GiB by default; e.g. 64 for a quicker run).
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 BASE=$1 CREDENTIAL_FILE=$2
@@ -39,7 +39,8 @@ qemu-img create -q -f qcow2 "$QCOW2_FILE" 1G
 
 export OSS_ENDPOINT="127.0.0.1:$((BASE + 13))" ECS_ENDPOINT="127.0.0.1:$((BASE + 5))" OWNER_KEY_ID OWNER_SECRET OTHER_KEY_ID OTHER_SECRET QCOW2_FILE
 out="$(node --test --test-concurrency=1 --test-reporter=tap 2>&1)"
-echo "$out" | grep -E "^(not )?ok |^# Subtest|^    (not )?ok|^  ---|error|code|expected|actual" | sed 's/^/  /' | head -200
+# ali-oss's HTTP client warns of every request the cut-connection test breaks: those lines are left out.
+echo "$out" | grep -E "^(not )?ok |^# Subtest|^    (not )?ok|^  ---|error|code|expected|actual" | grep -Ev "urllib:warn|# stack: ResponseError" | sed 's/^/  /' | head -200
 pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' <<<"$out")"
 fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' <<<"$out")"
 [ -n "$pass" ] || { echo "$out" | tail -40; fail=$((${fail:-0} + 1)); }

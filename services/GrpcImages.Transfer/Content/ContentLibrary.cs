@@ -358,37 +358,64 @@ public sealed partial class ContentLibrary(IBlobStores stores, ContentIndex inde
         }
     }
 
-    /// <summary>The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most 1 MiB, each valid until the next is asked for (one buffer serves them all).</summary>
+    /// <summary>The pieces <see cref="ReadAsync"/> yields unless asked otherwise: 1 MiB, under gRPC's default message size.</summary>
+    public const int DefaultPieceBytes = 1024 * 1024;
+
+    /// <summary>
+    /// The content's plaintext bytes from <paramref name="offset"/>, in pieces of at most <paramref name="pieceBytes"/> (at most a chunk),
+    /// each valid until the next is asked for. The next chunk is read while the pieces of this one are consumed (two buffers), so
+    /// a reader that sends them on (an HTTP body, a stream) does not wait for the disk between chunks.
+    /// </summary>
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(string region, string manifestId, long offset, long length,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        [EnumeratorCancellation] CancellationToken cancellationToken, int pieceBytes = DefaultPieceBytes)
     {
-        const int Piece = 1024 * 1024;
+        ArgumentOutOfRangeException.ThrowIfLessThan(pieceBytes, 1);
         var (manifest, _) = await LoadLiveAsync(region, manifestId, cancellationToken);
         if (offset < 0 || length < 0 || offset > manifest.SizeBytes)
         {
             throw Fault.InvalidArgument("InvalidParameter", "offset", "The range must lie inside the content.");
         }
         var end = length == 0 ? manifest.SizeBytes : Math.Min(manifest.SizeBytes, offset + length);
+        if (end <= offset)
+        {
+            yield break;
+        }
         using var cipher = await CipherAsync(manifest, region, cancellationToken);
-        var buffer = ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize);
+        var first = (int)(offset / Manifest.ChunkSize);
+        var last = (int)((end - 1) / Manifest.ChunkSize);
+        byte[][] buffers = last > first
+            ? [ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize), ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize)]
+            : [ArrayPool<byte>.Shared.Rent(Manifest.ChunkSize)];
+        Memory<byte> BufferOf(int i) => buffers[i % buffers.Length].AsMemory(0, manifest.ChunkLength(i));
+        Task? pending = ReadChunkAsync(region, manifest.HashAt(first), first, cipher, BufferOf(first), cancellationToken);
         try
         {
-            for (var i = (int)(offset / Manifest.ChunkSize); (long)i * Manifest.ChunkSize < end; i++)
+            for (var i = first; i <= last; i++)
             {
+                await pending!;
+                pending = i < last ? ReadChunkAsync(region, manifest.HashAt(i + 1), i + 1, cipher, BufferOf(i + 1), cancellationToken) : null;
+                var chunk = BufferOf(i);
                 var chunkStart = (long)i * Manifest.ChunkSize;
-                var chunk = buffer.AsMemory(0, manifest.ChunkLength(i));
-                await ReadChunkAsync(region, manifest.HashAt(i), i, cipher, chunk, cancellationToken);
                 var from = (int)(Math.Max(offset, chunkStart) - chunkStart);
                 var to = (int)(Math.Min(end, chunkStart + chunk.Length) - chunkStart);
-                for (var p = from; p < to; p += Piece)
+                for (var p = from; p < to; p += pieceBytes)
                 {
-                    yield return chunk[p..Math.Min(to, p + Piece)];
+                    yield return chunk[p..Math.Min(to, p + pieceBytes)];
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (pending is not null)
+            {
+                // A reader that stopped early: the read ahead still writes into its buffer, which goes back to the pool only once it is done.
+                await Task.WhenAny(pending);
+                _ = pending.Exception;
+            }
+            foreach (var buffer in buffers)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -130,8 +130,9 @@ public sealed class ObjectStore(
         {
             throw Fault.InvalidArgument("InvalidParameter", "header.size_bytes", "An object is 0 bytes to 32 TiB.");
         }
-        var (bucket, _) = await index.GetObjectAsync(region, header.Bucket, header.Name);
+        var (bucket, prior) = await index.GetObjectAsync(region, header.Bucket, header.Name);
         RequireOwn(bucket, account, header.Bucket);
+        await RequireRoomAsync(account, header.SizeBytes - (prior?.Size ?? 0)); // the same room as through the OSS API
         return ToInfo(await WriteAsync(region, header.Bucket, header.Name, header.ContentType, header.SizeBytes, data, cancellationToken));
     }
 
@@ -274,8 +275,9 @@ public sealed class ObjectStore(
         return (found, ReadAsync(found, request.Offset, request.Length, cancellationToken));
     }
 
-    /// <summary>An object's bytes from <paramref name="offset"/> (<paramref name="length"/> of them, 0 for the rest), in pieces.</summary>
-    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(ObjectRecord found, long offset, long length, CancellationToken cancellationToken)
+    /// <summary>An object's bytes from <paramref name="offset"/> (<paramref name="length"/> of them, 0 for the rest), in pieces of at most <paramref name="pieceBytes"/>.</summary>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(ObjectRecord found, long offset, long length, CancellationToken cancellationToken,
+        int pieceBytes = ContentLibrary.DefaultPieceBytes)
     {
         if (offset < 0 || length < 0 || offset > found.Size)
         {
@@ -283,7 +285,7 @@ public sealed class ObjectStore(
         }
         return found.Size == 0 || offset == found.Size
             ? AsyncEnumerable.Empty<ReadOnlyMemory<byte>>()
-            : ReadContentAsync(found, offset, length, cancellationToken);
+            : ReadContentAsync(found, offset, length, pieceBytes, cancellationToken);
     }
 
     /// <summary>
@@ -291,10 +293,11 @@ public sealed class ObjectStore(
     /// and its chunks collected), the read ends with <see cref="ObjectGone"/>. Content missing under an object
     /// that is still there is damage, and stays the error it is.
     /// </summary>
-    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadContentAsync(ObjectRecord found, long offset, long length,
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadContentAsync(ObjectRecord found, long offset, long length, int pieceBytes,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var pieces = library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var pieces = library.ReadAsync(found.Region, found.Manifest, offset, length, cancellationToken, pieceBytes)
+            .GetAsyncEnumerator(cancellationToken);
         while (true)
         {
             Exception? missing = null;
