@@ -258,6 +258,9 @@ public static class ScaleBench
         var names = CatalogKeys.Names(owner, Region);
         var indexBytes = (long)await db.ExecuteAsync("MEMORY", "USAGE", index, "SAMPLES", "0");
         var namesBytes = (long)await db.ExecuteAsync("MEMORY", "USAGE", names, "SAMPLES", "0");
+        // A record longer than hash-max-listpack-value (64 by default) makes the hash a hashtable: an entry and two strings per field.
+        Console.WriteLine($"  img encoding: {await db.ExecuteAsync("OBJECT", "ENCODING", CatalogKeys.Image(Region, sample[0]))}, " +
+                          $"hash-max-listpack-value {((RedisResult[])(await db.ExecuteAsync("CONFIG", "GET", "hash-max-listpack-value"))!)[1]}");
         add("  img: hash (MEMORY USAGE)", "B", size, hash / sample.Count);
         add("    of which the stored Image protobuf (field d)", "B", size, record / sample.Count);
         add("    of which the key name", "B", size, key / sample.Count);
@@ -364,6 +367,6 @@ public static class ScaleBench
             Console.WriteLine($"| {f.Name} ({f.Unit}) | {string.Join(" / ", f.Sizes)} | {string.Join(" / ", f.Values.Select(Format))} | {ratio:F2}x{(flat ? "" : " **grows**")} |");
         }
 
-        static string Format(double v) => v >= 100 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.##", CultureInfo.InvariantCulture);
+        static string Format(double v) => v >= 100 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString(v >= 1 ? "0.##" : "0.####", CultureInfo.InvariantCulture);
     }
 }
