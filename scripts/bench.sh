@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of bench/ (see bench/README.md) in Release; installs redis-server, qemu-utils and h2load
-# when missing. scripts/bench.sh [--quick] runs the API bench; "memory", "copy", "import-export", "copy-load", "console", "oss" the others.
+# when missing. scripts/bench.sh [--quick] runs the API bench; "memory", "copy", "import-export", "copy-load", "console", "oss", "scale" the others.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

@@ -43,33 +43,14 @@ public static class ApiBench
         }
 
         Console.WriteLine($"Starting Redis and the four services, each in a process of its own ... {Environment.ProcessorCount} cores");
-        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string?>
+        var (cluster, pids) = await StartDeployedAsync(new Dictionary<string, string?>
         {
             ["Regions:0:Id"] = Region,
             ["Quotas:Images"] = "1000000",
             ["Logging:LogLevel:Default"] = "Error",
             ["Logging:LogLevel:GrpcImages"] = "Error",
-        }, services: []);
-        // Ports chosen first: each process is told where all its peers will be, as scripts/run.sh does.
-        var order = new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog };
-        var ports = order.ToDictionary(s => s, _ => RedisServer.FreePort());
-        foreach (var (service, port) in ports)
-        {
-            cluster.SetSetting($"Peers:{service}", $"http://127.0.0.1:{port}");
-        }
-        var pids = new List<string>();
-        try
-        {
-            foreach (var service in order)
-            {
-                pids.Add($"{service} {(await cluster.StartProcessAsync(service, primary: true, port: ports[service])).Pid}");
-            }
-        }
-        catch (TimeoutException)
-        {
-            cluster.Logs.Recent.TakeLast(40).ToList().ForEach(Console.Error.WriteLine);
-            throw;
-        }
+        });
+        await using var _ = cluster;
         var owner = await cluster.NewAccountAsync();
         var recipient = await cluster.NewAccountAsync();
         var images = owner.Client<ImageService.ImageServiceClient>();
@@ -180,6 +161,34 @@ public static class ApiBench
         return 0;
     }
 
+    /// <summary>The cluster as deployed: Redis, then each service in a process of its own, told where its peers are (as scripts/run.sh does).</summary>
+    public static async Task<(TestCluster Cluster, List<string> Pids)> StartDeployedAsync(Dictionary<string, string?> settings)
+    {
+        var cluster = await TestCluster.StartAsync(settings, services: []);
+        // Ports chosen first: each process is told where all its peers will be.
+        var order = new[] { ServiceKind.Kms, ServiceKind.Sharing, ServiceKind.Transfer, ServiceKind.Catalog };
+        var ports = order.ToDictionary(s => s, _ => RedisServer.FreePort());
+        foreach (var (service, port) in ports)
+        {
+            cluster.SetSetting($"Peers:{service}", $"http://127.0.0.1:{port}");
+        }
+        var pids = new List<string>();
+        try
+        {
+            foreach (var service in order)
+            {
+                pids.Add($"{service} {(await cluster.StartProcessAsync(service, primary: true, port: ports[service])).Pid}");
+            }
+        }
+        catch (TimeoutException)
+        {
+            cluster.Logs.Recent.TakeLast(40).ToList().ForEach(Console.Error.WriteLine);
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return (cluster, pids);
+    }
+
     private static LoadGenerator.Result Measure(Scenario scenario, int callers, double seconds, double warmup)
     {
         if (scenario.Driver == "h2load")
@@ -208,7 +217,7 @@ public static class ApiBench
         }
     }
 
-    private static Process StartBaseline(string redis, int port)
+    internal static Process StartBaseline(string redis, int port)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { typeof(ApiBench).Assembly.Location, "baseline", redis, port.ToString(CultureInfo.InvariantCulture) })
@@ -228,7 +237,7 @@ public static class ApiBench
     }
 
     /// <summary>The baseline's process, ended with the bench whatever way the bench ends.</summary>
-    private sealed class KilledOnDispose(Process process) : IDisposable
+    internal sealed class KilledOnDispose(Process process) : IDisposable
     {
         public void Dispose()
         {

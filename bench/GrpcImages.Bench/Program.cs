@@ -10,5 +10,6 @@ return args.FirstOrDefault() switch
     "memory" => await Benchmarks.RunAsync(args[1..]),
     "api" => await ApiBench.RunAsync(args[1..]),
     "console" => await ConsoleBench.RunAsync(args[1..]),
+    "scale" => await ScaleBench.RunAsync(args[1..]),
     _ => await ApiBench.RunAsync(args),
 };

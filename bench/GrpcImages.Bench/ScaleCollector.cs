@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using GrpcImages.Transfer.Content;
+using GrpcImages.Transfer.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
+
+namespace GrpcImages.Bench;
+
+/// <summary>
+/// One pass of the transfer service's garbage collector over a region holding <c>chunks</c> chunk
+/// references, a tenth of them at zero references past the grace period: the collector and the
+/// content index are the service's own, the blob store a stand-in that deletes nothing (the pass's
+/// Redis side is what grows or not; a file delete per garbage chunk is the same at any size).
+/// </summary>
+internal static class ScaleCollector
+{
+    /// <summary>Fills the region's chunk shards, runs one pass; returns its seconds, the Redis commands it sent and the chunks it collected.</summary>
+    public static async Task<(double Seconds, long Commands, int Collected)> RunAsync(IConnectionMultiplexer mux, string region, int chunks)
+    {
+        var db = mux.GetDatabase();
+        var old = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeMilliseconds();
+        var pending = new List<Task>();
+        foreach (var batch in Enumerable.Range(0, chunks).Chunk(1000))
+        {
+            // Chunk names are the hex SHA-256 of their bytes, so they spread evenly over the 16 shards.
+            var names = batch.Select(i => (Index: i, Name: Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(i + (long)chunks << 32))))).ToList();
+            foreach (var shard in names.GroupBy(n => Storage(n.Name)))
+            {
+                pending.Add(db.HashSetAsync(TransferKeys.Refs(region, shard.Key), shard.Select(n => new HashEntry(n.Name, n.Index % 10 == 0 ? 0 : 1)).ToArray()));
+                var garbage = shard.Where(n => n.Index % 10 == 0).Select(n => new SortedSetEntry(n.Name, old)).ToArray();
+                if (garbage.Length > 0)
+                {
+                    pending.Add(db.SortedSetAddAsync(TransferKeys.Gc(region, shard.Key), garbage));
+                }
+            }
+            if (pending.Count > 2000)
+            {
+                await Task.WhenAll(pending);
+                pending.Clear();
+            }
+        }
+        await Task.WhenAll(pending);
+
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        var collector = new GarbageCollector(new NoStores(region), new ContentIndex(db, TimeProvider.System),
+            Options.Create(new BlobOptions { GcGraceSeconds = 60 }), new ContentMetrics(meters), TimeProvider.System, NullLogger<GarbageCollector>.Instance);
+        var session = new ProfilingSession();
+        mux.RegisterProfiler(() => session);
+        var clock = Stopwatch.StartNew();
+        var (collected, _) = await collector.CollectAsync(region, CancellationToken.None);
+        var seconds = clock.Elapsed.TotalSeconds;
+        mux.RegisterProfiler(() => null);
+        return (seconds, session.FinishProfiling().Count(), collected);
+
+        static char Storage(string name) => TransferKeys.ShardOf(name);
+    }
+
+    /// <summary>A region's store that holds nothing: deletes return at once, the listing is empty.</summary>
+    private sealed class NoStores(string region) : IBlobStores, IBlobStore
+    {
+        public string Region => region;
+
+        public bool Serves(string r) => r == region;
+
+        public IBlobStore InRegion(string r) => this;
+
+        public ValueTask<long> DeleteAsync(string name, CancellationToken cancellationToken) => ValueTask.FromResult(0L);
+
+        public async IAsyncEnumerable<BlobEntry> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.CompletedTask;
+            yield break;
+        }
+
+        public ValueTask<bool> ExistsAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<bool>> ExistAsync(IReadOnlyList<string> names, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask<bool> WriteAsync(string name, ReadOnlyMemory<byte> data, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask<bool> CopyFromAsync(IBlobStore source, string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask<int> ReadAsync(string name, long offset, Memory<byte> buffer, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask<byte[]> ReadAllAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}
