@@ -329,15 +329,25 @@ public sealed class ShareStore(IDatabase redis)
     /// A page over several sorted sets as if they were one, by (score, member) after the position, oldest first: each
     /// gives what could be on the page (its entries from the position's score on) and the first ones of all win.
     /// </summary>
-    private async Task<(List<SourcedEntry> Page, string Next)> MergedPageAsync(IReadOnlyList<RedisKey> keys, string position, int limit)
+    private async Task<(List<SourcedEntry> Page, string Next)> MergedPageAsync(RedisKey[] keys, string position, int limit)
     {
+        var window = limit + 64;
         var batch = redis.CreateBatch();
-        var reads = keys.Select(k => batch.SortedSetRangeByScoreWithScoresAsync(k, Start(position), double.PositiveInfinity, Exclude.None, Order.Ascending, 0, limit + 64)).ToList();
+        var reads = keys.Select(k => batch.SortedSetRangeByScoreWithScoresAsync(k, Start(position), double.PositiveInfinity, Exclude.None, Order.Ascending, 0, window)).ToList();
         batch.Execute();
         var merged = new List<(int Source, SortedSetEntry Entry)>();
         for (var i = 0; i < reads.Count; i++)
         {
-            merged.AddRange(After(await reads[i], position).Select(e => (i, e)));
+            var read = await reads[i];
+            var kept = After(read, position).ToList();
+            // Entries of the position's own score that come before it fill the window when many shares have one
+            // timestamp: read on past them until the page is full or the index ends.
+            for (var offset = window; read.Length == window && kept.Count <= limit; offset += window)
+            {
+                read = await redis.SortedSetRangeByScoreWithScoresAsync(keys[i], Start(position), double.PositiveInfinity, Exclude.None, Order.Ascending, offset, window);
+                kept.AddRange(After(read, position));
+            }
+            merged.AddRange(kept.Select(e => (i, e)));
         }
         var page = merged
             .OrderBy(e => e.Entry.Score)
