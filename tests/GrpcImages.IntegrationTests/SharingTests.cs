@@ -46,6 +46,26 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     }
 
     [Fact]
+    public async Task AnImageStillBeingMadeCanBeSharedAndReachesItsRecipientAsItIs()
+    {
+        var a = await Cluster.NewAccountAsync();
+        var b = await Cluster.NewAccountAsync();
+        // A 32 TiB data disk keeps the image Creating for minutes at the test cluster's snapshot pace.
+        var instance = await a.NewInstanceAsync(dataDiskGib: 32_768);
+        var image = (await a.Images().CreateImageAsync(new CreateImageRequest { RegionId = Hangzhou, InstanceId = instance.InstanceId, ImageName = UniqueName() })).Image;
+        Assert.Equal(ImageStatus.Creating, image.Status);
+
+        // Packer shares a copy as soon as it asked for it: the grant is made while the image is being made.
+        var shared = await a.ShareAsync(image.ImageId, b.AccountId);
+        Assert.Equal(b.AccountId, Assert.Single(shared.Grants).AccountId);
+        var seen = await b.GetImageAsync(image.ImageId);
+        Assert.Equal((ImageStatus.Creating, ImageOwnerAlias.Others), (seen.Status, seen.OwnerAlias));
+        // Lists show Available images by default, and nothing runs from an unfinished image.
+        Assert.DoesNotContain(await b.OthersAsync(), i => i.ImageId == image.ImageId);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "IncorrectImageStatus", () => b.NewInstanceAsync(image.ImageId));
+    }
+
+    [Fact]
     public async Task R19_ARecipientReplacesASystemDiskWithASharedImage()
     {
         var a = await Cluster.NewAccountAsync();

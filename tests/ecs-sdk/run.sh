@@ -42,8 +42,8 @@ owner_token="$(rpc "$operator" AccountService/IssueToken "{\"account_id\":\"$OWN
 for role in AliyunECSImageImportDefaultRole AliyunECSImageExportDefaultRole; do
   rpc "$owner_token" RoleService/CreateServiceRole "{\"account_id\":\"$OWNER_ID\",\"role_name\":\"$role\"}" >/dev/null
 done
-# Packer's image_encrypted copies with the default service key, which needs KMS in the region (R20).
-rpc "$owner_token" KeyService/EnableKms "{\"region_id\":\"cn-hangzhou\"}" >/dev/null
+# Packer's image_encrypted copies with the default service key, which needs KMS in the regions it copies to (R20).
+for region in cn-hangzhou cn-shanghai; do rpc "$owner_token" KeyService/EnableKms "{\"region_id\":\"$region\"}" >/dev/null; done
 BUCKET="sdk-$RANDOM$RANDOM"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -319,6 +319,11 @@ public sealed partial class PendingResources(
             SaveResult result;
             if (request.Cancelled)
             {
+                // An image being made may have been shared already (Packer shares copies before they end): its grants go first.
+                if (await sharing.ShareCountAsync(image.ImageId, image.OwnerAccountId) > 0)
+                {
+                    await sharing.RevokeAllAsync(image.ImageId, image.OwnerAccountId, image.RegionId);
+                }
                 result = await pendingStore.DeletePendingImageAsync(stored, request.TaskId, request.Fence);
             }
             else

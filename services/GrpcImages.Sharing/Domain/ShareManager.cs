@@ -60,7 +60,9 @@ public sealed partial class ShareManager(
             {
                 throw SharingErrors.Deprecated();
             }
-            if (image.Status != ImageStatus.Available)
+            // An image still being made (a copy, an import, a creation) may be shared: tools such as Packer share a copy
+            // as soon as it is asked for. Recipients see it as it is, and can use it once it is Available.
+            if (image.Status is not (ImageStatus.Available or ImageStatus.Waiting or ImageStatus.Creating))
             {
                 throw SharingErrors.NotAvailable();
             }

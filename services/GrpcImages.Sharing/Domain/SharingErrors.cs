@@ -23,7 +23,7 @@ public static class SharingErrors
         Fault.FailedPrecondition("OperationDenied.InvalidImageStatus", "A deprecated image cannot be shared.");
 
     public static DomainException NotAvailable() =>
-        Fault.FailedPrecondition("IncorrectImageStatus", "Only an Available image can be shared.");
+        Fault.FailedPrecondition("IncorrectImageStatus", "Only an Available image, or one being made, can be shared.");
 
     /// <summary>R22.</summary>
     public static DomainException AssumeRole() =>
