@@ -50,27 +50,10 @@ public sealed class KeyPairStore(IDatabase redis)
     public async Task<Versioned<KeyPair>?> GetAsync(string owner, string region, string name) => (await GetManyAsync(owner, region, [name]))[0];
 
     /// <summary>Pairs by name, null where missing, with their instances (one pipelined round trip).</summary>
-    public async Task<IReadOnlyList<Versioned<KeyPair>?>> GetManyAsync(string owner, string region, IReadOnlyList<string> names)
-    {
-        var batch = redis.CreateBatch();
-        var reads = names.Select(n => (Record: batch.HashGetAsync(CatalogKeys.KeyPair(owner, region, n), ["d", "v"]),
-            Instances: batch.SetMembersAsync(CatalogKeys.KeyPairInstances(owner, region, n)))).ToList();
-        batch.Execute();
-        var found = new List<Versioned<KeyPair>?>(reads.Count);
-        foreach (var (record, instances) in reads)
-        {
-            var values = await record;
-            if (!values[0].HasValue)
-            {
-                found.Add(null);
-                continue;
-            }
-            var pair = KeyPair.Parser.ParseFrom((byte[])values[0]!);
-            pair.InstanceIds.AddRange((await instances).Select(v => (string)v!).Order(StringComparer.Ordinal));
-            found.Add(new Versioned<KeyPair>(pair, (long)values[1]));
-        }
-        return found;
-    }
+    public Task<IReadOnlyList<Versioned<KeyPair>?>> GetManyAsync(string owner, string region, IReadOnlyList<string> names) =>
+        VersionedRecords.ReadAsync(redis, names, name => CatalogKeys.KeyPair(owner, region, name),
+            (batch, name) => batch.SetMembersAsync(CatalogKeys.KeyPairInstances(owner, region, name)),
+            KeyPair.Parser, (pair, instances) => pair.InstanceIds.AddRange(VersionedRecords.Sorted(instances)));
 
     /// <summary>Every pair of the owner in the region (at most <see cref="MaxKeyPairs"/>), newest first.</summary>
     public async Task<IReadOnlyList<KeyPair>> ListAsync(string owner, string region)

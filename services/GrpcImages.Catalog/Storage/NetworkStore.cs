@@ -9,6 +9,39 @@ namespace GrpcImages.Catalog.Storage;
 /// <summary>A record with the version it was read at.</summary>
 public sealed record Versioned<T>(T Value, long Version);
 
+/// <summary>Reads records kept as a hash of "d" (the message) and "v" (its version).</summary>
+internal static class VersionedRecords
+{
+    /// <summary>
+    /// Records by key, null where missing, each filled with one more read of its own (its members, a count), all in
+    /// one pipelined round trip.
+    /// </summary>
+    public static async Task<IReadOnlyList<Versioned<T>?>> ReadAsync<T, TSide>(IDatabase redis, IReadOnlyList<string> ids, Func<string, string> recordKey,
+        Func<IBatch, string, Task<TSide>> sideRead, MessageParser<T> parser, Action<T, TSide> fill)
+        where T : IMessage<T>
+    {
+        var batch = redis.CreateBatch();
+        var reads = ids.Select(id => (Record: batch.HashGetAsync(recordKey(id), ["d", "v"]), Side: sideRead(batch, id))).ToList();
+        batch.Execute();
+        var found = new List<Versioned<T>?>(reads.Count);
+        foreach (var (record, side) in reads)
+        {
+            var values = await record;
+            if (!values[0].HasValue)
+            {
+                found.Add(null);
+                continue;
+            }
+            var value = parser.ParseFrom((byte[])values[0]!);
+            fill(value, await side);
+            found.Add(new Versioned<T>(value, (long)values[1]));
+        }
+        return found;
+    }
+
+    public static IEnumerable<string> Sorted(RedisValue[] members) => members.Select(v => (string)v!).Order(StringComparer.Ordinal);
+}
+
 /// <summary>What deleting a VPC, vSwitch or security group did.</summary>
 public enum NetworkDeleteResult
 {
@@ -51,21 +84,9 @@ public sealed class NetworkStore(IDatabase redis)
             Limit = (CatalogKeys.Vpcs(vpc.OwnerAccountId, vpc.RegionId), MaxVpcs),
         });
 
-    public async Task<Versioned<Vpc>?> GetVpcAsync(string vpcId)
-    {
-        var batch = redis.CreateBatch();
-        var record = batch.HashGetAsync(CatalogKeys.Vpc(vpcId), ["d", "v"]);
-        var vswitches = batch.SetMembersAsync(CatalogKeys.VpcVSwitches(vpcId));
-        batch.Execute();
-        var values = await record;
-        if (!values[0].HasValue)
-        {
-            return null;
-        }
-        var vpc = Vpc.Parser.ParseFrom((byte[])values[0]!);
-        vpc.VswitchIds.AddRange((await vswitches).Select(v => (string)v!).Order(StringComparer.Ordinal));
-        return new Versioned<Vpc>(vpc, (long)values[1]);
-    }
+    public async Task<Versioned<Vpc>?> GetVpcAsync(string vpcId) =>
+        (await VersionedRecords.ReadAsync(redis, [vpcId], CatalogKeys.Vpc, (batch, id) => batch.SetMembersAsync(CatalogKeys.VpcVSwitches(id)),
+            Vpc.Parser, (vpc, vswitches) => vpc.VswitchIds.AddRange(VersionedRecords.Sorted(vswitches))))[0];
 
     /// <summary>Every VPC of the owner in the region (at most <see cref="MaxVpcs"/>), newest first.</summary>
     public async Task<IReadOnlyList<Vpc>> ListVpcsAsync(string owner, string region)
@@ -76,7 +97,7 @@ public sealed class NetworkStore(IDatabase redis)
         batch.Execute();
         for (var i = 0; i < vpcs.Count; i++)
         {
-            vpcs[i].VswitchIds.AddRange((await reads[i]).Select(v => (string)v!).Order(StringComparer.Ordinal));
+            vpcs[i].VswitchIds.AddRange(VersionedRecords.Sorted(await reads[i]));
         }
         return vpcs;
     }
@@ -116,26 +137,9 @@ public sealed class NetworkStore(IDatabase redis)
     public async Task<Versioned<VSwitch>?> GetVSwitchAsync(string vswitchId) => (await GetVSwitchesAsync([vswitchId]))[0];
 
     /// <summary>vSwitches by id, null where missing, with their free addresses counted (one pipelined round trip).</summary>
-    public async Task<IReadOnlyList<Versioned<VSwitch>?>> GetVSwitchesAsync(IReadOnlyList<string> vswitchIds)
-    {
-        var batch = redis.CreateBatch();
-        var reads = vswitchIds.Select(id => (Record: batch.HashGetAsync(CatalogKeys.VSwitch(id), ["d", "v"]), Used: batch.HashLengthAsync(CatalogKeys.VSwitchAddresses(id)))).ToList();
-        batch.Execute();
-        var found = new List<Versioned<VSwitch>?>(reads.Count);
-        foreach (var (record, used) in reads)
-        {
-            var values = await record;
-            if (!values[0].HasValue)
-            {
-                found.Add(null);
-                continue;
-            }
-            var vswitch = VSwitch.Parser.ParseFrom((byte[])values[0]!);
-            vswitch.AvailableIpAddressCount = Math.Max(0, UsableAddresses(vswitch.CidrBlock) - await used);
-            found.Add(new Versioned<VSwitch>(vswitch, (long)values[1]));
-        }
-        return found;
-    }
+    public Task<IReadOnlyList<Versioned<VSwitch>?>> GetVSwitchesAsync(IReadOnlyList<string> vswitchIds) =>
+        VersionedRecords.ReadAsync(redis, vswitchIds, CatalogKeys.VSwitch, (batch, id) => batch.HashLengthAsync(CatalogKeys.VSwitchAddresses(id)),
+            VSwitch.Parser, (vswitch, used) => vswitch.AvailableIpAddressCount = Math.Max(0, UsableAddresses(vswitch.CidrBlock) - used));
 
     /// <summary>Every vSwitch of the owner in the region (at most 10 VPCs of 150), newest first.</summary>
     public async Task<IReadOnlyList<VSwitch>> ListVSwitchesAsync(string owner, string region)
@@ -184,26 +188,9 @@ public sealed class NetworkStore(IDatabase redis)
     public async Task<Versioned<SecurityGroup>?> GetSecurityGroupAsync(string groupId) => (await GetSecurityGroupsAsync([groupId]))[0];
 
     /// <summary>Security groups by id, null where missing, with their instances counted (one pipelined round trip).</summary>
-    public async Task<IReadOnlyList<Versioned<SecurityGroup>?>> GetSecurityGroupsAsync(IReadOnlyList<string> groupIds)
-    {
-        var batch = redis.CreateBatch();
-        var reads = groupIds.Select(id => (Record: batch.HashGetAsync(CatalogKeys.SecurityGroup(id), ["d", "v"]), Members: batch.SetLengthAsync(CatalogKeys.SecurityGroupInstances(id)))).ToList();
-        batch.Execute();
-        var found = new List<Versioned<SecurityGroup>?>(reads.Count);
-        foreach (var (record, members) in reads)
-        {
-            var values = await record;
-            if (!values[0].HasValue)
-            {
-                found.Add(null);
-                continue;
-            }
-            var group = SecurityGroup.Parser.ParseFrom((byte[])values[0]!);
-            group.InstanceCount = (int)await members;
-            found.Add(new Versioned<SecurityGroup>(group, (long)values[1]));
-        }
-        return found;
-    }
+    public Task<IReadOnlyList<Versioned<SecurityGroup>?>> GetSecurityGroupsAsync(IReadOnlyList<string> groupIds) =>
+        VersionedRecords.ReadAsync(redis, groupIds, CatalogKeys.SecurityGroup, (batch, id) => batch.SetLengthAsync(CatalogKeys.SecurityGroupInstances(id)),
+            SecurityGroup.Parser, (group, members) => group.InstanceCount = (int)members);
 
     /// <summary>Every security group of the owner in the region (at most <see cref="MaxSecurityGroups"/>), newest first.</summary>
     public async Task<IReadOnlyList<SecurityGroup>> ListSecurityGroupsAsync(string owner, string region)

@@ -136,7 +136,9 @@ public static class NetworkActions
         var p = call.Parameters;
         var vswitchId = p.Required("VSwitchId");
         // ECS's DeleteVSwitch takes no RegionId: without one, every region is asked for the vSwitch.
-        var region = p.Optional("RegionId") ?? await FindVSwitchRegionAsync(call, vswitchId);
+        var region = p.Optional("RegionId") ?? (await call.FindInRegionsAsync(
+            async r => await call.Clients.Networks.GetVSwitchAsync(new GetVSwitchRequest { RegionId = r, VswitchId = vswitchId }, call.Options),
+            () => new EcsException(404, "InvalidVSwitchId.NotFound", $"The vSwitch {vswitchId} does not exist."))).Region;
         return (await call.Rpc(o => call.Clients.Networks.DeleteVSwitchAsync(new DeleteVSwitchRequest { RegionId = region, VswitchId = vswitchId }, o))).Deleted
             ? EcsCall.Ok()
             : throw new EcsException(404, "InvalidVSwitchId.NotFound", $"The vSwitch {vswitchId} does not exist.");
@@ -212,27 +214,6 @@ public static class NetworkActions
         ["MemorySize"] = type.MemorySize,
         ["CpuArchitecture"] = type.Architecture == Architecture.Arm64 ? "ARM" : "X86",
     };
-
-    private static async Task<string> FindVSwitchRegionAsync(EcsCall call, string vswitchId)
-    {
-        var regions = await call.Rpc(o => call.Clients.Regions.ListRegionsAsync(new ListRegionsRequest(), o));
-        foreach (var region in regions.Regions)
-        {
-            try
-            {
-                await call.Clients.Networks.GetVSwitchAsync(new GetVSwitchRequest { RegionId = region.RegionId, VswitchId = vswitchId }, call.Options);
-                return region.RegionId;
-            }
-            catch (Grpc.Core.RpcException error) when (error.StatusCode == Grpc.Core.StatusCode.NotFound)
-            {
-            }
-            catch (Grpc.Core.RpcException error)
-            {
-                throw EcsException.From(error);
-            }
-        }
-        throw new EcsException(404, "InvalidVSwitchId.NotFound", $"The vSwitch {vswitchId} does not exist.");
-    }
 
     private static string Status(NetworkStatus status) => status == NetworkStatus.Available ? "Available" : "Pending";
 

@@ -11,11 +11,15 @@ namespace GrpcImages.Gateway.Actions;
 /// </summary>
 public static class TagActions
 {
-    public static async Task<JsonObject> TagResources(EcsCall call)
+    public static Task<JsonObject> TagResources(EcsCall call) => Tag(call, call.Parameters.List("ResourceId"));
+
+    /// <summary>AddTags: TagResources of one resource, named by ResourceId.</summary>
+    public static Task<JsonObject> AddTags(EcsCall call) => Tag(call, [call.Parameters.Required("ResourceId")]);
+
+    private static async Task<JsonObject> Tag(EcsCall call, IReadOnlyList<string> resourceIds)
     {
-        var p = call.Parameters;
-        var request = new TagResourcesRequest { RegionId = call.Region, ResourceType = Type(p.Required("ResourceType")) };
-        request.ResourceIds.AddRange(p.List("ResourceId"));
+        var request = new TagResourcesRequest { RegionId = call.Region, ResourceType = Type(call.Parameters.Required("ResourceType")) };
+        request.ResourceIds.AddRange(resourceIds);
         request.Tags.AddRange(call.Tags());
         await call.Rpc(o => call.Clients.Tags.TagResourcesAsync(request, o));
         return EcsCall.Ok();
@@ -55,16 +59,6 @@ public static class TagActions
                 ["TagValue"] = t.TagValue,
             })),
         };
-    }
-
-    public static async Task<JsonObject> AddTags(EcsCall call)
-    {
-        var p = call.Parameters;
-        var request = new TagResourcesRequest { RegionId = call.Region, ResourceType = Type(p.Required("ResourceType")) };
-        request.ResourceIds.Add(p.Required("ResourceId"));
-        request.Tags.AddRange(call.Tags());
-        await call.Rpc(o => call.Clients.Tags.TagResourcesAsync(request, o));
-        return EcsCall.Ok();
     }
 
     /// <summary>RemoveTags: the tags named by key (and value, when one is given); without tags, every tag.</summary>

@@ -100,15 +100,23 @@ public sealed class EcsCall(EcsParameters parameters, CallOptions options, Clust
     private const int MaxContinuations = 10;
 
     /// <summary>The region an instance is in: RegionId when given, else found by asking each region.</summary>
-    public async Task<(string Region, Instance Instance)> FindInstanceAsync(string instanceId)
+    public async Task<(string Region, Instance Instance)> FindInstanceAsync(string instanceId) =>
+        await FindInRegionsAsync(async region => (await Clients.Instances.GetInstanceAsync(new GetInstanceRequest { RegionId = region, InstanceId = instanceId }, Options)).Instance,
+            () => new EcsException(404, "InvalidInstanceId.NotFound", $"The instance {instanceId} does not exist."));
+
+    /// <summary>
+    /// For actions that name a resource without its region: the first region (RegionId when given, else each) where
+    /// <paramref name="get"/> finds it. With RegionId, the cluster's own NOT_FOUND is the answer; asking every
+    /// region, <paramref name="notFound"/> is.
+    /// </summary>
+    public async Task<(string Region, T Found)> FindInRegionsAsync<T>(Func<string, Task<T>> get, Func<EcsException> notFound)
     {
         var regions = await CandidateRegionsAsync();
         foreach (var region in regions)
         {
             try
             {
-                var found = await Clients.Instances.GetInstanceAsync(new GetInstanceRequest { RegionId = region, InstanceId = instanceId }, Options);
-                return (region, found.Instance);
+                return (region, await get(region));
             }
             catch (RpcException error) when (error.StatusCode == StatusCode.NotFound && regions.Count > 1)
             {
@@ -118,7 +126,7 @@ public sealed class EcsCall(EcsParameters parameters, CallOptions options, Clust
                 throw EcsException.From(error);
             }
         }
-        throw new EcsException(404, "InvalidInstanceId.NotFound", $"The instance {instanceId} does not exist.");
+        throw notFound();
     }
 
     /// <summary>
