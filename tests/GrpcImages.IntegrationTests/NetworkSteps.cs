@@ -8,6 +8,12 @@ namespace GrpcImages.IntegrationTests;
 /// <summary>Steps the tests of the resources around instances share (issue 21): their clients and a VPC, vSwitch and group to put instances in.</summary>
 internal static class NetworkSteps
 {
+    /// <summary>
+    /// Lists are newest first by creation time in milliseconds, and two records of one millisecond come in id order:
+    /// a test that asserts creation order makes its records in different milliseconds.
+    /// </summary>
+    public static Task NextMillisecondAsync() => Task.Delay(2);
+
     public static KeyPairService.KeyPairServiceClient KeyPairs(this TestAccount account) => account.Client<KeyPairService.KeyPairServiceClient>();
 
     public static NetworkService.NetworkServiceClient Networks(this TestAccount account) => account.Client<NetworkService.NetworkServiceClient>();

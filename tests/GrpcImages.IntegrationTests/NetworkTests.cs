@@ -24,6 +24,7 @@ public class NetworkTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         Assert.Equal(vpc.VpcId, (await account.Networks().CreateVpcAsync(request)).Vpc.VpcId); // R35
         request.CidrBlock = "10.0.0.0/8";
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "IdempotenceParamNotMatch", () => account.Networks().CreateVpcAsync(request));
+        await NetworkSteps.NextMillisecondAsync();
         var other = await account.NewVpcAsync("192.168.0.0/16");
 
         Assert.Equal(vpc, (await account.Networks().GetVpcAsync(new GetVpcRequest { RegionId = Hangzhou, VpcId = vpc.VpcId })).Vpc);
@@ -79,6 +80,7 @@ public class NetworkTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         Assert.Matches("^vsw-[a-z0-9]{20}$", first.VswitchId);
         Assert.Equal((vpc.VpcId, "cn-hangzhou-h", Hangzhou, NetworkStatus.Available), (first.VpcId, first.ZoneId, first.RegionId, first.Status));
         Assert.Equal(252, first.AvailableIpAddressCount); // 256 less the first address and the last three
+        await NetworkSteps.NextMillisecondAsync();
         var adjacent = await account.NewVSwitchAsync(vpc, "172.16.2.0/29", "cn-hangzhou-i");
         Assert.Equal(4, adjacent.AvailableIpAddressCount);
 

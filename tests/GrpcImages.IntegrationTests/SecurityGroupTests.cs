@@ -24,6 +24,7 @@ public class SecurityGroupTests(ClusterFixture fixture, ITestOutputHelper output
         };
 
         var group = (await account.Groups().CreateSecurityGroupAsync(request)).SecurityGroup;
+        await NetworkSteps.NextMillisecondAsync();
         var classic = await account.NewGroupAsync();
 
         Assert.Matches("^sg-[a-z0-9]{20}$", group.SecurityGroupId);
