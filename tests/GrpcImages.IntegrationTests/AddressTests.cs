@@ -20,6 +20,7 @@ public class AddressTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         var request = new AllocateEipAddressRequest { RegionId = Hangzhou, ClientToken = Guid.NewGuid().ToString() };
 
         var eip = (await account.Addresses().AllocateEipAddressAsync(request)).EipAddress;
+        await NetworkSteps.NextMillisecondAsync();
         var wide = (await account.Addresses().AllocateEipAddressAsync(new AllocateEipAddressRequest
         {
             RegionId = Hangzhou, Bandwidth = 200, InternetChargeType = "PayByBandwidth",

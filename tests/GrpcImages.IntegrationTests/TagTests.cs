@@ -172,6 +172,7 @@ public class TagTests(ClusterFixture fixture, ITestOutputHelper output) : Cluste
     {
         var account = await Cluster.NewAccountAsync();
         var first = await account.NewInstanceAsync();
+        await NetworkSteps.NextMillisecondAsync();
         var second = await account.NewInstanceAsync();
         await account.Tags().TagResourcesAsync(TagRequest(TaggedResourceType.Instance, [first.InstanceId, second.InstanceId], Tag("a", "1"), Tag("b", "2")));
 
