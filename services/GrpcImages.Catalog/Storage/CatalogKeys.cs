@@ -18,6 +18,7 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{p}:pimg:&lt;region&gt;:&lt;image&gt;        hash  a public (system) image, named like "ubuntu_22_04_x64_20G_alibase_20240101.vhd"
 /// - gi:cat:{t}:imgs:&lt;owner&gt;:&lt;region&gt;        zset  image ids by creation time (owner "system", "marketplace" under {p})
 /// - gi:cat:{t}:names:&lt;owner&gt;:&lt;region&gt;       hash  image name -> image id (names are unique per owner and region)
+/// - gi:cat:{t}:imgn:&lt;owner&gt;:&lt;region&gt;        hash  status -> how many of the owner's images there are in it (StatusCounts)
 /// - gi:cat:{t}:iusers:&lt;image&gt;               set   instances made from the image (R31)
 /// - gi:cat:{p}:iusers:&lt;region&gt;:&lt;image&gt;      set   instances made from a public image
 /// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence, task, donetask, trev (as images)
@@ -101,6 +102,10 @@ public static class CatalogKeys
     public static string SnapshotRecordPrefix(string owner) => $"{Prefix(OwnerTag(owner))}snap:";
 
     public static string Images(string owner, string region) => $"{Prefix(OwnerTag(owner))}imgs:{owner}:{region}";
+
+    /// <summary>The owner's image counts per status (<see cref="StatusCounts"/>); "" for the platform's indexes, which keep none.</summary>
+    public static string ImageCounts(string owner, string region) =>
+        owner is SystemIndexOwner or MarketplaceIndexOwner ? "" : $"{Prefix(OwnerTag(owner))}imgn:{owner}:{region}";
 
     public static string Names(string owner, string region) => $"{Prefix(OwnerTag(owner))}names:{owner}:{region}";
 

@@ -31,11 +31,11 @@ public sealed class ImageStore(IDatabase redis)
 {
     private const string Accomplished = "2"; // SnapshotStatus.Accomplished
 
-    // KEYS: image, owner's image index, owner's names, client token, owner's snapshot index, then per snapshot: record, its images.
-    // ARGV: image bytes, status, name, family, score, id, fingerprint, token ttl, snapshot count,
+    // KEYS: image, owner's image index, owner's names, client token, owner's snapshot index, then per snapshot: record, its images;
+    // last the owner's status counts and the abandonment mark. ARGV: image bytes, status, name, family, score, id, fingerprint, token ttl, snapshot count,
     //       then per snapshot: id, new (1/0), bytes, status, manifest; last the image's tags ("t").
     // Returns {CreateResult, detail}: the token's stored value, or the snapshot that is missing or not ready.
-    private const string CreateImageScript = ClientTokens.Lua + """
+    private const string CreateImageScript = ClientTokens.Lua + StatusCounts.Lua + """
 
         if redis.call('EXISTS', KEYS[#KEYS]) == 1 then return {6, ''} end
         local prior = prior_token(KEYS[4], ARGV[7], ARGV[6])
@@ -59,31 +59,37 @@ public sealed class ImageStore(IDatabase redis)
           redis.call('SADD', KEYS[7 + i * 2], ARGV[6])
         end
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 't', ARGV[#ARGV], 'v', 1)
+        count_created(KEYS[#KEYS - 1], KEYS[2], ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
         remember_token(KEYS[4], ARGV[7], ARGV[6], ARGV[8])
         return {1, ''}
         """;
 
-    // KEYS: image, owner's names. ARGV: version read, old name, new name, id, then field/value pairs. Returns SaveResult.
-    private const string RenameScript = """
+    // KEYS: image, owner's names, owner's status counts. ARGV: version read, old name, new name, id, then field/value pairs. Returns SaveResult.
+    private const string RenameScript = StatusCounts.Lua + """
+
         if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
         if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) == 0 then return 2 end
         if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[4] then redis.call('HDEL', KEYS[2], ARGV[2]) end
+        local before = redis.call('HGET', KEYS[1], 's')
         redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[1]) + 1, unpack(ARGV, 5))
+        count_moved(KEYS[3], before, redis.call('HGET', KEYS[1], 's'))
         return 1
         """;
 
-    // KEYS: image, owner's image index, owner's names, image users, holds, then each snapshot's images.
+    // KEYS: image, owner's image index, owner's names, image users, holds, owner's status counts, then each snapshot's images.
     // ARGV: version read, id, name, force (1/0). Returns {DeleteResult, the kind of a hold that refused it}.
-    private const string DeleteImageScript = """
+    private const string DeleteImageScript = StatusCounts.Lua + """
+
         if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return {0, 0} end
         for _, kind in ipairs(redis.call('HVALS', KEYS[5])) do return {3, tonumber(kind)} end
         if ARGV[4] == '0' and redis.call('SCARD', KEYS[4]) > 0 then return {2, 0} end
+        count_moved(KEYS[6], redis.call('HGET', KEYS[1], 's'), false)
         redis.call('DEL', KEYS[1], KEYS[4])
         redis.call('ZREM', KEYS[2], ARGV[2])
         if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[3], ARGV[3]) end
-        for i = 6, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
+        for i = 7, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
         return {1, 0}
         """;
 
@@ -135,7 +141,7 @@ public sealed class ImageStore(IDatabase redis)
     /// <summary>A page of an owner's images (or the platform's), newest first, filtered, skipped and counted in the script.</summary>
     public Task<StoredPage> ListImagesAsync(string indexOwner, string region, string position, int skip, int limit, IndexFilter filter) =>
         IndexPages.ListAsync(redis, CatalogKeys.Images(indexOwner, region), CatalogKeys.ImageRecordPrefix(indexOwner, region), position, skip, limit,
-            filter with { UsersPrefix = CatalogKeys.ImageUsersPrefix(indexOwner, region) });
+            filter with { UsersPrefix = CatalogKeys.ImageUsersPrefix(indexOwner, region), StatusCounts = CatalogKeys.ImageCounts(indexOwner, region) });
 
     /// <summary>Sets each image's usage: whether instances use it (one pipelined round trip).</summary>
     public async Task FillUsageAsync(string region, IReadOnlyList<Image> images)
@@ -177,6 +183,7 @@ public sealed class ImageStore(IDatabase redis)
             args.Add(snapshot.ManifestId);
         }
         args.Add(TagField(image.Tags));
+        keys.Add(CatalogKeys.ImageCounts(owner, image.RegionId));
         keys.Add(CatalogKeys.Abandoned(image.ImageId));
         var created = Created(await redis.ScriptEvaluateAsync(CreateImageScript, [.. keys], [.. args]));
         if (created.Result == CreateResult.Created)
@@ -192,21 +199,21 @@ public sealed class ImageStore(IDatabase redis)
     /// </summary>
     public async Task<SaveResult> SaveCreationStepAsync(StoredImage stored, Image updated, IReadOnlyList<(StoredSnapshot Stored, Snapshot Updated)> snapshots, long fence)
     {
-        var writes = new List<RecordWrite> { new(CatalogKeys.Image(updated.RegionId, updated.ImageId), stored.Version, ImageFields(updated)) };
+        var writes = new List<RecordWrite> { ImageWrite(stored, updated) };
         writes.AddRange(snapshots.Select(s => new RecordWrite(CatalogKeys.Snapshot(s.Updated.SnapshotId), s.Stored.Version, SnapshotFields(s.Updated))));
         return await Announced(await RecordScripts.SaveAsync(redis, fence, [.. writes]), updated);
     }
 
     public async Task<SaveResult> SaveImageAsync(StoredImage stored, Image updated)
     {
-        var key = CatalogKeys.Image(updated.RegionId, updated.ImageId);
-        var fields = ImageFields(updated);
+        var write = ImageWrite(stored, updated);
         if (stored.Image.ImageName == updated.ImageName)
         {
-            return await Announced(await RecordScripts.SaveAsync(redis, null, new RecordWrite(key, stored.Version, fields)), updated);
+            return await Announced(await RecordScripts.SaveAsync(redis, null, write), updated);
         }
-        return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(RenameScript, [key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId)],
-            [stored.Version, stored.Image.ImageName, updated.ImageName, updated.ImageId, .. Pairs(fields)])), updated);
+        return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(RenameScript,
+            [write.Key, CatalogKeys.Names(updated.OwnerAccountId, updated.RegionId), write.Counts],
+            [stored.Version, stored.Image.ImageName, updated.ImageName, updated.ImageId, .. Pairs(write.Fields)])), updated);
     }
 
     /// <summary>Announces a saved image to its watchers (WatchImages) and passes the result on.</summary>
@@ -230,6 +237,7 @@ public sealed class ImageStore(IDatabase redis)
             CatalogKeys.Names(image.OwnerAccountId, image.RegionId),
             CatalogKeys.ImageUsers(image.RegionId, image.ImageId),
             CatalogKeys.Holds(image.ImageId),
+            CatalogKeys.ImageCounts(image.OwnerAccountId, image.RegionId),
         };
         keys.AddRange(image.DiskDeviceMappings.Where(m => m.SnapshotId.Length > 0).Select(m => (RedisKey)CatalogKeys.SnapshotImages(m.SnapshotId)));
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(DeleteImageScript, [.. keys],

@@ -14,6 +14,9 @@ public sealed record IndexFilter(IReadOnlyCollection<int> Statuses, string Name,
     public int Usage { get; init; }
 
     public string UsersPrefix { get; init; } = "";
+
+    /// <summary>The index's status counts (<see cref="StatusCounts"/>), "" when it keeps none: a filter of statuses alone is counted from them.</summary>
+    public string StatusCounts { get; init; } = "";
 }
 
 /// <summary>
@@ -32,14 +35,16 @@ internal static class IndexPages
     /// <summary>How many index entries one List call looks at, beyond the page's, to count the matches of a filtered index.</summary>
     public const int ListCountBudget = 10_000;
 
-    // KEYS: index. ARGV: record prefix, cursor score ('' = start), cursor id, skip, limit, statuses (',3,6,' or ''),
+    // KEYS: index, then its status counts when it keeps them. ARGV: record prefix, cursor score ('' = start), cursor id, skip, limit, statuses (',3,6,' or ''),
     // name ('' = any), name is a prefix ('1'/'0'), family ('' = any), entries the page may look at beyond the skip,
     // entries the count may look at, tag needles separated by newlines ('' = any), usage ('' = any, '1' in use, '2' not),
     // the prefix of an entry's users set (for usage).
     // Newest first (equal scores by id, descending). After the cursor, the first `skip` matching entries are
     // skipped, then up to `limit` records returned. Without a filter every entry matches: the skip is a rank and
     // the total ZCARD. With one, matches are counted in the whole index (before the cursor too) while the count's
-    // budget lasts. Returns {next score, next id, skipped, total, record...}, next score '' at the end.
+    // budget lasts, unless only statuses filter and the index keeps status counts: then the total is their sum (an index
+    // written before counts were kept is recounted first, up to StatusCounts.RecountLimit entries).
+    // Returns {next score, next id, skipped, total, record...}, next score '' at the end.
     private const string ListScript = """
         local index, prefix, cs, cid = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
         local skip, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -47,6 +52,7 @@ internal static class IndexPages
         local pageLeft, countLeft = tonumber(ARGV[10]) + skip, tonumber(ARGV[11])
         local tags, usage, usersPrefix = ARGV[12], ARGV[13], ARGV[14]
         local card = redis.call('ZCARD', index)
+        local counts = KEYS[2]
 
         -- The rank the page starts at: entries newer than the cursor, and those of its score it has passed.
         local start = 0
@@ -121,6 +127,24 @@ internal static class IndexPages
           return true
         end
 
+        -- The total from the status counts, when they answer this filter.
+        local known = nil
+        if counts and name == '' and family == '' and tags == '' and usage == '' then
+          if redis.call('EXISTS', counts) == 0 and card > 0 and card <= tonumber(ARGV[15]) then
+            walk(0, card, function(id)
+              local s = redis.call('HGET', prefix .. id, 's')
+              if s then redis.call('HINCRBY', counts, s, 1) end
+              return true
+            end)
+          end
+          if card == 0 then
+            known = 0
+          elseif redis.call('EXISTS', counts) == 1 then
+            known = 0
+            for s in string.gmatch(statuses, '%d+') do known = known + tonumber(redis.call('HGET', counts, s) or '0') end
+          end
+        end
+
         local counted = 0
         local function count(id)
           if countLeft == 0 then return false end
@@ -129,7 +153,7 @@ internal static class IndexPages
           return true
         end
 
-        walk(0, start, count)
+        if not known then walk(0, start, count) end
         local resume = walk(start, card, function(id, score)
           if pageLeft == 0 then
             nextScore, nextId = lastScore, lastId
@@ -151,6 +175,7 @@ internal static class IndexPages
           lastScore, lastId = score, id
           return true
         end)
+        if known then return {nextScore, nextId, skipped, known, unpack(out, 1, found)} end
         walk(resume, card, count)
         return {nextScore, nextId, skipped, counted + skipped + found, unpack(out, 1, found)}
         """;
@@ -165,13 +190,14 @@ internal static class IndexPages
         var (score, id) = SplitPosition(position);
         var name = filter?.Name ?? "";
         var namePrefix = name.EndsWith('*');
-        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ListScript, [index],
+        var counts = filter?.StatusCounts ?? "";
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(ListScript, counts.Length == 0 ? [index] : [index, counts],
         [
             recordPrefix, score, id, skip, limit,
             filter is { Statuses.Count: > 0 } ? "," + string.Join(',', filter.Statuses) + "," : "",
             namePrefix ? name[..^1] : name, namePrefix ? "1" : "0", filter?.Family ?? "", ListScanBudget, ListCountBudget,
             string.Join('\n', filter?.TagNeedles ?? []), filter is { Usage: > 0 } ? filter.Usage.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            filter?.UsersPrefix ?? "",
+            filter?.UsersPrefix ?? "", StatusCounts.RecountLimit,
         ]))!;
         var next = (string)result[0]! == "" ? "" : $"{(string)result[0]!}:{(string)result[1]!}";
         return new StoredPage(result.Skip(4).Select(r => (byte[])r!).ToList(), next, (int)result[2], (int)result[3]);

@@ -33,23 +33,25 @@ public sealed class PendingResourceStore(IDatabase redis)
     /// <summary>What a task's resource key holds once the task was abandoned before it made anything.</summary>
     private const string NoResource = "-";
 
-    // KEYS: record, index, task's resource, then for images the owner's names. ARGV: bytes, status, name, family, score, id, task, tags ("t").
-    // Returns {CreateResult, the resource a task made before (TokenUsed)}; Abandoned when the task was given up first.
-    private const string CreatePendingScript = """
+    // KEYS: record, index, task's resource, then for images the owner's names and status counts. ARGV: bytes, status, name, family,
+    // score, id, task, tags ("t"). Returns {CreateResult, the resource a task made before (TokenUsed)}; Abandoned when the task was given up first.
+    private const string CreatePendingScript = StatusCounts.Lua + """
+
         local prior = redis.call('GET', KEYS[3])
         if prior == '-' then return {6, ''} end
         if prior then return {2, prior} end
         if KEYS[4] and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return {3, ''} end
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', ARGV[2], 'n', ARGV[3], 'f', ARGV[4], 't', ARGV[8], 'v', 1, 'task', ARGV[7], 'fence', 0)
+        count_created(KEYS[5], KEYS[2], ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         if KEYS[4] then redis.call('HSET', KEYS[4], ARGV[3], ARGV[6]) end
         redis.call('SET', KEYS[3], ARGV[6])
         return {1, ''}
         """;
 
-    // KEYS: record. ARGV: task, fence, version read, done (1: the task's pending state ends), task revision mirrored (0: none),
-    // field/value pairs. Returns SaveResult.
-    private const string SavePendingScript = PendingCheckLua + """
+    // KEYS: record, then for images the owner's status counts. ARGV: task, fence, version read, done (1: the task's pending state
+    // ends), task revision mirrored (0: none), field/value pairs. Returns SaveResult.
+    private const string SavePendingScript = PendingCheckLua + StatusCounts.Lua + """
 
         local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
         if checked ~= 1 then return checked end
@@ -61,14 +63,16 @@ public sealed class PendingResourceStore(IDatabase redis)
           redis.call('HDEL', KEYS[1], 'task')
           redis.call('HSET', KEYS[1], 'donetask', ARGV[1])
         end
+        local before = redis.call('HGET', KEYS[1], 's')
         redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 6))
+        count_moved(KEYS[2], before, redis.call('HGET', KEYS[1], 's'))
         return 1
         """;
 
-    // KEYS: image, owner's snapshot index, then per snapshot: record, its images.
+    // KEYS: image, owner's snapshot index, then per snapshot: record, its images; last the owner's image status counts.
     // ARGV: task, fence, version read, image id, score, count of image field pairs, the pairs, then per snapshot: id, bytes, manifest.
     // Returns SaveResult.
-    private const string CompleteImageScript = PendingCheckLua + """
+    private const string CompleteImageScript = PendingCheckLua + StatusCounts.Lua + """
 
         local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
         if checked ~= 1 then return checked end
@@ -82,17 +86,20 @@ public sealed class PendingResourceStore(IDatabase redis)
           a = a + 3
           k = k + 2
         end
+        local before = redis.call('HGET', KEYS[1], 's')
         redis.call('HDEL', KEYS[1], 'task')
         redis.call('HSET', KEYS[1], 'donetask', ARGV[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 7, 6 + pairs * 2))
+        count_moved(KEYS[#KEYS], before, redis.call('HGET', KEYS[1], 's'))
         return 1
         """;
 
-    // KEYS: record, index, then for images the owner's names and the image's holds. ARGV: task, fence, version read, id, name.
-    // Returns SaveResult.
-    private const string DeletePendingScript = PendingCheckLua + """
+    // KEYS: record, index, then for images the owner's names, the image's holds and the owner's status counts. ARGV: task, fence,
+    // version read, id, name. Returns SaveResult.
+    private const string DeletePendingScript = PendingCheckLua + StatusCounts.Lua + """
 
         local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
         if checked ~= 1 then return checked end
+        count_moved(KEYS[5], redis.call('HGET', KEYS[1], 's'), false)
         redis.call('DEL', KEYS[1])
         redis.call('ZREM', KEYS[2], ARGV[4])
         if KEYS[3] then
@@ -114,7 +121,8 @@ public sealed class PendingResourceStore(IDatabase redis)
     {
         var created = Created(await redis.ScriptEvaluateAsync(CreatePendingScript,
             [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
-             CatalogKeys.TaskResource(taskId), CatalogKeys.Names(image.OwnerAccountId, image.RegionId)],
+             CatalogKeys.TaskResource(taskId), CatalogKeys.Names(image.OwnerAccountId, image.RegionId),
+             CatalogKeys.ImageCounts(image.OwnerAccountId, image.RegionId)],
             [Bytes(image), (int)image.Status, image.ImageName, image.ImageFamily, Score(image.CreateTime), image.ImageId, taskId, TagField(image.Tags)]));
         if (created.Result == CreateResult.Created)
         {
@@ -134,7 +142,8 @@ public sealed class PendingResourceStore(IDatabase redis)
     /// that mirrors <paramref name="taskRevision"/> of its task is written only if no newer one was (else <see cref="SaveResult.Stale"/>).
     /// </summary>
     public async Task<SaveResult> SavePendingImageAsync(StoredImage stored, Image updated, string taskId, long fence, bool done = false, long taskRevision = 0) =>
-        await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript, [CatalogKeys.Image(updated.RegionId, updated.ImageId)],
+        await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(SavePendingScript,
+            [CatalogKeys.Image(updated.RegionId, updated.ImageId), CatalogKeys.ImageCounts(updated.OwnerAccountId, updated.RegionId)],
             [taskId, fence, stored.Version, done ? "1" : "0", taskRevision, .. Pairs(ImageFields(updated))])), updated);
 
     private async Task<SaveResult> Announced(SaveResult result, Image image, bool deleted = false)
@@ -175,6 +184,7 @@ public sealed class PendingResourceStore(IDatabase redis)
             args.Add(Bytes(snapshot));
             args.Add(manifestId);
         }
+        keys.Add(CatalogKeys.ImageCounts(updated.OwnerAccountId, updated.RegionId));
         return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(CompleteImageScript, [.. keys], [.. args])), updated);
     }
 
@@ -184,7 +194,8 @@ public sealed class PendingResourceStore(IDatabase redis)
         var image = stored.Image;
         return await Announced(Map<SaveResult>(await redis.ScriptEvaluateAsync(DeletePendingScript,
             [CatalogKeys.Image(image.RegionId, image.ImageId), CatalogKeys.Images(image.OwnerAccountId, image.RegionId),
-             CatalogKeys.Names(image.OwnerAccountId, image.RegionId), CatalogKeys.Holds(image.ImageId)],
+             CatalogKeys.Names(image.OwnerAccountId, image.RegionId), CatalogKeys.Holds(image.ImageId),
+             CatalogKeys.ImageCounts(image.OwnerAccountId, image.RegionId)],
             [taskId, fence, stored.Version, image.ImageId, image.ImageName])), image, deleted: true);
     }
 

@@ -4,8 +4,14 @@ using StackExchange.Redis;
 
 namespace GrpcImages.Catalog.Storage;
 
-/// <summary>A record to save in one compare-and-set step: its key, the version read, the fields to write and to remove.</summary>
-internal sealed record RecordWrite(string Key, long Version, IReadOnlyList<KeyValuePair<string, RedisValue>> Fields, IReadOnlyList<string>? Remove = null);
+/// <summary>
+/// A record to save in one compare-and-set step: its key, the version read, the fields to write and to remove, and the
+/// status counts its "s" field is counted in (<see cref="StatusCounts"/>; "" for records that have none).
+/// </summary>
+internal sealed record RecordWrite(string Key, long Version, IReadOnlyList<KeyValuePair<string, RedisValue>> Fields, IReadOnlyList<string>? Remove = null)
+{
+    public string Counts { get; init; } = "";
+}
 
 /// <summary>
 /// A record to create with its links to others of the same owner: records whose version must be the one read (and is
@@ -64,28 +70,32 @@ internal static class RecordScripts
         return {1, ''}
         """;
 
-    // KEYS: the records. ARGV: fencing token of a queue worker ('' for others; checked on KEYS[1]), count,
-    // then per record: version read, fields to remove (n, names), pairs (n, name/value...). Returns SaveResult.
-    private const string SaveScript = Fencing.Lua + """
+    // KEYS: the records, then the status counts some of them name. ARGV: fencing token of a queue worker ('' for others;
+    // checked on KEYS[1]), count, then per record: version read, its counts' position in KEYS (0: none), fields to remove
+    // (n, names), pairs (n, name/value...). Returns SaveResult.
+    private const string SaveScript = Fencing.Lua + StatusCounts.Lua + """
 
         local count = tonumber(ARGV[2])
         local a = 3
         local plan = {}
         for k = 1, count do
           if redis.call('HGET', KEYS[k], 'v') ~= ARGV[a] then return 0 end
-          local removes = tonumber(ARGV[a + 1])
-          local pairs = tonumber(ARGV[a + 2 + removes])
+          local removes = tonumber(ARGV[a + 2])
+          local pairs = tonumber(ARGV[a + 3 + removes])
           plan[k] = {a, removes, pairs}
-          a = a + 3 + removes + pairs * 2
+          a = a + 4 + removes + pairs * 2
         end
         if ARGV[1] ~= '' and not fenced(KEYS[1], ARGV[1]) then return 3 end
         for k = 1, count do
           local p = plan[k]
           local base, removes, pairs = p[1], p[2], p[3]
-          for i = 1, removes do redis.call('HDEL', KEYS[k], ARGV[base + 1 + i]) end
-          local first = base + 3 + removes
+          local counts = KEYS[tonumber(ARGV[base + 1])]
+          local before = counts and redis.call('HGET', KEYS[k], 's')
+          for i = 1, removes do redis.call('HDEL', KEYS[k], ARGV[base + 2 + i]) end
+          local first = base + 4 + removes
           if pairs > 0 then redis.call('HSET', KEYS[k], unpack(ARGV, first, first + pairs * 2 - 1)) end
           redis.call('HSET', KEYS[k], 'v', tonumber(ARGV[base]) + 1)
+          if counts then count_moved(counts, before, redis.call('HGET', KEYS[k], 's')) end
         end
         return 1
         """;
@@ -265,15 +275,29 @@ internal static class RecordScripts
     public static async Task<SaveResult> SaveAsync(IDatabase redis, long? fence, params RecordWrite[] writes)
     {
         var args = new List<RedisValue> { fence?.ToString() ?? "", writes.Length };
+        var keys = writes.Select(w => (RedisKey)w.Key).ToList();
         foreach (var write in writes)
         {
             args.Add(write.Version);
+            args.Add(write.Counts.Length == 0 ? 0 : CountsPosition(keys, write.Counts));
             args.Add(write.Remove?.Count ?? 0);
             args.AddRange((write.Remove ?? []).Select(r => (RedisValue)r));
             args.Add(write.Fields.Count);
             args.AddRange(Records.Pairs(write.Fields));
         }
-        return Records.Map<SaveResult>(await redis.ScriptEvaluateAsync(SaveScript, writes.Select(w => (RedisKey)w.Key).ToArray(), [.. args]));
+        return Records.Map<SaveResult>(await redis.ScriptEvaluateAsync(SaveScript, [.. keys], [.. args]));
+    }
+
+    /// <summary>The 1-based position of a counts key among the script's keys, added after the records once.</summary>
+    private static int CountsPosition(List<RedisKey> keys, string counts)
+    {
+        var at = keys.IndexOf(counts);
+        if (at < 0)
+        {
+            keys.Add(counts);
+            at = keys.Count - 1;
+        }
+        return at + 1;
     }
 
     /// <summary>Creates a record in its index unless its token was used or its creation given up; <paramref name="strings"/> are set with it.</summary>

@@ -67,6 +67,13 @@ public enum DeleteResult
 /// </summary>
 internal static class Records
 {
+    /// <summary>A versioned save of an image's record that keeps its owner's status counts (<see cref="StatusCounts"/>).</summary>
+    internal static RecordWrite ImageWrite(StoredImage stored, Image updated) =>
+        new(CatalogKeys.Image(updated.RegionId, updated.ImageId), stored.Version, ImageFields(updated))
+        {
+            Counts = CatalogKeys.ImageCounts(updated.OwnerAccountId, updated.RegionId),
+        };
+
     public static IReadOnlyList<KeyValuePair<string, RedisValue>> ImageFields(Image image) =>
     [
         new("d", Bytes(image)), new("s", (int)image.Status), new("n", image.ImageName), new("f", image.ImageFamily), new("t", TagField(image.Tags)),

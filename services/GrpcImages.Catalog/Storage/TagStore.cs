@@ -11,8 +11,7 @@ namespace GrpcImages.Catalog.Storage;
 public sealed class TagStore(IDatabase redis)
 {
     public async Task<bool> SaveImagesAsync(IReadOnlyList<(StoredImage Stored, Image Updated)> changes) =>
-        await RecordScripts.SaveAsync(redis, null, [.. changes.Select(c => new RecordWrite(CatalogKeys.Image(c.Updated.RegionId, c.Updated.ImageId), c.Stored.Version,
-            ImageFields(c.Updated)))]) == SaveResult.Saved;
+        await RecordScripts.SaveAsync(redis, null, [.. changes.Select(c => ImageWrite(c.Stored, c.Updated))]) == SaveResult.Saved;
 
     public async Task<bool> SaveSnapshotsAsync(IReadOnlyList<(StoredSnapshot Stored, Snapshot Updated)> changes) =>
         await RecordScripts.SaveAsync(redis, null, [.. changes.Select(c => new RecordWrite(CatalogKeys.Snapshot(c.Updated.SnapshotId), c.Stored.Version,
