@@ -9,14 +9,15 @@ cd "$(dirname "$0")/../.."
 command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null
 work=$(mktemp -d)
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 BENCH_PIDS=$work/pids
-scripts/bench.sh --only "$scenario" --runs 1 --seconds 12 --callers 64 >"$work/bench.log" 2>&1 &
+prime=${PRIME:-10} # seconds the scenario runs unmeasured first (ApiBench --prime)
+scripts/bench.sh --only "$scenario" --runs 1 --seconds 12 --callers 64 --prime "$prime" >"$work/bench.log" 2>&1 &
 bench=$!
 until [ -s "$work/pids" ]; do sleep 0.5; done
-# Each run is 2 s of warm-up and 12 s of load, the baseline's first.
+# After the prime, each run is 2 s of warm-up and 12 s of load, the baseline's first.
 if [ "$who" = baseline ]; then
-  sleep 3.5; pid=$(pgrep -f "GrpcImages.Bench.dll baseline")
+  sleep $((prime + 3)).5; pid=$(pgrep -f "GrpcImages.Bench.dll baseline")
 else
-  sleep 17.5; pid=$(grep -i "^$who " "$work/pids" | cut -d' ' -f2)
+  sleep $((prime + 17)).5; pid=$(grep -i "^$who " "$work/pids" | cut -d' ' -f2)
 fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 before=$(ticks "$pid")

@@ -14,6 +14,9 @@ public static class PeerClients
     /// <summary>The largest message a peer may send: a 4 MiB chunk of content with its envelope.</summary>
     public const int MaxMessageBytes = 16 * 1024 * 1024;
 
+    /// <summary>Each HTTP/2 stream's receive window: two 4 MiB chunks in flight.</summary>
+    public const int StreamWindowBytes = 8 * 1024 * 1024;
+
     /// <summary>How long a connection to a peer may be silent while calls wait on it before it is pinged ("Peers:PingDelay").</summary>
     public static readonly TimeSpan DefaultPingDelay = TimeSpan.FromSeconds(2);
 
@@ -76,6 +79,9 @@ public static class PeerClients
                     KeepAlivePingTimeout = settings.GetValue("Peers:PingTimeout", DefaultPingTimeout),
                     KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
                     ConnectTimeout = settings.GetValue("Peers:PingTimeout", DefaultPingTimeout),
+                    // A chunk stream (PullChunks, 4 MiB messages) would otherwise start at a 64 KiB window and wait for
+                    // window updates while it grows; a window of two chunks keeps the sender writing.
+                    InitialHttp2StreamWindowSize = StreamWindowBytes,
                 };
             })
             .ConfigureChannel(o => o.MaxReceiveMessageSize = MaxMessageBytes)

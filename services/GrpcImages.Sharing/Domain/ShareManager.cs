@@ -51,7 +51,12 @@ public sealed partial class ShareManager(
             throw SharingErrors.ShareWithSelf($"add_account_ids[{self}]");
         }
 
-        var image = await OwnedImageAsync(caller, region, request.ImageId);
+        // The owner is queued for its outbox (before any grant changes) while the image is read, not after: one wait less.
+        // A change refused below leaves that queued look at an outbox with nothing new, which costs one read.
+        var expected = outbox.ExpectAsync(owner);
+        var read = OwnedImageAsync(caller, region, request.ImageId);
+        await Task.WhenAll(expected, read);
+        var image = await read;
         var marketplaceDerived = image.ProductCode.Length > 0;
         IReadOnlyList<OrganizationPrincipal> principals = [];
         if (add.Count > 0 || addTargets.Count > 0)
@@ -86,7 +91,6 @@ public sealed partial class ShareManager(
         }
 
         var limits = options.Value;
-        await outbox.ExpectAsync(owner);
         var change = await store.ModifyAsync(owner, image.ImageId, region, time.GetUtcNow().ToUnixTimeMilliseconds(),
             limits.AccountsPerImage, limits.SharedImages, caller.Actor, add, remove, principals.Select(p => p.Format()).ToList(), removeTargets,
             Organizations.SiteRule(marketplaceDerived, caller.Site));

@@ -362,28 +362,35 @@ public sealed class ShareStore(IDatabase redis)
     private static readonly TimeSpan DrainLease = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(10);
 
-    // KEYS: outbox. ARGV: the entries applied, as read from its head. Drops them if they are still its head.
-    private const string TrimAppliedScript = """
-        local head = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
-        if #head ~= #ARGV then return 0 end
-        for i = 1, #ARGV do
-          if head[i] ~= ARGV[i] then return 0 end
+    // KEYS: outbox, drain lease. ARGV: holder, lease ms, batch size, then the entries the holder applied (as it read them from
+    // the head; none on its first step). Drops those if they are still the head, then looks at what is left:
+    // {0} = nothing (the holder's lease is let go), {2} = another holds the lease, {1, entries...} = the next batch, leased to
+    // the holder. One round trip per batch: the applied batch's trim, the next one's read and the lease in one step.
+    private const string DrainStepScript = """
+        local applied = #ARGV - 3
+        if applied > 0 then
+          local head = redis.call('LRANGE', KEYS[1], 0, applied - 1)
+          local same = #head == applied
+          for i = 1, applied do
+            if same and head[i] ~= ARGV[3 + i] then same = false end
+          end
+          if same then redis.call('LTRIM', KEYS[1], applied, -1) end
         end
-        redis.call('LTRIM', KEYS[1], #ARGV, -1)
-        return 1
+        local batch = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+        local holder = redis.call('GET', KEYS[2])
+        if #batch == 0 then
+          if holder == ARGV[1] then redis.call('DEL', KEYS[2]) end
+          return {0}
+        end
+        if holder and holder ~= ARGV[1] then return {2} end
+        redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+        return {1, unpack(batch)}
         """;
 
-    // KEYS: the drain lease. ARGV: its holder. Releases it only if still held by the holder.
+    // KEYS: drain lease. ARGV: holder. Lets the lease go if the holder still has it.
     private const string UnleaseScript = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         return 0
-        """;
-
-    // KEYS: outbox, drain lease. ARGV: holder, lease ms. 0 = the outbox is empty, 1 = the caller holds the lease now, 2 = another does.
-    private const string DrainTurnScript = """
-        if redis.call('LLEN', KEYS[1]) == 0 then return 0 end
-        if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-        return 2
         """;
 
     /// <summary>
@@ -401,25 +408,29 @@ public sealed class ShareStore(IDatabase redis)
         var me = Guid.NewGuid().ToString("N");
         var until = DateTime.UtcNow + DrainWait;
         var pause = 1;
+        RedisValue[] applied = [];
         while (true)
         {
-            var turn = (int)await redis.ScriptEvaluateAsync(DrainTurnScript, [key, lease], [me, (long)DrainLease.TotalMilliseconds]);
-            if (turn == 0)
+            var step = (RedisResult[])(await redis.ScriptEvaluateAsync(DrainStepScript, [key, lease],
+                [me, (long)DrainLease.TotalMilliseconds, OutboxBatch, .. applied]))!;
+            switch ((int)step[0])
             {
-                return;
+                case 0:
+                    return;
+                case 1:
+                    applied = step.Skip(1).Select(e => (RedisValue)(string)e!).ToArray();
+                    try
+                    {
+                        await ApplyAsync(applied);
+                    }
+                    catch
+                    {
+                        await redis.ScriptEvaluateAsync(UnleaseScript, [lease], [me]);
+                        throw;
+                    }
+                    continue;
             }
-            if (turn == 1)
-            {
-                try
-                {
-                    await ApplyOutboxAsync(key);
-                }
-                finally
-                {
-                    await redis.ScriptEvaluateAsync(UnleaseScript, [lease], [me]);
-                }
-                continue;
-            }
+            applied = [];
             if (DateTime.UtcNow > until)
             {
                 return;
@@ -429,29 +440,21 @@ public sealed class ShareStore(IDatabase redis)
         }
     }
 
-    private async Task ApplyOutboxAsync(string key)
+    /// <summary>Writes a batch of outbox entries into the recipients' indexes (pipelined: the indexes are on the recipients' slots).</summary>
+    private async Task ApplyAsync(RedisValue[] entries)
     {
-        while (true)
+        var batch = redis.CreateBatch();
+        var applied = new List<Task>(entries.Length);
+        foreach (var entry in entries)
         {
-            var entries = await redis.ListRangeAsync(key, 0, OutboxBatch - 1);
-            if (entries.Length == 0)
-            {
-                return;
-            }
-            var batch = redis.CreateBatch();
-            var applied = new List<Task>(entries.Length);
-            foreach (var entry in entries)
-            {
-                var change = OutboxEntry.Parse((string)entry!);
-                var (index, member) = (SharingKeys.ReceivedBy(change.Recipient, change.Region), change.Member.Format());
-                applied.Add(change.Grant
-                    ? batch.SortedSetAddAsync(index, member, change.AtMs)
-                    : batch.SortedSetRemoveAsync(index, member));
-            }
-            batch.Execute();
-            await Task.WhenAll(applied);
-            await redis.ScriptEvaluateAsync(TrimAppliedScript, [key], entries);
+            var change = OutboxEntry.Parse((string)entry!);
+            var (index, member) = (SharingKeys.ReceivedBy(change.Recipient, change.Region), change.Member.Format());
+            applied.Add(change.Grant
+                ? batch.SortedSetAddAsync(index, member, change.AtMs)
+                : batch.SortedSetRemoveAsync(index, member));
         }
+        batch.Execute();
+        await Task.WhenAll(applied);
     }
 
     /// <summary>A page of the owner's audit, newest first, before the stream id <paramref name="before"/>.</summary>
