@@ -101,6 +101,9 @@ public class ImageAttributeTests(ClusterFixture fixture, ITestOutputHelper outpu
         Assert.Equal([used.ImageId], await Listed(ImageUsage.Instance));
         Assert.Equal([unused.ImageId], await Listed(ImageUsage.None));
         Assert.Equal([unused.ImageId, used.ImageId], await Listed(ImageUsage.Unspecified));
+        // Each listed image says whether it is in use, as GetImage does.
+        var page = await account.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Self });
+        Assert.Equal([ImageUsage.None, ImageUsage.Instance], page.Images.Select(i => i.Usage));
         Assert.Equal(ImageUsage.Instance, (await account.GetImageAsync(used.ImageId)).Usage);
         Assert.Equal(ImageUsage.None, (await account.GetImageAsync(unused.ImageId)).Usage);
 

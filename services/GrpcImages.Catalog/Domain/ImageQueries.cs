@@ -68,11 +68,10 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
             }
         }
         response.NextPageToken = PageToken.Encode(next ?? "");
-        await imageStore.FillUsageAsync(region, response.Images);
         return response;
     }
 
-    /// <summary>What one source gave a page: its images, where it continues ("" when done), how many it skipped, how many match in it.</summary>
+    /// <summary>What one source gave a page: its images (their usage set), where it continues ("" when done), how many it skipped, how many match in it.</summary>
     private sealed record SourcePage(IReadOnlyList<Image> Images, string Next, int Skipped, int Total);
 
     private async Task<SourcePage> ReadAsync(Caller caller, string region, Source source, string within, int skip, int limit, IndexFilter filter)
@@ -83,9 +82,10 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
         }
         var page = await imageStore.ListImagesAsync(source.IndexOwner, region, within, skip, limit, filter);
         var images = new List<Image>(page.Records.Count);
-        foreach (var bytes in page.Records)
+        for (var i = 0; i < page.Records.Count; i++)
         {
-            var image = Image.Parser.ParseFrom(bytes);
+            var image = Image.Parser.ParseFrom(page.Records[i]);
+            image.Usage = page.InUse![i] ? ImageUsage.Instance : ImageUsage.None; // the list script reads it with the record
             if (await access.SeesAsync(caller, image)) // always, for the caller's own and the platform's: it sets the owner alias
             {
                 images.Add(image);
@@ -111,7 +111,7 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
         for (var calls = 0; calls < SharedPageBudget; calls++)
         {
             var all = await sharing.ListSharedAsync(region, 100, token);
-            total += (await MatchingSharedAsync(region, all, filter)).Count;
+            total += (await MatchingSharedAsync(region, all, filter, listed: false)).Count;
             token = all.NextPageToken;
             if (token.Length == 0)
             {
@@ -125,7 +125,7 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
         for (var calls = 0; limit > 0 && calls < SharedPageBudget; calls++)
         {
             var page = await sharing.ListSharedAsync(region, Math.Clamp(skip - skipped + limit - images.Count, 1, 100), token);
-            foreach (var image in await MatchingSharedAsync(region, page, filter))
+            foreach (var image in await MatchingSharedAsync(region, page, filter, listed: true))
             {
                 if (skipped < skip)
                 {
@@ -145,10 +145,11 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
         return new SourcePage(images, limit > 0 ? token : "", skipped, total);
     }
 
-    private async Task<List<Image>> MatchingSharedAsync(string region, ListSharedImagesResponse page, IndexFilter filter)
+    /// <summary>The shared images of a page that match the filter; their usage is read when the filter or the response needs it (<paramref name="listed"/>).</summary>
+    private async Task<List<Image>> MatchingSharedAsync(string region, ListSharedImagesResponse page, IndexFilter filter, bool listed)
     {
         var records = await imageStore.FindImagesAsync(region, page.Images.Select(i => i.ImageId).ToList());
-        if (filter.Usage != 0)
+        if (listed || filter.Usage != 0)
         {
             await imageStore.FillUsageAsync(region, records);
         }

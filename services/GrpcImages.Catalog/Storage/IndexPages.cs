@@ -22,9 +22,13 @@ public sealed record IndexFilter(IReadOnlyCollection<int> Statuses, string Name,
 /// <summary>
 /// A page of an index: the records' bytes, the position to continue from ("" at the end), how many matching
 /// entries it skipped, and how many match in the whole index (a lower bound when counting them would look at
-/// more than <see cref="IndexPages.ListCountBudget"/> entries).
+/// more than <see cref="IndexPages.ListCountBudget"/> entries), and for an index with users sets (<see cref="IndexFilter.UsersPrefix"/>)
+/// whether each record is in use.
 /// </summary>
-public sealed record StoredPage(IReadOnlyList<byte[]> Records, string Next, int Skipped, int Total);
+public sealed record StoredPage(IReadOnlyList<byte[]> Records, string Next, int Skipped, int Total)
+{
+    public IReadOnlyList<bool>? InUse { get; init; }
+}
 
 /// <summary>Pages of an owner's index (images, snapshots, instances), newest first, filtered, skipped and counted in Redis.</summary>
 internal static class IndexPages
@@ -44,7 +48,8 @@ internal static class IndexPages
     // the total ZCARD. With one, matches are counted in the whole index (before the cursor too) while the count's
     // budget lasts, unless only statuses filter and the index keeps status counts: then the total is their sum (an index
     // written before counts were kept is recounted first, up to StatusCounts.RecountLimit entries).
-    // Returns {next score, next id, skipped, total, record...}, next score '' at the end.
+    // Returns {next score, next id, skipped, total, record...}, next score '' at the end; with a users prefix each record is
+    // followed by 1 or 0: whether its users set has members (an image's usage, read here rather than in a second round trip).
     private const string ListScript = """
         local index, prefix, cs, cid = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
         local skip, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -78,9 +83,35 @@ internal static class IndexPages
         end
 
         local out, found, skipped = {}, 0, 0
+        -- A record the page takes, followed by whether it is in use (1/0) when the index keeps users sets.
+        local function take(id, d)
+          found = found + 1
+          out[#out + 1] = d
+          if usersPrefix ~= '' then out[#out + 1] = redis.call('EXISTS', usersPrefix .. id) end
+        end
         local nextScore, nextId, lastScore, lastId = '', '', '', ''
 
-        if statuses == '' and name == '' and family == '' and tags == '' and usage == '' then
+        -- The total from the status counts, when they answer this filter.
+        local known = nil
+        if counts and name == '' and family == '' and tags == '' and usage == '' then
+          if redis.call('EXISTS', counts) == 0 and card > 0 and card <= tonumber(ARGV[15]) then
+            walk(0, card, function(id)
+              local s = redis.call('HGET', prefix .. id, 's')
+              if s then redis.call('HINCRBY', counts, s, 1) end
+              return true
+            end)
+          end
+          if card == 0 then
+            known = 0
+          elseif redis.call('EXISTS', counts) == 1 then
+            known = 0
+            for s in string.gmatch(statuses, '%d+') do known = known + tonumber(redis.call('HGET', counts, s) or '0') end
+          end
+        end
+
+        -- No filter, or one every entry passes (the counts say all are in the statuses asked for): the skip is a rank and
+        -- only the records the page takes are read.
+        if (statuses == '' or known == card) and name == '' and family == '' and tags == '' and usage == '' then
           local first = math.min(start + skip, card)
           skipped = first - start
           walk(first, card, function(id, score)
@@ -89,18 +120,23 @@ internal static class IndexPages
               return false
             end
             local d = redis.call('HGET', prefix .. id, 'd')
-            if d then
-              found = found + 1
-              out[found] = d
-            end
+            if d then take(id, d) end
             lastScore, lastId = score, id
             return true
           end)
-          return {nextScore, nextId, skipped, card, unpack(out, 1, found)}
+          return {nextScore, nextId, skipped, card, unpack(out)}
         end
 
         -- An entry's status, name, family and tags, and its record when the page takes it (a skip or a count reads no record).
+        local byStatus = name == '' and family == '' and tags == ''
         local function read(id, withRecord)
+          if byStatus then -- the common filter: only the status is matched, so only it (and the record) is read
+            if withRecord then
+              local r = redis.call('HMGET', prefix .. id, 's', 'd')
+              return {r[1], false, false, false, r[2]}
+            end
+            return {redis.call('HGET', prefix .. id, 's')}
+          end
           if withRecord then return redis.call('HMGET', prefix .. id, 's', 'n', 'f', 't', 'd') end
           return redis.call('HMGET', prefix .. id, 's', 'n', 'f', 't')
         end
@@ -127,24 +163,6 @@ internal static class IndexPages
           return true
         end
 
-        -- The total from the status counts, when they answer this filter.
-        local known = nil
-        if counts and name == '' and family == '' and tags == '' and usage == '' then
-          if redis.call('EXISTS', counts) == 0 and card > 0 and card <= tonumber(ARGV[15]) then
-            walk(0, card, function(id)
-              local s = redis.call('HGET', prefix .. id, 's')
-              if s then redis.call('HINCRBY', counts, s, 1) end
-              return true
-            end)
-          end
-          if card == 0 then
-            known = 0
-          elseif redis.call('EXISTS', counts) == 1 then
-            known = 0
-            for s in string.gmatch(statuses, '%d+') do known = known + tonumber(redis.call('HGET', counts, s) or '0') end
-          end
-        end
-
         local counted = 0
         local function count(id)
           if countLeft == 0 then return false end
@@ -164,8 +182,7 @@ internal static class IndexPages
             if skipped < skip then
               skipped = skipped + 1
             elseif found < limit then
-              found = found + 1
-              out[found] = r[5]
+              take(id, r[5])
             else
               nextScore, nextId = lastScore, lastId
               return false
@@ -175,9 +192,9 @@ internal static class IndexPages
           lastScore, lastId = score, id
           return true
         end)
-        if known then return {nextScore, nextId, skipped, known, unpack(out, 1, found)} end
+        if known then return {nextScore, nextId, skipped, known, unpack(out)} end
         walk(resume, card, count)
-        return {nextScore, nextId, skipped, counted + skipped + found, unpack(out, 1, found)}
+        return {nextScore, nextId, skipped, counted + skipped + found, unpack(out)}
         """;
 
     /// <summary>
@@ -200,7 +217,18 @@ internal static class IndexPages
             filter?.UsersPrefix ?? "", StatusCounts.RecountLimit,
         ]))!;
         var next = (string)result[0]! == "" ? "" : $"{(string)result[0]!}:{(string)result[1]!}";
-        return new StoredPage(result.Skip(4).Select(r => (byte[])r!).ToList(), next, (int)result[2], (int)result[3]);
+        if (filter is not { UsersPrefix.Length: > 0 })
+        {
+            return new StoredPage(result.Skip(4).Select(r => (byte[])r!).ToList(), next, (int)result[2], (int)result[3]);
+        }
+        var records = new List<byte[]>((result.Length - 4) / 2);
+        var inUse = new List<bool>(records.Capacity);
+        for (var i = 4; i + 1 < result.Length; i += 2)
+        {
+            records.Add((byte[])result[i]!);
+            inUse.Add((long)result[i + 1] == 1);
+        }
+        return new StoredPage(records, next, (int)result[2], (int)result[3]) { InUse = inUse };
     }
 
     /// <summary>How many entries <see cref="ReadAllIdsAsync"/> reads at most: indexes read whole are of resources with a small quota.</summary>
