@@ -20,7 +20,7 @@ namespace GrpcImages.Bench;
 /// </summary>
 public static class ApiBench
 {
-    private const string Region = "cn-hangzhou";
+    public const string Region = "cn-hangzhou";
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     private sealed record Scenario(string Name, string Driver, string Address, string Method, string Token, IMessage? Request, LoadGenerator.Plan? Plan);
@@ -31,13 +31,13 @@ public static class ApiBench
     public static async Task<int> RunAsync(string[] args)
     {
         var quick = args.Contains("--quick");
-        var runs = quick ? 1 : (int)Option(args, "--runs", 3);
-        var seconds = quick ? 3 : Option(args, "--seconds", 5);
+        var runs = quick ? 1 : (int)BenchTools.Option(args, "--runs", 3);
+        var seconds = quick ? 3 : BenchTools.Option(args, "--seconds", 5);
         var warmup = quick ? 1 : 2;
         // Each scenario's path first runs this long unmeasured at 64 callers, so what is measured is the services' steady
         // state: a path first hit in a scenario is otherwise still being compiled to its final tier during its runs.
-        var prime = Option(args, "--prime", quick ? 4 : 10);
-        int[] levels = quick ? [64] : args.Contains("--callers") ? [(int)Option(args, "--callers", 64)] : [1, 16, 64];
+        var prime = BenchTools.Option(args, "--prime", quick ? 4 : 10);
+        int[] levels = quick ? [64] : args.Contains("--callers") ? [(int)BenchTools.Option(args, "--callers", 64)] : [1, 16, 64];
         var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         if (!H2Load.Available)
         {
@@ -45,14 +45,7 @@ public static class ApiBench
             return 1;
         }
 
-        Console.WriteLine($"Starting Redis and the four services, each in a process of its own ... {Environment.ProcessorCount} cores");
-        var (cluster, pids) = await StartDeployedAsync(new Dictionary<string, string?>
-        {
-            ["Regions:0:Id"] = Region,
-            ["Quotas:Images"] = "1000000",
-            ["Logging:LogLevel:Default"] = "Error",
-            ["Logging:LogLevel:GrpcImages"] = "Error",
-        });
+        var (cluster, pids) = await StartBenchClusterAsync();
         await using var _ = cluster;
         var owner = await cluster.NewAccountAsync();
         var recipient = await cluster.NewAccountAsync();
@@ -80,27 +73,9 @@ public static class ApiBench
         await owner.Client<SharingService.SharingServiceClient>().ModifyImageSharePermissionAsync(
             new ModifyImageSharePermissionRequest { RegionId = Region, ImageId = image, AddAccountIds = { recipient.AccountId } });
 
-        await using (var redis = await ConnectionMultiplexer.ConnectAsync(cluster.RedisConfiguration))
-        {
-            var stored = (await images.GetImageAsync(new GetImageRequest { RegionId = Region, ImageId = image })).Image;
-            await redis.GetDatabase().StringSetAsync(BaselineServer.Key, stored.ToByteArray());
-        }
-        var baselinePort = RedisServer.FreePort();
-        using var baseline = new KilledOnDispose(StartBaseline(cluster.RedisConfiguration, baselinePort));
-        var baselineAddress = $"http://127.0.0.1:{baselinePort}";
-        var probe = new ImageService.ImageServiceClient(cluster.Channel(baselinePort));
-        for (var tries = 0; ; tries++)
-        {
-            try
-            {
-                await probe.GetImageAsync(new GetImageRequest { RegionId = Region, ImageId = image });
-                break;
-            }
-            catch (Grpc.Core.RpcException) when (tries < 200)
-            {
-                await Task.Delay(100); // the baseline process is still starting
-            }
-        }
+        var (baseline, baselineAddress) = await StartBaselineAsync(cluster,
+            (await images.GetImageAsync(new GetImageRequest { RegionId = Region, ImageId = image })).Image);
+        using var _b = baseline;
 
         var catalog = $"http://127.0.0.1:{cluster.Port(ServiceKind.Catalog)}";
         var sharing = $"http://127.0.0.1:{cluster.Port(ServiceKind.Sharing)}";
@@ -168,6 +143,51 @@ public static class ApiBench
         return 0;
     }
 
+    /// <summary>The cluster the API and scale benches measure: as deployed, one region, room for a million images, quiet logs.</summary>
+    public static Task<(TestCluster Cluster, List<string> Pids)> StartBenchClusterAsync()
+    {
+        Console.WriteLine($"Starting Redis and the four services, each in a process of its own ... {Environment.ProcessorCount} cores");
+        return StartDeployedAsync(new Dictionary<string, string?>
+        {
+            ["Regions:0:Id"] = Region,
+            ["Quotas:Images"] = "1000000",
+            ["Logging:LogLevel:Default"] = "Error",
+            ["Logging:LogLevel:GrpcImages"] = "Error",
+        });
+    }
+
+    /// <summary>
+    /// The baseline (a bare gRPC service, one Redis GET) in a process of its own, serving <paramref name="stored"/>, once it
+    /// answers; with its address.
+    /// </summary>
+    internal static async Task<(KilledOnDispose Process, string Address)> StartBaselineAsync(TestCluster cluster, Image stored)
+    {
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync(cluster.RedisConfiguration))
+        {
+            await redis.GetDatabase().StringSetAsync(BaselineServer.Key, stored.ToByteArray());
+        }
+        var port = RedisServer.FreePort();
+        var process = new KilledOnDispose(StartBaseline(cluster.RedisConfiguration, port));
+        var probe = new ImageService.ImageServiceClient(cluster.Channel(port));
+        for (var tries = 0; ; tries++)
+        {
+            try
+            {
+                await probe.GetImageAsync(new GetImageRequest { RegionId = stored.RegionId, ImageId = stored.ImageId });
+                return (process, $"http://127.0.0.1:{port}");
+            }
+            catch (Grpc.Core.RpcException) when (tries < 300)
+            {
+                await Task.Delay(100); // the baseline process is still starting
+            }
+            catch
+            {
+                process.Dispose();
+                throw;
+            }
+        }
+    }
+
     /// <summary>The cluster as deployed: Redis, then each service in a process of its own, told where its peers are (as scripts/run.sh does).</summary>
     public static async Task<(TestCluster Cluster, List<string> Pids)> StartDeployedAsync(Dictionary<string, string?> settings)
     {
@@ -224,7 +244,7 @@ public static class ApiBench
         }
     }
 
-    internal static Process StartBaseline(string redis, int port)
+    private static Process StartBaseline(string redis, int port)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { typeof(ApiBench).Assembly.Location, "baseline", redis, port.ToString(CultureInfo.InvariantCulture) })
@@ -236,12 +256,6 @@ public static class ApiBench
     }
 
     private static LoadGenerator.Result Median(List<LoadGenerator.Result> results) => results.OrderBy(r => r.CallsPerSecond).ElementAt(results.Count / 2);
-
-    private static double Option(string[] args, string name, double fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     /// <summary>The baseline's process, ended with the bench whatever way the bench ends.</summary>
     internal sealed class KilledOnDispose(Process process) : IDisposable

@@ -25,7 +25,7 @@ namespace GrpcImages.Bench;
 /// </summary>
 public static class ScaleBench
 {
-    private const string Region = "cn-hangzhou";
+    private const string Region = ApiBench.Region; // the region of the bench cluster
     private const int OwnerMax = 50_000;
     private const int FillerSize = 1_000;
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
@@ -44,14 +44,7 @@ public static class ScaleBench
             Console.Error.WriteLine("h2load is missing: scripts/bench.sh installs it (nghttp2-client).");
             return 1;
         }
-        Console.WriteLine($"Starting Redis and the four services, each in a process of its own ... {Environment.ProcessorCount} cores");
-        var (cluster, _) = await ApiBench.StartDeployedAsync(new Dictionary<string, string?>
-        {
-            ["Regions:0:Id"] = Region,
-            ["Quotas:Images"] = "1000000",
-            ["Logging:LogLevel:Default"] = "Error",
-            ["Logging:LogLevel:GrpcImages"] = "Error",
-        });
+        var (cluster, _) = await ApiBench.StartBenchClusterAsync();
         await using var _c = cluster;
         var owner = await cluster.NewAccountAsync();
         var recipient = await cluster.NewAccountAsync();
@@ -64,23 +57,8 @@ public static class ScaleBench
         var imagesApi = owner.Client<ImageService.ImageServiceClient>();
 
         // The floor of the same run (the machine is shared, so absolute figures move): ApiBench's bare gRPC + one Redis GET.
-        await db.StringSetAsync(BaselineServer.Key, template.ToByteArray());
-        var baselinePort = RedisServer.FreePort();
-        using var baselineProcess = new ApiBench.KilledOnDispose(ApiBench.StartBaseline(cluster.RedisConfiguration, baselinePort));
-        var baseline = $"http://127.0.0.1:{baselinePort}";
-        var probe = new ImageService.ImageServiceClient(cluster.Channel(baselinePort));
-        for (var tries = 0; ; tries++)
-        {
-            try
-            {
-                await probe.GetImageAsync(new GetImageRequest { RegionId = Region, ImageId = template.ImageId });
-                break;
-            }
-            catch (Grpc.Core.RpcException) when (tries < 300)
-            {
-                await Task.Delay(100); // the baseline process is still starting
-            }
-        }
+        var (baselineProcess, baseline) = await ApiBench.StartBaselineAsync(cluster, template);
+        using var _b = baselineProcess;
 
         var figures = new List<Figure>();
         void Add(string name, string unit, string size, double value)

@@ -49,6 +49,13 @@ internal static class CatalogSteps
         }
     }
 
+    /// <summary>The marketplace's SQL Server image in Hangzhou (a product code, a license: what marketplace-derived images keep).</summary>
+    public static async Task<Image> MarketplaceSqlServerAsync(this TestAccount account) =>
+        (await account.Images().ListImagesAsync(new ListImagesRequest
+        {
+            RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*",
+        })).Images.Single();
+
     public static Task<Image> WaitUntilAvailableAsync(this TestAccount account, string imageId, string region = Hangzhou) =>
         account.WaitForImageAsync(imageId, i => i.Status == ImageStatus.Available, region);
 

@@ -56,10 +56,7 @@ public class ImageAttributeTests(ClusterFixture fixture, ITestOutputHelper outpu
     public async Task R28_AMarketplaceDerivedImageKeepsItsProductsLicense()
     {
         var account = await Cluster.NewAccountAsync();
-        var sqlServer = (await account.Images().ListImagesAsync(new ListImagesRequest
-        {
-            RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*",
-        })).Images.Single();
+        var sqlServer = await account.MarketplaceSqlServerAsync();
         var image = await account.NewImageAsync((await account.NewInstanceAsync(sqlServer.ImageId)).InstanceId);
         Assert.Equal(sqlServer.ProductCode, image.ProductCode);
 

@@ -158,10 +158,7 @@ public class ImageCreationTests(ClusterFixture fixture, ITestOutputHelper output
     public async Task MarketplaceDerivedImagesKeepTheProductCode()
     {
         var account = await Cluster.NewAccountAsync();
-        var sqlServer = (await account.Images().ListImagesAsync(new ListImagesRequest
-        {
-            RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*",
-        })).Images.Single();
+        var sqlServer = await account.MarketplaceSqlServerAsync();
         var instance = await account.NewInstanceAsync(sqlServer.ImageId);
 
         var derived = await account.NewImageAsync(instance.InstanceId);

@@ -73,10 +73,7 @@ public class InstanceTests(ClusterFixture fixture, ITestOutputHelper output) : C
     public async Task R28_ReplacingTheSystemDiskMakesTheInstanceFollowTheNewImage()
     {
         var account = await Cluster.NewAccountAsync();
-        var sqlServer = (await account.Images().ListImagesAsync(new ListImagesRequest
-        {
-            RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*",
-        })).Images.Single();
+        var sqlServer = await account.MarketplaceSqlServerAsync();
         var instance = await account.StopAsync(await account.NewInstanceAsync());
 
         var replaced = (await account.Instances().ReplaceSystemDiskAsync(new ReplaceSystemDiskRequest

@@ -185,7 +185,7 @@ public class OrganizationSharingTests(ClusterFixture fixture, ITestOutputHelper 
         var directory = await cn.NewDirectoryAsync();
         await cn.JoinAsync(directory, cn2);
         await cn.JoinAsync(directory, jp);
-        var sqlServer = (await cn.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*" })).Images.Single();
+        var sqlServer = await cn.MarketplaceSqlServerAsync();
         var derived = await cn.NewImageAsync((await cn.NewInstanceAsync(sqlServer.ImageId)).InstanceId);
 
         // R18 by each member's own site: a member account of another site is refused by name...

@@ -194,7 +194,7 @@ public class SharingTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
         var cn = await Cluster.NewAccountAsync(Site.Cn);
         var cn2 = await Cluster.NewAccountAsync(Site.Cn);
         var jp = await Cluster.NewAccountAsync(Site.Jp);
-        var sqlServer = (await cn.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Marketplace, ImageName = "sqlserver*" })).Images.Single();
+        var sqlServer = await cn.MarketplaceSqlServerAsync();
         var derived = await cn.NewImageAsync((await cn.NewInstanceAsync(sqlServer.ImageId)).InstanceId);
         var plain = await cn.NewImageAsync((await cn.NewInstanceAsync()).InstanceId);
 
