@@ -18,14 +18,17 @@ public sealed class ImageAccess(ImageStore imageStore, SharingClient sharing)
             ? imageId.Length is > 0 and <= 128 && imageId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')
             : ResourceIds.IsValid(imageId, 'm');
 
-    /// <summary>The image as the caller sees it, or null when it does not exist for the caller. One Redis read for own and platform images.</summary>
-    public async Task<Image?> FindAsync(Caller caller, string region, string imageId)
+    /// <summary>
+    /// The image as the caller sees it (with its usage if asked), or null when it does not exist for the caller. One Redis
+    /// round trip for own and platform images.
+    /// </summary>
+    public async Task<Image?> FindAsync(Caller caller, string region, string imageId, bool withUsage = false)
     {
         if (!IsImageId(imageId))
         {
             return null;
         }
-        var image = await imageStore.FindImageAsync(region, imageId);
+        var image = await imageStore.FindImageAsync(region, imageId, withUsage);
         if (image is null || image.RegionId != region)
         {
             // R36: another account's private image costs a sharing check before it answers "missing";
@@ -39,8 +42,8 @@ public sealed class ImageAccess(ImageStore imageStore, SharingClient sharing)
         return await SeesAsync(caller, image) ? image : null;
     }
 
-    public async Task<Image> RequireAsync(Caller caller, string region, string imageId) =>
-        await FindAsync(caller, region, imageId) ?? throw CatalogErrors.ImageNotFound(imageId);
+    public async Task<Image> RequireAsync(Caller caller, string region, string imageId, bool withUsage = false) =>
+        await FindAsync(caller, region, imageId, withUsage) ?? throw CatalogErrors.ImageNotFound(imageId);
 
     /// <summary>The caller's own custom image with its version, for changes: anyone else's is missing (R16, R19).</summary>
     public async Task<StoredImage> RequireOwnedAsync(Caller caller, string region, string imageId)

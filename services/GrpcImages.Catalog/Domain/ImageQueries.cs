@@ -14,9 +14,7 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
     public async Task<Image> GetAsync(Caller caller, string regionId, string imageId)
     {
         var region = regions.Require(regionId);
-        var image = await access.RequireAsync(caller, region, imageId);
-        await imageStore.FillUsageAsync(region, [image]);
-        return image;
+        return await access.RequireAsync(caller, region, imageId, withUsage: true);
     }
 
     /// <summary>

@@ -106,9 +106,30 @@ public sealed class ImageStore(IDatabase redis)
         return 2
         """;
 
-    /// <summary>An image's record: one HGET (the hot path of GetImage).</summary>
-    public async Task<Image?> FindImageAsync(string region, string imageId) =>
-        await redis.HashGetAsync(CatalogKeys.Image(region, imageId), "d") is { HasValue: true } d ? Image.Parser.ParseFrom((byte[])d!) : null;
+    /// <summary>
+    /// An image's record, and with <paramref name="withUsage"/> whether instances use it: one round trip either way (the hot
+    /// path of GetImage).
+    /// </summary>
+    public async Task<Image?> FindImageAsync(string region, string imageId, bool withUsage = false)
+    {
+        var key = CatalogKeys.Image(region, imageId);
+        if (!withUsage)
+        {
+            return await redis.HashGetAsync(key, "d") is { HasValue: true } d ? Image.Parser.ParseFrom((byte[])d!) : null;
+        }
+        var batch = redis.CreateBatch();
+        var read = batch.HashGetAsync(key, "d");
+        var used = batch.KeyExistsAsync(CatalogKeys.ImageUsers(region, imageId));
+        batch.Execute();
+        var (record, inUse) = (await read, await used);
+        if (!record.HasValue)
+        {
+            return null;
+        }
+        var image = Image.Parser.ParseFrom((byte[])record!);
+        image.Usage = inUse ? ImageUsage.Instance : ImageUsage.None;
+        return image;
+    }
 
     /// <summary>Several images by id (one pipelined round trip); missing ones are left out.</summary>
     public async Task<IReadOnlyList<Image>> FindImagesAsync(string region, IReadOnlyList<string> imageIds)
