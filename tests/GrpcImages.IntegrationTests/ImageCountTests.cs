@@ -100,5 +100,11 @@ public class ImageCountTests(ClusterFixture fixture, ITestOutputHelper output) :
         await account.Images().DeleteImageAsync(new DeleteImageRequest { RegionId = Hangzhou, ImageId = kept.ImageId });
         Assert.Equal(1, (int)await db.HashGetAsync(counts, (int)ImageStatus.Available));
         await AssertTotalsAsync(account, Hangzhou);
+
+        // The fault tiers' invariant check finds these counts right, and would tell one that drifted.
+        Assert.DoesNotContain(await Invariants.CheckAsync(Cluster.RedisConfiguration), v => v.Contains(account.AccountId, StringComparison.Ordinal));
+        await db.HashIncrementAsync(counts, (int)ImageStatus.Available);
+        Assert.Contains(await Invariants.CheckAsync(Cluster.RedisConfiguration), v => v.Contains(account.AccountId, StringComparison.Ordinal));
+        await db.HashDecrementAsync(counts, (int)ImageStatus.Available);
     }
 }

@@ -18,7 +18,7 @@ namespace GrpcImages.Testing;
 /// ended has its queue item, and every
 /// image or snapshot being made has a job or a task (not ended) that will end it; every grant, to an account or an
 /// organization (R37), is in its recipient's index and every index entry has its grant, once the owner's outbox is
-/// applied. A test waits for them (the jobs that restore them run after their grace)
+/// applied; every owner's image status counts are what its index holds. A test waits for them (the jobs that restore them run after their grace)
 /// and fails with the list of what is still wrong.
 /// </summary>
 public static class Invariants
@@ -151,7 +151,39 @@ public static class Invariants
         {
             await CheckBeingMadeAsync(db, jobs, key, "snap|", [(int)SnapshotStatus.Progressing], violations);
         }
+
+        // Status counts (imgn:<owner>:<region>): what each status counts is what the owner's index holds in it.
+        await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:imgn:*", pageSize: 1000))
+        {
+            await CheckStatusCountsAsync(db, key, violations);
+        }
         return violations;
+    }
+
+    private static async Task CheckStatusCountsAsync(IDatabase db, RedisKey countsKey, List<string> violations)
+    {
+        var parts = ((string)countsKey!).Split(':');
+        var (owner, region) = (parts[^2], parts[^1]);
+        var held = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var id in await db.SortedSetRangeByRankAsync(CatalogKeys.Images(owner, region)))
+        {
+            if (await db.HashGetAsync(CatalogKeys.Image(region, id!), "s") is { HasValue: true } status)
+            {
+                held[status!] = held.GetValueOrDefault(status!) + 1;
+            }
+        }
+        foreach (var entry in await db.HashGetAllAsync(countsKey))
+        {
+            if ((long)entry.Value != held.GetValueOrDefault(entry.Name!))
+            {
+                violations.Add($"{owner}'s images in {region}: status {entry.Name} is counted {entry.Value}, the index holds {held.GetValueOrDefault(entry.Name!)}");
+            }
+            held.Remove(entry.Name!);
+        }
+        foreach (var (status, count) in held)
+        {
+            violations.Add($"{owner}'s images in {region}: {count} in status {status} are not counted");
+        }
     }
 
     /// <summary>
