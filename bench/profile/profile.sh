@@ -13,11 +13,11 @@ prime=${PRIME:-10} # seconds the scenario runs unmeasured first (ApiBench --prim
 scripts/bench.sh --only "$scenario" --runs 1 --seconds 12 --callers 64 --prime "$prime" >"$work/bench.log" 2>&1 &
 bench=$!
 until [ -s "$work/pids" ]; do sleep 0.5; done
-# After the prime, each run is 2 s of warm-up and 12 s of load, the baseline's first.
+# The baseline's prime, then the scenario's, then each run is 2 s of warm-up and 12 s of load, the baseline's first.
 if [ "$who" = baseline ]; then
-  sleep $((prime + 3)).5; pid=$(pgrep -f "GrpcImages.Bench.dll baseline")
+  sleep $((2 * prime + 3)).5; pid=$(pgrep -f "GrpcImages.Bench.dll baseline")
 else
-  sleep $((prime + 17)).5; pid=$(grep -i "^$who " "$work/pids" | cut -d' ' -f2)
+  sleep $((2 * prime + 17)).5; pid=$(grep -i "^$who " "$work/pids" | cut -d' ' -f2)
 fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 before=$(ticks "$pid")
