@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Google.Protobuf;
+using GrpcImages.Client;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using Duration = Google.Protobuf.WellKnownTypes.Duration;
@@ -181,7 +182,7 @@ internal static partial class Commands
     private static async Task<ObjectInfo> UploadAsync(Connection c, Output o, string region, string bucket, FileInfo file, string? name)
     {
         using var call = c.Transfer<ObjectStoreService.ObjectStoreServiceClient>().PutObject();
-        await call.RequestStream.WriteAsync(new PutObjectRequest
+        await call.WriteOrRefusalAsync(new PutObjectRequest
         {
             Header = new PutObjectHeader { RegionId = region, Bucket = bucket, Name = name ?? file.Name, SizeBytes = file.Length, ContentType = "application/octet-stream" },
         });
@@ -191,11 +192,10 @@ internal static partial class Commands
         int read;
         while ((read = await stream.ReadAsync(buffer)) > 0)
         {
-            await call.RequestStream.WriteAsync(new PutObjectRequest { Data = ByteString.CopyFrom(buffer, 0, read) });
+            await call.WriteOrRefusalAsync(new PutObjectRequest { Data = ByteString.CopyFrom(buffer, 0, read) });
             Transferred(o, $"upload {file.Name}", stream.Position, file.Length, clock);
         }
-        await call.RequestStream.CompleteAsync();
-        var info = (await call).Object;
+        var info = (await call.CompleteOrRefusalAsync()).Object;
         o.EndProgress();
         return info;
     }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
+using GrpcImages.Client;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 
@@ -18,13 +19,12 @@ public class ContentTests(ClusterFixture fixture, ITestOutputHelper output) : Cl
     private async Task<ContentInfo> WriteAsync(byte[] data, long size, string holder)
     {
         using var call = Content.WriteContent();
-        await call.RequestStream.WriteAsync(new WriteContentRequest { Header = new WriteContentHeader { RegionId = Region, SizeBytes = size, HolderId = holder } });
+        await call.WriteOrRefusalAsync(new WriteContentRequest { Header = new WriteContentHeader { RegionId = Region, SizeBytes = size, HolderId = holder } });
         for (var offset = 0; offset < data.Length; offset += MiB)
         {
-            await call.RequestStream.WriteAsync(new WriteContentRequest { Data = ByteString.CopyFrom(data, offset, Math.Min(MiB, data.Length - offset)) });
+            await call.WriteOrRefusalAsync(new WriteContentRequest { Data = ByteString.CopyFrom(data, offset, Math.Min(MiB, data.Length - offset)) });
         }
-        await call.RequestStream.CompleteAsync();
-        return (await call).Content;
+        return (await call.CompleteOrRefusalAsync()).Content;
     }
 
     private Task<byte[]> ReadAsync(string manifestId, long offset = 0, long length = 0) => Cluster.ReadContentAsync(Region, manifestId, offset, length);

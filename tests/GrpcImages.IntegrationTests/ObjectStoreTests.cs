@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using GrpcImages.Client;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 using static GrpcImages.IntegrationTests.CatalogSteps;
@@ -96,20 +97,15 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
             await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidObjectName.Malformed", () => account.PutObjectAsync(Hangzhou, bucket.Name, name, [1]));
         }
         // The header promises more bytes than arrive, then fewer.
-        using (var call = account.Objects().PutObject())
+        async Task<ObjectInfo> PutThreeBytesAsync(string name, long promised)
         {
-            await call.RequestStream.WriteAsync(new PutObjectRequest { Header = new PutObjectHeader { RegionId = Hangzhou, Bucket = bucket.Name, Name = "short", SizeBytes = 10 } });
-            await call.RequestStream.WriteAsync(new PutObjectRequest { Data = Google.Protobuf.ByteString.CopyFrom([1, 2, 3]) });
-            await call.RequestStream.CompleteAsync();
-            await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => call.ResponseAsync);
+            using var call = account.Objects().PutObject();
+            await call.WriteOrRefusalAsync(new PutObjectRequest { Header = new PutObjectHeader { RegionId = Hangzhou, Bucket = bucket.Name, Name = name, SizeBytes = promised } });
+            await call.WriteOrRefusalAsync(new PutObjectRequest { Data = Google.Protobuf.ByteString.CopyFrom([1, 2, 3]) });
+            return (await call.CompleteOrRefusalAsync()).Object;
         }
-        using (var call = account.Objects().PutObject())
-        {
-            await call.RequestStream.WriteAsync(new PutObjectRequest { Header = new PutObjectHeader { RegionId = Hangzhou, Bucket = bucket.Name, Name = "long", SizeBytes = 2 } });
-            await call.RequestStream.WriteAsync(new PutObjectRequest { Data = Google.Protobuf.ByteString.CopyFrom([1, 2, 3]) });
-            await call.RequestStream.CompleteAsync();
-            await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => call.ResponseAsync);
-        }
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => PutThreeBytesAsync("short", 10));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => PutThreeBytesAsync("long", 2));
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () => account.GetObjectBytesAsync(Hangzhou, bucket.Name, "missing", offset: -1));
 
         Assert.Empty((await account.Objects().ListObjectsAsync(new ListObjectsRequest { RegionId = Hangzhou, Bucket = bucket.Name })).Objects);
@@ -236,6 +232,21 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{name}: {response.StatusCode}");
             Assert.Equal(bytes, await response.Content.ReadAsByteArrayAsync());
         }
+    }
+
+    [Fact]
+    public async Task R29_AnUploadRefusedByItsHeaderReportsTheRefusalWhileItsBytesAreStillBeingSent()
+    {
+        // The store answers after the header and resets the stream; a write racing that reset read a bare CANCELLED
+        // (about one upload in a few hundred) until the uploads took the call's own status (ClientStreams).
+        var account = await Cluster.NewAccountAsync();
+        var bucket = await account.NewBucketAsync(Hangzhou);
+        for (var i = 0; i < 500; i++)
+        {
+            await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidObjectName.Malformed",
+                () => account.PutObjectAsync(Hangzhou, bucket.Name, $"up/../{i}.raw", new byte[1 + i % 3 * 70000]));
+        }
+        Assert.Empty((await account.Objects().ListObjectsAsync(new ListObjectsRequest { RegionId = Hangzhou, Bucket = bucket.Name })).Objects);
     }
 
     [Fact]

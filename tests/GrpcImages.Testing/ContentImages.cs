@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using GrpcImages.Client;
 using GrpcImages.Contracts.Catalog.V1;
 using GrpcImages.Contracts.Common.V1;
 using GrpcImages.Contracts.Transfer.V1;
@@ -44,16 +45,15 @@ public static class ContentImages
         var taskId = ResourceIds.New('t', ResourceIds.OwnerTag(account.AccountId));
 
         using var write = content.WriteContent();
-        await write.RequestStream.WriteAsync(new WriteContentRequest
+        await write.WriteOrRefusalAsync(new WriteContentRequest
         {
             Header = new WriteContentHeader { RegionId = region, SizeBytes = length, HolderId = taskId },
         });
         foreach (var piece in pieces)
         {
-            await write.RequestStream.WriteAsync(new WriteContentRequest { Data = ByteString.CopyFrom(piece.Span) });
+            await write.WriteOrRefusalAsync(new WriteContentRequest { Data = ByteString.CopyFrom(piece.Span) });
         }
-        await write.RequestStream.CompleteAsync();
-        var manifest = (await write).Content;
+        var manifest = (await write.CompleteOrRefusalAsync()).Content;
 
         sizeGib = Math.Max(sizeGib, Math.Max(20, (length + (1L << 30) - 1) >> 30));
         var image = (await control.CreatePendingImageAsync(new CreatePendingImageRequest

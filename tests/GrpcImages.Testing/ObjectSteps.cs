@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using GrpcImages.Client;
 using GrpcImages.Contracts.Transfer.V1;
 
 namespace GrpcImages.Testing;
@@ -19,7 +20,7 @@ public static class ObjectSteps
         string contentType = "application/octet-stream")
     {
         using var call = account.Objects().PutObject();
-        await call.RequestStream.WriteAsync(new PutObjectRequest
+        await call.WriteOrRefusalAsync(new PutObjectRequest
         {
             Header = new PutObjectHeader { RegionId = region, Bucket = bucket, Name = name, SizeBytes = content.Length, ContentType = contentType },
         });
@@ -27,10 +28,9 @@ public static class ObjectSteps
         int read;
         while ((read = await content.ReadAsync(buffer)) > 0)
         {
-            await call.RequestStream.WriteAsync(new PutObjectRequest { Data = ByteString.CopyFrom(buffer, 0, read) });
+            await call.WriteOrRefusalAsync(new PutObjectRequest { Data = ByteString.CopyFrom(buffer, 0, read) });
         }
-        await call.RequestStream.CompleteAsync();
-        return (await call).Object;
+        return (await call.CompleteOrRefusalAsync()).Object;
     }
 
     public static async Task<byte[]> GetObjectBytesAsync(this TestAccount account, string region, string bucket, string name, long offset = 0, long length = 0)

@@ -32,7 +32,7 @@ public sealed partial class UploadSessions(GrpcImagesChannels channels, IOptions
             throw new UploadRefusedException("Too many uploads are open; finish or cancel one first.");
         }
         var call = channels.CreateClient(new StaticTokenProvider(token)).Objects.PutObject();
-        await call.RequestStream.WriteAsync(new PutObjectRequest
+        await call.WriteOrRefusalAsync(new PutObjectRequest
         {
             Header = new PutObjectHeader { RegionId = region, Bucket = bucket, Name = name, SizeBytes = size, ContentType = "application/octet-stream" },
         });
@@ -62,7 +62,7 @@ public sealed partial class UploadSessions(GrpcImagesChannels channels, IOptions
                 {
                     throw new UploadRefusedException("More bytes arrived than the upload's size.");
                 }
-                await upload.Call.RequestStream.WriteAsync(new PutObjectRequest { Data = ByteString.CopyFrom(buffer, 0, read) }, CancellationToken.None);
+                await upload.Call.WriteOrRefusalAsync(new PutObjectRequest { Data = ByteString.CopyFrom(buffer, 0, read) }, CancellationToken.None);
                 upload.Received += read;
                 upload.Touched = time.GetUtcNow();
             }
@@ -90,8 +90,7 @@ public sealed partial class UploadSessions(GrpcImagesChannels channels, IOptions
             {
                 throw new UploadRefusedException($"{upload.Received} of {upload.Size} bytes arrived.");
             }
-            await upload.Call.RequestStream.CompleteAsync();
-            return (await upload.Call.ResponseAsync).Object;
+            return (await upload.Call.CompleteOrRefusalAsync()).Object;
         }
         catch (RpcException refused)
         {
