@@ -16,10 +16,13 @@ public static class ObjectSteps
         account.PutObjectAsync(region, bucket, name, new MemoryStream(bytes));
 
     /// <summary>Uploads a stream in 1 MiB messages.</summary>
-    public static async Task<ObjectInfo> PutObjectAsync(this TestAccount account, string region, string bucket, string name, Stream content,
+    public static Task<ObjectInfo> PutObjectAsync(this TestAccount account, string region, string bucket, string name, Stream content,
+        string contentType = "application/octet-stream") => account.Objects().PutObjectAsync(region, bucket, name, content, contentType);
+
+    public static async Task<ObjectInfo> PutObjectAsync(this ObjectStoreService.ObjectStoreServiceClient objects, string region, string bucket, string name, Stream content,
         string contentType = "application/octet-stream")
     {
-        using var call = account.Objects().PutObject();
+        using var call = objects.PutObject();
         await call.WriteOrRefusalAsync(new PutObjectRequest
         {
             Header = new PutObjectHeader { RegionId = region, Bucket = bucket, Name = name, SizeBytes = content.Length, ContentType = contentType },
