@@ -14,15 +14,26 @@ namespace GrpcImages.Bench;
 /// <summary>
 /// One pass of the transfer service's garbage collector over a region holding <c>chunks</c> chunk
 /// references, a tenth of them at zero references past the grace period: the collector and the
-/// content index are the service's own, the blob store a stand-in that deletes nothing (the pass's
-/// Redis side is what grows or not; a file delete per garbage chunk is the same at any size).
+/// content index are the service's own. The blob store is either a stand-in that deletes nothing (the
+/// pass's Redis side alone) or the service's file store under <c>files</c>, holding a 4 KiB file for each
+/// garbage chunk (the live chunks' files are left out: a regular pass never looks at them). The pass
+/// measured is a regular one: the collector's first pass, which also lists the disk for files no
+/// reference names (every OrphanSweepIntervalSeconds), runs before the region is filled.
 /// </summary>
 internal static class ScaleCollector
 {
+    private const int FileBytes = 4096;
+
     /// <summary>Fills the region's chunk shards, runs one pass; returns its seconds, the Redis commands it sent and the chunks it collected.</summary>
-    public static async Task<(double Seconds, long Commands, int Collected)> RunAsync(IConnectionMultiplexer mux, string region, int chunks)
+    public static async Task<(double Seconds, long Commands, int Collected)> RunAsync(IConnectionMultiplexer mux, string region, int chunks, string? files = null)
     {
         var db = mux.GetDatabase();
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        IBlobStores stores = files is null ? new NoStores(region) : new OneStore(new FileBlobStore(files, region));
+        var collector = new GarbageCollector(stores, new ContentIndex(db, TimeProvider.System),
+            Options.Create(new BlobOptions { GcGraceSeconds = 60 }), new ContentMetrics(meters), TimeProvider.System, NullLogger<GarbageCollector>.Instance);
+        await collector.CollectAsync(region, CancellationToken.None); // the first pass sweeps the (empty) disk
+        var content = new byte[FileBytes];
         var old = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeMilliseconds();
         var pending = new List<Task>();
         foreach (var batch in Enumerable.Range(0, chunks).Chunk(1000))
@@ -37,6 +48,16 @@ internal static class ScaleCollector
                 {
                     pending.Add(db.SortedSetAddAsync(TransferKeys.Gc(region, shard.Key), garbage));
                 }
+                if (files is not null)
+                {
+                    var store = (FileBlobStore)stores.InRegion(region);
+                    foreach (var chunk in garbage)
+                    {
+                        var path = store.PathOf(chunk.Element.ToString());
+                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                        await File.WriteAllBytesAsync(path, content);
+                    }
+                }
             }
             if (pending.Count > 2000)
             {
@@ -46,9 +67,6 @@ internal static class ScaleCollector
         }
         await Task.WhenAll(pending);
 
-        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-        var collector = new GarbageCollector(new NoStores(region), new ContentIndex(db, TimeProvider.System),
-            Options.Create(new BlobOptions { GcGraceSeconds = 60 }), new ContentMetrics(meters), TimeProvider.System, NullLogger<GarbageCollector>.Instance);
         var session = new ProfilingSession();
         mux.RegisterProfiler(() => session);
         var clock = Stopwatch.StartNew();
@@ -58,6 +76,14 @@ internal static class ScaleCollector
         return (seconds, session.FinishProfiling().Count(), collected);
 
         static char Storage(string name) => TransferKeys.ShardOf(name);
+    }
+
+    /// <summary>One region's file store.</summary>
+    private sealed class OneStore(FileBlobStore store) : IBlobStores
+    {
+        public bool Serves(string r) => r == store.Region;
+
+        public IBlobStore InRegion(string r) => store;
     }
 
     /// <summary>A region's store that holds nothing: deletes return at once, the listing is empty.</summary>
