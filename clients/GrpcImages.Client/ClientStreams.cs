@@ -42,8 +42,11 @@ public static class ClientStreams
         return await call.ResponseAsync;
     }
 
+    // What a write meets when the server has ended the call: the reset (CANCELLED), the connection closed under it
+    // (UNAVAILABLE, or the HTTP exception itself), a write after the end.
     private static bool IsEndedByServer(Exception e, CancellationToken cancellationToken) =>
-        !cancellationToken.IsCancellationRequested && e is RpcException { StatusCode: StatusCode.Cancelled } or IOException or InvalidOperationException;
+        !cancellationToken.IsCancellationRequested &&
+        e is RpcException { StatusCode: StatusCode.Cancelled or StatusCode.Unavailable } or IOException or HttpRequestException or InvalidOperationException;
 
     /// <summary>Throws the call's status when the server has answered (returns when it answered OK or not in time).</summary>
     private static async Task ThrowAnswerAsync<TRequest, TResponse>(AsyncClientStreamingCall<TRequest, TResponse> call)
