@@ -18,7 +18,7 @@ public sealed class CopyBetweenInstancesTests(ITestOutputHelper output)
             ["Regions:0:Id"] = Hangzhou,
             ["Regions:1:Id"] = Shanghai,
         }, [ServiceKind.Kms, ServiceKind.Sharing], output: output);
-        var shanghaiData = Directory.CreateTempSubdirectory("gi-data-shanghai-").FullName;
+        var shanghaiData = ScratchDirectory.Create("gi-data-shanghai-");
         try
         {
             var hangzhou = await cluster.StartReplicaAsync(ServiceKind.Transfer, new Dictionary<string, string?> { ["Transfer:Regions:0"] = Hangzhou });
@@ -53,7 +53,7 @@ public sealed class CopyBetweenInstancesTests(ITestOutputHelper output)
         }
         finally
         {
-            Directory.Delete(shanghaiData, recursive: true);
+            ScratchDirectory.Delete(shanghaiData);
         }
     }
 }

@@ -21,7 +21,7 @@ public class CopyQueueFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task R8_CopiesWhoseSourceFreezesWaitInTheirSlotsAndTheLineKeepsItsOrder()
     {
-        var shanghaiData = Directory.CreateTempSubdirectory("gi-data-shanghai-").FullName;
+        var shanghaiData = ScratchDirectory.Create("gi-data-shanghai-");
         // The source region's transfer instance runs in a process of its own (to freeze), on a port chosen first
         // so that the catalog knows where it is before it starts and it knows where the catalog is.
         var sourcePort = FreePort();
@@ -92,7 +92,7 @@ public class CopyQueueFaultTests(ITestOutputHelper output)
         FaultSummary.Record("source transfer SIGSTOP under 5 running and 3 waiting copies", 1, violations.Count == 0 ? 1 : 0, violations.Count,
             $"{watch.Samples} samples, at most {watch.MostCreating} Creating, starts in order");
         Assert.Empty(violations);
-        Directory.Delete(shanghaiData, recursive: true);
+        ScratchDirectory.Delete(shanghaiData);
     }
 
     private static int FreePort()

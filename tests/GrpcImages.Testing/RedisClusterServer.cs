@@ -28,7 +28,7 @@ public sealed class RedisClusterServer : IAsyncDisposable
 
     public static async Task<RedisClusterServer> StartAsync()
     {
-        var directory = System.IO.Directory.CreateTempSubdirectory("gi-redis-cluster-").FullName;
+        var directory = ScratchDirectory.Create("gi-redis-cluster-");
         var ports = ClusterPorts(3);
         var nodes = new List<Process>();
         foreach (var port in ports)
@@ -40,6 +40,7 @@ public sealed class RedisClusterServer : IAsyncDisposable
                 start.ArgumentList.Add(argument);
             }
             var process = Process.Start(start)!;
+            ScratchDirectory.Adopt(directory, process.Id);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             nodes.Add(process);
@@ -85,13 +86,7 @@ public sealed class RedisClusterServer : IAsyncDisposable
             node.Kill(entireProcessTree: true);
             node.WaitForExit(5000);
         }
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        ScratchDirectory.Delete(Directory);
         return ValueTask.CompletedTask;
     }
 

@@ -37,7 +37,7 @@ public sealed class RedisSentinelServer : IAsyncDisposable
     {
         var master = await RedisServer.StartAsync();
         var replica = await RedisServer.StartAsync("--replicaof", "127.0.0.1", master.Port.ToString());
-        var directory = System.IO.Directory.CreateTempSubdirectory("gi-sentinel-").FullName;
+        var directory = ScratchDirectory.Create("gi-sentinel-");
         var port = RedisServer.FreePort();
         var config = Path.Combine(directory, "sentinel.conf");
         await File.WriteAllTextAsync(config, $"""
@@ -55,6 +55,7 @@ public sealed class RedisSentinelServer : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
         var sentinel = Process.Start(start)!;
+        ScratchDirectory.Adopt(directory, sentinel.Id);
         sentinel.BeginOutputReadLine();
         sentinel.BeginErrorReadLine();
         var server = new RedisSentinelServer(master, replica, sentinel, port, directory);
@@ -86,13 +87,7 @@ public sealed class RedisSentinelServer : IAsyncDisposable
         }
         await Master.DisposeAsync();
         await Replica.DisposeAsync();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        ScratchDirectory.Delete(Directory);
     }
 
     private static string Cli(int port, params string[] command)

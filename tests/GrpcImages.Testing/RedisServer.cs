@@ -23,6 +23,8 @@ public sealed class RedisServer : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     public static Task<RedisServer> StartAsync(params string[] extraArguments) => StartOnPortAsync(FreePort(), extraArguments);
@@ -30,7 +32,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>A server on a given port: a Redis that comes back where it was, after <see cref="Stop"/>.</summary>
     public static async Task<RedisServer> StartOnPortAsync(int port, params string[] extraArguments)
     {
-        var directory = System.IO.Directory.CreateTempSubdirectory("gi-redis-").FullName;
+        var directory = ScratchDirectory.Create("gi-redis-");
         var start = new ProcessStartInfo("redis-server")
         {
             RedirectStandardOutput = true,
@@ -43,6 +45,7 @@ public sealed class RedisServer : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start; install it (apt-get install redis-server).");
+        ScratchDirectory.Adopt(directory, process.Id);
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -63,13 +66,7 @@ public sealed class RedisServer : IAsyncDisposable
     {
         Stop();
         await Task.CompletedTask;
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        ScratchDirectory.Delete(Directory);
     }
 
     /// <summary>Kills the server (tests of what happens when Redis goes away).</summary>

@@ -168,7 +168,7 @@ public sealed class TestCluster : IAsyncDisposable
         var redis = topology == RedisTopology.Standalone && !own ? await RedisServer.StartAsync() : null;
         var cluster3 = topology == RedisTopology.Cluster ? await RedisClusterServer.StartAsync() : null;
         var sentinel = topology == RedisTopology.Sentinel ? await RedisSentinelServer.StartAsync() : null;
-        var dataDirectory = Directory.CreateTempSubdirectory("gi-data-").FullName;
+        var dataDirectory = ScratchDirectory.Create("gi-data-");
         var merged = new Dictionary<string, string?>
         {
             // The services' 1 s command timeout is for production; two cores shared with a build in
@@ -406,13 +406,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             await RedisSentinel.DisposeAsync();
         }
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        ScratchDirectory.Delete(DataDirectory);
         _attached?.Dispose();
     }
 
