@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using GrpcImages.Client;
 using GrpcImages.Contracts.Transfer.V1;
@@ -248,11 +247,7 @@ public class ObjectStoreTests(ClusterFixture fixture, ITestOutputHelper output) 
         for (var i = 0; i < 200; i++)
         {
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Cluster.Port(ServiceKind.Transfer)}");
-            var objects = new ObjectStoreService.ObjectStoreServiceClient(channel.Intercept(headers =>
-            {
-                headers.Add("authorization", $"Bearer {account.Token}");
-                return headers;
-            }));
+            var objects = new ObjectStoreService.ObjectStoreServiceClient(TestCluster.Authorized(channel, account.Token));
             await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidObjectName.Malformed",
                 () => objects.PutObjectAsync(Hangzhou, bucket.Name, $"up/../{i}.raw", new MemoryStream(new byte[1 + i % 3 * 70000])));
         }

@@ -330,9 +330,12 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>A call invoker of a service that sends <paramref name="token"/> as the bearer token (none when null).</summary>
     public CallInvoker Invoker(ServiceKind service, string? token) => Invoker(_ports[service], token);
 
-    public CallInvoker Invoker(int port, string? token)
+    public CallInvoker Invoker(int port, string? token) => Authorized(Channel(port), token);
+
+    /// <summary>A call invoker of <paramref name="channel"/> (the cluster's, or a test's own) that sends <paramref name="token"/> as the bearer token.</summary>
+    public static CallInvoker Authorized(GrpcChannel channel, string? token)
     {
-        var invoker = Channel(port).CreateCallInvoker();
+        var invoker = channel.CreateCallInvoker();
         return token is null ? invoker : invoker.Intercept(headers =>
         {
             headers.Add("authorization", $"Bearer {token}");

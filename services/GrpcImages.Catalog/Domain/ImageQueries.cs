@@ -83,7 +83,7 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
         for (var i = 0; i < page.Records.Count; i++)
         {
             var image = Image.Parser.ParseFrom(page.Records[i]);
-            image.Usage = page.InUse![i] ? ImageUsage.Instance : ImageUsage.None; // the list script reads it with the record
+            image.Usage = ImageStore.UsageOf(page.InUse![i]); // the list script reads it with the record
             if (await access.SeesAsync(caller, image)) // always, for the caller's own and the platform's: it sets the owner alias
             {
                 images.Add(image);

@@ -127,9 +127,12 @@ public sealed class ImageStore(IDatabase redis)
             return null;
         }
         var image = Image.Parser.ParseFrom((byte[])record!);
-        image.Usage = inUse ? ImageUsage.Instance : ImageUsage.None;
+        image.Usage = UsageOf(inUse);
         return image;
     }
+
+    /// <summary>An image's usage from whether its users set has members.</summary>
+    public static ImageUsage UsageOf(bool inUse) => inUse ? ImageUsage.Instance : ImageUsage.None;
 
     /// <summary>Several images by id (one pipelined round trip); missing ones are left out.</summary>
     public async Task<IReadOnlyList<Image>> FindImagesAsync(string region, IReadOnlyList<string> imageIds)
@@ -172,7 +175,7 @@ public sealed class ImageStore(IDatabase redis)
         batch.Execute();
         for (var i = 0; i < images.Count; i++)
         {
-            images[i].Usage = await reads[i] ? ImageUsage.Instance : ImageUsage.None;
+            images[i].Usage = UsageOf(await reads[i]);
         }
     }
 
