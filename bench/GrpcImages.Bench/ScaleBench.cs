@@ -116,7 +116,7 @@ public static class ScaleBench
                 H2Load.Run(catalog, "/grpcimages.catalog.v1.ImageService/ListImages", owner.Token, deep, callers, seconds, 1));
 
             // (c) a recipient's ListImages of `others`.
-            await ShareAsync(db, owner.AccountId, recipient.AccountId, ownerIds.Take(shared).ToList());
+            await ShareAsync(db, images, owner.AccountId, recipient.AccountId, ownerIds.Take(shared).ToList());
             var others = new ListImagesRequest { RegionId = Region, OwnerAlias = ImageOwnerAlias.Others, PageSize = 50 };
             var check = await recipient.Client<ImageService.ImageServiceClient>().ListImagesAsync(others);
             Console.WriteLine($"  the recipient sees {check.TotalSize} shared images, {check.Images.Count} on the first page");
@@ -295,7 +295,7 @@ public static class ScaleBench
     }
 
     /// <summary>Shares images with the recipient through the sharing service's own grant script, then applies its outbox (the recipient's index).</summary>
-    private static async Task ShareAsync(IDatabase db, string owner, string recipient, List<string> ids)
+    private static async Task ShareAsync(IDatabase db, ImageStore images, string owner, string recipient, List<string> ids)
     {
         await db.KeyDeleteAsync(SharingKeys.Received(recipient, Region)); // what the last step's deletes left to the outbox
         var shares = new ShareStore(db);
@@ -310,7 +310,11 @@ public static class ScaleBench
             {
                 throw new InvalidOperationException($"A share was refused: {refused.Result}");
             }
-            await shares.DrainOutboxAsync(owner);
+            // As the sharing service's outbox does, the catalog records each change too (what the recipient's count reads).
+            await shares.DrainOutboxAsync(owner, entries => images.RecordShareChangesAsync(entries.Select(e => new Contracts.Catalog.V1.ShareChange
+            {
+                ImageId = e.ImageId, OwnerAccountId = e.Owner, RegionId = e.Region, RecipientAccountId = e.Recipient, Granted = e.Grant,
+            })));
         }
         Console.WriteLine($"  the recipient's index holds {await db.SortedSetLengthAsync(SharingKeys.Received(recipient, Region)):N0} shares, the owner's outbox {await db.ListLengthAsync(SharingKeys.Outbox(owner))}");
     }

@@ -37,6 +37,7 @@ public static class SharingHost
         var services = builder.Services;
         services.Configure<SharingOptions>(builder.Configuration.GetSection(SharingOptions.Section));
         services.AddPeerClient<ImageService.ImageServiceClient>("Catalog");
+        services.AddPeerClient<ImageControlService.ImageControlServiceClient>("Catalog");
         services.AddPeerClient<AccountService.AccountServiceClient>("Kms");
         services.AddPeerClient<RoleService.RoleServiceClient>("Kms");
         services.AddPeerClient<ResourceDirectoryService.ResourceDirectoryServiceClient>("Kms");

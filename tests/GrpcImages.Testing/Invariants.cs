@@ -18,7 +18,8 @@ namespace GrpcImages.Testing;
 /// ended has its queue item, and every
 /// image or snapshot being made has a job or a task (not ended) that will end it; every grant, to an account or an
 /// organization (R37), is in its recipient's index and every index entry has its grant, once the owner's outbox is
-/// applied; every owner's image status counts are what its index holds. A test waits for them (the jobs that restore them run after their grace)
+/// applied, and the catalog records the same recipients per image and counts them per status; every owner's image
+/// status counts are what its index holds. A test waits for them (the jobs that restore them run after their grace)
 /// and fails with the list of what is still wrong.
 /// </summary>
 public static class Invariants
@@ -157,7 +158,71 @@ public static class Invariants
         {
             await CheckStatusCountsAsync(db, key, violations);
         }
+        await CheckRecipientCountsAsync(db, server, violations);
         return violations;
+    }
+
+    /// <summary>
+    /// The catalog's record of who each image is shared with (irecv, rcnt, rown): once the owner's outbox is applied,
+    /// an existing image's recipients are the accounts its grants name, each owner's counts per recipient and status
+    /// are what those sets and the records' statuses make, and each counted owner is among the recipient's owners.
+    /// </summary>
+    private static async Task CheckRecipientCountsAsync(IDatabase db, IServer server, List<string> violations)
+    {
+        var expected = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal); // rcnt key -> field -> count
+        var settled = new Dictionary<string, bool>(StringComparer.Ordinal);
+        async Task<bool> SettledAsync(string owner) =>
+            settled.TryGetValue(owner, out var known) ? known : settled[owner] = await db.ListLengthAsync(SharingKeys.Outbox(owner)) == 0;
+
+        await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:img:*", pageSize: 1000))
+        {
+            var fields = await db.HashGetAsync(key, ["d", "s"]);
+            if (!fields[0].HasValue)
+            {
+                continue;
+            }
+            var image = Image.Parser.ParseFrom((byte[])fields[0]!);
+            var (owner, region) = (image.OwnerAccountId, image.RegionId);
+            if (!await SettledAsync(owner))
+            {
+                continue;
+            }
+            var recorded = (await db.SetMembersAsync(CatalogKeys.ImageRecipients(image.ImageId))).Select(r => (string)r!).Order(StringComparer.Ordinal).ToList();
+            var granted = (await db.SortedSetRangeByRankAsync(SharingKeys.Grants(owner, image.ImageId))).Select(r => (string)r!).Order(StringComparer.Ordinal).ToList();
+            if (!recorded.SequenceEqual(granted))
+            {
+                violations.Add($"{image.ImageId} of {owner} is recorded as shared with [{string.Join(",", recorded)}], its grants name [{string.Join(",", granted)}]");
+            }
+            var rcnt = CatalogKeys.RecipientCounts(owner, region);
+            var counts = expected.TryGetValue(rcnt, out var known) ? known : expected[rcnt] = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var recipient in recorded)
+            {
+                var field = $"{recipient}|{(string)fields[1]!}";
+                counts[field] = counts.GetValueOrDefault(field) + 1;
+                if (!await db.SetContainsAsync(CatalogKeys.SharingOwners(recipient, region), owner))
+                {
+                    violations.Add($"{recipient}'s owners in {region} lack {owner}, which shared {image.ImageId} with it");
+                }
+            }
+        }
+        await foreach (var key in server.KeysAsync(pattern: "gi:cat:{*}:rcnt:*", pageSize: 1000))
+        {
+            if (!expected.ContainsKey(key!) && await SettledAsync(((string)key!).Split(':')[^2]))
+            {
+                expected[key!] = []; // an owner none of whose images is shared: nothing may be counted
+            }
+        }
+        foreach (var (key, counts) in expected)
+        {
+            var stored = (await db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (long)e.Value, StringComparer.Ordinal);
+            foreach (var field in counts.Keys.Union(stored.Keys))
+            {
+                if (counts.GetValueOrDefault(field) != stored.GetValueOrDefault(field))
+                {
+                    violations.Add($"{key}: \"{field}\" is counted {stored.GetValueOrDefault(field)}, the images' recipients make {counts.GetValueOrDefault(field)}");
+                }
+            }
+        }
     }
 
     private static async Task CheckStatusCountsAsync(IDatabase db, RedisKey countsKey, List<string> violations)

@@ -8,8 +8,37 @@ using GrpcImages.ServiceDefaults.Validation;
 namespace GrpcImages.Catalog.Domain;
 
 /// <summary>What the transfer service asks of the catalog: an image's content, and the images copies and imports make.</summary>
-public sealed class ImageControl(ImageAccess access, OwnedResources owned, SnapshotStore snapshotStore, ImageHoldStore holds, Regions regions)
+public sealed class ImageControl(ImageAccess access, OwnedResources owned, SnapshotStore snapshotStore, ImageHoldStore holds, ImageStore imageStore,
+    Regions regions)
 {
+    /// <summary>The most share changes one RecordShareChanges call carries (the sharing outbox's batch).</summary>
+    public const int MaxShareChanges = 100;
+
+    /// <summary>
+    /// The sharing service's grants and revokes to accounts, recorded beside each image so a recipient's shared images
+    /// are counted by status without reading them (<see cref="ImageQueries"/>). Every change is checked before any is
+    /// written; writing is idempotent, so a batch the outbox hands on twice counts once.
+    /// </summary>
+    public async Task RecordShareChangesAsync(RecordShareChangesRequest request)
+    {
+        if (request.Changes.Count > MaxShareChanges)
+        {
+            throw Fault.InvalidArgument("InvalidParameter", "changes", $"At most {MaxShareChanges} share changes at once.");
+        }
+        for (var i = 0; i < request.Changes.Count; i++)
+        {
+            var change = request.Changes[i];
+            regions.Require(change.RegionId);
+            Check.AccountId(change.OwnerAccountId, $"changes[{i}].owner_account_id");
+            Check.AccountId(change.RecipientAccountId, $"changes[{i}].recipient_account_id");
+            if (!ResourceIds.IsValid(change.ImageId, 'm') || ResourceIds.TagOf(change.ImageId) != ResourceIds.OwnerTag(change.OwnerAccountId))
+            {
+                throw Fault.InvalidArgument("InvalidImageId.Malformed", $"changes[{i}].image_id", "Not an image id of the owner.");
+            }
+        }
+        await imageStore.RecordShareChangesAsync(request.Changes);
+    }
+
     /// <summary>An image as <paramref name="accountId"/> (or the caller, when empty) sees it, with the content of each disk.</summary>
     public async Task<GetImageContentResponse> GetImageContentAsync(Caller caller, string regionId, string imageId, string accountId)
     {

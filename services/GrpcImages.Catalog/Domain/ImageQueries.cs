@@ -76,7 +76,7 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
     {
         if (source.IndexOwner is null)
         {
-            return await ReadSharedAsync(region, within, skip, limit, filter);
+            return await ReadSharedAsync(caller, region, within, skip, limit, filter);
         }
         var page = await imageStore.ListImagesAsync(source.IndexOwner, region, within, skip, limit, filter);
         var images = new List<Image>(page.Records.Count);
@@ -97,29 +97,15 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
 
     /// <summary>
     /// R19: images other accounts shared with the caller, as the sharing service lists them (oldest share first),
-    /// filtered here, so counting and skipping them reads the shares themselves: the count reads up to
-    /// <see cref="SharedPageBudget"/> pages of 100 (an account's shares are bounded by its shared-images quota).
-    /// The page asks for no more shares than it may still skip or take, so it ends where a sharing page ends and
-    /// the sharing service's token is its position.
+    /// filtered here. The page asks for no more shares than it may still skip or take, so it ends where a sharing page
+    /// ends and the sharing service's token is its position. The count comes from <see cref="CountSharedAsync"/>.
     /// </summary>
-    private async Task<SourcePage> ReadSharedAsync(string region, string sharingToken, int skip, int limit, IndexFilter filter)
+    private async Task<SourcePage> ReadSharedAsync(Caller caller, string region, string sharingToken, int skip, int limit, IndexFilter filter)
     {
-        var total = 0;
-        var token = "";
-        for (var calls = 0; calls < SharedPageBudget; calls++)
-        {
-            var all = await sharing.ListSharedAsync(region, 100, token);
-            total += (await MatchingSharedAsync(region, all, filter, listed: false)).Count;
-            token = all.NextPageToken;
-            if (token.Length == 0)
-            {
-                break;
-            }
-        }
-
+        var total = await CountSharedAsync(caller, region, filter);
         var images = new List<Image>();
         var skipped = 0;
-        token = sharingToken;
+        var token = sharingToken;
         for (var calls = 0; limit > 0 && calls < SharedPageBudget; calls++)
         {
             var page = await sharing.ListSharedAsync(region, Math.Clamp(skip - skipped + limit - images.Count, 1, 100), token);
@@ -141,6 +127,41 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
             }
         }
         return new SourcePage(images, limit > 0 ? token : "", skipped, total);
+    }
+
+    /// <summary>
+    /// How many images shared with the caller match the filter. A filter of statuses alone is counted from the counts
+    /// the catalog keeps per owner, recipient and status (<see cref="ImageStore.SharedCountsAsync"/>): one call to the
+    /// sharing service and two Redis reads, whatever the number of shares. They are trusted only when they agree with
+    /// the recipient's index (a change still on its way, or shares made before counts were kept, disagree) and no
+    /// organization share can reach the caller (its membership is read live, R37); otherwise the shares are read, up
+    /// to <see cref="SharedPageBudget"/> pages of 100 (an account's shares are bounded by its shared-images quota).
+    /// </summary>
+    private async Task<int> CountSharedAsync(Caller caller, string region, IndexFilter filter)
+    {
+        if (filter is { Name.Length: 0, Family.Length: 0, TagNeedles.Count: 0, Usage: 0 })
+        {
+            var index = sharing.CountSharedAsync(caller.AccountId, region);
+            var (all, matching) = await imageStore.SharedCountsAsync(caller.AccountId, region, filter.Statuses);
+            var received = await index;
+            if (!received.InResourceDirectory && received.AccountShares == all)
+            {
+                return (int)matching;
+            }
+        }
+        var total = 0;
+        var token = "";
+        for (var calls = 0; calls < SharedPageBudget; calls++)
+        {
+            var all = await sharing.ListSharedAsync(region, 100, token);
+            total += (await MatchingSharedAsync(region, all, filter, listed: false)).Count;
+            token = all.NextPageToken;
+            if (token.Length == 0)
+            {
+                break;
+            }
+        }
+        return total;
     }
 
     /// <summary>The shared images of a page that match the filter; their usage is read when the filter or the response needs it (<paramref name="listed"/>).</summary>

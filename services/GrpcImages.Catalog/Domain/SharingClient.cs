@@ -21,6 +21,9 @@ public sealed class SharingClient(SharingService.SharingServiceClient sharing, Q
     public async Task<ListSharedImagesResponse> ListSharedAsync(string region, int pageSize, string pageToken) =>
         await sharing.ListSharedImagesAsync(new ListSharedImagesRequest { RegionId = region, PageSize = pageSize, PageToken = pageToken });
 
+    public async Task<CountSharedImagesResponse> CountSharedAsync(string account, string region) =>
+        await sharing.CountSharedImagesAsync(new CountSharedImagesRequest { AccountId = account, RegionId = region });
+
     /// <summary>How many grants an image has: accounts and organization targets (R32, R37).</summary>
     public async Task<int> ShareCountAsync(string imageId, string owner)
     {

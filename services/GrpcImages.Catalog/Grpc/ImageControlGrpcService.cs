@@ -33,6 +33,12 @@ public sealed class ImageControlGrpcService(ImageControl control, PendingResourc
         return new CompletePendingResponse();
     }
 
+    public override async Task<RecordShareChangesResponse> RecordShareChanges(RecordShareChangesRequest request, ServerCallContext context)
+    {
+        await control.RecordShareChangesAsync(request);
+        return new RecordShareChangesResponse();
+    }
+
     public override async Task<FailPendingResponse> FailPending(FailPendingRequest request, ServerCallContext context)
     {
         await pending.FailAsync(request);

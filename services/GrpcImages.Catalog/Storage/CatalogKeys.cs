@@ -19,6 +19,9 @@ namespace GrpcImages.Catalog.Storage;
 /// - gi:cat:{t}:imgs:&lt;owner&gt;:&lt;region&gt;        zset  image ids by creation time (owner "system", "marketplace" under {p})
 /// - gi:cat:{t}:names:&lt;owner&gt;:&lt;region&gt;       hash  image name -> image id (names are unique per owner and region)
 /// - gi:cat:{t}:imgn:&lt;owner&gt;:&lt;region&gt;        hash  status -> how many of the owner's images there are in it (StatusCounts)
+/// - gi:cat:{t}:irecv:&lt;image&gt;                set   accounts the image is shared with (from the sharing service's outbox, StatusCounts)
+/// - gi:cat:{t}:rcnt:&lt;owner&gt;:&lt;region&gt;        hash  "recipient|status" -> how many of the owner's images there, shared with the recipient, are in it
+/// - gi:cat:{r}:rown:&lt;recipient&gt;:&lt;region&gt;    set   owners that shared an image there with the recipient (kept once added), under the recipient's tag
 /// - gi:cat:{t}:iusers:&lt;image&gt;               set   instances made from the image (R31)
 /// - gi:cat:{p}:iusers:&lt;region&gt;:&lt;image&gt;      set   instances made from a public image
 /// - gi:cat:{t}:snap:&lt;snapshot&gt;              hash  d=Snapshot, s=status, m=manifest, v=version, fence, task, donetask, trev (as images)
@@ -106,6 +109,15 @@ public static class CatalogKeys
     /// <summary>The owner's image counts per status (<see cref="StatusCounts"/>); "" for the platform's indexes, which keep none.</summary>
     public static string ImageCounts(string owner, string region) =>
         owner is SystemIndexOwner or MarketplaceIndexOwner ? "" : $"{Prefix(OwnerTag(owner))}imgn:{owner}:{region}";
+
+    /// <summary>The accounts an image is shared with; the scripts find it beside the record (":img:" -> ":irecv:", <see cref="StatusCounts"/>).</summary>
+    public static string ImageRecipients(string imageId) => $"{Prefix(ResourceIds.TagOf(imageId))}irecv:{imageId}";
+
+    /// <summary>The owner's counts of shared images per recipient and status; the scripts find it beside the status counts (":imgn:" -> ":rcnt:").</summary>
+    public static string RecipientCounts(string owner, string region) => $"{Prefix(OwnerTag(owner))}rcnt:{owner}:{region}";
+
+    /// <summary>The owners that shared an image in the region with the recipient: whose <see cref="RecipientCounts"/> its count reads.</summary>
+    public static string SharingOwners(string recipient, string region) => $"{Prefix(OwnerTag(recipient))}rown:{recipient}:{region}";
 
     public static string Names(string owner, string region) => $"{Prefix(OwnerTag(owner))}names:{owner}:{region}";
 

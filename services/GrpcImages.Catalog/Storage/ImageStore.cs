@@ -74,7 +74,7 @@ public sealed class ImageStore(IDatabase redis)
         if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[4] then redis.call('HDEL', KEYS[2], ARGV[2]) end
         local before = redis.call('HGET', KEYS[1], 's')
         redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[1]) + 1, unpack(ARGV, 5))
-        count_moved(KEYS[3], before, redis.call('HGET', KEYS[1], 's'))
+        count_moved(KEYS[3], KEYS[1], before, redis.call('HGET', KEYS[1], 's'))
         return 1
         """;
 
@@ -85,12 +85,26 @@ public sealed class ImageStore(IDatabase redis)
         if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return {0, 0} end
         for _, kind in ipairs(redis.call('HVALS', KEYS[5])) do return {3, tonumber(kind)} end
         if ARGV[4] == '0' and redis.call('SCARD', KEYS[4]) > 0 then return {2, 0} end
-        count_moved(KEYS[6], redis.call('HGET', KEYS[1], 's'), false)
+        count_moved(KEYS[6], KEYS[1], redis.call('HGET', KEYS[1], 's'), false)
         redis.call('DEL', KEYS[1], KEYS[4])
         redis.call('ZREM', KEYS[2], ARGV[2])
         if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[3], ARGV[3]) end
         for i = 7, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
         return {1, 0}
+        """;
+
+    // KEYS: image, its recipients, the owner's counts per recipient and status in the image's region. ARGV: recipient, grant (1/0).
+    // A grant of an image that exists joins its recipients and is counted under its status; a revoke of one of them leaves
+    // and is uncounted. Either again changes nothing.
+    private const string RecordShareScript = """
+        local s = redis.call('HGET', KEYS[1], 's')
+        local field = ARGV[1] .. '|' .. (s or '')
+        if ARGV[2] == '1' then
+          if s and redis.call('SADD', KEYS[2], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[3], field, 1) end
+        elseif redis.call('SREM', KEYS[2], ARGV[1]) == 1 and s then
+          if redis.call('HINCRBY', KEYS[3], field, -1) <= 0 then redis.call('HDEL', KEYS[3], field) end
+        end
+        return 0
         """;
 
     // KEYS: image, image users. ARGV: instance, then the statuses that allow use. Returns RegisterUseResult.
@@ -177,6 +191,61 @@ public sealed class ImageStore(IDatabase redis)
         {
             images[i].Usage = UsageOf(await reads[i]);
         }
+    }
+
+    /// <summary>
+    /// Records grants and revokes of images to accounts, in order (one pipelined round trip). A grant also adds the owner
+    /// to the recipient's owners, idempotently and never removed, so its count finds every owner that counts it. On
+    /// Redis Cluster the owners set and the counts sit on different nodes; a count that reads between the two sees
+    /// a total that disagrees with the recipient's index, and counts by reading (<see cref="ImageQueries"/>).
+    /// </summary>
+    public async Task RecordShareChangesAsync(IEnumerable<ShareChange> changes)
+    {
+        var batch = redis.CreateBatch();
+        var writes = new List<Task>();
+        foreach (var change in changes)
+        {
+            if (change.Granted)
+            {
+                writes.Add(batch.SetAddAsync(CatalogKeys.SharingOwners(change.RecipientAccountId, change.RegionId), change.OwnerAccountId));
+            }
+            writes.Add(batch.ScriptEvaluateAsync(RecordShareScript,
+                [CatalogKeys.Image(change.RegionId, change.ImageId), CatalogKeys.ImageRecipients(change.ImageId), CatalogKeys.RecipientCounts(change.OwnerAccountId, change.RegionId)],
+                [change.RecipientAccountId, change.Granted ? 1 : 0]));
+        }
+        batch.Execute();
+        await Task.WhenAll(writes);
+    }
+
+    private static readonly int[] ImageStatuses = Enum.GetValues<ImageStatus>().Where(s => s != ImageStatus.Unspecified).Select(s => (int)s).ToArray();
+
+    /// <summary>
+    /// How many images were shared with the recipient in the region (as recorded from the sharing service's changes):
+    /// in all, and in the given statuses. Two round trips: its owners, then each one's counts for it.
+    /// </summary>
+    public async Task<(long All, long Matching)> SharedCountsAsync(string recipient, string region, IReadOnlyCollection<int> statuses)
+    {
+        var owners = await redis.SetMembersAsync(CatalogKeys.SharingOwners(recipient, region));
+        if (owners.Length == 0)
+        {
+            return (0, 0);
+        }
+        var fields = ImageStatuses.Select(s => (RedisValue)$"{recipient}|{s}").ToArray();
+        var batch = redis.CreateBatch();
+        var reads = owners.Select(o => batch.HashGetAsync(CatalogKeys.RecipientCounts((string)o!, region), fields)).ToList();
+        batch.Execute();
+        var (all, matching) = (0L, 0L);
+        foreach (var read in reads)
+        {
+            var counts = await read;
+            for (var i = 0; i < ImageStatuses.Length; i++)
+            {
+                var n = counts[i].HasValue ? (long)counts[i] : 0;
+                all += n;
+                matching += statuses.Contains(ImageStatuses[i]) ? n : 0;
+            }
+        }
+        return (all, matching);
     }
 
     /// <summary>Creates an image with the snapshots it makes or uses.</summary>

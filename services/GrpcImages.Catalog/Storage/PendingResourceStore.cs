@@ -65,7 +65,7 @@ public sealed class PendingResourceStore(IDatabase redis)
         end
         local before = redis.call('HGET', KEYS[1], 's')
         redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 6))
-        count_moved(KEYS[2], before, redis.call('HGET', KEYS[1], 's'))
+        count_moved(KEYS[2], KEYS[1], before, redis.call('HGET', KEYS[1], 's'))
         return 1
         """;
 
@@ -89,7 +89,7 @@ public sealed class PendingResourceStore(IDatabase redis)
         local before = redis.call('HGET', KEYS[1], 's')
         redis.call('HDEL', KEYS[1], 'task')
         redis.call('HSET', KEYS[1], 'donetask', ARGV[1], 'v', tonumber(ARGV[3]) + 1, unpack(ARGV, 7, 6 + pairs * 2))
-        count_moved(KEYS[#KEYS], before, redis.call('HGET', KEYS[1], 's'))
+        count_moved(KEYS[#KEYS], KEYS[1], before, redis.call('HGET', KEYS[1], 's'))
         return 1
         """;
 
@@ -99,7 +99,7 @@ public sealed class PendingResourceStore(IDatabase redis)
 
         local checked = pending_check(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
         if checked ~= 1 then return checked end
-        count_moved(KEYS[5], redis.call('HGET', KEYS[1], 's'), false)
+        count_moved(KEYS[5], KEYS[1], redis.call('HGET', KEYS[1], 's'), false)
         redis.call('DEL', KEYS[1])
         redis.call('ZREM', KEYS[2], ARGV[4])
         if KEYS[3] then

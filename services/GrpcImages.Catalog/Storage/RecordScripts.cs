@@ -95,7 +95,7 @@ internal static class RecordScripts
           local first = base + 4 + removes
           if pairs > 0 then redis.call('HSET', KEYS[k], unpack(ARGV, first, first + pairs * 2 - 1)) end
           redis.call('HSET', KEYS[k], 'v', tonumber(ARGV[base]) + 1)
-          if counts then count_moved(counts, before, redis.call('HGET', KEYS[k], 's')) end
+          if counts then count_moved(counts, KEYS[k], before, redis.call('HGET', KEYS[k], 's')) end
         end
         return 1
         """;

@@ -195,6 +195,23 @@ public sealed partial class ShareManager(
         return (images, PageToken.Encode(next));
     }
 
+    /// <summary>
+    /// Internal: what the catalog needs to count a recipient's shared images from its own counts: how many entries the
+    /// account's index holds (one read) and whether organization shares may reach it as well (a kms look-up).
+    /// </summary>
+    public async Task<CountSharedImagesResponse> CountSharedAsync(CountSharedImagesRequest request)
+    {
+        Check.AccountId(request.AccountId, "account_id");
+        var region = regions.Require(request.RegionId);
+        var count = store.ReceivedCountAsync(request.AccountId, region);
+        var member = (await organizations.MembershipsAsync([request.AccountId])).GetValueOrDefault(request.AccountId);
+        return new CountSharedImagesResponse
+        {
+            AccountShares = (int)await count,
+            InResourceDirectory = member is not null && Organizations.PrincipalsOf(member).Count > 0,
+        };
+    }
+
     public async Task<(IReadOnlyList<ShareAuditRecord> Records, string NextPageToken)> ListAuditAsync(Caller caller, ListShareAuditRecordsRequest request)
     {
         var owner = caller.RequireAccount();

@@ -36,4 +36,8 @@ public sealed class SharingGrpcService(ShareManager shares) : SharingService.Sha
     [InternalRpc]
     public override Task<RevokeAllSharesResponse> RevokeAllShares(RevokeAllSharesRequest request, ServerCallContext context) =>
         shares.RevokeAllAsync(context.GetCaller(), request);
+
+    [InternalRpc]
+    public override Task<CountSharedImagesResponse> CountSharedImages(CountSharedImagesRequest request, ServerCallContext context) =>
+        shares.CountSharedAsync(request);
 }

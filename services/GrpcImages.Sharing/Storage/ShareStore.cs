@@ -281,6 +281,9 @@ public sealed class ShareStore(IDatabase redis)
         }).ToList(), next);
     }
 
+    /// <summary>How many entries the recipient's own index holds in the region.</summary>
+    public Task<long> ReceivedCountAsync(string recipient, string region) => redis.SortedSetLengthAsync(SharingKeys.Received(recipient, region));
+
     /// <summary>Whether each share still has the recipient's own grant (one pipelined round trip).</summary>
     public async Task<IReadOnlyList<bool>> DirectlyGrantedAsync(string recipient, IReadOnlyList<ReceivedShare> shares)
     {
@@ -399,9 +402,10 @@ public sealed class ShareStore(IDatabase redis)
     /// to empty rather than all applying and removing the same entries, asking once per look (backing
     /// off to 16 ms). Each change is idempotent, so one applied twice (a lease that ran out) does no
     /// harm; after <see cref="DrainWait"/> a caller stops waiting and the owner's queued outbox item
-    /// finishes the work.
+    /// finishes the work. <paramref name="alsoApply"/> hands each batch on once the indexes have it (the
+    /// catalog's record of who each image is shared with); a batch stays in the outbox until both succeed.
     /// </summary>
-    public async Task DrainOutboxAsync(string owner)
+    public async Task DrainOutboxAsync(string owner, Func<IReadOnlyList<OutboxEntry>, Task> alsoApply)
     {
         var key = SharingKeys.Outbox(owner);
         var lease = SharingKeys.OutboxDrain(owner);
@@ -421,7 +425,9 @@ public sealed class ShareStore(IDatabase redis)
                     applied = step.Skip(1).Select(e => (RedisValue)(string)e!).ToArray();
                     try
                     {
-                        await ApplyAsync(applied);
+                        var changes = applied.Select(e => OutboxEntry.Parse((string)e!)).ToList();
+                        await ApplyAsync(changes);
+                        await alsoApply(changes);
                     }
                     catch
                     {
@@ -441,13 +447,12 @@ public sealed class ShareStore(IDatabase redis)
     }
 
     /// <summary>Writes a batch of outbox entries into the recipients' indexes (pipelined: the indexes are on the recipients' slots).</summary>
-    private async Task ApplyAsync(RedisValue[] entries)
+    private async Task ApplyAsync(List<OutboxEntry> changes)
     {
         var batch = redis.CreateBatch();
-        var applied = new List<Task>(entries.Length);
-        foreach (var entry in entries)
+        var applied = new List<Task>(changes.Count);
+        foreach (var change in changes)
         {
-            var change = OutboxEntry.Parse((string)entry!);
             var (index, member) = (SharingKeys.ReceivedBy(change.Recipient, change.Region), change.Member.Format());
             applied.Add(change.Grant
                 ? batch.SortedSetAddAsync(index, member, change.AtMs)
