@@ -107,22 +107,31 @@ public class SharedImageCountTests(ClusterFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
-    public async Task R19_SharesMadeBeforeTheCountsWereKeptAreStillCounted()
+    public async Task R19_SharesMadeBeforeTheCountsWereKeptAreCountedByReadingAndThenHandedOver()
     {
         var a = await Cluster.NewAccountAsync();
         var r = await Cluster.NewAccountAsync();
         var instance = await a.NewInstanceAsync();
+        var shared = new List<string>();
         for (var i = 0; i < 2; i++)
         {
-            await a.ShareAsync((await a.NewImageAsync(instance.InstanceId)).ImageId, r.AccountId);
+            shared.Add((await a.NewImageAsync(instance.InstanceId)).ImageId);
+            await a.ShareAsync(shared[i], r.AccountId);
         }
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Cluster.RedisConfiguration);
         var db = redis.GetDatabase();
-        // As shares from before the catalog kept counts: the recipient's index has them, the counts do not.
-        Assert.True(await db.KeyDeleteAsync(CatalogKeys.SharingOwners(r.AccountId, Hangzhou)));
+        // As shares from before the catalog kept counts: the recipient's index has them, the catalog nothing.
+        var counts = CatalogKeys.RecipientCounts(a.AccountId, Hangzhou);
+        await db.KeyDeleteAsync([CatalogKeys.SharingOwners(r.AccountId, Hangzhou), counts, .. shared.Select(id => (RedisKey)CatalogKeys.ImageRecipients(id))]);
+
+        // The first list counts them by reading, and has the sharing service hand the grants over again.
         Assert.Equal(2, await AssertTotalsAsync(r));
+        Assert.Equal(2, (int)await db.HashGetAsync(counts, $"{r.AccountId}|{(int)ImageStatus.Available}"));
+        Assert.True(await db.SetContainsAsync(CatalogKeys.SharingOwners(r.AccountId, Hangzhou), a.AccountId));
 
         await a.ShareAsync((await a.NewImageAsync(instance.InstanceId)).ImageId, r.AccountId);
-        Assert.Equal(3, await AssertTotalsAsync(r)); // the counts (one owner found again, three counted) agree again
+        Assert.Equal(3, await AssertTotalsAsync(r));
+        Assert.Equal(3, (int)await db.HashGetAsync(counts, $"{r.AccountId}|{(int)ImageStatus.Available}"));
+        Assert.DoesNotContain(await Invariants.CheckAsync(Cluster.RedisConfiguration), v => v.Contains(r.AccountId, StringComparison.Ordinal));
     }
 }

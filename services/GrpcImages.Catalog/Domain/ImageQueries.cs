@@ -136,6 +136,8 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
     /// the recipient's index (a change still on its way, or shares made before counts were kept, disagree) and no
     /// organization share can reach the caller (its membership is read live, R37); otherwise the shares are read, up
     /// to <see cref="SharedPageBudget"/> pages of 100 (an account's shares are bounded by its shared-images quota).
+    /// Counts that disagree make the sharing service hand the caller's grants over again (at most once a minute),
+    /// so shares from before the counts are counted from then on.
     /// </summary>
     private async Task<int> CountSharedAsync(Caller caller, string region, IndexFilter filter)
     {
@@ -144,9 +146,13 @@ public sealed class ImageQueries(ImageStore imageStore, ImageAccess access, Shar
             var index = sharing.CountSharedAsync(caller.AccountId, region);
             var (all, matching) = await imageStore.SharedCountsAsync(caller.AccountId, region, filter.Statuses);
             var received = await index;
-            if (!received.InResourceDirectory && received.AccountShares == all)
+            if (!received.InResourceDirectory)
             {
-                return (int)matching;
+                if (received.AccountShares == all)
+                {
+                    return (int)matching;
+                }
+                await sharing.ResendSharedAsync(caller.AccountId, region);
             }
         }
         var total = 0;

@@ -24,6 +24,9 @@ public sealed class SharingClient(SharingService.SharingServiceClient sharing, Q
     public async Task<CountSharedImagesResponse> CountSharedAsync(string account, string region) =>
         await sharing.CountSharedImagesAsync(new CountSharedImagesRequest { AccountId = account, RegionId = region });
 
+    public Task ResendSharedAsync(string account, string region) =>
+        sharing.ResendSharedImagesAsync(new ResendSharedImagesRequest { AccountId = account, RegionId = region }).ResponseAsync;
+
     /// <summary>How many grants an image has: accounts and organization targets (R32, R37).</summary>
     public async Task<int> ShareCountAsync(string imageId, string owner)
     {

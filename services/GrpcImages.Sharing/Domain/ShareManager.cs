@@ -212,6 +212,37 @@ public sealed partial class ShareManager(
         };
     }
 
+    /// <summary>How often one recipient's grants in a region may be handed to the catalog again.</summary>
+    public static readonly TimeSpan ResendInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Internal: the recipient's grants in a region handed to the catalog again through their owners' outboxes (shares
+    /// made before the catalog counted them). Each owner is queued first, as a grant change is, so a request that dies
+    /// midway is finished by the outbox queue.
+    /// </summary>
+    public async Task<ResendSharedImagesResponse> ResendSharedAsync(ResendSharedImagesRequest request)
+    {
+        Check.AccountId(request.AccountId, "account_id");
+        var region = regions.Require(request.RegionId);
+        if (!await store.TryMarkResendAsync(request.AccountId, region, ResendInterval))
+        {
+            return new ResendSharedImagesResponse();
+        }
+        var members = await store.ReceivedMembersAsync(request.AccountId, region);
+        var owners = members.Select(m => m.Owner).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var owner in owners)
+        {
+            await outbox.ExpectAsync(owner);
+        }
+        var resent = await store.ResendAsync(request.AccountId, region, members);
+        foreach (var owner in owners)
+        {
+            await outbox.DrainAsync(owner);
+        }
+        LogResent(resent, request.AccountId, region);
+        return new ResendSharedImagesResponse { Resent = resent };
+    }
+
     public async Task<(IReadOnlyList<ShareAuditRecord> Records, string NextPageToken)> ListAuditAsync(Caller caller, ListShareAuditRecordsRequest request)
     {
         var owner = caller.RequireAccount();
@@ -331,6 +362,9 @@ public sealed partial class ShareManager(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} of {Owner}: shared with organization targets [{Added}], unshared from [{Removed}]")]
     private partial void LogOrganizationModified(string imageId, string owner, IReadOnlyList<string> added, IReadOnlyList<string> removed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Handed {Resent} grants to {Recipient} in {Region} to the catalog again")]
+    private partial void LogResent(int resent, string recipient, string region);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revoked {Accounts} account and {Principals} organization shares of deleted image {ImageId}")]
     private partial void LogRevokedAll(int accounts, int principals, string imageId);

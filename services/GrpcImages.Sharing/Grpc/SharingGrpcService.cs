@@ -40,4 +40,8 @@ public sealed class SharingGrpcService(ShareManager shares) : SharingService.Sha
     [InternalRpc]
     public override Task<CountSharedImagesResponse> CountSharedImages(CountSharedImagesRequest request, ServerCallContext context) =>
         shares.CountSharedAsync(request);
+
+    [InternalRpc]
+    public override Task<ResendSharedImagesResponse> ResendSharedImages(ResendSharedImagesRequest request, ServerCallContext context) =>
+        shares.ResendSharedAsync(request);
 }

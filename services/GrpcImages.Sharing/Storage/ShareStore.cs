@@ -284,6 +284,38 @@ public sealed class ShareStore(IDatabase redis)
     /// <summary>How many entries the recipient's own index holds in the region.</summary>
     public Task<long> ReceivedCountAsync(string recipient, string region) => redis.SortedSetLengthAsync(SharingKeys.Received(recipient, region));
 
+    // KEYS: the image's grants, the owner's outbox. ARGV: recipient, region, owner, image. Queues the grant's entry again
+    // (with the time it was shared) when the grant still stands; a revoke made after it comes after it in the outbox.
+    private const string ResendScript = """
+        local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if not at then return 0 end
+        redis.call('RPUSH', KEYS[2], '+|' .. ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. at)
+        return 1
+        """;
+
+    /// <summary>Marks a resend of the recipient's grants in the region, unless one was marked within <paramref name="every"/>.</summary>
+    public Task<bool> TryMarkResendAsync(string recipient, string region, TimeSpan every) =>
+        redis.StringSetAsync(SharingKeys.Resent(recipient, region), 1, every, When.NotExists);
+
+    /// <summary>Everything the recipient's own index holds in the region.</summary>
+    public async Task<IReadOnlyList<ReceivedMember>> ReceivedMembersAsync(string recipient, string region) =>
+        (await redis.SortedSetRangeByRankAsync(SharingKeys.Received(recipient, region))).Select(m => ReceivedMember.Parse(m!)).ToList();
+
+    /// <summary>Queues the grants of these index entries again in their owners' outboxes (pipelined); returns how many still stand.</summary>
+    public async Task<int> ResendAsync(string recipient, string region, IReadOnlyList<ReceivedMember> members)
+    {
+        var batch = redis.CreateBatch();
+        var sends = members.Select(m => batch.ScriptEvaluateAsync(ResendScript, [SharingKeys.Grants(m.Owner, m.ImageId), SharingKeys.Outbox(m.Owner)],
+            [recipient, region, m.Owner, m.ImageId])).ToList();
+        batch.Execute();
+        var resent = 0;
+        foreach (var send in sends)
+        {
+            resent += (int)await send;
+        }
+        return resent;
+    }
+
     /// <summary>Whether each share still has the recipient's own grant (one pipelined round trip).</summary>
     public async Task<IReadOnlyList<bool>> DirectlyGrantedAsync(string recipient, IReadOnlyList<ReceivedShare> shares)
     {

@@ -24,6 +24,7 @@ namespace GrpcImages.Sharing.Storage;
 /// - gi:share:{t}:reqs:&lt;account&gt;                zset   the account's quota requests -> ms
 /// - gi:share:{t}:ct:&lt;account&gt;:&lt;scope&gt;:&lt;token&gt;  string "fingerprint|id" for 24 h (R35)
 /// - gi:share:{r}:recv:&lt;recipient&gt;:&lt;region&gt;    zset   "owner|image" (ReceivedMember) -> ms shared, under the recipient's tag {r}
+/// - gi:share:{r}:resent:&lt;recipient&gt;:&lt;region&gt;  string set for a minute when the recipient's grants were handed to the catalog again
 /// - gi:share:{rd}:orecv:&lt;principal&gt;:&lt;region&gt;  zset   "owner|image" -> ms shared with the organization principal, under its directory's id {rd}
 /// - gi:share:{requests}:all                   zset   every quota request id -> ms (for operators)
 /// - gi:share:{q:outbox}:*                     queue  owners whose outbox may hold changes (WorkQueue), queued before each grant change
@@ -47,6 +48,7 @@ public static class SharingKeys
     public static string Requests(string account) => $"{Prefix(account)}reqs:{account}";
     public static string ClientToken(string account, string scope, string token) => $"{Prefix(account)}ct:{account}:{scope}:{token}";
     public static string Received(string recipient, string region) => $"{Prefix(recipient)}recv:{recipient}:{region}";
+    public static string Resent(string recipient, string region) => $"{Prefix(recipient)}resent:{recipient}:{region}";
 
     /// <summary>The recipients' index of an organization principal (R37), tagged by its directory.</summary>
     public static string OrganizationReceived(OrganizationPrincipal principal, string region) =>
