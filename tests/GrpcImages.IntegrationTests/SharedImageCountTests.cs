@@ -1,5 +1,7 @@
+using Grpc.Core;
 using GrpcImages.Catalog.Storage;
 using GrpcImages.Contracts.Catalog.V1;
+using GrpcImages.Contracts.Sharing.V1;
 using GrpcImages.Contracts.Transfer.V1;
 using GrpcImages.Testing;
 using StackExchange.Redis;
@@ -133,5 +135,42 @@ public class SharedImageCountTests(ClusterFixture fixture, ITestOutputHelper out
         Assert.Equal(3, await AssertTotalsAsync(r));
         Assert.Equal(3, (int)await db.HashGetAsync(counts, $"{r.AccountId}|{(int)ImageStatus.Available}"));
         Assert.DoesNotContain(await Invariants.CheckAsync(Cluster.RedisConfiguration), v => v.Contains(r.AccountId, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheCallsThatKeepTheCountsAreTheClustersOnlyAndCheckWhatTheyAreGiven()
+    {
+        var a = await Cluster.NewAccountAsync();
+        var r = await Cluster.NewAccountAsync();
+        var image = await a.NewImageAsync((await a.NewInstanceAsync()).InstanceId);
+        await a.ShareAsync(image.ImageId, r.AccountId);
+        ShareChange Revoke() => new() { ImageId = image.ImageId, OwnerAccountId = a.AccountId, RegionId = Hangzhou, RecipientAccountId = r.AccountId };
+
+        // An account may neither learn another's shares nor change what counts them.
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () =>
+            a.Sharing().CountSharedImagesAsync(new CountSharedImagesRequest { AccountId = r.AccountId, RegionId = Hangzhou }));
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () =>
+            a.Sharing().ResendSharedImagesAsync(new ResendSharedImagesRequest { AccountId = r.AccountId, RegionId = Hangzhou }));
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, "Forbidden.InternalOnly", () =>
+            a.Client<ImageControlService.ImageControlServiceClient>().RecordShareChangesAsync(new RecordShareChangesRequest { Changes = { Revoke() } }));
+
+        // A service's malformed batch is refused whole: nothing of it is recorded.
+        var control = Cluster.Client<ImageControlService.ImageControlServiceClient>(Cluster.ServiceToken("sharing"));
+        var othersImage = (await r.NewImageAsync((await r.NewInstanceAsync()).InstanceId)).ImageId; // not an image of the owner named
+        var ex = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidImageId.Malformed", () => control.RecordShareChangesAsync(new RecordShareChangesRequest
+        {
+            Changes = { Revoke(), new ShareChange(Revoke()) { ImageId = othersImage } },
+        }));
+        Assert.Equal(["changes[1].image_id"], RpcAssert.ViolatedFields(ex));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidParameter", () =>
+            control.RecordShareChangesAsync(new RecordShareChangesRequest { Changes = { Enumerable.Range(0, 101).Select(_ => Revoke()) } }));
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument, "InvalidAccountId.Malformed", () =>
+            control.RecordShareChangesAsync(new RecordShareChangesRequest { Changes = { new ShareChange(Revoke()) { RecipientAccountId = "12" } } }));
+        Assert.Equal(1, await AssertTotalsAsync(r));
+
+        // The sharing service's count: the recipient's own index, and no directory.
+        var sharing = Cluster.Client<SharingService.SharingServiceClient>(Cluster.ServiceToken("catalog"));
+        var counted = await sharing.CountSharedImagesAsync(new CountSharedImagesRequest { AccountId = r.AccountId, RegionId = Hangzhou });
+        Assert.Equal((1, false), (counted.AccountShares, counted.InResourceDirectory));
     }
 }
