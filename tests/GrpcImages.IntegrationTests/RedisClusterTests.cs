@@ -34,11 +34,17 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IAsyncLifetime
         await a.ShareAsync(image.ImageId, b.AccountId);
         Assert.Single(await b.OthersAsync());
         var theirs = await b.NewInstanceAsync(image.ImageId);
+        // The recipient's total comes from the catalog's counts: kept on the owner's slot, its owners on its own.
+        var deprecated = new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Others, Statuses = { ImageStatus.Deprecated } };
+        Assert.Equal(1, (await b.Images().ListImagesAsync(new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Others })).TotalSize);
+        await a.Images().UpdateImageAsync(new UpdateImageRequest { RegionId = Hangzhou, ImageId = image.ImageId, Deprecated = true });
+        Assert.Equal(1, (await b.Images().ListImagesAsync(deprecated)).TotalSize);
 
         await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, "ImageUsingByInstance", () =>
             a.Images().DeleteImageAsync(new DeleteImageRequest { RegionId = Hangzhou, ImageId = image.ImageId }));
         Assert.True((await a.Images().DeleteImageAsync(new DeleteImageRequest { RegionId = Hangzhou, ImageId = image.ImageId, Force = true })).Deleted);
         Assert.Empty(await b.OthersAsync());
+        Assert.Equal(0, (await b.Images().ListImagesAsync(deprecated)).TotalSize);
         await b.Instances().DeleteInstanceAsync(new DeleteInstanceRequest { RegionId = Hangzhou, InstanceId = theirs.InstanceId });
         foreach (var mapping in image.DiskDeviceMappings)
         {
