@@ -158,6 +158,29 @@ public static class ScaleBench
                     Directory.Delete(files, recursive: true);
                 }
             }
+            // The orphan sweep over 10^3, 10^4, 10^5 live files (a tenth of the step's chunks): it lists the disk, so it grows
+            // with the files by design (it runs once per OrphanSweepIntervalSeconds); per file it should not.
+            var swept = chunks / 10;
+            var sweepFiles = Path.Combine(Path.GetTempPath(), $"gi-scale-sweep-{Environment.ProcessId}-{step}");
+            try
+            {
+                if (step == 1)
+                {
+                    await ScaleCollector.SweepAsync(mux, "scale-bench-sweep-warm", 1_000, sweepFiles + "-warm"); // JIT
+                    Directory.Delete(sweepFiles + "-warm", recursive: true);
+                }
+                var (sweepSeconds, sweepCommands) = await ScaleCollector.SweepAsync(mux, $"scale-bench-sweep-{step}", swept, sweepFiles);
+                Add("collector orphan sweep per file on disk", "µs", $"{swept:0.#e0} files", sweepSeconds * 1e6 / swept);
+                Add("collector orphan sweep Redis commands per file", "", $"{swept:0.#e0} files", sweepCommands / (double)swept);
+                Console.WriteLine($"  orphan sweep over {swept:N0} files in {sweepSeconds:F2} s, {sweepCommands} Redis commands");
+            }
+            finally
+            {
+                if (Directory.Exists(sweepFiles))
+                {
+                    Directory.Delete(sweepFiles, recursive: true);
+                }
+            }
 
             // (f) deleting the account's images through the API (64 at a time), which also empties it for the next step.
             var deleted = await DeleteAllAsync(imagesApi, ownerIds);

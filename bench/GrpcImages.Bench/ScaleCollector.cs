@@ -78,6 +78,48 @@ internal static class ScaleCollector
         static char Storage(string name) => TransferKeys.ShardOf(name);
     }
 
+    /// <summary>
+    /// The collector's orphan sweep (its first pass, and then one every OrphanSweepIntervalSeconds) over a file store
+    /// holding <paramref name="count"/> chunk files, all referenced and older than the grace period, so it lists them all
+    /// and asks the index about each (one script per 500) and deletes none; the pass after it finds no garbage. Returns
+    /// its seconds and Redis commands.
+    /// </summary>
+    public static async Task<(double Seconds, long Commands)> SweepAsync(IConnectionMultiplexer mux, string region, int count, string files)
+    {
+        var db = mux.GetDatabase();
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        var store = new FileBlobStore(files, region);
+        var content = new byte[FileBytes];
+        var aged = DateTime.UtcNow.AddHours(-1);
+        var pending = new List<Task>();
+        foreach (var batch in Enumerable.Range(0, count).Chunk(1000))
+        {
+            var names = batch.Select(i => Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(i + ((long)count << 33))))).ToList();
+            foreach (var shard in names.GroupBy(TransferKeys.ShardOf))
+            {
+                pending.Add(db.HashSetAsync(TransferKeys.Refs(region, shard.Key), shard.Select(n => new HashEntry(n, 1)).ToArray()));
+            }
+            foreach (var name in names)
+            {
+                var path = store.PathOf(name);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                await File.WriteAllBytesAsync(path, content);
+                File.SetLastWriteTimeUtc(path, aged);
+            }
+        }
+        await Task.WhenAll(pending);
+
+        var collector = new GarbageCollector(new OneStore(store), new ContentIndex(db, TimeProvider.System),
+            Options.Create(new BlobOptions { GcGraceSeconds = 60 }), new ContentMetrics(meters), TimeProvider.System, NullLogger<GarbageCollector>.Instance);
+        var session = new ProfilingSession();
+        mux.RegisterProfiler(() => session);
+        var clock = Stopwatch.StartNew();
+        var (collected, _) = await collector.CollectAsync(region, CancellationToken.None);
+        var seconds = clock.Elapsed.TotalSeconds;
+        mux.RegisterProfiler(() => null);
+        return collected == 0 ? (seconds, session.FinishProfiling().Count()) : throw new InvalidOperationException($"The sweep deleted {collected} live chunks.");
+    }
+
     /// <summary>One region's file store.</summary>
     private sealed class OneStore(FileBlobStore store) : IBlobStores
     {
