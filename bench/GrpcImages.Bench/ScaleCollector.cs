@@ -67,13 +67,7 @@ internal static class ScaleCollector
         }
         await Task.WhenAll(pending);
 
-        var session = new ProfilingSession();
-        mux.RegisterProfiler(() => session);
-        var clock = Stopwatch.StartNew();
-        var (collected, _) = await collector.CollectAsync(region, CancellationToken.None);
-        var seconds = clock.Elapsed.TotalSeconds;
-        mux.RegisterProfiler(() => null);
-        return (seconds, session.FinishProfiling().Count(), collected);
+        return await TimedPassAsync(mux, collector, region);
 
         static char Storage(string name) => TransferKeys.ShardOf(name);
     }
@@ -111,13 +105,20 @@ internal static class ScaleCollector
 
         var collector = new GarbageCollector(new OneStore(store), new ContentIndex(db, TimeProvider.System),
             Options.Create(new BlobOptions { GcGraceSeconds = 60 }), new ContentMetrics(meters), TimeProvider.System, NullLogger<GarbageCollector>.Instance);
+        var (seconds, commands, collected) = await TimedPassAsync(mux, collector, region);
+        return collected == 0 ? (seconds, commands) : throw new InvalidOperationException($"The sweep deleted {collected} live chunks.");
+    }
+
+    /// <summary>One collector pass: its seconds, the Redis commands it sent (the client's profiler) and the chunks it collected.</summary>
+    private static async Task<(double Seconds, long Commands, int Collected)> TimedPassAsync(IConnectionMultiplexer mux, GarbageCollector collector, string region)
+    {
         var session = new ProfilingSession();
         mux.RegisterProfiler(() => session);
         var clock = Stopwatch.StartNew();
         var (collected, _) = await collector.CollectAsync(region, CancellationToken.None);
         var seconds = clock.Elapsed.TotalSeconds;
         mux.RegisterProfiler(() => null);
-        return collected == 0 ? (seconds, session.FinishProfiling().Count()) : throw new InvalidOperationException($"The sweep deleted {collected} live chunks.");
+        return (seconds, session.FinishProfiling().Count(), collected);
     }
 
     /// <summary>One region's file store.</summary>

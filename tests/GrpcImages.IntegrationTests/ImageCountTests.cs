@@ -26,14 +26,8 @@ public class ImageCountTests(ClusterFixture fixture, ITestOutputHelper output) :
         foreach (var statuses in Filters)
         {
             var request = new ListImagesRequest { RegionId = region, OwnerAlias = ImageOwnerAlias.Self, PageSize = 2, Statuses = { statuses } };
-            var first = await account.Images().ListImagesAsync(request);
-            var listed = first.Images.Count;
-            for (var page = first; page.NextPageToken.Length > 0;)
-            {
-                page = await account.Images().ListImagesAsync(new ListImagesRequest(request) { PageToken = page.NextPageToken });
-                listed += page.Images.Count;
-            }
-            Assert.True(listed == first.TotalSize, $"{string.Join(",", statuses)} in {region}: total_size {first.TotalSize}, listed {listed}");
+            var (total, listed) = await ImageLists.WalkAsync(account.Images(), request);
+            Assert.True(listed == total, $"{string.Join(",", statuses)} in {region}: total_size {total}, listed {listed}");
         }
     }
 

@@ -28,14 +28,8 @@ public class SharedImageCountTests(ClusterFixture fixture, ITestOutputHelper out
         foreach (var statuses in Filters)
         {
             var request = new ListImagesRequest { RegionId = region, OwnerAlias = ImageOwnerAlias.Others, PageSize = 2, Statuses = { statuses } };
-            var first = await recipient.Images().ListImagesAsync(request);
-            var listed = first.Images.Count;
-            for (var page = first; page.NextPageToken.Length > 0;)
-            {
-                page = await recipient.Images().ListImagesAsync(new ListImagesRequest(request) { PageToken = page.NextPageToken });
-                listed += page.Images.Count;
-            }
-            Assert.True(listed == first.TotalSize, $"{string.Join(",", statuses)} in {region}: total_size {first.TotalSize}, listed {listed}");
+            var (total, listed) = await ImageLists.WalkAsync(recipient.Images(), request);
+            Assert.True(listed == total, $"{string.Join(",", statuses)} in {region}: total_size {total}, listed {listed}");
         }
         return (await recipient.Images().ListImagesAsync(new ListImagesRequest { RegionId = region, OwnerAlias = ImageOwnerAlias.Others })).TotalSize;
     }

@@ -24,14 +24,8 @@ public class ShareCountFaultTests(ITestOutputHelper output)
     private static async Task<int> ListedAsync(TestAccount recipient)
     {
         var request = new ListImagesRequest { RegionId = Hangzhou, OwnerAlias = ImageOwnerAlias.Others, PageSize = 3 };
-        var first = await recipient.Client<ImageService.ImageServiceClient>().ListImagesAsync(request);
-        var listed = first.Images.Count;
-        for (var page = first; page.NextPageToken.Length > 0;)
-        {
-            page = await recipient.Client<ImageService.ImageServiceClient>().ListImagesAsync(new ListImagesRequest(request) { PageToken = page.NextPageToken });
-            listed += page.Images.Count;
-        }
-        Assert.Equal(listed, first.TotalSize);
+        var (total, listed) = await ImageLists.WalkAsync(recipient.Client<ImageService.ImageServiceClient>(), request);
+        Assert.Equal(listed, total);
         return listed;
     }
 
